@@ -1,0 +1,40 @@
+// Password login (see login.hpp).
+#include "auth/login.hpp"
+
+#include "auth/password.hpp"
+#include "directory/address.hpp"
+#include "directory/directory.hpp"
+#include "store/store.hpp"
+
+namespace mailstead::auth {
+
+LoginResult login(store::Store& store, VerifiedCache& cache, std::string_view address, std::string_view password) {
+  LoginResult r;
+  std::optional<directory::UserRecord> user;
+  {
+    auto n = directory::normalize_admin_address(address, "");
+    if (!n) return r;
+    auto txn = store.read();  // short: released before the slow hash
+    user = directory::find_user(*txn, n->address());
+  }
+  if (!user) {
+    // Spend about the same time as a real check, so a missing user is not visible
+    // from the response time.
+    static const std::string dummy = hash_password("not a real password").value();
+    verify_password(dummy, password);
+    return r;
+  }
+  r.user_id = user->id;
+  r.address = user->address;
+  if (cache.check(user->id, user->password_hash, password)) {
+    r.from_cache = true;
+  } else if (verify_password(user->password_hash, password)) {
+    cache.remember(user->id, user->password_hash, password);
+  } else {
+    return r;
+  }
+  r.status = user->enabled ? LoginStatus::ok : LoginStatus::disabled;
+  return r;
+}
+
+}  // namespace mailstead::auth

@@ -1,0 +1,28 @@
+// Password login against the directory (shared by smtpd, imapd, sieved): the primary
+// address only, enabled users only, argon2id outside any store transaction.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace mailstead::store {
+class Store;
+}
+
+namespace mailstead::auth {
+
+class VerifiedCache;
+
+enum class LoginStatus { ok, bad_credentials, disabled };
+
+struct LoginResult {
+  LoginStatus status = LoginStatus::bad_credentials;
+  std::uint64_t user_id = 0;
+  std::string address;
+  bool from_cache = false;
+};
+
+LoginResult login(store::Store& store, VerifiedCache& cache, std::string_view address, std::string_view password);
+
+}  // namespace mailstead::auth

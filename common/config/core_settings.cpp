@@ -1,0 +1,50 @@
+// Parses the settings every process shares (docs/configuration.md).
+#include "config/core_settings.hpp"
+
+#include "config/source.hpp"
+
+namespace mailstead::config {
+
+CoreSettings load_core(Source& src) {
+  CoreSettings s;
+  std::string unused;
+  src.get("", "secrets_file", unused);  // read by Source::load; recorded as known here
+  src.get("", "hostname", s.hostname);
+  if (s.hostname.empty()) src.fail("", "hostname", "must not be empty");
+  src.get("", "data_dir", s.data_dir);
+  if (s.data_dir.empty()) src.fail("", "data_dir", "must not be empty");
+
+  src.get("tls", "cert", s.tls.cert);
+  src.get("tls", "key", s.tls.key);
+  src.get("tls", "min_version", s.tls.min_version);
+  if (s.tls.min_version != "1.2" && s.tls.min_version != "1.3")
+    src.fail("tls", "min_version", "must be \"1.2\" or \"1.3\"");
+
+  src.get("dns", "nameservers", s.dns.nameservers);
+  src.get("spamd", "address", s.spamd.address);
+  src.get("redis", "url", s.redis.url);
+
+  src.get_size("store", "map_size", s.store.map_size, 1 << 20);
+  src.get("store", "max_readers", s.store.max_readers, 16, 1 << 20);
+  src.get("store", "max_batches_per_commit", s.store.max_batches_per_commit, 1, 1 << 20);
+
+  src.get("log", "level", s.log.level);
+  if (s.log.level != "trace" && s.log.level != "debug" && s.log.level != "info" &&
+      s.log.level != "warn" && s.log.level != "error")
+    src.fail("log", "level", "must be one of trace, debug, info, warn, error");
+  src.get("log", "protocol_trace", s.log.protocol_trace);
+
+  src.get("routing", "recipient_delimiter", s.routing.recipient_delimiter);
+  if (s.routing.recipient_delimiter.size() > 1 ||
+      (s.routing.recipient_delimiter.size() == 1 &&
+       std::string("+-_=").find(s.routing.recipient_delimiter[0]) == std::string::npos))
+    src.fail("routing", "recipient_delimiter", "must be one of + - _ = or empty (no sub-addressing)");
+
+  src.get_duration("auth", "verified_cache_ttl", s.auth.verified_cache_ttl);
+  src.get("auth", "verified_cache_entries", s.auth.verified_cache_entries, 0, 10'000'000);
+
+  src.get_secret("relay", "password", s.secrets.relay_password);
+  return s;
+}
+
+}  // namespace mailstead::config

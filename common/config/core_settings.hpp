@@ -1,0 +1,73 @@
+// Settings every process shares: paths, hostname, TLS files, store tuning, logging,
+// routing and authentication. Defaults live here; docs/configuration.md lists each key.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace mailstead::config {
+
+class Source;
+
+struct CoreSettings {
+  std::string hostname = "localhost";
+  std::string data_dir = "./var";
+
+  struct Tls {
+    std::string cert;  // empty: <data_dir>/tls/cert.pem (made on first start by `mailstead up`)
+    std::string key;   // empty: <data_dir>/tls/key.pem
+    std::string min_version = "1.2";
+  } tls;
+
+  struct Dns {
+    std::vector<std::string> nameservers;  // empty: the system's resolver
+  } dns;
+
+  struct Spamd {
+    std::string address = "127.0.0.1:783";
+  } spamd;
+
+  struct Redis {
+    std::string url;  // empty: the embedded default
+  } redis;
+
+  struct Store {
+    std::uint64_t map_size = std::uint64_t{1} << 30;  // initial; grows by doubling when full
+    std::uint32_t max_readers = 4096;
+    std::uint32_t max_batches_per_commit = 1024;  // group commit: batches in one transaction
+  } store;
+
+  struct Log {
+    std::string level = "info";
+    bool protocol_trace = false;
+  } log;
+
+  struct Routing {
+    std::string recipient_delimiter = "+";
+  } routing;
+
+  struct Auth {
+    std::chrono::milliseconds verified_cache_ttl{std::chrono::seconds(60)};
+    std::uint32_t verified_cache_entries = 10000;
+  } auth;
+
+  struct Secrets {
+    std::string relay_password;
+  } secrets;
+
+  std::string store_dir() const { return data_dir + "/store"; }
+  std::string tls_cert() const { return tls.cert.empty() ? data_dir + "/tls/cert.pem" : tls.cert; }
+  std::string tls_key() const { return tls.key.empty() ? data_dir + "/tls/key.pem" : tls.key; }
+};
+
+CoreSettings load_core(Source& src);
+
+// The sections of the file that belong to a single process.
+inline const std::vector<std::string>& service_sections() {
+  static const std::vector<std::string> s{"smtpd", "imapd", "sieved", "admin"};
+  return s;
+}
+
+}  // namespace mailstead::config

@@ -1,0 +1,72 @@
+// Service start-up: configuration, logging, signals.
+#include "service/service.hpp"
+
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <pthread.h>
+#include <set>
+
+#include "config/source.hpp"
+#include "log/log.hpp"
+
+namespace mailstead::service {
+
+int run(int argc, char** argv, const std::string& name,
+        const std::function<void(config::Source&)>& load_own,
+        const std::function<int(const Context&)>& body) {
+  Context ctx;
+  ctx.name = name;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "--config" && i + 1 < argc) {
+      ctx.config_path = argv[++i];
+    } else if (a.rfind("--config=", 0) == 0) {
+      ctx.config_path = a.substr(9);
+    } else if (a == "--help" || a == "-h") {
+      std::printf("usage: %s [--config FILE]\n", name.c_str());
+      return 0;
+    } else {
+      std::fprintf(stderr, "%s: unknown argument '%s' (usage: %s [--config FILE])\n", name.c_str(), a.c_str(), name.c_str());
+      return 64;
+    }
+  }
+  // Block the stop signals before any thread starts, so every thread inherits the mask
+  // and sigwait/signal_set sees them.
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  try {
+    auto src = config::Source::load(ctx.config_path);
+    ctx.core = config::load_core(src);
+    load_own(src);
+    std::set<std::string> foreign;
+    for (const auto& s : config::service_sections()) foreign.insert(s);
+    foreign.erase(name == "mailstead-admin-api" ? "admin" : name.substr(std::strlen("mailstead-")));
+    src.check_unknown(foreign);
+  } catch (const config::ConfigError& e) {
+    std::fprintf(stderr, "%s: %s\n", name.c_str(), e.what());
+    return 78;  // EX_CONFIG
+  }
+  log::init(name, ctx.core.log.level);
+  log::info("service.start", {{"config", ctx.config_path.empty() ? "(defaults)" : ctx.config_path},
+                              {"data_dir", ctx.core.data_dir}});
+  int rc = body(ctx);
+  log::info("service.stop", {{"exit", rc}});
+  return rc;
+}
+
+int wait_for_stop_signal() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  int sig = 0;
+  sigwait(&set, &sig);
+  log::info("service.signal", {{"signal", sig == SIGTERM ? "TERM" : "INT"}});
+  return 0;
+}
+
+}  // namespace mailstead::service

@@ -1,0 +1,32 @@
+// What every service binary does around its work: parse --config, load and validate
+// the shared settings plus its own section, start logging, and stop cleanly on SIGTERM.
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include "config/core_settings.hpp"
+
+namespace mailstead::config {
+class Source;
+}
+
+namespace mailstead::service {
+
+struct Context {
+  std::string name;
+  std::string config_path;
+  config::CoreSettings core;
+};
+
+// Runs `body` after loading the configuration; `load_own` reads the service's section
+// from the source (and so marks its keys as known). Returns the process exit code.
+// A configuration error prints one line naming the file, the key and why, and exits 78.
+int run(int argc, char** argv, const std::string& name,
+        const std::function<void(config::Source&)>& load_own,
+        const std::function<int(const Context&)>& body);
+
+// Blocks until SIGTERM or SIGINT (for services with nothing else to do yet).
+int wait_for_stop_signal();
+
+}  // namespace mailstead::service

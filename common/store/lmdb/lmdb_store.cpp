@@ -1,0 +1,304 @@
+// The LMDB backend of store.hpp: the only file that includes <lmdb.h>. It hides LMDB's
+// recoverable conditions (MDB_MAP_FULL grows the map, MDB_MAP_RESIZED adopts another
+// process's growth, MDB_READERS_FULL clears stale readers) and runs the group-commit writer.
+#include <lmdb.h>
+
+#include <array>
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <filesystem>
+#include <mutex>
+#include <shared_mutex>
+#include <thread>
+#include <vector>
+
+#include "log/log.hpp"
+#include "store/schema.hpp"
+#include "store/store.hpp"
+
+namespace mailstead::store {
+
+namespace {
+
+MDB_val val(std::string_view s) { return MDB_val{s.size(), const_cast<char*>(s.data())}; }
+std::string_view view(const MDB_val& v) { return {static_cast<const char*>(v.mv_data), v.mv_size}; }
+
+std::error_code from_mdb(int rc) {
+  switch (rc) {
+    case MDB_SUCCESS: return {};
+    case MDB_MAP_FULL: return Errc::map_full;
+    case MDB_READERS_FULL: return Errc::readers_full;
+    case MDB_BAD_VALSIZE: return Errc::too_large;
+    case MDB_CORRUPTED:
+    case MDB_PAGE_NOTFOUND:
+    case MDB_INVALID: return Errc::corrupt;
+    default: return Errc::io;
+  }
+}
+
+class LmdbCursor final : public Cursor {
+ public:
+  LmdbCursor(MDB_txn* txn, MDB_dbi dbi) { mdb_cursor_open(txn, dbi, &cur_); }
+  ~LmdbCursor() override {
+    if (cur_) mdb_cursor_close(cur_);
+  }
+  bool seek(std::string_view key) override {
+    k_ = val(key);
+    return move(MDB_SET_RANGE);
+  }
+  bool first() override { return move(MDB_FIRST); }
+  bool last() override { return move(MDB_LAST); }
+  bool next() override { return move(MDB_NEXT); }
+  bool prev() override { return move(MDB_PREV); }
+  bool valid() const override { return valid_; }
+  std::string_view key() const override { return view(k_); }
+  std::string_view value() const override { return view(v_); }
+
+ private:
+  bool move(MDB_cursor_op op) {
+    valid_ = cur_ && mdb_cursor_get(cur_, &k_, &v_, op) == MDB_SUCCESS;
+    return valid_;
+  }
+  MDB_cursor* cur_ = nullptr;
+  MDB_val k_{}, v_{};
+  bool valid_ = false;
+};
+
+using Dbis = std::array<MDB_dbi, table_count>;
+
+class LmdbTxn : public WriteTxn {
+ public:
+  LmdbTxn(MDB_txn* txn, const Dbis& dbis) : txn_(txn), dbis_(dbis) {}
+  std::optional<std::string_view> get(Table t, std::string_view key) override {
+    MDB_val k = val(key), v{};
+    if (mdb_get(txn_, dbi(t), &k, &v) != MDB_SUCCESS) return std::nullopt;
+    return view(v);
+  }
+  std::unique_ptr<Cursor> cursor(Table t) override { return std::make_unique<LmdbCursor>(txn_, dbi(t)); }
+  std::error_code put(Table t, std::string_view key, std::string_view value) override {
+    MDB_val k = val(key), v = val(value);
+    int rc = mdb_put(txn_, dbi(t), &k, &v, 0);
+    if (rc == MDB_MAP_FULL) map_full_ = true;
+    return from_mdb(rc);
+  }
+  bool del(Table t, std::string_view key) override {
+    MDB_val k = val(key);
+    int rc = mdb_del(txn_, dbi(t), &k, nullptr);
+    if (rc == MDB_MAP_FULL) map_full_ = true;  // deleting can need a page too
+    return rc == MDB_SUCCESS;
+  }
+  bool map_full() const { return map_full_; }
+
+ protected:
+  MDB_dbi dbi(Table t) const { return dbis_[static_cast<int>(t)]; }
+  MDB_txn* txn_;
+  const Dbis& dbis_;
+  bool map_full_ = false;
+};
+
+// A read-only transaction. It holds the resize lock shared, so the map is never
+// resized under it; read transactions are short, so the writer's wait is short.
+class LmdbReadTxn final : public LmdbTxn {
+ public:
+  LmdbReadTxn(MDB_txn* txn, const Dbis& dbis, std::shared_lock<std::shared_mutex> lock)
+      : LmdbTxn(txn, dbis), lock_(std::move(lock)) {}
+  ~LmdbReadTxn() override { mdb_txn_abort(txn_); }
+  std::error_code put(Table, std::string_view, std::string_view) override { return Errc::io; }
+  bool del(Table, std::string_view) override { return false; }
+
+ private:
+  std::shared_lock<std::shared_mutex> lock_;
+};
+
+class LmdbStore final : public Store {
+ public:
+  ~LmdbStore() override {
+    close();
+    if (env_) mdb_env_close(env_);
+  }
+
+  std::error_code open(const Options& o, std::string& why) {
+    opts_ = o;
+    std::error_code fs_ec;
+    std::filesystem::create_directories(o.path, fs_ec);
+    if (fs_ec) { why = "cannot create " + o.path + ": " + fs_ec.message(); return Errc::io; }
+    int rc = mdb_env_create(&env_);
+    if (rc == MDB_SUCCESS) rc = mdb_env_set_maxdbs(env_, table_count + 1);
+    if (rc == MDB_SUCCESS) rc = mdb_env_set_maxreaders(env_, o.max_readers);
+    if (rc == MDB_SUCCESS) rc = mdb_env_set_mapsize(env_, o.map_size);
+    if (rc == MDB_SUCCESS) rc = mdb_env_open(env_, o.path.c_str(), MDB_NOTLS, 0640);
+    if (rc != MDB_SUCCESS) { why = "cannot open the store in " + o.path + ": " + mdb_strerror(rc); return from_mdb(rc); }
+    MDB_envinfo info{};
+    mdb_env_info(env_, &info);
+    map_size_ = info.me_mapsize;  // another process may have grown it already
+
+    // Open every table and bring the schema up to date, before the writer starts.
+    std::vector<Item> group(1);
+    std::string migrate_why;
+    group[0].fn = [&](WriteTxn& t) { return schema::migrate(t, migrate_why); };
+    auto ec = run_group(group, /*open_tables=*/true);
+    if (!ec) ec = group[0].result;
+    if (ec) { why = migrate_why.empty() ? "cannot initialise the store: " + ec.message() : migrate_why; return ec; }
+    writer_ = std::thread([this] { writer_loop(); });
+    return {};
+  }
+
+  std::unique_ptr<ReadTxn> read() override {
+    for (int attempt = 0;; ++attempt) {
+      std::shared_lock lock(resize_mu_);
+      MDB_txn* txn = nullptr;
+      int rc = mdb_txn_begin(env_, nullptr, MDB_RDONLY, &txn);
+      if (rc == MDB_SUCCESS) return std::make_unique<LmdbReadTxn>(txn, dbis_, std::move(lock));
+      lock.unlock();
+      if (rc == MDB_MAP_RESIZED && attempt < 8) { adopt_resize(); continue; }
+      if (rc == MDB_READERS_FULL && attempt < 8) {
+        int dead = 0;
+        mdb_reader_check(env_, &dead);
+        if (dead == 0) std::this_thread::sleep_for(std::chrono::milliseconds(1 << attempt));
+        continue;
+      }
+      log::error("store.read.failed", {{"error", mdb_strerror(rc)}});
+      std::abort();  // no snapshot can be had: the store is unusable in this process
+    }
+  }
+
+  void submit(BatchFn fn, Completion done) override {
+    {
+      std::lock_guard lock(mu_);
+      if (!stopping_) {
+        queue_.push_back(Item{std::move(fn), std::move(done), {}});
+        cv_.notify_one();
+        return;
+      }
+    }
+    done(Errc::shutting_down);
+  }
+
+  void close() override {
+    {
+      std::lock_guard lock(mu_);
+      if (stopping_) return;
+      stopping_ = true;
+    }
+    cv_.notify_all();
+    if (writer_.joinable()) writer_.join();
+  }
+
+  std::uint64_t map_size() const override { return map_size_.load(); }
+
+ private:
+  struct Item {
+    BatchFn fn;
+    Completion done;
+    std::error_code result;
+  };
+
+  void writer_loop() {
+    std::vector<Item> group;
+    for (;;) {
+      {
+        std::unique_lock lock(mu_);
+        cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+        if (queue_.empty()) return;  // stopping, and everything submitted is done
+        while (!queue_.empty() && group.size() < opts_.max_batches_per_commit) {
+          group.push_back(std::move(queue_.front()));
+          queue_.pop_front();
+        }
+      }
+      if (auto ec = run_group(group, false))
+        for (auto& item : group) if (!item.result) item.result = ec;
+      for (auto& item : group) if (item.done) item.done(item.result);
+      group.clear();
+    }
+  }
+
+  // Runs each batch in a child transaction of one parent transaction, then commits the
+  // parent once (one fsync). A batch that fails is undone alone. A full map undoes the
+  // whole group, grows the map and runs the group again.
+  std::error_code run_group(std::vector<Item>& group, bool open_tables) {
+    for (int attempt = 0; attempt < 24; ++attempt) {
+      std::shared_lock lock(resize_mu_);
+      MDB_txn* parent = nullptr;
+      int rc = mdb_txn_begin(env_, nullptr, 0, &parent);
+      if (rc == MDB_MAP_RESIZED) { lock.unlock(); adopt_resize(); continue; }
+      if (rc != MDB_SUCCESS) return from_mdb(rc);
+      if (open_tables) {
+        for (int i = 0; i < table_count && rc == MDB_SUCCESS; ++i)
+          rc = mdb_dbi_open(parent, table_name(static_cast<Table>(i)), MDB_CREATE, &dbis_[i]);
+        if (rc == MDB_MAP_FULL) { mdb_txn_abort(parent); lock.unlock(); grow(); continue; }
+        if (rc != MDB_SUCCESS) { mdb_txn_abort(parent); return from_mdb(rc); }
+      }
+      bool full = false;
+      for (auto& item : group) {
+        item.result = {};
+        MDB_txn* child = nullptr;
+        rc = mdb_txn_begin(env_, parent, 0, &child);
+        if (rc != MDB_SUCCESS) { full = rc == MDB_MAP_FULL; item.result = from_mdb(rc); if (full) break; continue; }
+        LmdbTxn txn(child, dbis_);
+        auto ec = item.fn(txn);
+        if (txn.map_full()) { mdb_txn_abort(child); full = true; break; }
+        if (ec) { mdb_txn_abort(child); item.result = ec; continue; }
+        rc = mdb_txn_commit(child);
+        if (rc == MDB_MAP_FULL) { full = true; break; }
+        item.result = from_mdb(rc);
+      }
+      if (!full) {
+        rc = mdb_txn_commit(parent);  // the fsync that makes the whole group durable
+        if (rc == MDB_SUCCESS) return {};
+        if (rc != MDB_MAP_FULL) return from_mdb(rc);
+      } else {
+        mdb_txn_abort(parent);
+      }
+      lock.unlock();
+      if (!grow()) return Errc::map_full;
+    }
+    return Errc::map_full;
+  }
+
+  bool grow() {
+    std::unique_lock lock(resize_mu_);
+    MDB_envinfo info{};
+    mdb_env_info(env_, &info);
+    std::size_t next = info.me_mapsize * 2;
+    int rc = mdb_env_set_mapsize(env_, next);
+    if (rc != MDB_SUCCESS) {
+      log::error("store.grow.failed", {{"to", next}, {"error", mdb_strerror(rc)}});
+      return false;
+    }
+    map_size_ = next;
+    log::info("store.grow", {{"from", info.me_mapsize}, {"to", next}});
+    return true;
+  }
+
+  // Another process grew the map: take its size (LMDB reads it from the meta page).
+  void adopt_resize() {
+    std::unique_lock lock(resize_mu_);
+    mdb_env_set_mapsize(env_, 0);
+    MDB_envinfo info{};
+    mdb_env_info(env_, &info);
+    map_size_ = info.me_mapsize;
+  }
+
+  Options opts_;
+  MDB_env* env_ = nullptr;
+  Dbis dbis_{};
+  std::atomic<std::uint64_t> map_size_{0};
+  std::shared_mutex resize_mu_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Item> queue_;
+  bool stopping_ = false;
+  std::thread writer_;
+};
+
+}  // namespace
+
+std::unique_ptr<Store> open(const Options& options, std::error_code& ec, std::string& why) {
+  auto s = std::make_unique<LmdbStore>();
+  ec = s->open(options, why);
+  if (ec) return nullptr;
+  return s;
+}
+
+}  // namespace mailstead::store

@@ -1,0 +1,191 @@
+// Mailbox, message, blob and queue operations (docs/storage.md).
+#include "store/mailstore.hpp"
+
+#include <sodium.h>
+
+#include <ctime>
+
+#include "store/store.hpp"
+#include "util/bytes.hpp"
+
+namespace mailstead::store {
+
+namespace {
+Error from_ec(std::error_code ec) { return internal("store: " + ec.message()); }
+}  // namespace
+
+std::uint64_t next_id(WriteTxn& txn, std::string_view counter) {
+  std::string key = "next:";
+  key.append(counter);
+  std::uint64_t n = 1;
+  if (auto v = txn.get(Table::meta, key); v && v->size() == 8) n = get_be64(*v);
+  txn.put(Table::meta, key, key_u64(n + 1));
+  return n;
+}
+
+std::string blob_key(std::string_view bytes) {
+  std::string out(crypto_generichash_BYTES, '\0');
+  crypto_generichash(reinterpret_cast<unsigned char*>(out.data()), out.size(),
+                     reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(), nullptr, 0);
+  return out;
+}
+
+const std::vector<DefaultMailbox>& default_mailboxes() {
+  static const std::vector<DefaultMailbox> boxes{
+      {"INBOX", ""},          {"Sent", "\\Sent"}, {"Drafts", "\\Drafts"},
+      {"Trash", "\\Trash"},   {"Spam", "\\Junk"}, {"Archive", "\\Archive"},
+  };
+  return boxes;
+}
+
+Result<std::uint64_t> create_mailbox(WriteTxn& txn, std::uint64_t owner, std::string_view name,
+                                     std::string_view special_use, bool subscribed) {
+  auto name_key = key_u64_str(owner, name);
+  if (txn.get(Table::mailbox_by_name, name_key)) return conflict("mailbox already exists");
+  MailboxRecord m;
+  m.id = next_id(txn, "mailbox");
+  m.owner = owner;
+  m.name = std::string(name);
+  m.special_use = std::string(special_use);
+  m.subscribed = subscribed;
+  // UIDVALIDITY must change whenever a name is reused (RFC 3501 2.3.1.1): a counter
+  // seeded from the clock gives every mailbox ever created a distinct, growing value.
+  std::uint64_t seed = next_id(txn, "uidvalidity");
+  if (seed == 1) {
+    seed = static_cast<std::uint64_t>(std::time(nullptr));
+    txn.put(Table::meta, "next:uidvalidity", key_u64(seed + 1));
+  }
+  m.uidvalidity = static_cast<std::uint32_t>(seed);
+  if (auto ec = txn.put(Table::mailboxes, key_u64(m.id), m.encode())) return from_ec(ec);
+  if (auto ec = txn.put(Table::mailbox_by_name, name_key, key_u64(m.id))) return from_ec(ec);
+  return m.id;
+}
+
+std::optional<MailboxRecord> get_mailbox(ReadTxn& txn, std::uint64_t id) {
+  auto v = txn.get(Table::mailboxes, key_u64(id));
+  if (!v) return std::nullopt;
+  return MailboxRecord::decode(*v);
+}
+
+std::optional<MailboxRecord> find_mailbox(ReadTxn& txn, std::uint64_t owner, std::string_view name) {
+  auto v = txn.get(Table::mailbox_by_name, key_u64_str(owner, name));
+  if (!v || v->size() != 8) return std::nullopt;
+  return get_mailbox(txn, get_be64(*v));
+}
+
+std::vector<MailboxRecord> list_mailboxes(ReadTxn& txn, std::uint64_t owner) {
+  std::vector<MailboxRecord> out;
+  auto prefix = key_u64(owner);
+  auto c = txn.cursor(Table::mailbox_by_name);
+  for (bool ok = c->seek(prefix); ok && c->key().starts_with(prefix); ok = c->next())
+    if (c->value().size() == 8)
+      if (auto m = get_mailbox(txn, get_be64(c->value()))) out.push_back(std::move(*m));
+  return out;
+}
+
+std::error_code delete_mailbox(WriteTxn& txn, std::uint64_t id) {
+  auto m = get_mailbox(txn, id);
+  if (!m) return {};
+  std::vector<std::uint32_t> uids;
+  {
+    auto prefix = key_u64(id);
+    auto c = txn.cursor(Table::messages);
+    for (bool ok = c->seek(prefix); ok && c->key().starts_with(prefix); ok = c->next())
+      uids.push_back(get_be32(c->key().substr(8)));
+  }
+  for (auto uid : uids)
+    if (auto ec = expunge(txn, id, uid)) return ec;
+  {
+    // The expunge log of a deleted mailbox is meaningless: its UIDVALIDITY is gone.
+    std::vector<std::string> keys;
+    auto prefix = key_u64(id);
+    auto c = txn.cursor(Table::expunge_log);
+    for (bool ok = c->seek(prefix); ok && c->key().starts_with(prefix); ok = c->next())
+      keys.emplace_back(c->key());
+    for (const auto& k : keys) txn.del(Table::expunge_log, k);
+  }
+  txn.del(Table::mailbox_by_name, key_u64_str(m->owner, m->name));
+  txn.del(Table::mailboxes, key_u64(id));
+  return {};
+}
+
+std::error_code put_blob(WriteTxn& txn, std::string_view key, std::string_view bytes) {
+  if (txn.get(Table::blob_refs, key)) return {};
+  BlobRef ref{0, bytes.size()};
+  if (auto ec = txn.put(Table::blobs, key, bytes)) return ec;
+  return txn.put(Table::blob_refs, key, ref.encode());
+}
+
+std::optional<std::string_view> get_blob(ReadTxn& txn, std::string_view key) {
+  return txn.get(Table::blobs, key);
+}
+
+std::optional<BlobRef> get_blob_ref(ReadTxn& txn, std::string_view key) {
+  auto v = txn.get(Table::blob_refs, key);
+  if (!v) return std::nullopt;
+  return BlobRef::decode(*v);
+}
+
+Result<Appended> append(WriteTxn& txn, std::uint64_t mailbox_id, MessageRecord msg) {
+  auto m = get_mailbox(txn, mailbox_id);
+  if (!m) return not_found("no such mailbox");
+  auto ref = get_blob_ref(txn, msg.blob);
+  if (!ref) return internal("append: the message's blob is not stored");
+  if (m->uidnext == UINT32_MAX) return invalid("mailbox has used every UID; recreate it");
+  ++ref->refs;
+  Appended a{m->uidnext, m->highestmodseq + 1};
+  msg.modseq = a.modseq;
+  msg.size = msg.prefix.size() + ref->size;
+  m->uidnext = a.uid + 1;
+  m->highestmodseq = a.modseq;
+  ++m->messages;
+  if (!(msg.flags & flag_seen)) ++m->unseen;
+  m->bytes += msg.size;
+  if (auto ec = txn.put(Table::blob_refs, msg.blob, ref->encode())) return from_ec(ec);
+  if (auto ec = txn.put(Table::messages, key_u64_u32(mailbox_id, a.uid), msg.encode())) return from_ec(ec);
+  if (auto ec = txn.put(Table::mailboxes, key_u64(mailbox_id), m->encode())) return from_ec(ec);
+  return a;
+}
+
+std::optional<MessageRecord> get_message(ReadTxn& txn, std::uint64_t mailbox_id, std::uint32_t uid) {
+  auto v = txn.get(Table::messages, key_u64_u32(mailbox_id, uid));
+  if (!v) return std::nullopt;
+  return MessageRecord::decode(*v);
+}
+
+std::error_code expunge(WriteTxn& txn, std::uint64_t mailbox_id, std::uint32_t uid) {
+  auto m = get_mailbox(txn, mailbox_id);
+  auto msg = get_message(txn, mailbox_id, uid);
+  if (!m || !msg) return Errc::corrupt;
+  m->highestmodseq += 1;
+  --m->messages;
+  if (!(msg->flags & flag_seen)) --m->unseen;
+  m->bytes -= msg->size;
+  std::string uid_bytes;
+  put_be32(uid_bytes, uid);
+  if (auto ec = txn.put(Table::expunge_log, key_u64_u64(mailbox_id, m->highestmodseq), uid_bytes)) return ec;
+  txn.del(Table::messages, key_u64_u32(mailbox_id, uid));
+  if (auto ec = txn.put(Table::mailboxes, key_u64(mailbox_id), m->encode())) return ec;
+  auto ref = get_blob_ref(txn, msg->blob);
+  if (!ref) return Errc::corrupt;
+  if (ref->refs <= 1) {
+    txn.del(Table::blob_refs, msg->blob);
+    txn.del(Table::blobs, msg->blob);
+    txn.del(Table::blob_cache, msg->blob);
+    return {};
+  }
+  --ref->refs;
+  return txn.put(Table::blob_refs, msg->blob, ref->encode());
+}
+
+Result<std::uint64_t> enqueue(WriteTxn& txn, QueueRecord rec) {
+  auto ref = get_blob_ref(txn, rec.blob);
+  if (!ref) return internal("enqueue: the message's blob is not stored");
+  rec.id = next_id(txn, "queue");
+  ++ref->refs;
+  if (auto ec = txn.put(Table::blob_refs, rec.blob, ref->encode())) return from_ec(ec);
+  if (auto ec = txn.put(Table::queue, key_u64(rec.id), rec.encode())) return from_ec(ec);
+  return rec.id;
+}
+
+}  // namespace mailstead::store

@@ -1,0 +1,116 @@
+// Encodings of the mailbox table values (docs/storage.md).
+#include "store/records.hpp"
+
+#include "util/bytes.hpp"
+
+namespace mailstead::store {
+
+namespace {
+void encode_mailbox_common(Encoder& e, const MailboxRecord& m) {
+  e.u64(m.id).u64(m.owner).str(m.name).u32(m.uidvalidity).u32(m.uidnext).u64(m.highestmodseq)
+      .str(m.special_use).u8(m.subscribed ? 1 : 0);
+}
+void decode_mailbox_common(Decoder& d, MailboxRecord& m) {
+  m.id = d.u64();
+  m.owner = d.u64();
+  m.name = d.str();
+  m.uidvalidity = d.u32();
+  m.uidnext = d.u32();
+  m.highestmodseq = d.u64();
+  m.special_use = d.str();
+  m.subscribed = d.u8() != 0;
+}
+}  // namespace
+
+std::string MailboxRecord::encode() const {
+  Encoder e;
+  encode_mailbox_common(e, *this);
+  e.u32(messages).u32(unseen).u64(bytes);
+  return e.take();
+}
+
+std::string MailboxRecord::encode_v1() const {
+  Encoder e;
+  encode_mailbox_common(e, *this);
+  return e.take();
+}
+
+std::optional<MailboxRecord> MailboxRecord::decode(std::string_view v) {
+  Decoder d(v);
+  MailboxRecord m;
+  decode_mailbox_common(d, m);
+  m.messages = d.u32();
+  m.unseen = d.u32();
+  m.bytes = d.u64();
+  if (!d.ok() || !d.at_end()) return std::nullopt;
+  return m;
+}
+
+std::optional<MailboxRecord> MailboxRecord::decode_v1(std::string_view v) {
+  Decoder d(v);
+  MailboxRecord m;
+  decode_mailbox_common(d, m);
+  if (!d.ok() || !d.at_end()) return std::nullopt;
+  return m;
+}
+
+std::string MessageRecord::encode() const {
+  Encoder e;
+  e.u64(modseq).u32(flags).strings(keywords).i64(internaldate).u64(size).str(blob).str(prefix);
+  return e.take();
+}
+
+std::optional<MessageRecord> MessageRecord::decode(std::string_view v) {
+  Decoder d(v);
+  MessageRecord m;
+  m.modseq = d.u64();
+  m.flags = d.u32();
+  m.keywords = d.strings();
+  m.internaldate = d.i64();
+  m.size = d.u64();
+  m.blob = d.str();
+  m.prefix = d.str();
+  if (!d.ok() || !d.at_end()) return std::nullopt;
+  return m;
+}
+
+std::string BlobRef::encode() const {
+  Encoder e;
+  e.u32(refs).u64(size);
+  return e.take();
+}
+
+std::optional<BlobRef> BlobRef::decode(std::string_view v) {
+  Decoder d(v);
+  BlobRef b;
+  b.refs = d.u32();
+  b.size = d.u64();
+  if (!d.ok() || !d.at_end()) return std::nullopt;
+  return b;
+}
+
+std::string QueueRecord::encode() const {
+  Encoder e;
+  e.u64(id).str(sender).strings(recipients).str(blob).str(prefix).u64(authenticated_user)
+      .i64(created).i64(next_attempt).u32(attempts).str(last_error);
+  return e.take();
+}
+
+std::optional<QueueRecord> QueueRecord::decode(std::string_view v) {
+  Decoder d(v);
+  QueueRecord q;
+  q.id = d.u64();
+  q.sender = d.str();
+  q.recipients = d.strings();
+  q.blob = d.str();
+  q.prefix = d.str();
+  q.authenticated_user = d.u64();
+  q.created = d.i64();
+  q.next_attempt = d.i64();
+  q.attempts = d.u32();
+  q.last_error = d.str();
+  if (!d.ok() || !d.at_end()) return std::nullopt;
+  return q;
+}
+
+}  // namespace mailstead::store

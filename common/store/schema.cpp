@@ -1,0 +1,81 @@
+// Schema versions:
+//   1  the first layout (docs/storage.md).
+//   2  MailboxRecord gains message, unseen and byte totals, so STATUS (which Roundcube
+//      sends for every folder on every page) never scans a mailbox.
+#include "store/schema.hpp"
+
+#include "log/log.hpp"
+#include "store/records.hpp"
+#include "store/store.hpp"
+#include "util/bytes.hpp"
+
+namespace mailstead::store::schema {
+
+namespace {
+
+constexpr std::string_view version_key = "schema_version";
+
+std::error_code migrate_1_to_2(WriteTxn& txn) {
+  std::vector<MailboxRecord> boxes;
+  {
+    auto c = txn.cursor(Table::mailboxes);
+    for (bool ok = c->first(); ok; ok = c->next()) {
+      auto m = MailboxRecord::decode_v1(c->value());
+      if (!m) return Errc::corrupt;
+      boxes.push_back(std::move(*m));
+    }
+  }
+  for (auto& m : boxes) {
+    m.messages = m.unseen = 0;
+    m.bytes = 0;
+    auto c = txn.cursor(Table::messages);
+    auto prefix = key_u64(m.id);
+    for (bool ok = c->seek(prefix); ok && c->key().starts_with(prefix); ok = c->next()) {
+      auto msg = MessageRecord::decode(c->value());
+      if (!msg) return Errc::corrupt;
+      ++m.messages;
+      if (!(msg->flags & flag_seen)) ++m.unseen;
+      m.bytes += msg->size;
+    }
+    if (auto ec = txn.put(Table::mailboxes, key_u64(m.id), m.encode())) return ec;
+  }
+  log::info("store.migrated", {{"from", 1}, {"to", 2}, {"mailboxes", boxes.size()}});
+  return {};
+}
+
+using Migration = std::error_code (*)(WriteTxn&);
+// migrations[n - 1] takes the store from version n to n + 1.
+constexpr Migration migrations[] = {migrate_1_to_2};
+static_assert(std::size(migrations) == current_version - 1);
+
+}  // namespace
+
+std::uint32_t version(ReadTxn& txn) {
+  auto v = txn.get(Table::meta, version_key);
+  return v && v->size() == 4 ? get_be32(*v) : 0;
+}
+
+std::error_code set_version(WriteTxn& txn, std::uint32_t v) {
+  std::string bytes;
+  put_be32(bytes, v);
+  return txn.put(Table::meta, version_key, bytes);
+}
+
+std::error_code migrate(WriteTxn& txn, std::string& why) {
+  auto v = version(txn);
+  if (v == 0) return set_version(txn, current_version);
+  if (v > current_version) {
+    why = "the store has schema version " + std::to_string(v) + " but this program knows only up to " +
+          std::to_string(current_version) + "; run a newer Mailstead";
+    return Errc::version;
+  }
+  for (; v < current_version; ++v) {
+    if (auto ec = migrations[v - 1](txn)) {
+      why = "migrating the store from version " + std::to_string(v) + " failed: " + ec.message();
+      return ec;
+    }
+  }
+  return set_version(txn, current_version);
+}
+
+}  // namespace mailstead::store::schema

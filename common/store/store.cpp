@@ -1,0 +1,63 @@
+// Backend-independent parts of the store contract.
+#include <future>
+
+#include "store/store.hpp"
+
+namespace mailstead::store {
+
+const char* table_name(Table t) {
+  switch (t) {
+    case Table::meta: return "meta";
+    case Table::domains: return "domains";
+    case Table::users: return "users";
+    case Table::user_by_address: return "user_by_address";
+    case Table::aliases: return "aliases";
+    case Table::groups: return "groups";
+    case Table::streams: return "streams";
+    case Table::mailboxes: return "mailboxes";
+    case Table::mailbox_by_name: return "mailbox_by_name";
+    case Table::messages: return "messages";
+    case Table::blobs: return "blobs";
+    case Table::blob_refs: return "blob_refs";
+    case Table::blob_cache: return "blob_cache";
+    case Table::expunge_log: return "expunge_log";
+    case Table::queue: return "queue";
+    case Table::count_: break;
+  }
+  return "?";
+}
+
+namespace {
+class Category final : public std::error_category {
+ public:
+  const char* name() const noexcept override { return "mailstead.store"; }
+  std::string message(int ev) const override {
+    switch (static_cast<Errc>(ev)) {
+      case Errc::ok: return "ok";
+      case Errc::map_full: return "the store's map is full";
+      case Errc::readers_full: return "too many concurrent readers";
+      case Errc::corrupt: return "a stored value is corrupt";
+      case Errc::aborted: return "the change was not applied";
+      case Errc::io: return "the store failed to read or write";
+      case Errc::version: return "the store was written by a newer version";
+      case Errc::shutting_down: return "the store is shutting down";
+      case Errc::too_large: return "a key or value is too large";
+    }
+    return "unknown store error";
+  }
+};
+}  // namespace
+
+const std::error_category& store_category() {
+  static const Category c;
+  return c;
+}
+
+std::error_code Store::commit_sync(BatchFn fn) {
+  std::promise<std::error_code> done;
+  auto f = done.get_future();
+  submit(std::move(fn), [&done](std::error_code ec) { done.set_value(ec); });
+  return f.get();
+}
+
+}  // namespace mailstead::store

@@ -1,0 +1,118 @@
+// The store contract (DESIGN.md principles 2, 5, 8): short read transactions, and write
+// batches that a single writer thread per process groups into one transaction and one
+// fsync. Nothing outside common/store includes <lmdb.h>; another backend implements this.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <system_error>
+
+namespace mailstead::store {
+
+// Every table the schema has. docs/storage.md documents each key and value layout.
+enum class Table : std::uint8_t {
+  meta,             // name → value: schema version, id counters
+  domains,          // domain (A-label, lower case) → DomainRecord
+  users,            // user id (u64) → UserRecord
+  user_by_address,  // primary address → user id
+  aliases,          // alias address → AliasRecord
+  groups,           // group address → GroupRecord
+  streams,          // stream address → StreamRecord
+  mailboxes,        // mailbox id (u64) → MailboxRecord
+  mailbox_by_name,  // owner id (u64) + name → mailbox id
+  messages,         // mailbox id (u64) + UID (u32) → MessageRecord
+  blobs,            // content hash (32 bytes) → the message bytes
+  blob_refs,        // content hash → reference count (u32) + size (u64)
+  blob_cache,       // content hash → parsed ENVELOPE/BODYSTRUCTURE/header index
+  expunge_log,      // mailbox id (u64) + MODSEQ (u64) → UID (u32)
+  queue,            // queue id (u64) → QueueRecord
+  count_
+};
+inline constexpr int table_count = static_cast<int>(Table::count_);
+const char* table_name(Table t);
+
+enum class Errc {
+  ok = 0,
+  map_full = 1,      // handled inside the store: the map grows and the group is retried
+  readers_full,
+  corrupt,           // a value failed to decode
+  aborted,           // a batch function chose not to commit
+  io,                // the disk or LMDB failed
+  version,           // the store's schema is newer than this program
+  shutting_down,
+  too_large,         // a key or value over the backend's limit
+};
+const std::error_category& store_category();
+inline std::error_code make_error_code(Errc e) { return {static_cast<int>(e), store_category()}; }
+
+// Iterates one table in key order. Views stay valid until the cursor moves or the
+// transaction ends.
+class Cursor {
+ public:
+  virtual ~Cursor() = default;
+  virtual bool seek(std::string_view key) = 0;  // first key >= key
+  virtual bool first() = 0;
+  virtual bool last() = 0;
+  virtual bool next() = 0;
+  virtual bool prev() = 0;
+  virtual bool valid() const = 0;
+  virtual std::string_view key() const = 0;
+  virtual std::string_view value() const = 0;
+};
+
+// A read transaction: a consistent snapshot. Never hold one across a co_await.
+class ReadTxn {
+ public:
+  virtual ~ReadTxn() = default;
+  // The view is valid until the transaction ends.
+  virtual std::optional<std::string_view> get(Table t, std::string_view key) = 0;
+  virtual std::unique_ptr<Cursor> cursor(Table t) = 0;
+};
+
+// A write transaction, as a batch function sees it.
+class WriteTxn : public ReadTxn {
+ public:
+  virtual std::error_code put(Table t, std::string_view key, std::string_view value) = 0;
+  virtual bool del(Table t, std::string_view key) = 0;  // false when absent
+};
+
+// A batch: changes made inside the writer's transaction. It returns an error to undo
+// its own changes only. It may run more than once (the store retries a group after
+// growing the map), so it must compute outputs from the transaction, not accumulate.
+using BatchFn = std::function<std::error_code(WriteTxn&)>;
+// Called on the writer thread after the transaction holding the batch is durable
+// (or failed). Keep it short: post to the caller's executor.
+using Completion = std::function<void(std::error_code)>;
+
+struct Options {
+  std::string path;                          // a directory; created if missing
+  std::uint64_t map_size = std::uint64_t{1} << 30;
+  std::uint32_t max_readers = 4096;
+  std::uint32_t max_batches_per_commit = 1024;  // 1 = one fsync per batch (bench baseline)
+};
+
+class Store {
+ public:
+  virtual ~Store() = default;
+  virtual std::unique_ptr<ReadTxn> read() = 0;
+  virtual void submit(BatchFn fn, Completion done) = 0;
+  // Submits and blocks until durable: for the CLI and for tests, not for sessions.
+  std::error_code commit_sync(BatchFn fn);
+  // Stops the writer after the batches already submitted.
+  virtual void close() = 0;
+  // The size the map has now (grows as data does).
+  virtual std::uint64_t map_size() const = 0;
+};
+
+// Opens (creating if needed) and migrates the schema to the current version.
+// On failure returns null and sets `ec`; `why` says what went wrong.
+std::unique_ptr<Store> open(const Options& options, std::error_code& ec, std::string& why);
+
+}  // namespace mailstead::store
+
+template <>
+struct std::is_error_code_enum<mailstead::store::Errc> : std::true_type {};

@@ -1,0 +1,41 @@
+// The `mailstead` command line: parsed arguments and the pieces the commands share.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "config/core_settings.hpp"
+#include "settings.hpp"
+#include "../../smtpd/settings.hpp"
+#include "../../imapd/settings.hpp"
+#include "../../sieved/settings.hpp"
+
+namespace mailstead::cli {
+
+struct Args {
+  std::vector<std::string> words;          // positional: command, verb, operands
+  std::map<std::string, std::string> opts;  // --name value (flags map to "")
+  bool json = false;
+  std::string config_path;
+};
+
+struct AllSettings {
+  config::CoreSettings core;
+  smtp::Settings smtpd;
+  imap::Settings imapd;
+  sieve::Settings sieved;
+  admin::Settings admin;
+};
+
+// Loads and validates the whole configuration (every section). Throws ConfigError.
+AllSettings load_all_settings(const std::string& path);
+
+int run_up(const Args& args);
+
+// Writes a self-signed certificate and key for `hostname` (and localhost) if absent.
+// Returns "" on success, else why not.
+std::string ensure_self_signed(const std::string& cert_path, const std::string& key_path,
+                               const std::string& hostname);
+
+}  // namespace mailstead::cli

@@ -1,0 +1,492 @@
+// `mailstead`: administration on the same store as the services, and `mailstead up`.
+// Every command is a row of one table; an error prints one line and exits non-zero
+// (1: refused or failed, 2: usage, 78: configuration), leaving the store unchanged.
+#include <unistd.h>
+
+#include <boost/json.hpp>
+#include <cstdio>
+#include <functional>
+#include <iostream>
+#include <string>
+#include <variant>
+
+#include "cli/cli.hpp"
+#include "config/source.hpp"
+#include "log/log.hpp"
+#include "ops/admin_ops.hpp"
+#include "store/store.hpp"
+
+namespace mailstead::cli {
+
+namespace json = boost::json;
+
+AllSettings load_all_settings(const std::string& path) {
+  auto src = config::Source::load(path);
+  AllSettings all;
+  all.core = config::load_core(src);
+  all.smtpd = smtp::load_settings(src);
+  all.imapd = imap::load_settings(src);
+  all.sieved = sieve::load_settings(src);
+  all.admin = admin::load_settings(src);
+  src.check_unknown();
+  return all;
+}
+
+namespace {
+
+struct UsageError {
+  std::string text;
+};
+
+struct Env {
+  Args& args;
+  admin::Ops& ops;
+};
+
+int fail(const Error& e) {
+  std::fprintf(stderr, "mailstead: %s\n", e.message.c_str());
+  return 1;
+}
+
+template <class T>
+int done(const Result<T>& r, const std::string& ok_text) {
+  if (!r) return fail(r.error());
+  std::printf("%s\n", ok_text.c_str());
+  return 0;
+}
+
+void print_json(const json::value& v) { std::cout << json::serialize(v) << "\n"; }
+
+const std::string& operand(const Args& a, std::size_t i, const char* name) {
+  if (a.words.size() <= i) throw UsageError{std::string("missing ") + name};
+  return a.words[i];
+}
+
+void expect_operands(const Args& a, std::size_t n) {
+  if (a.words.size() > n) throw UsageError{"unexpected argument '" + a.words[n] + "'"};
+}
+
+std::string read_password(const Args& a) {
+  if (a.opts.count("password-stdin")) {
+    std::string line;
+    if (!std::getline(std::cin, line)) throw UsageError{"--password-stdin: nothing on standard input"};
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    return line;
+  }
+  if (auto it = a.opts.find("password"); it != a.opts.end()) return it->second;
+  throw UsageError{"give the password with --password-stdin (or --password P)"};
+}
+
+std::string opt(const Args& a, const std::string& name, const std::string& def = "") {
+  auto it = a.opts.find(name);
+  return it == a.opts.end() ? def : it->second;
+}
+
+// ---- domain ----
+int domain_add(Env& e) {
+  auto& name = operand(e.args, 2, "DOMAIN");
+  expect_operands(e.args, 3);
+  auto r = e.ops.add_domain(name);
+  return done(r, r ? "added domain " + r->name : "");
+}
+int domain_remove(Env& e) {
+  auto& name = operand(e.args, 2, "DOMAIN");
+  expect_operands(e.args, 3);
+  return done(e.ops.remove_domain(name), "removed domain " + name);
+}
+int domain_list(Env& e) {
+  expect_operands(e.args, 2);
+  auto ds = e.ops.list_domains();
+  if (e.args.json) {
+    json::array arr;
+    for (auto& d : ds) arr.push_back(json::object{{"domain", d.name}, {"created", d.created}});
+    print_json(arr);
+  } else {
+    for (auto& d : ds) std::printf("%s\n", d.name.c_str());
+  }
+  return 0;
+}
+
+// ---- user ----
+int user_add(Env& e) {
+  auto& address = operand(e.args, 2, "ADDRESS");
+  expect_operands(e.args, 3);
+  std::uint64_t quota = 0;
+  auto q = opt(e.args, "quota", "0");
+  if (!config::parse_size(q, quota)) throw UsageError{"--quota takes bytes or a size such as 1G, not '" + q + "'"};
+  auto r = e.ops.add_user(address, read_password(e.args), opt(e.args, "name"), quota);
+  return done(r, r ? "added user " + r->address : "");
+}
+int user_passwd(Env& e) {
+  auto& address = operand(e.args, 2, "ADDRESS");
+  expect_operands(e.args, 3);
+  return done(e.ops.set_password(address, read_password(e.args)), "changed the password of " + address);
+}
+int user_enable(Env& e) {
+  auto& address = operand(e.args, 2, "ADDRESS");
+  expect_operands(e.args, 3);
+  return done(e.ops.set_enabled(address, true), "enabled " + address);
+}
+int user_disable(Env& e) {
+  auto& address = operand(e.args, 2, "ADDRESS");
+  expect_operands(e.args, 3);
+  return done(e.ops.set_enabled(address, false), "disabled " + address);
+}
+int user_remove(Env& e) {
+  auto& address = operand(e.args, 2, "ADDRESS");
+  expect_operands(e.args, 3);
+  return done(e.ops.remove_user(address), "removed user " + address + " and its mailboxes");
+}
+int user_allow_sender(Env& e) {
+  auto& address = operand(e.args, 2, "ADDRESS");
+  auto& sender = operand(e.args, 3, "SENDER");
+  expect_operands(e.args, 4);
+  return done(e.ops.allow_sender(address, sender, true), address + " may now send as " + sender);
+}
+int user_deny_sender(Env& e) {
+  auto& address = operand(e.args, 2, "ADDRESS");
+  auto& sender = operand(e.args, 3, "SENDER");
+  expect_operands(e.args, 4);
+  return done(e.ops.allow_sender(address, sender, false), address + " may no longer send as " + sender);
+}
+int user_list(Env& e) {
+  expect_operands(e.args, 2);
+  auto users = e.ops.list_users();
+  if (e.args.json) {
+    json::array arr;
+    for (auto& v : users) {
+      json::array aliases, senders;
+      for (auto& a : v.aliases) aliases.push_back(json::string(a));
+      for (auto& s : v.user.allowed_senders) senders.push_back(json::string(s));
+      arr.push_back(json::object{{"address", v.user.address}, {"name", v.user.display_name},
+                                 {"quota", v.user.quota}, {"enabled", v.user.enabled},
+                                 {"aliases", aliases}, {"allowed_senders", senders}});
+    }
+    print_json(arr);
+  } else {
+    for (auto& v : users) {
+      std::string extra;
+      if (!v.user.enabled) extra += " (disabled)";
+      if (v.user.quota) extra += " quota=" + std::to_string(v.user.quota);
+      if (!v.aliases.empty()) {
+        extra += " aliases=";
+        for (std::size_t i = 0; i < v.aliases.size(); ++i) extra += (i ? "," : "") + v.aliases[i];
+      }
+      std::printf("%s%s%s%s\n", v.user.address.c_str(), v.user.display_name.empty() ? "" : " \"",
+                  v.user.display_name.empty() ? "" : (v.user.display_name + "\"").c_str(), extra.c_str());
+    }
+  }
+  return 0;
+}
+
+// ---- alias ----
+int alias_add(Env& e) {
+  auto& alias = operand(e.args, 2, "ALIAS");
+  auto& user = operand(e.args, 3, "USER");
+  expect_operands(e.args, 4);
+  auto r = e.ops.add_alias(alias, user);
+  return done(r, r ? "added alias " + r->address + " -> " + user : "");
+}
+int alias_remove(Env& e) {
+  auto& alias = operand(e.args, 2, "ALIAS");
+  expect_operands(e.args, 3);
+  return done(e.ops.remove_alias(alias), "removed alias " + alias);
+}
+int alias_list(Env& e) {
+  expect_operands(e.args, 2);
+  auto as = e.ops.list_aliases();
+  if (e.args.json) {
+    json::array arr;
+    for (auto& [a, u] : as) arr.push_back(json::object{{"alias", a}, {"user", u}});
+    print_json(arr);
+  } else {
+    for (auto& [a, u] : as) std::printf("%s -> %s\n", a.c_str(), u.c_str());
+  }
+  return 0;
+}
+
+// ---- group ----
+int group_add(Env& e) {
+  auto& group = operand(e.args, 2, "GROUP");
+  std::vector<std::string> members(e.args.words.begin() + 3, e.args.words.end());
+  auto r = e.ops.add_group(group, members);
+  return done(r, r ? "added group " + r->address + " with " + std::to_string(r->members.size()) + " members" : "");
+}
+int group_add_member(Env& e) {
+  auto& group = operand(e.args, 2, "GROUP");
+  auto& member = operand(e.args, 3, "MEMBER");
+  expect_operands(e.args, 4);
+  return done(e.ops.add_group_member(group, member), "added " + member + " to " + group);
+}
+int group_remove_member(Env& e) {
+  auto& group = operand(e.args, 2, "GROUP");
+  auto& member = operand(e.args, 3, "MEMBER");
+  expect_operands(e.args, 4);
+  return done(e.ops.remove_group_member(group, member), "removed " + member + " from " + group);
+}
+int group_policy(Env& e) {
+  auto& group = operand(e.args, 2, "GROUP");
+  auto& policy = operand(e.args, 3, "anyone|members|domain");
+  expect_operands(e.args, 4);
+  return done(e.ops.set_group_policy(group, policy), "posting policy of " + group + " is now " + policy);
+}
+int group_remove(Env& e) {
+  auto& group = operand(e.args, 2, "GROUP");
+  expect_operands(e.args, 3);
+  return done(e.ops.remove_group(group), "removed group " + group);
+}
+int group_list(Env& e) {
+  expect_operands(e.args, 2);
+  auto gs = e.ops.list_groups();
+  if (e.args.json) {
+    json::array arr;
+    for (auto& g : gs) {
+      json::array members;
+      for (auto& m : g.members) members.push_back(json::string(m));
+      arr.push_back(json::object{{"group", g.group.address}, {"policy", directory::policy_name(g.group.policy)},
+                                 {"members", members}});
+    }
+    print_json(arr);
+  } else {
+    for (auto& g : gs) {
+      std::string ms;
+      for (std::size_t i = 0; i < g.members.size(); ++i) ms += (i ? "," : "") + g.members[i];
+      std::printf("%s policy=%s members=%s\n", g.group.address.c_str(), directory::policy_name(g.group.policy),
+                  ms.c_str());
+    }
+  }
+  return 0;
+}
+
+// ---- catch-all ----
+int catchall_set(Env& e) {
+  auto& domain = operand(e.args, 2, "DOMAIN");
+  operand(e.args, 3, "USER");
+  std::vector<std::string> users(e.args.words.begin() + 3, e.args.words.end());
+  return done(e.ops.set_catchall(domain, users), "catch-all of " + domain + " set");
+}
+int catchall_clear(Env& e) {
+  auto& domain = operand(e.args, 2, "DOMAIN");
+  expect_operands(e.args, 3);
+  return done(e.ops.clear_catchall(domain), "catch-all of " + domain + " cleared");
+}
+int catchall_show(Env& e) {
+  std::string only = e.args.words.size() > 2 ? e.args.words[2] : "";
+  expect_operands(e.args, 3);
+  auto cs = e.ops.list_catchalls();
+  if (e.args.json) {
+    json::array arr;
+    for (auto& c : cs) {
+      if (!only.empty() && c.domain != only) continue;
+      json::array users;
+      for (auto& u : c.users) users.push_back(json::string(u));
+      arr.push_back(json::object{{"domain", c.domain}, {"users", users}});
+    }
+    print_json(arr);
+  } else {
+    for (auto& c : cs) {
+      if (!only.empty() && c.domain != only) continue;
+      std::string us;
+      for (std::size_t i = 0; i < c.users.size(); ++i) us += (i ? "," : "") + c.users[i];
+      std::printf("%s %s\n", c.domain.c_str(), us.empty() ? "(none)" : us.c_str());
+    }
+  }
+  return 0;
+}
+
+// ---- resolve ----
+int resolve_cmd(Env& e) {
+  auto& address = operand(e.args, 1, "ADDRESS");
+  expect_operands(e.args, 2);
+  auto r = e.ops.resolve(address, opt(e.args, "from"), opt(e.args, "authenticated-as"));
+  if (!r) return fail(r.error());
+  if (auto* d = std::get_if<directory::Delivery>(&*r)) {
+    auto users = e.ops.user_addresses(d->users);
+    if (e.args.json) {
+      json::array us;
+      for (auto& u : users) us.push_back(json::string(u));
+      json::object o{{"action", "deliver"}, {"kind", directory::route_kind_name(d->kind)},
+                     {"address", d->address}, {"tag", d->tag}, {"mailboxes", us}};
+      if (d->kind == directory::RouteKind::stream) o["stream"] = d->stream;
+      print_json(o);
+    } else {
+      std::string target;
+      if (d->kind == directory::RouteKind::remote) target = "outbound queue";
+      else if (d->kind == directory::RouteKind::stream) target = "stream " + d->stream;
+      else for (std::size_t i = 0; i < users.size(); ++i) target += (i ? "," : "") + users[i];
+      std::printf("deliver %s via %s to %s%s\n", d->address.c_str(), directory::route_kind_name(d->kind),
+                  target.c_str(), d->tag.empty() ? "" : (" tag=" + d->tag).c_str());
+    }
+  } else {
+    auto& rej = std::get<directory::Rejection>(*r);
+    if (e.args.json)
+      print_json(json::object{{"action", "reject"}, {"code", rej.code}, {"enhanced", rej.enhanced}, {"text", rej.text}});
+    else
+      std::printf("reject %d %s %s\n", rej.code, rej.enhanced.c_str(), rej.text.c_str());
+  }
+  return 0;
+}
+
+// ---- mailbox ----
+int mailbox_list(Env& e) {
+  auto& user = operand(e.args, 2, "USER");
+  expect_operands(e.args, 3);
+  auto r = e.ops.list_mailboxes(user);
+  if (!r) return fail(r.error());
+  if (e.args.json) {
+    json::array arr;
+    for (auto& m : *r)
+      arr.push_back(json::object{{"name", m.name}, {"special_use", m.special_use}, {"subscribed", m.subscribed},
+                                 {"messages", m.messages}, {"unseen", m.unseen}, {"bytes", m.bytes},
+                                 {"uidvalidity", m.uidvalidity}, {"uidnext", m.uidnext},
+                                 {"highestmodseq", m.highestmodseq}});
+    print_json(arr);
+  } else {
+    for (auto& m : *r)
+      std::printf("%-20s %-10s messages=%u unseen=%u uidvalidity=%u uidnext=%u\n", m.name.c_str(),
+                  m.special_use.empty() ? "-" : m.special_use.c_str(), m.messages, m.unseen, m.uidvalidity, m.uidnext);
+  }
+  return 0;
+}
+
+struct Command {
+  const char* noun;
+  const char* verb;  // "" for one-word commands
+  const char* usage;
+  int (*handler)(Env&);
+};
+
+const Command commands[] = {
+    {"domain", "add", "domain add DOMAIN", domain_add},
+    {"domain", "list", "domain list [--json]", domain_list},
+    {"domain", "remove", "domain remove DOMAIN", domain_remove},
+    {"user", "add", "user add ADDRESS (--password-stdin | --password P) [--name N] [--quota BYTES]", user_add},
+    {"user", "passwd", "user passwd ADDRESS (--password-stdin | --password P)", user_passwd},
+    {"user", "list", "user list [--json]", user_list},
+    {"user", "remove", "user remove ADDRESS", user_remove},
+    {"user", "enable", "user enable ADDRESS", user_enable},
+    {"user", "disable", "user disable ADDRESS", user_disable},
+    {"user", "allow-sender", "user allow-sender ADDRESS SENDER|@DOMAIN", user_allow_sender},
+    {"user", "deny-sender", "user deny-sender ADDRESS SENDER|@DOMAIN", user_deny_sender},
+    {"alias", "add", "alias add ALIAS USER", alias_add},
+    {"alias", "remove", "alias remove ALIAS", alias_remove},
+    {"alias", "list", "alias list [--json]", alias_list},
+    {"group", "add", "group add GROUP [MEMBER...]", group_add},
+    {"group", "add-member", "group add-member GROUP MEMBER", group_add_member},
+    {"group", "remove-member", "group remove-member GROUP MEMBER", group_remove_member},
+    {"group", "policy", "group policy GROUP anyone|members|domain", group_policy},
+    {"group", "remove", "group remove GROUP", group_remove},
+    {"group", "list", "group list [--json]", group_list},
+    {"catchall", "set", "catchall set DOMAIN USER...", catchall_set},
+    {"catchall", "clear", "catchall clear DOMAIN", catchall_clear},
+    {"catchall", "show", "catchall show [DOMAIN] [--json]", catchall_show},
+    {"resolve", "", "resolve ADDRESS [--from SENDER] [--authenticated-as USER] [--json]", resolve_cmd},
+    {"mailbox", "list", "mailbox list USER [--json]", mailbox_list},
+};
+
+void usage(FILE* out) {
+  std::fprintf(out, "usage: mailstead [--config FILE] [--json] COMMAND ...\n\ncommands:\n");
+  std::fprintf(out, "  up [--standard-ports] [--no-demo]   start and supervise every service\n");
+  for (const auto& c : commands) std::fprintf(out, "  %s\n", c.usage);
+}
+
+// Options that take a value; every other --option is a flag.
+bool takes_value(const std::string& name) {
+  return name == "config" || name == "password" || name == "name" || name == "quota" || name == "from" ||
+         name == "authenticated-as";
+}
+
+}  // namespace
+}  // namespace mailstead::cli
+
+int main(int argc, char** argv) {
+  using namespace mailstead;
+  using namespace mailstead::cli;
+  Args args;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "--") {
+      for (++i; i < argc; ++i) args.words.push_back(argv[i]);
+      break;
+    }
+    if (a.rfind("--", 0) == 0 && a.size() > 2) {
+      std::string name = a.substr(2), value;
+      auto eq = name.find('=');
+      if (eq != std::string::npos) {
+        value = name.substr(eq + 1);
+        name = name.substr(0, eq);
+      } else if (takes_value(name)) {
+        if (i + 1 >= argc) {
+          std::fprintf(stderr, "mailstead: --%s needs a value\n", name.c_str());
+          return 2;
+        }
+        value = argv[++i];
+      }
+      if (name == "help") { usage(stdout); return 0; }
+      if (name == "json") args.json = true;
+      else if (name == "config") args.config_path = value;
+      else args.opts[name] = value;
+    } else {
+      args.words.push_back(a);
+    }
+  }
+  if (args.words.empty()) {
+    usage(stderr);
+    return 2;
+  }
+  if (args.words[0] == "up") return run_up(args);
+
+  const Command* cmd = nullptr;
+  bool noun_known = false;
+  for (const auto& c : commands) {
+    if (args.words[0] != c.noun) continue;
+    noun_known = true;
+    if (std::string(c.verb).empty() || (args.words.size() > 1 && args.words[1] == c.verb)) {
+      cmd = &c;
+      break;
+    }
+  }
+  if (!cmd) {
+    if (noun_known) {
+      std::fprintf(stderr, "mailstead: unknown or missing verb for '%s'; one of:\n", args.words[0].c_str());
+      for (const auto& c : commands)
+        if (args.words[0] == c.noun) std::fprintf(stderr, "  mailstead %s\n", c.usage);
+    } else {
+      std::fprintf(stderr, "mailstead: unknown command '%s' (mailstead --help lists them)\n", args.words[0].c_str());
+    }
+    return 2;
+  }
+  // Reject options the command does not know, rather than ignoring a typo.
+  for (const auto& [name, _] : args.opts) {
+    if (std::string(cmd->usage).find("--" + name) == std::string::npos) {
+      std::fprintf(stderr, "mailstead: unknown option --%s for '%s'\n", name.c_str(), cmd->usage);
+      return 2;
+    }
+  }
+
+  config::CoreSettings core;
+  try {
+    core = load_all_settings(args.config_path).core;
+  } catch (const config::ConfigError& e) {
+    std::fprintf(stderr, "mailstead: %s\n", e.what());
+    return 78;
+  }
+  log::init("mailstead", "warn");
+  std::error_code ec;
+  std::string why;
+  auto store = store::open({core.store_dir(), core.store.map_size, core.store.max_readers,
+                            core.store.max_batches_per_commit},
+                           ec, why);
+  if (!store) {
+    std::fprintf(stderr, "mailstead: %s\n", why.c_str());
+    return 1;
+  }
+  admin::Ops ops(*store, core);
+  Env env{args, ops};
+  try {
+    return cmd->handler(env);
+  } catch (const UsageError& u) {
+    std::fprintf(stderr, "mailstead: %s (usage: mailstead %s)\n", u.text.c_str(), cmd->usage);
+    return 2;
+  }
+}

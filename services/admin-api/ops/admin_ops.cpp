@@ -1,0 +1,188 @@
+// Administrative operations (see admin_ops.hpp).
+#include "ops/admin_ops.hpp"
+
+#include "auth/password.hpp"
+#include "directory/address.hpp"
+#include "store/mailstore.hpp"
+#include "store/store.hpp"
+
+namespace mailstead::admin {
+
+Ops::Ops(store::Store& store, const config::CoreSettings& core)
+    : store_(store), core_(core), routing_{core.routing.recipient_delimiter} {}
+
+// Runs `fn` as one batch. When it returns an error the batch is undone, so a refused
+// change writes nothing.
+template <class T, class Fn>
+Result<T> Ops::write(Fn fn) {
+  std::optional<Result<T>> out;
+  auto ec = store_.commit_sync([&](store::WriteTxn& txn) -> std::error_code {
+    out.emplace(fn(txn));
+    return out->has_value() ? std::error_code{} : store::Errc::aborted;
+  });
+  if (out && !out->has_value()) return *out;
+  if (ec) return internal("the store did not commit the change: " + ec.message());
+  return *out;
+}
+
+Result<std::string> Ops::new_address(std::string_view address) {
+  auto n = directory::normalize_admin_address(address, routing_.delimiter);
+  if (!n) return n.error();
+  return n->address();
+}
+
+Result<directory::DomainRecord> Ops::add_domain(std::string_view name) {
+  return write<directory::DomainRecord>([&](store::WriteTxn& t) { return directory::add_domain(t, name); });
+}
+
+Result<void> Ops::remove_domain(std::string_view name) {
+  return write<void>([&](store::WriteTxn& t) { return directory::remove_domain(t, name); });
+}
+
+std::vector<directory::DomainRecord> Ops::list_domains() {
+  auto txn = store_.read();
+  return directory::list_domains(*txn);
+}
+
+Result<directory::UserRecord> Ops::add_user(std::string_view address, std::string_view password,
+                                            std::string_view display_name, std::uint64_t quota) {
+  auto a = new_address(address);
+  if (!a) return a.error();
+  auto hash = auth::hash_password(password);  // outside the batch: it is slow on purpose
+  if (!hash) return hash.error();
+  directory::NewUser nu{*a, *hash, std::string(display_name), quota};
+  return write<directory::UserRecord>([&](store::WriteTxn& t) { return directory::add_user(t, nu); });
+}
+
+Result<void> Ops::set_password(std::string_view address, std::string_view password) {
+  auto hash = auth::hash_password(password);
+  if (!hash) return hash.error();
+  return write<void>([&](store::WriteTxn& t) { return directory::set_password_hash(t, address, *hash); });
+}
+
+Result<void> Ops::set_enabled(std::string_view address, bool enabled) {
+  return write<void>([&](store::WriteTxn& t) { return directory::set_enabled(t, address, enabled); });
+}
+
+Result<void> Ops::allow_sender(std::string_view address, std::string_view sender, bool allow) {
+  return write<void>([&](store::WriteTxn& t) { return directory::set_allowed_sender(t, address, sender, allow); });
+}
+
+Result<void> Ops::remove_user(std::string_view address) {
+  return write<void>([&](store::WriteTxn& t) { return directory::remove_user(t, address); });
+}
+
+std::vector<UserView> Ops::list_users() {
+  auto txn = store_.read();
+  std::vector<UserView> out;
+  auto aliases = directory::list_aliases(*txn);
+  for (auto& u : directory::list_users(*txn)) {
+    UserView v{std::move(u), {}};
+    for (const auto& a : aliases)
+      if (a.user == v.user.id) v.aliases.push_back(a.address);
+    out.push_back(std::move(v));
+  }
+  return out;
+}
+
+Result<directory::AliasRecord> Ops::add_alias(std::string_view alias, std::string_view user) {
+  auto a = new_address(alias);
+  if (!a) return a.error();
+  return write<directory::AliasRecord>([&](store::WriteTxn& t) { return directory::add_alias(t, *a, user); });
+}
+
+Result<void> Ops::remove_alias(std::string_view alias) {
+  return write<void>([&](store::WriteTxn& t) { return directory::remove_alias(t, alias); });
+}
+
+std::vector<std::pair<std::string, std::string>> Ops::list_aliases() {
+  auto txn = store_.read();
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& a : directory::list_aliases(*txn)) {
+    auto u = directory::get_user(*txn, a.user);
+    out.emplace_back(a.address, u ? u->address : "?");
+  }
+  return out;
+}
+
+Result<directory::GroupRecord> Ops::add_group(std::string_view address, const std::vector<std::string>& members) {
+  auto a = new_address(address);
+  if (!a) return a.error();
+  return write<directory::GroupRecord>([&](store::WriteTxn& t) { return directory::add_group(t, *a, members); });
+}
+
+Result<void> Ops::add_group_member(std::string_view group, std::string_view member) {
+  return write<void>([&](store::WriteTxn& t) { return directory::add_group_member(t, group, member); });
+}
+
+Result<void> Ops::remove_group_member(std::string_view group, std::string_view member) {
+  return write<void>([&](store::WriteTxn& t) { return directory::remove_group_member(t, group, member); });
+}
+
+Result<void> Ops::set_group_policy(std::string_view group, std::string_view policy) {
+  auto p = directory::parse_policy(policy);
+  if (!p) return invalid("policy must be anyone, members or domain, not '" + std::string(policy) + "'");
+  return write<void>([&](store::WriteTxn& t) { return directory::set_group_policy(t, group, *p); });
+}
+
+Result<void> Ops::remove_group(std::string_view group) {
+  return write<void>([&](store::WriteTxn& t) { return directory::remove_group(t, group); });
+}
+
+std::vector<std::string> Ops::user_addresses(const std::vector<std::uint64_t>& ids) {
+  auto txn = store_.read();
+  std::vector<std::string> out;
+  for (auto id : ids)
+    if (auto u = directory::get_user(*txn, id)) out.push_back(u->address);
+  return out;
+}
+
+std::vector<GroupView> Ops::list_groups() {
+  std::vector<GroupView> out;
+  std::vector<directory::GroupRecord> groups;
+  {
+    auto txn = store_.read();
+    groups = directory::list_groups(*txn);
+  }
+  for (auto& g : groups) {
+    auto members = user_addresses(g.members);
+    out.push_back({std::move(g), std::move(members)});
+  }
+  return out;
+}
+
+Result<void> Ops::set_catchall(std::string_view domain, const std::vector<std::string>& users) {
+  return write<void>([&](store::WriteTxn& t) { return directory::set_catchall(t, domain, users); });
+}
+
+Result<void> Ops::clear_catchall(std::string_view domain) {
+  return write<void>([&](store::WriteTxn& t) { return directory::clear_catchall(t, domain); });
+}
+
+std::vector<CatchallView> Ops::list_catchalls() {
+  std::vector<CatchallView> out;
+  for (const auto& d : list_domains()) out.push_back({d.name, user_addresses(d.catchall)});
+  return out;
+}
+
+Result<directory::Route> Ops::resolve(std::string_view recipient, std::string_view from,
+                                      std::string_view authenticated_as) {
+  auto txn = store_.read();
+  directory::RouteContext ctx;
+  ctx.sender = std::string(from);
+  if (!authenticated_as.empty()) {
+    auto u = directory::find_user(*txn, directory::lowercase_ascii(authenticated_as));
+    if (!u) return not_found("no user " + std::string(authenticated_as));
+    ctx.authenticated_user = u->id;
+  }
+  return directory::resolve(*txn, routing_, recipient, ctx);
+}
+
+Result<std::vector<store::MailboxRecord>> Ops::list_mailboxes(std::string_view user) {
+  auto txn = store_.read();
+  auto u = directory::find_user(*txn, directory::lowercase_ascii(user));
+  if (!u) return not_found("no user " + std::string(user));
+  return store::list_mailboxes(*txn, u->id);
+}
+
+}  // namespace mailstead::admin
