@@ -51,10 +51,12 @@ std::optional<Rejection> check_posting(store::ReadTxn& txn, const GroupRecord& g
 
 Route resolve_local(store::ReadTxn& txn, const RoutingSettings& settings, const std::string& local,
                     const std::string& domain, const RouteContext& ctx) {
+  // The base is case-insensitive; the tag keeps its case for Sieve's :detail.
   std::string base, tag;
   split_tag(local, settings.delimiter, base, tag);
+  base = lowercase_ascii(base);
   Delivery d;
-  d.address = local + "@" + domain;
+  d.address = (tag.empty() && base.size() == local.size() ? base : base + settings.delimiter + tag) + "@" + domain;
   d.tag = tag;
   auto full = base + "@" + domain;
 
@@ -152,7 +154,7 @@ Route resolve(store::ReadTxn& txn, const RoutingSettings& settings, std::string_
   // part carries a route to elsewhere (Postfix's allow_untrusted_routing = no).
   if (has_routing_chars(p->local)) return authed ? no_such_user() : relay_denied();
   if (p->local.size() > 64) return bad_syntax();
-  return resolve_local(txn, settings, lowercase_ascii(p->local), domain, ctx);
+  return resolve_local(txn, settings, p->local, domain, ctx);
 }
 
 std::optional<Rejection> check_sender(store::ReadTxn& txn, const RoutingSettings& settings,

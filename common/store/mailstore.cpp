@@ -3,6 +3,7 @@
 
 #include <sodium.h>
 
+#include <algorithm>
 #include <ctime>
 
 #include "store/store.hpp"
@@ -80,6 +81,8 @@ std::vector<MailboxRecord> list_mailboxes(ReadTxn& txn, std::uint64_t owner) {
   for (bool ok = c->seek(prefix); ok && c->key().starts_with(prefix); ok = c->next())
     if (c->value().size() == 8)
       if (auto m = get_mailbox(txn, get_be64(c->value()))) out.push_back(std::move(*m));
+  // Name order, INBOX first (as clients list it).
+  std::stable_partition(out.begin(), out.end(), [](const MailboxRecord& m) { return m.name == "INBOX"; });
   return out;
 }
 

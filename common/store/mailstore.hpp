@@ -35,6 +35,7 @@ Result<std::uint64_t> create_mailbox(WriteTxn& txn, std::uint64_t owner, std::st
                                      std::string_view special_use = {}, bool subscribed = true);
 std::optional<MailboxRecord> get_mailbox(ReadTxn& txn, std::uint64_t id);
 std::optional<MailboxRecord> find_mailbox(ReadTxn& txn, std::uint64_t owner, std::string_view name);
+// In name order, INBOX first.
 std::vector<MailboxRecord> list_mailboxes(ReadTxn& txn, std::uint64_t owner);
 // Removes the mailbox and every message in it (their blobs lose a reference).
 std::error_code delete_mailbox(WriteTxn& txn, std::uint64_t id);

@@ -1,0 +1,148 @@
+"""`mailstead up`: first start makes a certificate and the demo account and prints how to
+connect; it supervises every service, restarts one that dies, and stops all on SIGTERM."""
+import os
+import signal
+import stat
+import subprocess
+import time
+import unittest
+
+from helpers import Instance, binary
+
+
+def children_of(pid):
+    out = {}
+    try:
+        for tid in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{tid}/children") as f:
+                for c in f.read().split():
+                    with open(f"/proc/{c}/cmdline", "rb") as g:
+                        out[os.path.basename(g.read().split(b"\0")[0].decode())] = int(c)
+    except FileNotFoundError:
+        pass
+    return out
+
+
+def alive(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split(")")[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+class UpTest(unittest.TestCase):
+    def setUp(self):
+        self.m = Instance()
+
+    def tearDown(self):
+        self.m.cleanup()
+
+    def start(self):
+        p = subprocess.Popen([binary("mailstead"), "--config", self.m.config, "up"],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        lines = []
+        for line in p.stdout:
+            lines.append(line)
+            if "Stop with Ctrl-C" in line:
+                break
+        return p, "".join(lines)
+
+    def wait_children(self, p, n=4, timeout=10):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            kids = children_of(p.pid)
+            if len(kids) >= n and all(alive(k) for k in kids.values()):
+                return kids
+            time.sleep(0.05)
+        self.fail(f"services did not start: {children_of(p.pid)}")
+
+    def stop(self, p):
+        p.send_signal(signal.SIGTERM)
+        p.wait(timeout=20)
+        p.stdout.close()
+        p.stderr.close()
+        self.assertEqual(p.returncode, 0)
+
+    def test_first_start_supervise_and_stop(self):
+        p, out = self.start()
+        try:
+            self.assertIn("SMTP (MX)             127.0.0.1:2525", out)
+            self.assertIn("IMAPS                 127.0.0.1:2993", out)
+            self.assertIn("ManageSieve           127.0.0.1:24190", out)
+            self.assertIn("user: demo@example.test", out)
+            password = out.split("password: ")[1].split()[0]
+            self.assertGreaterEqual(len(password), 16)
+            creds = os.path.join(self.m.data_dir, "demo-credentials.txt")
+            self.assertEqual(stat.S_IMODE(os.stat(creds).st_mode), 0o600)
+            key = os.path.join(self.m.data_dir, "tls", "key.pem")
+            self.assertEqual(stat.S_IMODE(os.stat(key).st_mode), 0o600)
+            cert = subprocess.run(["openssl", "x509", "-in", os.path.join(self.m.data_dir, "tls", "cert.pem"),
+                                   "-noout", "-ext", "subjectAltName"], capture_output=True, text=True)
+            self.assertIn("DNS:mail.example.test", cert.stdout)
+
+            kids = self.wait_children(p)
+            self.assertEqual(set(kids), {"mailstead-smtpd", "mailstead-imapd", "mailstead-sieved",
+                                         "mailstead-admin-api"})
+            # The demo user exists in the shared store.
+            users = [u["address"] for u in self.m.cli_json("user", "list")]
+            self.assertEqual(users, ["demo@example.test"])
+            self.assertEqual(self.m.cli_json("resolve", "postmaster@example.test")["mailboxes"],
+                             ["demo@example.test"])
+
+            # A service that dies is restarted.
+            old = kids["mailstead-smtpd"]
+            os.kill(old, signal.SIGKILL)
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline:
+                new = children_of(p.pid).get("mailstead-smtpd")
+                if new and new != old and alive(new):
+                    break
+                time.sleep(0.1)
+            else:
+                self.fail("smtpd was not restarted")
+            kids = self.wait_children(p)
+        finally:
+            self.stop(p)
+        for pid in kids.values():
+            self.assertFalse(alive(pid), "a service outlived `mailstead up`")
+
+        # The second start keeps the account and prints the same credentials.
+        p, out2 = self.start()
+        try:
+            self.assertIn("password: " + password, out2)
+            self.wait_children(p)
+        finally:
+            self.stop(p)
+        self.assertEqual([u["address"] for u in self.m.cli_json("user", "list")], ["demo@example.test"])
+
+    def test_configuration_error_stops_start_up(self):
+        with open(self.m.config, "a") as f:
+            f.write("[smtpd]\nmx_listen = [\"no-port\"]\n")
+        p = subprocess.run([binary("mailstead"), "--config", self.m.config, "up"],
+                           capture_output=True, text=True, timeout=30)
+        self.assertEqual(p.returncode, 78)
+        self.assertIn(self.m.config, p.stderr)
+        self.assertIn("'smtpd.mx_listen'", p.stderr)
+        self.assertFalse(os.path.exists(self.m.data_dir), "nothing is created for a broken configuration")
+
+    def test_services_validate_their_own_section(self):
+        with open(self.m.config, "a") as f:
+            f.write("[imapd]\nimaps_lisen = [\"127.0.0.1:1\"]\n")
+        p = subprocess.run([binary("mailstead-imapd"), "--config", self.m.config], capture_output=True,
+                           text=True, timeout=30)
+        self.assertEqual(p.returncode, 78)
+        self.assertIn("'imapd.imaps_lisen': unknown key", p.stderr)
+        # smtpd leaves [imapd] to imapd
+        p = subprocess.Popen([binary("mailstead-smtpd"), "--config", self.m.config],
+                             stderr=subprocess.PIPE, text=True)
+        time.sleep(0.5)
+        self.assertIsNone(p.poll(), "smtpd refused another service's section")
+        p.send_signal(signal.SIGTERM)
+        _, err = p.communicate(timeout=10)
+        self.assertEqual(p.returncode, 0, err)
+        self.assertIn("event=service.stop", err)
+
+
+if __name__ == "__main__":
+    unittest.main()

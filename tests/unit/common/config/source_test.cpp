@@ -1,0 +1,135 @@
+#include "config/source.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <fstream>
+
+#include "../../test_support.hpp"
+#include "config/core_settings.hpp"
+
+namespace mailstead::config {
+
+TEST(Config, DefaultsWithoutAFile) {
+  auto src = Source::load("");
+  auto core = load_core(src);
+  EXPECT_EQ(core.hostname, "localhost");
+  EXPECT_EQ(core.data_dir, "./var");
+  EXPECT_EQ(core.routing.recipient_delimiter, "+");
+  EXPECT_EQ(core.store_dir(), "./var/store");
+  EXPECT_NO_THROW(src.check_unknown());
+}
+
+TEST(Config, ReadsTypedValues) {
+  auto src = Source::from_string(R"(
+hostname = "mail.example.test"
+data_dir = "/srv/mail"
+[store]
+map_size = "2G"
+max_readers = 512
+[auth]
+verified_cache_ttl = "90s"
+[dns]
+nameservers = ["127.0.0.1:5353"]
+)");
+  auto core = load_core(src);
+  EXPECT_EQ(core.hostname, "mail.example.test");
+  EXPECT_EQ(core.store.map_size, 2ull << 30);
+  EXPECT_EQ(core.store.max_readers, 512u);
+  EXPECT_EQ(core.auth.verified_cache_ttl, std::chrono::seconds(90));
+  ASSERT_EQ(core.dns.nameservers.size(), 1u);
+  EXPECT_NO_THROW(src.check_unknown());
+}
+
+void expect_error(const std::string& toml, const std::string& fragment) {
+  try {
+    auto src = Source::from_string(toml, "test.toml");
+    load_core(src);
+    src.check_unknown();
+    FAIL() << "no error for: " << toml;
+  } catch (const ConfigError& e) {
+    std::string msg = e.what();
+    EXPECT_NE(msg.find("test.toml"), std::string::npos) << msg;
+    EXPECT_NE(msg.find(fragment), std::string::npos) << msg;
+  }
+}
+
+TEST(Config, ErrorsNameTheFileTheKeyAndWhy) {
+  expect_error("hostnme = \"x\"", "'hostnme': unknown key");
+  expect_error("[store]\nmap_sise = 5", "'store.map_sise': unknown key");
+  expect_error("[store]\nmax_readers = \"many\"", "'store.max_readers': expected a whole number");
+  expect_error("[store]\nmax_readers = 1", "'store.max_readers': must be between 16");
+  expect_error("[store]\nmap_size = \"12Q\"", "'store.map_size': expected a size");
+  expect_error("[log]\nlevel = \"loud\"", "'log.level': must be one of");
+  expect_error("[tls]\nmin_version = \"1.0\"", "'tls.min_version'");
+  expect_error("[routing]\nrecipient_delimiter = \"#\"", "'routing.recipient_delimiter'");
+  expect_error("hostname = 5", "'hostname': expected a string");
+  expect_error("hostname = \"a\"\nhostname = \"b\"", "");  // TOML syntax: duplicate key
+}
+
+TEST(Config, ServiceSectionsAreLeftToTheirService) {
+  auto src = Source::from_string("[smtpd]\nmx_listen = [\"0.0.0.0:25\"]\n", "t.toml");
+  load_core(src);
+  EXPECT_THROW(src.check_unknown(), ConfigError);
+  EXPECT_NO_THROW(src.check_unknown({"smtpd"}));
+}
+
+TEST(Config, ListenersAreChecked) {
+  auto src = Source::from_string("[x]\nl = [\"127.0.0.1:25\", \"[::1]:587\"]\nbad = [\"nohost\"]\n", "t.toml");
+  std::vector<std::string> l;
+  src.get_listeners("x", "l", l);
+  EXPECT_EQ(l.size(), 2u);
+  EXPECT_THROW(src.get_listeners("x", "bad", l), ConfigError);
+  std::string h;
+  std::uint16_t p = 0;
+  EXPECT_TRUE(split_host_port("[::1]:587", h, p));
+  EXPECT_EQ(h, "::1");
+  EXPECT_EQ(p, 587);
+  EXPECT_FALSE(split_host_port("host:99999", h, p));
+}
+
+TEST(Config, EnvironmentOverridesTheFile) {
+  ::setenv("MAILSTEAD_HOSTNAME", "env.example.test", 1);
+  ::setenv("MAILSTEAD_STORE_MAX_READERS", "999", 1);
+  auto src = Source::from_string("hostname = \"file.example.test\"\n");
+  auto core = load_core(src);
+  ::unsetenv("MAILSTEAD_HOSTNAME");
+  ::unsetenv("MAILSTEAD_STORE_MAX_READERS");
+  EXPECT_EQ(core.hostname, "env.example.test");
+  EXPECT_EQ(core.store.max_readers, 999u);
+
+  ::setenv("MAILSTEAD_STORE_MAX_READERS", "lots", 1);
+  auto src2 = Source::from_string("");
+  EXPECT_THROW(load_core(src2), ConfigError);
+  ::unsetenv("MAILSTEAD_STORE_MAX_READERS");
+}
+
+TEST(Config, SecretsComeFromTheirOwnFile) {
+  testing::TempDir dir;
+  auto secrets = dir.path() + "/secrets.toml";
+  std::ofstream(secrets) << "[relay]\npassword = \"s3cret\"\n";
+  auto main = dir.path() + "/mailstead.toml";
+  std::ofstream(main) << "secrets_file = \"" << secrets << "\"\n";
+  auto src = Source::load(main);
+  auto core = load_core(src);
+  EXPECT_EQ(core.secrets.relay_password, "s3cret");
+  EXPECT_NO_THROW(src.check_unknown());
+
+  std::ofstream(secrets) << "[relay]\npasword = \"typo\"\n";
+  auto src2 = Source::load(main);
+  load_core(src2);
+  EXPECT_THROW(src2.check_unknown(), ConfigError);
+}
+
+TEST(Config, ParseSize) {
+  std::uint64_t n = 0;
+  EXPECT_TRUE(parse_size("25M", n));
+  EXPECT_EQ(n, 25u << 20);
+  EXPECT_TRUE(parse_size("1024", n));
+  EXPECT_EQ(n, 1024u);
+  EXPECT_FALSE(parse_size("", n));
+  EXPECT_FALSE(parse_size("-1", n));
+  EXPECT_FALSE(parse_size("99999999999999999999G", n));
+}
+
+}  // namespace mailstead::config

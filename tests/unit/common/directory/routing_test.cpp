@@ -1,0 +1,196 @@
+// Every branch of DESIGN.md "Address routing" and every rejection with its codes.
+#include "directory/routing.hpp"
+
+#include <gtest/gtest.h>
+
+#include "../../test_support.hpp"
+#include "directory/directory.hpp"
+#include "store/store.hpp"
+
+namespace mailstead::directory {
+
+namespace {
+
+class Routing : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    store_ = testing::open_store(dir_.path());
+    ASSERT_FALSE(store_->commit_sync([&](WriteTxn& t) -> std::error_code {
+      for (auto d : {"example.test", "other.test", "bücher.example"}) add_domain(t, d).value();
+      alice_ = add_user(t, {"alice@example.test", "h", "", 0}).value().id;
+      bob_ = add_user(t, {"bob@example.test", "h", "", 0}).value().id;
+      carol_ = add_user(t, {"carol@other.test", "h", "", 0}).value().id;
+      dave_ = add_user(t, {"dave@example.test", "h", "", 0}).value().id;
+      jorg_ = add_user(t, {"jörg@xn--bcher-kva.example", "h", "", 0}).value().id;
+      set_enabled(t, "dave@example.test", false).value();
+      add_alias(t, "info@example.test", "alice@example.test").value();
+      add_alias(t, "sales@example.test", "bob@example.test").value();
+      add_alias(t, "postmaster@example.test", "alice@example.test").value();
+      add_group(t, "all@example.test", {"alice@example.test", "bob@example.test", "dave@example.test"}).value();
+      add_group(t, "team@example.test", {"alice@example.test"}).value();
+      set_group_policy(t, "team@example.test", PostingPolicy::members).value();
+      add_group(t, "staff@example.test", {"alice@example.test", "bob@example.test"}).value();
+      set_group_policy(t, "staff@example.test", PostingPolicy::domain).value();
+      add_group(t, "ghosts@example.test", {"dave@example.test"}).value();
+      add_stream(t, "chat@example.test", "general").value();
+      set_catchall(t, "other.test", {"carol@other.test"}).value();
+      set_allowed_sender(t, "bob@example.test", "@other.test", true).value();
+      set_allowed_sender(t, "bob@example.test", "boss@example.test", true).value();
+      return {};
+    }));
+  }
+
+  Route route(std::string_view rcpt, std::optional<std::uint64_t> auth = std::nullopt, std::string sender = "s@x.example") {
+    auto txn = store_->read();
+    return resolve(*txn, settings_, rcpt, RouteContext{sender, auth});
+  }
+
+  void expect_delivery(std::string_view rcpt, RouteKind kind, std::vector<std::uint64_t> users,
+                       std::optional<std::uint64_t> auth = std::nullopt, std::string tag = "") {
+    auto r = route(rcpt, auth);
+    auto* d = std::get_if<Delivery>(&r);
+    ASSERT_TRUE(d) << rcpt << " was rejected: " << std::get<Rejection>(r).code << " " << std::get<Rejection>(r).text;
+    EXPECT_EQ(d->kind, kind) << rcpt;
+    EXPECT_EQ(d->users, users) << rcpt;
+    EXPECT_EQ(d->tag, tag) << rcpt;
+  }
+
+  void expect_rejection(std::string_view rcpt, int code, const std::string& enhanced,
+                        std::optional<std::uint64_t> auth = std::nullopt) {
+    auto r = route(rcpt, auth);
+    auto* j = std::get_if<Rejection>(&r);
+    ASSERT_TRUE(j) << rcpt << " was accepted";
+    EXPECT_EQ(j->code, code) << rcpt;
+    EXPECT_EQ(j->enhanced, enhanced) << rcpt;
+    EXPECT_FALSE(j->text.empty());
+  }
+
+  testing::TempDir dir_;
+  std::unique_ptr<store::Store> store_;
+  RoutingSettings settings_;
+  std::uint64_t alice_ = 0, bob_ = 0, carol_ = 0, dave_ = 0, jorg_ = 0;
+};
+
+TEST_F(Routing, UsersByPrimaryAddressInAnyCase) {
+  expect_delivery("alice@example.test", RouteKind::user, {alice_});
+  expect_delivery("ALICE@Example.TEST", RouteKind::user, {alice_});
+  expect_delivery("\"alice\"@example.test", RouteKind::user, {alice_});
+}
+
+TEST_F(Routing, PlusAddressing) {
+  expect_delivery("alice+news@example.test", RouteKind::user, {alice_}, std::nullopt, "news");
+  expect_delivery("alice+News+Daily@example.test", RouteKind::user, {alice_}, std::nullopt, "News+Daily");
+  settings_.delimiter = "-";
+  expect_rejection("alice+news@example.test", 550, "5.1.1");
+  expect_delivery("alice-news@example.test", RouteKind::user, {alice_}, std::nullopt, "news");
+  settings_.delimiter = "";
+  expect_rejection("alice-news@example.test", 550, "5.1.1");
+}
+
+TEST_F(Routing, InternationalisedDomainsInEitherForm) {
+  expect_delivery("jörg@bücher.example", RouteKind::user, {jorg_});
+  expect_delivery("jörg@BÜCHER.example", RouteKind::user, {jorg_});
+  expect_delivery("jörg@xn--bcher-kva.example", RouteKind::user, {jorg_});
+}
+
+TEST_F(Routing, Aliases) {
+  expect_delivery("info@example.test", RouteKind::alias, {alice_});
+  expect_delivery("Info+x@example.test", RouteKind::alias, {alice_}, std::nullopt, "x");
+  expect_delivery("sales@example.test", RouteKind::alias, {bob_});
+}
+
+TEST_F(Routing, GroupsByPostingPolicy) {
+  // anyone: every enabled member, once.
+  expect_delivery("all@example.test", RouteKind::group, {alice_, bob_});
+  // members only: an authenticated member.
+  expect_rejection("team@example.test", 550, "5.7.1");
+  expect_rejection("team@example.test", 550, "5.7.1", bob_);
+  expect_delivery("team@example.test", RouteKind::group, {alice_}, alice_);
+  // same domain: an authenticated user of the group's domain.
+  expect_rejection("staff@example.test", 550, "5.7.1");
+  expect_rejection("staff@example.test", 550, "5.7.1", carol_);
+  expect_delivery("staff@example.test", RouteKind::group, {alice_, bob_}, bob_);
+  // every member disabled
+  expect_rejection("ghosts@example.test", 550, "5.2.1");
+}
+
+TEST_F(Routing, ChatStreams) {
+  auto r = route("chat@example.test");
+  auto* d = std::get_if<Delivery>(&r);
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->kind, RouteKind::stream);
+  EXPECT_EQ(d->stream, "chat@example.test");
+}
+
+TEST_F(Routing, CatchAllOnAndOff) {
+  expect_delivery("anything@other.test", RouteKind::catchall, {carol_});
+  expect_delivery("x+y@other.test", RouteKind::catchall, {carol_}, std::nullopt, "y");
+  expect_rejection("nobody@example.test", 550, "5.1.1");
+  ASSERT_FALSE(store_->commit_sync([](WriteTxn& t) -> std::error_code {
+    clear_catchall(t, "other.test").value();
+    return {};
+  }));
+  expect_rejection("anything@other.test", 550, "5.1.1");
+}
+
+TEST_F(Routing, DisabledUsers) {
+  expect_rejection("dave@example.test", 550, "5.2.1");
+}
+
+TEST_F(Routing, RemoteOnlyWhenAuthenticated) {
+  expect_rejection("x@remote.example", 554, "5.7.1");
+  auto r = route("X.Y@Remote.Example", bob_);
+  auto* d = std::get_if<Delivery>(&r);
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->kind, RouteKind::remote);
+  EXPECT_EQ(d->address, "X.Y@remote.example") << "a remote local part is kept as written";
+  EXPECT_TRUE(d->users.empty());
+}
+
+TEST_F(Routing, RelayTricksAreRelayDenied) {
+  for (const char* trick : {"user%remote.example@example.test", "remote.example!user@example.test",
+                            "\"user@remote.example\"@example.test", "@relay.example:alice@example.test",
+                            "alice@example.test.", "alice@[127.0.0.1]", "alice@[IPv6:::1]", "alice"}) {
+    expect_rejection(trick, 554, "5.7.1");
+  }
+  // Authenticated, the same forms are not relaying: no such local user, or the route is ignored.
+  expect_rejection("user%remote.example@example.test", 550, "5.1.1", bob_);
+  expect_delivery("@relay.example:alice@example.test", RouteKind::user, {alice_}, bob_);
+  expect_rejection("alice", 501, "5.1.3", bob_);
+}
+
+TEST_F(Routing, PostmasterWithoutADomain) {
+  expect_delivery("Postmaster", RouteKind::alias, {alice_});
+  expect_delivery("postmaster@example.test", RouteKind::alias, {alice_});
+}
+
+TEST_F(Routing, SyntaxErrors) {
+  for (const char* bad : {"", "a@", "a b@example.test", "a@@example.test", "a..b@example.test"})
+    expect_rejection(bad, 501, "5.1.3");
+}
+
+TEST_F(Routing, SenderMustBeOwnedOnSubmission) {
+  auto txn = store_->read();
+  auto ok = [&](std::uint64_t user, std::string_view from) { return !check_sender(*txn, settings_, user, from); };
+  EXPECT_TRUE(ok(alice_, "alice@example.test"));
+  EXPECT_TRUE(ok(alice_, "Alice+lists@Example.Test"));
+  EXPECT_TRUE(ok(alice_, "info@example.test"));
+  EXPECT_TRUE(ok(alice_, "postmaster@example.test"));
+  EXPECT_TRUE(ok(alice_, ""));
+  EXPECT_FALSE(ok(alice_, "bob@example.test"));
+  EXPECT_FALSE(ok(alice_, "sales@example.test"));
+  EXPECT_FALSE(ok(alice_, "alice@other.test"));
+  EXPECT_FALSE(ok(alice_, "alice@example.test."));
+  EXPECT_FALSE(ok(alice_, "not an address"));
+  // allowed by an administrator: a whole domain, or one address
+  EXPECT_TRUE(ok(bob_, "anyone@other.test"));
+  EXPECT_TRUE(ok(bob_, "boss@example.test"));
+  EXPECT_FALSE(ok(bob_, "alice@example.test"));
+  auto r = check_sender(*txn, settings_, alice_, "bob@example.test");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->code, 553);
+  EXPECT_EQ(r->enhanced, "5.7.1");
+}
+
+}  // namespace
+}  // namespace mailstead::directory

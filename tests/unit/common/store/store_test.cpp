@@ -1,0 +1,305 @@
+// The store contract: group commit, per-batch undo, map growth, schema migration,
+// and the mailbox rules IMAP relies on (UIDs, MODSEQs, blob reference counts).
+#include "store/store.hpp"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <thread>
+
+#include "../../test_support.hpp"
+#include "store/mailstore.hpp"
+#include "store/records.hpp"
+#include "store/schema.hpp"
+#include "util/bytes.hpp"
+
+namespace mailstead::store {
+
+using testing::open_store;
+using testing::TempDir;
+
+TEST(Store, CommitThenRead) {
+  TempDir dir;
+  auto s = open_store(dir.path());
+  auto ec = s->commit_sync([](WriteTxn& t) { return t.put(Table::meta, "k", "v"); });
+  ASSERT_FALSE(ec);
+  auto r = s->read();
+  auto v = r->get(Table::meta, "k");
+  ASSERT_TRUE(v);
+  EXPECT_EQ(*v, "v");
+  EXPECT_FALSE(r->get(Table::meta, "missing"));
+}
+
+TEST(Store, AFailingBatchIsUndoneAloneAndOthersInItsGroupCommit) {
+  TempDir dir;
+  auto s = open_store(dir.path());
+  // Hold the writer busy so the next three batches are taken as one group.
+  std::mutex m;
+  std::condition_variable cv;
+  bool release = false, entered = false;
+  s->submit(
+      [&](WriteTxn&) {
+        std::unique_lock l(m);
+        entered = true;
+        cv.notify_all();
+        cv.wait(l, [&] { return release; });
+        return std::error_code{};
+      },
+      [](std::error_code) {});
+  {
+    std::unique_lock l(m);
+    cv.wait(l, [&] { return entered; });
+  }
+  std::atomic<int> done{0};
+  std::error_code ec_a, ec_b, ec_c;
+  s->submit([](WriteTxn& t) { return t.put(Table::meta, "a", "1"); }, [&](std::error_code ec) { ec_a = ec; ++done; });
+  s->submit(
+      [](WriteTxn& t) {
+        t.put(Table::meta, "b", "half-written");
+        return std::error_code(Errc::aborted);
+      },
+      [&](std::error_code ec) { ec_b = ec; ++done; });
+  s->submit([](WriteTxn& t) { return t.put(Table::meta, "c", "3"); }, [&](std::error_code ec) { ec_c = ec; ++done; });
+  {
+    std::lock_guard l(m);
+    release = true;
+  }
+  cv.notify_all();
+  while (done < 3) std::this_thread::yield();
+  EXPECT_FALSE(ec_a);
+  EXPECT_EQ(ec_b, Errc::aborted);
+  EXPECT_FALSE(ec_c);
+  auto r = s->read();
+  EXPECT_TRUE(r->get(Table::meta, "a"));
+  EXPECT_FALSE(r->get(Table::meta, "b"));
+  EXPECT_TRUE(r->get(Table::meta, "c"));
+}
+
+TEST(Store, CompletionComesAfterTheDataIsReadable) {
+  TempDir dir;
+  auto s = open_store(dir.path());
+  constexpr int n = 2000;
+  std::atomic<int> missing{0}, done{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < n / 8; ++i) {
+        auto key = "k" + std::to_string(t) + "-" + std::to_string(i);
+        auto ec = s->commit_sync([key](WriteTxn& w) { return w.put(Table::meta, key, "x"); });
+        if (ec || !s->read()->get(Table::meta, key)) ++missing;
+        ++done;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(done, n);
+  EXPECT_EQ(missing, 0);
+}
+
+TEST(Store, MapGrowsPastItsInitialSize) {
+  TempDir dir;
+  auto s = open_store(dir.path(), 1 << 20);  // 1 MiB
+  std::string value(64 * 1024, 'x');
+  for (int i = 0; i < 200; ++i) {  // ~12.5 MiB in all
+    value[0] = static_cast<char>(i);
+    ASSERT_FALSE(s->commit_sync([&, i](WriteTxn& t) { return t.put(Table::blobs, key_u64(i), value); }))
+        << "batch " << i;
+  }
+  EXPECT_GT(s->map_size(), 12u << 20);
+  auto r = s->read();
+  for (int i = 0; i < 200; ++i) ASSERT_TRUE(r->get(Table::blobs, key_u64(i))) << i;
+}
+
+TEST(Store, AGroupLargerThanTheMapIsRetriedAfterGrowth) {
+  TempDir dir;
+  auto s = open_store(dir.path(), 1 << 20);
+  std::string value(3 << 20, 'y');  // one batch bigger than the whole initial map
+  EXPECT_FALSE(s->commit_sync([&](WriteTxn& t) { return t.put(Table::blobs, "big", value); }));
+  EXPECT_EQ(s->read()->get(Table::blobs, "big")->size(), value.size());
+}
+
+TEST(Store, ReopenSeesCommittedData) {
+  TempDir dir;
+  {
+    auto s = open_store(dir.path());
+    ASSERT_FALSE(s->commit_sync([](WriteTxn& t) { return t.put(Table::meta, "persist", "yes"); }));
+  }
+  auto s = open_store(dir.path());
+  EXPECT_EQ(*s->read()->get(Table::meta, "persist"), "yes");
+  EXPECT_EQ(schema::version(*s->read()), schema::current_version);
+}
+
+TEST(Store, RefusesAStoreFromANewerProgram) {
+  TempDir dir;
+  {
+    auto s = open_store(dir.path());
+    ASSERT_FALSE(s->commit_sync([](WriteTxn& t) { return schema::set_version(t, schema::current_version + 1); }));
+  }
+  std::error_code ec;
+  std::string why;
+  auto s = open({dir.path() + "/store"}, ec, why);
+  EXPECT_FALSE(s);
+  EXPECT_EQ(ec, Errc::version);
+  EXPECT_NE(why.find("newer"), std::string::npos) << why;
+}
+
+// A populated version-1 store: mailboxes in the v1 layout, messages in them.
+TEST(Store, MigratesAPopulatedStoreFromVersion1To2) {
+  TempDir dir;
+  std::uint64_t inbox = 0, sent = 0;
+  {
+    auto s = open_store(dir.path());
+    ASSERT_FALSE(s->commit_sync([&](WriteTxn& t) -> std::error_code {
+      inbox = create_mailbox(t, 1, "INBOX").value();
+      sent = create_mailbox(t, 1, "Sent", "\\Sent").value();
+      for (int i = 0; i < 30; ++i) {
+        std::string body = "Subject: " + std::to_string(i) + "\r\n\r\nbody\r\n";
+        auto key = blob_key(body);
+        put_blob(t, key, body);
+        MessageRecord m;
+        m.blob = key;
+        m.flags = i % 3 == 0 ? std::uint32_t{flag_seen} : 0u;
+        append(t, i < 20 ? inbox : sent, m).value();
+      }
+      // Rewrite every mailbox in the version-1 layout and stamp version 1.
+      for (auto id : {inbox, sent}) {
+        auto m = get_mailbox(t, id).value();
+        if (auto ec = t.put(Table::mailboxes, key_u64(id), m.encode_v1())) return ec;
+      }
+      return schema::set_version(t, 1);
+    }));
+    EXPECT_FALSE(get_mailbox(*s->read(), inbox)) << "a v1 record must not decode as v2";
+  }
+  auto s = open_store(dir.path());
+  auto r = s->read();
+  EXPECT_EQ(schema::version(*r), 2u);
+  auto in = get_mailbox(*r, inbox);
+  auto se = get_mailbox(*r, sent);
+  ASSERT_TRUE(in && se);
+  EXPECT_EQ(in->messages, 20u);
+  EXPECT_EQ(in->unseen, 13u);  // i = 0..19, seen when i % 3 == 0: 7 seen
+  EXPECT_EQ(se->messages, 10u);
+  EXPECT_EQ(se->unseen, 7u);   // i = 20..29: 21, 24, 27 seen
+  EXPECT_EQ(in->uidnext, 21u);
+  EXPECT_GT(in->bytes, 0u);
+}
+
+TEST(Mailstore, UidsAndModseqsOnlyGrow) {
+  TempDir dir;
+  auto s = open_store(dir.path());
+  std::uint64_t box = 0;
+  std::vector<Appended> added;
+  ASSERT_FALSE(s->commit_sync([&](WriteTxn& t) -> std::error_code {
+    box = create_mailbox(t, 7, "INBOX").value();
+    added.clear();
+    for (int i = 0; i < 3; ++i) {
+      std::string body = "m" + std::to_string(i);
+      auto key = blob_key(body);
+      put_blob(t, key, body);
+      MessageRecord m;
+      m.blob = key;
+      added.push_back(append(t, box, m).value());
+    }
+    return {};
+  }));
+  EXPECT_EQ(added[0].uid, 1u);
+  EXPECT_EQ(added[2].uid, 3u);
+  EXPECT_LT(added[0].modseq, added[1].modseq);
+  ASSERT_FALSE(s->commit_sync([&](WriteTxn& t) { return expunge(t, box, 3); }));
+  Appended after{};
+  ASSERT_FALSE(s->commit_sync([&](WriteTxn& t) -> std::error_code {
+    std::string body = "m-new";
+    auto key = blob_key(body);
+    put_blob(t, key, body);
+    MessageRecord m;
+    m.blob = key;
+    after = append(t, box, m).value();
+    return {};
+  }));
+  EXPECT_EQ(after.uid, 4u) << "a UID is never reused (RFC 3501 2.3.1.1)";
+  auto r = s->read();
+  auto mb = get_mailbox(*r, box).value();
+  EXPECT_EQ(mb.messages, 3u);
+  EXPECT_EQ(mb.highestmodseq, after.modseq);
+  // The expunge log holds (MODSEQ → UID) for QRESYNC's VANISHED.
+  auto c = r->cursor(Table::expunge_log);
+  ASSERT_TRUE(c->seek(key_u64(box)));
+  EXPECT_EQ(get_be32(c->value()), 3u);
+  EXPECT_GT(get_be64(c->key().substr(8)), added[2].modseq);
+}
+
+TEST(Mailstore, OneBlobPerContentFreedWithItsLastMessage) {
+  TempDir dir;
+  auto s = open_store(dir.path());
+  std::string body = "From: a@b\r\n\r\nshared\r\n";
+  auto key = blob_key(body);
+  std::uint64_t a = 0, b = 0;
+  ASSERT_FALSE(s->commit_sync([&](WriteTxn& t) -> std::error_code {
+    a = create_mailbox(t, 1, "INBOX").value();
+    b = create_mailbox(t, 2, "INBOX").value();
+    put_blob(t, key, body);
+    for (auto box : {a, b}) {
+      MessageRecord m;
+      m.blob = key;
+      m.prefix = "Delivered-To: x\r\n";
+      append(t, box, m).value();
+    }
+    return {};
+  }));
+  {
+    auto r = s->read();
+    EXPECT_EQ(get_blob_ref(*r, key)->refs, 2u);
+    EXPECT_EQ(get_message(*r, a, 1)->size, body.size() + 17);
+  }
+  ASSERT_FALSE(s->commit_sync([&](WriteTxn& t) { return expunge(t, a, 1); }));
+  EXPECT_TRUE(get_blob(*s->read(), key));
+  ASSERT_FALSE(s->commit_sync([&](WriteTxn& t) { return delete_mailbox(t, b); }));
+  auto r = s->read();
+  EXPECT_FALSE(get_blob(*r, key));
+  EXPECT_FALSE(get_blob_ref(*r, key));
+  EXPECT_FALSE(get_mailbox(*r, b));
+  EXPECT_FALSE(find_mailbox(*r, 2, "INBOX"));
+}
+
+TEST(Mailstore, MailboxNamesAreUniquePerOwnerAndUidvalidityChanges) {
+  TempDir dir;
+  auto s = open_store(dir.path());
+  std::uint32_t first = 0, second = 0;
+  ASSERT_FALSE(s->commit_sync([&](WriteTxn& t) -> std::error_code {
+    auto id = create_mailbox(t, 1, "Work").value();
+    EXPECT_FALSE(create_mailbox(t, 1, "Work"));
+    EXPECT_TRUE(create_mailbox(t, 2, "Work"));
+    first = get_mailbox(t, id)->uidvalidity;
+    delete_mailbox(t, id);
+    second = get_mailbox(t, create_mailbox(t, 1, "Work").value())->uidvalidity;
+    return {};
+  }));
+  EXPECT_NE(first, second) << "a recreated mailbox needs a new UIDVALIDITY";
+}
+
+TEST(Mailstore, QueueHoldsABlobReference) {
+  TempDir dir;
+  auto s = open_store(dir.path());
+  std::string body = "queued";
+  auto key = blob_key(body);
+  std::uint64_t id = 0;
+  ASSERT_FALSE(s->commit_sync([&](WriteTxn& t) -> std::error_code {
+    put_blob(t, key, body);
+    QueueRecord q;
+    q.sender = "a@example.test";
+    q.recipients = {"x@remote.example"};
+    q.blob = key;
+    id = enqueue(t, q).value();
+    return {};
+  }));
+  auto r = s->read();
+  auto v = r->get(Table::queue, key_u64(id));
+  ASSERT_TRUE(v);
+  auto q = QueueRecord::decode(*v);
+  ASSERT_TRUE(q);
+  EXPECT_EQ(q->recipients.front(), "x@remote.example");
+  EXPECT_EQ(get_blob_ref(*r, key)->refs, 1u);
+}
+
+}  // namespace mailstead::store
