@@ -1,0 +1,145 @@
+// Command-line and DATA framing (see input.hpp).
+#include "proto/input.hpp"
+
+#include <cstring>
+
+namespace mailstead::smtp {
+
+LineResult next_line(std::string_view buf, std::size_t max_len) {
+  auto lf = buf.find('\n');
+  if (lf == std::string_view::npos) {
+    if (buf.size() > max_len + 1) return {LineStatus::too_long, {}, buf.size()};
+    return {LineStatus::need_more, {}, 0};
+  }
+  if (lf == 0 || buf[lf - 1] != '\r') return {LineStatus::bare_lf, {}, lf + 1};
+  if (lf - 1 > max_len) return {LineStatus::too_long, {}, lf + 1};
+  return {LineStatus::line, buf.substr(0, lf - 1), lf + 1};
+}
+
+void DataReader::put(char c) {
+  ++size_;
+  if (size_ > max_size_) {
+    if (!too_big_) {
+      too_big_ = true;
+      message_.clear();
+      message_.shrink_to_fit();  // an oversized message is never held whole
+    }
+    return;
+  }
+  message_.push_back(c);
+}
+
+std::size_t DataReader::feed(std::string_view in) {
+  std::size_t i = 0;
+  while (i < in.size() && !done_) {
+    char c = in[i];
+    switch (state_) {
+      case State::line_start:
+        if (c == '.') {
+          state_ = State::dot;
+          ++i;
+          continue;
+        }
+        state_ = State::mid;
+        continue;  // the same byte, as part of the line
+      case State::mid: {
+        // Copy the plain run up to the next CR or LF in one go.
+        std::size_t j = i;
+        while (j < in.size() && in[j] != '\r' && in[j] != '\n') ++j;
+        if (j > i) {
+          auto run = in.substr(i, j - i);
+          if (!too_big_ && size_ + run.size() <= max_size_) {
+            message_.append(run);
+            size_ += run.size();
+          } else {
+            for (char r : run) put(r);
+          }
+          i = j;
+          continue;
+        }
+        if (c == '\r') {
+          state_ = State::saw_cr;
+        } else {  // a bare LF
+          bare_newline_ = true;
+          put('\n');
+          state_ = State::line_start;
+        }
+        ++i;
+        continue;
+      }
+      case State::saw_cr:
+        if (c == '\n') {
+          put('\r');
+          put('\n');
+          state_ = State::line_start;
+          ++i;
+        } else {  // a bare CR
+          bare_newline_ = true;
+          put('\r');
+          state_ = State::mid;
+        }
+        continue;
+      case State::dot:
+        if (c == '\r') {
+          state_ = State::dot_cr;
+          ++i;
+        } else {
+          state_ = State::mid;  // the stuffed dot is dropped
+        }
+        continue;
+      case State::dot_cr:
+        if (c == '\n') {
+          done_ = true;
+          ++i;
+        } else {
+          bare_newline_ = true;
+          put('\r');
+          state_ = State::mid;
+        }
+        continue;
+    }
+  }
+  return i;
+}
+
+void BareNewlineScanner::feed(std::string_view chunk) {
+  for (std::size_t i = 0; i < chunk.size(); ++i) {
+    char c = chunk[i];
+    if (pending_cr_) {
+      pending_cr_ = false;
+      if (c != '\n') found_ = true;
+      else continue;
+    }
+    if (c == '\r') pending_cr_ = true;
+    else if (c == '\n') found_ = true;
+  }
+}
+
+std::string reply(int code, std::string_view enhanced, std::string_view text) {
+  std::string r = std::to_string(code);
+  r.push_back(' ');
+  if (!enhanced.empty()) {
+    r.append(enhanced);
+    r.push_back(' ');
+  }
+  r.append(text);
+  r.append("\r\n");
+  return r;
+}
+
+std::string reply_lines(int code, std::string_view enhanced, const std::vector<std::string>& lines) {
+  std::string r;
+  for (std::size_t i = 0; i < lines.size(); ++i) {
+    r += std::to_string(code);
+    r.push_back(i + 1 < lines.size() ? '-' : ' ');
+    if (!enhanced.empty()) {
+      r.append(enhanced);
+      r.push_back(' ');
+    }
+    r += lines[i];
+    r += "\r\n";
+  }
+  return r;
+}
+
+}  // namespace mailstead::smtp

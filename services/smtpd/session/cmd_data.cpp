@@ -1,0 +1,196 @@
+// DATA (RFC 5321 4.1.1.4) and BDAT (RFC 3030), then local delivery: the message is
+// stored once, each recipient mailbox gets a record pointing at it, remote recipients
+// go into the outbound queue, and 250 is sent only after that commit is durable.
+#include <boost/asio/use_awaitable.hpp>
+#include <ctime>
+
+#include "directory/directory.hpp"
+#include "directory/routing.hpp"
+#include "log/log.hpp"
+#include "mime/header.hpp"
+#include "proto/input.hpp"
+#include "session/session.hpp"
+#include "store/async.hpp"
+#include "store/mailstore.hpp"
+#include "store/store.hpp"
+
+namespace mailstead::smtp {
+
+asio::awaitable<void> Session::handle_data() {
+  if (!txn_.active) co_return send_error(503, "5.5.1", "Need MAIL command");
+  if (txn_.recipients.empty()) co_return send_error(554, "5.5.1", "No valid recipients");
+  send(354, "", "End data with <CR><LF>.<CR><LF>");
+  DataReader reader(shared_.settings.max_message_size);
+  for (;;) {
+    auto used = reader.feed(in_);
+    in_.erase(0, used);
+    if (reader.done()) break;
+    if (!co_await read_more(shared_.settings.data_timeout)) {
+      quit_ = true;
+      co_return;
+    }
+  }
+  if (reader.too_big()) {
+    reset_transaction();
+    co_return send_error(552, "5.3.4", "Message size exceeds fixed maximum message size");
+  }
+  if (reader.bare_newline()) {
+    log::warn("smtp.data.bare_newline", {{"session", id_}, {"peer", peer_}});
+    reset_transaction();
+    co_return send_error(550, "5.5.2", "Message contains a bare CR or LF; lines must end with CRLF");
+  }
+  co_await deliver(std::move(reader.message()));
+}
+
+asio::awaitable<void> Session::handle_bdat(const Bdat& b) {
+  // The chunk's bytes follow the command whatever we answer: read them first
+  // (RFC 3030 2), keeping them only while the transaction is good.
+  bool keep = txn_.active && !txn_.recipients.empty() && !txn_.bdat_failed &&
+              !(port_ == Port::submission && !stream_->tls());
+  std::uint64_t remaining = b.size;
+  bool too_big = txn_.bdat_size + b.size > shared_.settings.max_message_size;
+  for (;;) {
+    auto take = std::min<std::uint64_t>(remaining, in_.size());
+    if (keep && !too_big) txn_.bdat_data.append(in_, 0, take);
+    in_.erase(0, take);
+    remaining -= take;
+    if (remaining == 0) break;
+    if (!co_await read_more(shared_.settings.data_timeout)) {
+      quit_ = true;
+      co_return;
+    }
+  }
+  if (port_ == Port::submission && !stream_->tls()) co_return send_error(530, "5.7.0", "Must issue a STARTTLS command first");
+  if (!txn_.active) co_return send_error(503, "5.5.1", "Need MAIL command");
+  if (txn_.recipients.empty()) co_return send_error(554, "5.5.1", "No valid recipients");
+  txn_.bdat = !b.last;
+  txn_.bdat_size += b.size;
+  if (too_big) txn_.bdat_failed = true;
+  if (!b.last) {
+    if (txn_.bdat_failed) co_return send_error(552, "5.3.4", "Message size exceeds fixed maximum message size");
+    co_return send(250, "2.0.0", std::to_string(b.size) + " octets received");
+  }
+  if (txn_.bdat_failed) {
+    reset_transaction();
+    co_return send_error(552, "5.3.4", "Message size exceeds fixed maximum message size");
+  }
+  BareNewlineScanner scan;
+  scan.feed(txn_.bdat_data);
+  if (scan.found(true)) {
+    reset_transaction();
+    co_return send_error(550, "5.5.2", "Message contains a bare CR or LF; lines must end with CRLF");
+  }
+  co_await deliver(std::move(txn_.bdat_data));
+}
+
+std::string Session::received_header(const std::string& id) const {
+  // RFC 5321 4.4 trace field; "with" per RFC 3848 (ESMTP, ESMTPS, ESMTPA, ESMTPSA) and
+  // RFC 6531 (UTF8SMTP…); TLS details as RFC 8314 7 suggests.
+  std::string with = txn_.mail.smtputf8 ? "UTF8SMTP" : (esmtp_ ? "ESMTP" : "SMTP");
+  if (stream_->tls()) with += "S";
+  if (user_id_) with += "A";
+  std::string h = "Received: from " + helo_ + " ([" + peer_ + "])\r\n\tby " + shared_.core.hostname +
+                  " (Mailstead) with " + with + " id " + id;
+  if (stream_->tls()) h += "\r\n\t(using " + stream_->tls_version() + " with cipher " + stream_->tls_cipher() + ")";
+  if (user_id_) h += "\r\n\t(authenticated as " + user_address_ + ")";
+  if (txn_.recipients.size() == 1) h += "\r\n\tfor <" + txn_.recipients.front().address + ">";
+  char date[64];
+  std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&now, &tm);
+  std::strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S +0000", &tm);
+  h += ";\r\n\t";
+  h += date;
+  h += "\r\n";
+  return h;
+}
+
+asio::awaitable<void> Session::deliver(std::string message) {
+  ++messages_;
+  std::string id = id_ + "." + std::to_string(messages_);
+
+  // Submission: the header From must be the sender's too (DESIGN.md "Address routing").
+  if (user_id_) {
+    auto header = std::string_view(message).substr(0, mime::header_end(message));
+    auto txn = shared_.store.read();
+    for (const auto& value : mime::field_values(header, "From")) {
+      for (const auto& addr : mime::parse_address_list(value)) {
+        if (auto r = directory::check_sender(*txn, shared_.routing, *user_id_, addr)) {
+          log::info("smtp.data.from_rejected", {{"session", id_}, {"user", user_address_}, {"from", addr}});
+          reset_transaction();
+          co_return send_error(550, "5.7.1", "From header address not owned by the authenticated user");
+        }
+      }
+    }
+  }
+
+  std::string blob = received_header(id) + message;
+  // One copy per mailbox, even when several recipients resolve to the same user.
+  struct Local {
+    std::uint64_t user;
+    std::string delivered_to;
+  };
+  std::vector<Local> locals;
+  std::vector<std::string> remotes;
+  for (const auto& r : txn_.recipients) {
+    if (r.delivery.kind == directory::RouteKind::remote) {
+      remotes.push_back(r.address);
+      continue;
+    }
+    for (auto u : r.delivery.users) {
+      bool seen = false;
+      for (const auto& l : locals) seen |= l.user == u;
+      if (!seen) locals.push_back({u, r.address});
+    }
+  }
+  std::vector<std::uint64_t> user_ids;
+  for (const auto& l : locals) user_ids.push_back(l.user);
+  if (auto over = check_quota(user_ids, blob.size())) {
+    // Every recipient gets the same answer: a temporary failure delivers to nobody, so
+    // a retry causes no duplicates.
+    log::info("smtp.data.over_quota", {{"session", id_}, {"user", *over}});
+    reset_transaction();
+    if (shared_.settings.quota_permanent) co_return send_error(552, "5.2.2", "Mailbox full");
+    co_return send(452, "4.2.2", "Mailbox full, try again later");
+  }
+
+  auto key = store::blob_key(blob);
+  auto now = static_cast<std::int64_t>(std::time(nullptr));
+  std::string sender = txn_.mail.path;
+  std::uint64_t auth_user = user_id_.value_or(0);
+  auto batch = [&, key](store::WriteTxn& t) -> std::error_code {
+    if (auto ec = store::put_blob(t, key, blob)) return ec;
+    for (const auto& l : locals) {
+      auto inbox = store::find_mailbox(t, l.user, "INBOX");
+      if (!inbox) continue;  // the user was removed since RCPT
+      store::MessageRecord m;
+      m.blob = key;
+      m.internaldate = now;
+      m.prefix = "Return-Path: <" + sender + ">\r\nDelivered-To: " + l.delivered_to + "\r\n";
+      if (!store::append(t, inbox->id, std::move(m))) return store::Errc::aborted;
+    }
+    if (!remotes.empty()) {
+      store::QueueRecord q;
+      q.sender = sender;
+      q.recipients = remotes;
+      q.blob = key;
+      q.authenticated_user = auth_user;
+      q.created = now;
+      q.next_attempt = now;
+      if (!store::enqueue(t, std::move(q))) return store::Errc::aborted;
+    }
+    return {};
+  };
+  auto ec = co_await store::async_commit(shared_.store, batch, asio::use_awaitable);
+  if (ec) {
+    log::error("smtp.deliver.failed", {{"session", id_}, {"id", id}, {"error", ec.message()}});
+    reset_transaction();
+    co_return send(451, "4.3.0", "Local error in processing, try again later");
+  }
+  log::info("smtp.delivered", {{"session", id_}, {"id", id}, {"from", sender}, {"size", blob.size()},
+                               {"local", locals.size()}, {"remote", remotes.size()}});
+  reset_transaction();
+  send(250, "2.0.0", "Ok: queued as " + id);
+}
+
+}  // namespace mailstead::smtp

@@ -1,0 +1,95 @@
+// MAIL FROM and RCPT TO (RFC 5321 4.1.1.2-3): sequence checks, limits, the submission
+// sender binding, and routing through the directory at RCPT (DESIGN.md "Address routing").
+#include "directory/address.hpp"
+#include "directory/directory.hpp"
+#include "log/log.hpp"
+#include "session/session.hpp"
+#include "store/mailstore.hpp"
+#include "store/store.hpp"
+
+namespace mailstead::smtp {
+
+namespace {
+bool has_non_ascii(std::string_view s) {
+  for (unsigned char c : s)
+    if (c >= 0x80) return true;
+  return false;
+}
+}  // namespace
+
+void Session::handle_mail(const Mail& m) {
+  if (helo_.empty()) return send_error(503, "5.5.1", "Send EHLO or HELO first");
+  if (port_ != Port::mx && !user_id_) return send_error(530, "5.7.0", "Authentication required");
+  if (txn_.active) return send_error(503, "5.5.1", "Nested MAIL command");
+  if (!esmtp_ && (m.size || m.body != Body::seven_bit || m.smtputf8 || !m.ret.empty() || !m.envid.empty()))
+    return send_error(555, "5.5.4", "MAIL parameters need EHLO");
+  if (m.size && *m.size > shared_.settings.max_message_size)
+    return send_error(552, "5.3.4", "Message size exceeds fixed maximum message size");
+  if (has_non_ascii(m.path) && !m.smtputf8)
+    return send_error(553, "5.6.7", "Non-ASCII address requires SMTPUTF8");
+  if (!m.path.empty()) {
+    auto p = directory::parse_address(m.path);
+    if (!p || !p->has_domain) return send_error(501, "5.1.7", "Bad sender address syntax");
+  }
+  if (user_id_) {
+    auto txn = shared_.store.read();
+    if (auto r = directory::check_sender(*txn, shared_.routing, *user_id_, m.path)) {
+      log::info("smtp.mail.rejected", {{"session", id_}, {"user", user_address_}, {"from", m.path}});
+      return send_error(r->code, r->enhanced, r->text);
+    }
+  }
+  txn_ = Transaction{};
+  txn_.active = true;
+  txn_.mail = m;
+  send(250, "2.1.0", "Ok");
+}
+
+std::optional<std::string> Session::check_quota(const std::vector<std::uint64_t>& users, std::uint64_t extra) {
+  auto txn = shared_.store.read();
+  for (auto id : users) {
+    auto u = directory::get_user(*txn, id);
+    if (!u || u->quota == 0) continue;
+    std::uint64_t used = 0;
+    for (const auto& mb : store::list_mailboxes(*txn, id)) used += mb.bytes;
+    if (used + extra > u->quota) return u->address;
+  }
+  return std::nullopt;
+}
+
+void Session::handle_rcpt(const Rcpt& r) {
+  if (!txn_.active) return send_error(503, "5.5.1", "Need MAIL before RCPT");
+  if (txn_.recipients.size() >= shared_.settings.max_recipients) {
+    // RFC 5321 4.5.3.1.10: a temporary reply, so the client sends the rest later.
+    send(452, "4.5.3", "Too many recipients");
+    return;
+  }
+  if (has_non_ascii(r.path) && !txn_.mail.smtputf8)
+    return send_error(553, "5.6.7", "Non-ASCII address requires SMTPUTF8");
+  directory::Route route;
+  {
+    auto txn = shared_.store.read();
+    route = directory::resolve(*txn, shared_.routing, r.path,
+                               directory::RouteContext{txn_.mail.path, user_id_});
+  }
+  if (auto* j = std::get_if<directory::Rejection>(&route)) {
+    log::info("smtp.rcpt.rejected", {{"session", id_}, {"peer", peer_}, {"rcpt", r.path}, {"code", j->code},
+                                      {"enhanced", j->enhanced}});
+    return send_error(j->code, j->enhanced, j->text);
+  }
+  auto& d = std::get<directory::Delivery>(route);
+  if (d.kind == directory::RouteKind::stream) {
+    // The chat gateway is a later issue: say so rather than accept and drop.
+    send(451, "4.3.2", "The chat gateway is not enabled yet; try again later");
+    return;
+  }
+  if (auto over = check_quota(d.users, txn_.mail.size.value_or(0))) {
+    log::info("smtp.rcpt.over_quota", {{"session", id_}, {"rcpt", r.path}, {"user", *over}});
+    if (shared_.settings.quota_permanent) return send_error(552, "5.2.2", "Mailbox full");
+    send(452, "4.2.2", "Mailbox full, try again later");
+    return;
+  }
+  txn_.recipients.push_back({d.address, std::move(d)});
+  send(250, "2.1.5", "Ok");
+}
+
+}  // namespace mailstead::smtp

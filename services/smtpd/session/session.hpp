@@ -1,0 +1,117 @@
+// One SMTP session: a coroutine that moves bytes between the connection and the pure
+// core (proto/), and acts on each command through the command table. RFC 5321, with
+// STARTTLS (3207), AUTH (4954), PIPELINING (2920), CHUNKING (3030), SMTPUTF8 (6531).
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "config/core_settings.hpp"
+#include "directory/routing.hpp"
+#include "net/listener.hpp"
+#include "net/stream.hpp"
+#include "proto/command.hpp"
+#include "settings.hpp"
+
+namespace mailstead::store {
+class Store;
+}
+namespace mailstead::auth {
+class VerifiedCache;
+class FailureLimiter;
+}  // namespace mailstead::auth
+
+namespace mailstead::smtp {
+
+namespace asio = boost::asio;
+
+enum class Port { mx, submission, submissions };
+const char* port_name(Port p);
+
+// What every session of the process shares. Thread-safe where sessions on different
+// threads touch it (store, cache, limiter, limits, pool).
+struct Shared {
+  const Settings& settings;
+  const config::CoreSettings& core;
+  store::Store& store;
+  asio::ssl::context& tls;
+  auth::VerifiedCache& password_cache;
+  auth::FailureLimiter& auth_limiter;
+  net::ConnectionLimits& connection_limits;
+  asio::thread_pool& slow_pool;  // argon2id runs here, never on a session thread
+  directory::RoutingSettings routing;
+};
+
+struct Recipient {
+  std::string address;  // as resolved (normalised)
+  directory::Delivery delivery;
+};
+
+// The state of one mail transaction (MAIL … DATA/BDAT LAST), reset by RSET and after.
+struct Transaction {
+  bool active = false;
+  Mail mail;
+  std::vector<Recipient> recipients;
+  bool bdat = false;        // BDAT chunks are being collected
+  bool bdat_failed = false;  // a chunk was refused: the rest are read and discarded
+  std::string bdat_data;
+  std::uint64_t bdat_size = 0;
+};
+
+class Session {
+ public:
+  Session(Shared& shared, asio::ip::tcp::socket socket, Port port);
+  asio::awaitable<void> run();
+
+ private:
+  friend struct Handlers;
+  // I/O
+  asio::awaitable<bool> read_more(std::chrono::milliseconds timeout);
+  asio::awaitable<std::optional<std::string>> read_line();
+  asio::awaitable<bool> flush();
+  void send(std::string s) { out_ += s; }
+  void send(int code, std::string_view enhanced, std::string_view text);
+  // A reply to a client mistake: counts toward max_errors.
+  void send_error(int code, std::string_view enhanced, std::string_view text);
+  void log_line(const char* dir, std::string_view line);
+
+  // Commands (cmd_*.cpp)
+  asio::awaitable<void> dispatch(const Command& cmd);
+  void handle_helo(const Helo& h);
+  asio::awaitable<void> handle_starttls();
+  asio::awaitable<void> handle_auth(const Auth& a);
+  void handle_mail(const Mail& m);
+  void handle_rcpt(const Rcpt& r);
+  asio::awaitable<void> handle_data();
+  asio::awaitable<void> handle_bdat(const Bdat& b);
+  asio::awaitable<void> deliver(std::string message);
+  std::optional<std::string> check_quota(const std::vector<std::uint64_t>& users, std::uint64_t extra);
+
+  void reset_transaction() { txn_ = Transaction{}; }
+  std::string received_header(const std::string& id) const;
+
+  Shared& shared_;
+  std::unique_ptr<net::Stream> stream_;
+  Port port_;
+  std::string id_;
+  std::string peer_;
+  std::string in_, out_;
+  bool skipping_line_ = false;
+  bool quit_ = false;
+  std::uint32_t errors_ = 0;
+  std::uint32_t messages_ = 0;
+
+  std::string helo_;
+  bool esmtp_ = false;
+  std::optional<std::uint64_t> user_id_;
+  std::string user_address_;
+  Transaction txn_;
+};
+
+}  // namespace mailstead::smtp
