@@ -41,3 +41,100 @@ class Instance:
 
     def cleanup(self):
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def free_ports(n):
+    """n distinct free loopback ports (bound then released)."""
+    import socket
+    socks, ports = [], []
+    for _ in range(n):
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        socks.append(s)
+        ports.append(s.getsockname()[1])
+    for s in socks:
+        s.close()
+    return ports
+
+
+def make_cert(data_dir, hostname="mail.example.test"):
+    """A self-signed certificate for hostname and 127.0.0.1 where the servers look for it."""
+    tls = os.path.join(data_dir, "tls")
+    os.makedirs(tls, exist_ok=True)
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                    "-keyout", os.path.join(tls, "key.pem"), "-out", os.path.join(tls, "cert.pem"),
+                    "-days", "2", "-subj", f"/CN={hostname}",
+                    "-addext", f"subjectAltName=DNS:{hostname},IP:127.0.0.1"],
+                   check=True, capture_output=True)
+    return os.path.join(tls, "cert.pem")
+
+
+def client_tls(cert):
+    import ssl
+    ctx = ssl.create_default_context(cafile=cert)
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    return ctx
+
+
+def wait_port(port, timeout=15):
+    import socket
+    import time
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise AssertionError(f"nothing listens on {port}")
+
+
+class SmtpServer:
+    """A real mailstead-smtpd on free loopback ports with its own data directory."""
+
+    def __init__(self, smtpd_toml="", top_toml=""):
+        self.mx, self.submission, self.submissions = free_ports(3)
+        self.instance = Instance(top_toml + "[smtpd]\n"
+                                 f'mx_listen = ["127.0.0.1:{self.mx}"]\n'
+                                 f'submission_listen = ["127.0.0.1:{self.submission}"]\n'
+                                 f'submissions_listen = ["127.0.0.1:{self.submissions}"]\n' + smtpd_toml)
+        self.cert = make_cert(self.instance.data_dir)
+        self.proc = None
+        self.log = open(os.path.join(self.instance.dir, "smtpd.log"), "w+")
+
+    def start(self):
+        self.proc = subprocess.Popen([binary("mailstead-smtpd"), "--config", self.instance.config],
+                                     stderr=self.log, stdout=self.log)
+        wait_port(self.mx)
+        return self
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(timeout=20)
+
+    def kill(self):
+        import signal
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(timeout=20)
+
+    def cleanup(self):
+        self.stop()
+        self.log.close()
+        self.instance.cleanup()
+
+    def logs(self):
+        self.log.flush()
+        with open(self.log.name) as f:
+            return f.read()
+
+    def cli(self, *a, **kw):
+        return self.instance.cli(*a, **kw)
+
+    def messages(self, user, mailbox="INBOX"):
+        return self.instance.cli_json("message", "list", user, mailbox)
+
+    def message(self, user, uid, mailbox="INBOX"):
+        p = subprocess.run([binary("mailstead"), "--config", self.instance.config, "message", "get", user,
+                            mailbox, str(uid)], capture_output=True, check=True)
+        return p.stdout

@@ -349,6 +349,43 @@ int mailbox_list(Env& e) {
   return 0;
 }
 
+// ---- message ----
+int message_list(Env& e) {
+  auto& user = operand(e.args, 2, "USER");
+  auto& mailbox = operand(e.args, 3, "MAILBOX");
+  expect_operands(e.args, 4);
+  auto r = e.ops.list_messages(user, mailbox);
+  if (!r) return fail(r.error());
+  if (e.args.json) {
+    json::array arr;
+    for (auto& m : *r) {
+      json::array kw;
+      for (auto& k : m.record.keywords) kw.push_back(json::string(k));
+      arr.push_back(json::object{{"uid", m.uid}, {"size", m.record.size}, {"flags", m.record.flags},
+                                 {"keywords", kw}, {"modseq", m.record.modseq},
+                                 {"internaldate", m.record.internaldate}});
+    }
+    print_json(arr);
+  } else {
+    for (auto& m : *r)
+      std::printf("%u size=%llu flags=%u modseq=%llu\n", m.uid, static_cast<unsigned long long>(m.record.size),
+                  m.record.flags, static_cast<unsigned long long>(m.record.modseq));
+  }
+  return 0;
+}
+int message_get(Env& e) {
+  auto& user = operand(e.args, 2, "USER");
+  auto& mailbox = operand(e.args, 3, "MAILBOX");
+  auto& uid_text = operand(e.args, 4, "UID");
+  expect_operands(e.args, 5);
+  std::uint64_t uid = 0;
+  if (!config::parse_size(uid_text, uid) || uid == 0 || uid > UINT32_MAX) throw UsageError{"UID must be a number"};
+  auto r = e.ops.get_message(user, mailbox, static_cast<std::uint32_t>(uid));
+  if (!r) return fail(r.error());
+  std::fwrite(r->data(), 1, r->size(), stdout);
+  return 0;
+}
+
 struct Command {
   const char* noun;
   const char* verb;  // "" for one-word commands
@@ -382,6 +419,8 @@ const Command commands[] = {
     {"catchall", "show", "catchall show [DOMAIN] [--json]", catchall_show},
     {"resolve", "", "resolve ADDRESS [--from SENDER] [--authenticated-as USER] [--json]", resolve_cmd},
     {"mailbox", "list", "mailbox list USER [--json]", mailbox_list},
+    {"message", "list", "message list USER MAILBOX [--json]", message_list},
+    {"message", "get", "message get USER MAILBOX UID", message_get},
 };
 
 void usage(FILE* out) {

@@ -5,6 +5,7 @@
 #include "directory/address.hpp"
 #include "store/mailstore.hpp"
 #include "store/store.hpp"
+#include "util/bytes.hpp"
 
 namespace mailstead::admin {
 
@@ -183,6 +184,39 @@ Result<std::vector<store::MailboxRecord>> Ops::list_mailboxes(std::string_view u
   auto u = directory::find_user(*txn, directory::lowercase_ascii(user));
   if (!u) return not_found("no user " + std::string(user));
   return store::list_mailboxes(*txn, u->id);
+}
+
+namespace {
+Result<store::MailboxRecord> require_mailbox(store::ReadTxn& txn, std::string_view user, std::string_view mailbox) {
+  auto u = directory::find_user(txn, directory::lowercase_ascii(user));
+  if (!u) return not_found("no user " + std::string(user));
+  auto mb = store::find_mailbox(txn, u->id, mailbox);
+  if (!mb) return not_found(u->address + " has no mailbox " + std::string(mailbox));
+  return *mb;
+}
+}  // namespace
+
+Result<std::vector<Ops::MessageView>> Ops::list_messages(std::string_view user, std::string_view mailbox) {
+  auto txn = store_.read();
+  auto mb = require_mailbox(*txn, user, mailbox);
+  if (!mb) return mb.error();
+  std::vector<MessageView> out;
+  auto prefix = key_u64(mb->id);
+  auto c = txn->cursor(store::Table::messages);
+  for (bool ok = c->seek(prefix); ok && c->key().starts_with(prefix); ok = c->next())
+    if (auto m = store::MessageRecord::decode(c->value())) out.push_back({get_be32(c->key().substr(8)), std::move(*m)});
+  return out;
+}
+
+Result<std::string> Ops::get_message(std::string_view user, std::string_view mailbox, std::uint32_t uid) {
+  auto txn = store_.read();
+  auto mb = require_mailbox(*txn, user, mailbox);
+  if (!mb) return mb.error();
+  auto m = store::get_message(*txn, mb->id, uid);
+  if (!m) return not_found("no message with UID " + std::to_string(uid) + " in " + std::string(mailbox));
+  auto blob = store::get_blob(*txn, m->blob);
+  if (!blob) return internal("the message's stored bytes are missing");
+  return m->prefix + std::string(*blob);
 }
 
 }  // namespace mailstead::admin

@@ -72,6 +72,14 @@ class Ops {
   Result<std::vector<store::MailboxRecord>> list_mailboxes(std::string_view user);
   std::vector<std::string> user_addresses(const std::vector<std::uint64_t>& ids);
 
+  struct MessageView {
+    std::uint32_t uid = 0;
+    store::MessageRecord record;
+  };
+  Result<std::vector<MessageView>> list_messages(std::string_view user, std::string_view mailbox);
+  // The whole message as IMAP serves it: the per-recipient prefix, then the stored bytes.
+  Result<std::string> get_message(std::string_view user, std::string_view mailbox, std::uint32_t uid);
+
  private:
   template <class T, class Fn>
   Result<T> write(Fn fn);

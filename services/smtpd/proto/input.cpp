@@ -59,10 +59,10 @@ std::size_t DataReader::feed(std::string_view in) {
         }
         if (c == '\r') {
           state_ = State::saw_cr;
-        } else {  // a bare LF
+        } else {  // a bare LF: never a line end, so "\n.\r\n" cannot end the data
           bare_newline_ = true;
           put('\n');
-          state_ = State::line_start;
+          state_ = State::mid;
         }
         ++i;
         continue;
