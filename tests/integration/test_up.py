@@ -7,7 +7,7 @@ import subprocess
 import time
 import unittest
 
-from helpers import Instance, binary
+from helpers import Instance, binary, free_ports
 
 
 def children_of(pid):
@@ -33,7 +33,10 @@ def alive(pid):
 
 class UpTest(unittest.TestCase):
     def setUp(self):
-        self.m = Instance()
+        mx, sub, subs = free_ports(3)
+        self.ports = (mx, sub, subs)
+        self.m = Instance(f'[smtpd]\nmx_listen = ["127.0.0.1:{mx}"]\nsubmission_listen = ["127.0.0.1:{sub}"]\n'
+                          f'submissions_listen = ["127.0.0.1:{subs}"]\n')
 
     def tearDown(self):
         self.m.cleanup()
@@ -67,7 +70,7 @@ class UpTest(unittest.TestCase):
     def test_first_start_supervise_and_stop(self):
         p, out = self.start()
         try:
-            self.assertIn("SMTP (MX)             127.0.0.1:2525", out)
+            self.assertIn(f"SMTP (MX)             127.0.0.1:{self.ports[0]}", out)
             self.assertIn("IMAPS                 127.0.0.1:2993", out)
             self.assertIn("ManageSieve           127.0.0.1:24190", out)
             self.assertIn("user: demo@example.test", out)
@@ -118,12 +121,12 @@ class UpTest(unittest.TestCase):
 
     def test_configuration_error_stops_start_up(self):
         with open(self.m.config, "a") as f:
-            f.write("[smtpd]\nmx_listen = [\"no-port\"]\n")
+            f.write("[admin]\nlisten = [\"no-port\"]\n")
         p = subprocess.run([binary("mailstead"), "--config", self.m.config, "up"],
                            capture_output=True, text=True, timeout=30)
         self.assertEqual(p.returncode, 78)
         self.assertIn(self.m.config, p.stderr)
-        self.assertIn("'smtpd.mx_listen'", p.stderr)
+        self.assertIn("'admin.listen'", p.stderr)
         self.assertFalse(os.path.exists(self.m.data_dir), "nothing is created for a broken configuration")
 
     def test_services_validate_their_own_section(self):
@@ -133,11 +136,11 @@ class UpTest(unittest.TestCase):
                            text=True, timeout=30)
         self.assertEqual(p.returncode, 78)
         self.assertIn("'imapd.imaps_lisen': unknown key", p.stderr)
-        # smtpd leaves [imapd] to imapd
-        p = subprocess.Popen([binary("mailstead-smtpd"), "--config", self.m.config],
+        # sieved leaves [imapd] to imapd
+        p = subprocess.Popen([binary("mailstead-sieved"), "--config", self.m.config],
                              stderr=subprocess.PIPE, text=True)
         time.sleep(0.5)
-        self.assertIsNone(p.poll(), "smtpd refused another service's section")
+        self.assertIsNone(p.poll(), "sieved refused another service's section")
         p.send_signal(signal.SIGTERM)
         _, err = p.communicate(timeout=10)
         self.assertEqual(p.returncode, 0, err)
