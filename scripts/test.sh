@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs what the tests need, builds everything and runs every test under ctest.
+# Installs what the tests need, builds everything and runs every test: a short libFuzzer
+# run of every fuzz target (clang, ASan + UBSan), then ctest (unit and integration).
 # This is the README's test command; .ci/run calls it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -9,5 +10,22 @@ werror=OFF
 [ "${CI:-}" = "true" ] && werror=ON
 cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMAILSTEAD_WERROR=$werror
 cmake --build "$build_dir"
+
+# Fuzz smoke: each target for a few seconds from the committed seeds (longer runs:
+# see docs/development.md). A crash fails the run.
+fuzz_dir="$build_dir-fuzz"
+CC=clang CXX=clang++ cmake -S . -B "$fuzz_dir" -G Ninja -DMAILSTEAD_FUZZ=ON >/dev/null
+cmake --build "$fuzz_dir"
+for target in tests/fuzz/corpus/*; do
+  name=$(basename "$target")
+  work=$(mktemp -d)
+  cp "$target"/* "$work"/
+  echo "fuzz: $name"
+  "$fuzz_dir/bin/fuzz-$name" -max_total_time="${FUZZ_SECONDS:-15}" -max_len=4096 "$work" >"$work.log" 2>&1 ||
+    { tail -50 "$work.log"; exit 1; }
+  tail -1 "$work.log"
+  rm -rf "$work" "$work.log"
+done
+
 cd "$build_dir"
 ctest --output-on-failure --timeout 600 -j2
