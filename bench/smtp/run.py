@@ -1,0 +1,282 @@
+#!/usr/bin/env python3
+"""SMTP delivery benchmark: Mailstead's smtpd against Postfix smtpd -> Dovecot LMTP (Debian's
+packages), in the same run, on loopback ports, each with fsync-before-acknowledge durability.
+
+For each message size (2 KB, 100 KB) and concurrency (1, 8, 32) it sends N messages with
+bench-smtp-load and measures end-to-end throughput: messages per second until every message
+is in the recipient's mailbox (Mailstead: at the 250, which follows the store commit; Postfix:
+when Dovecot has written the last one to the Maildir). It also reports DATA->250 latency
+percentiles and the servers' resident memory after the run. Medians of --runs runs.
+
+Run as root (Postfix and Dovecot need their system users): sudo bench/smtp/run.py
+Needs: apt-get install postfix dovecot-core dovecot-lmtpd (the script installs them).
+Side effect: adds the temporary directory to Postfix's alternate_config_directories in
+/etc/postfix/main.cf for the run, and restores the file afterwards."""
+import argparse
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    p = s.getsockname()[1]
+    s.close()
+    return p
+
+
+def wait_port(port, timeout=30):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise SystemExit(f"nothing listens on {port}")
+
+
+def tree_rss_kib(root_pid):
+    """Resident memory of a process and all its descendants."""
+    out = subprocess.run(["ps", "-e", "-o", "pid=,ppid=,rss="], capture_output=True, text=True).stdout
+    children, rss = {}, {}
+    for line in out.split("\n"):
+        if not line.strip():
+            continue
+        pid, ppid, r = map(int, line.split())
+        children.setdefault(ppid, []).append(pid)
+        rss[pid] = r
+    total, stack = 0, [root_pid]
+    while stack:
+        p = stack.pop()
+        total += rss.get(p, 0)
+        stack += children.get(p, [])
+    return total
+
+
+class Mailstead:
+    name = "Mailstead"
+
+    def __init__(self, work, bindir):
+        self.bindir = bindir
+        self.port = free_port()
+        self.data = os.path.join(work, "mailstead")
+        self.config = os.path.join(work, "mailstead.toml")
+        p2, p3 = free_port(), free_port()
+        with open(self.config, "w") as f:
+            f.write(f'hostname = "bench.example.test"\ndata_dir = "{self.data}"\n[log]\nlevel = "warn"\n'
+                    f'[smtpd]\nmx_listen = ["127.0.0.1:{self.port}"]\nsubmission_listen = ["127.0.0.1:{p2}"]\n'
+                    f'submissions_listen = ["127.0.0.1:{p3}"]\nmax_connections_per_ip = 1000\n')
+        tls = os.path.join(self.data, "tls")
+        os.makedirs(tls)
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                        "-keyout", f"{tls}/key.pem", "-out", f"{tls}/cert.pem", "-days", "2", "-subj", "/CN=bench"],
+                       check=True, capture_output=True)
+        self.cli("domain", "add", "example.test")
+        self.cli("user", "add", "bench@example.test", "--password", "bench-password")
+        self.proc = subprocess.Popen([f"{bindir}/mailstead-smtpd", "--config", self.config])
+        wait_port(self.port)
+
+    def cli(self, *a):
+        return subprocess.run([f"{self.bindir}/mailstead", "--config", self.config, *a], check=True,
+                              capture_output=True, text=True).stdout
+
+    def delivered(self):
+        import json
+        boxes = json.loads(self.cli("mailbox", "list", "bench@example.test", "--json"))
+        return next(b["messages"] for b in boxes if b["name"] == "INBOX")
+
+    def rss(self):
+        return tree_rss_kib(self.proc.pid)
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait()
+
+
+class PostfixDovecot:
+    name = "Postfix+Dovecot"
+
+    def __init__(self, work):
+        self.port, self.lmtp = free_port(), free_port()
+        self.pf = os.path.join(work, "postfix")
+        self.dv = os.path.join(work, "dovecot")
+        self.maildir = os.path.join(self.dv, "mail", "bench")
+        os.makedirs(os.path.join(self.pf, "queue"))
+        os.makedirs(os.path.join(self.pf, "data"))
+        shutil.chown(os.path.join(self.pf, "data"), "postfix")
+        for d in ("run", "state", "mail"):
+            os.makedirs(os.path.join(self.dv, d))
+        shutil.chown(os.path.join(self.dv, "mail"), "mail", "mail")
+        with open(os.path.join(self.dv, "dovecot.conf"), "w") as f:
+            f.write(f"""base_dir = {self.dv}/run
+state_dir = {self.dv}/state
+log_path = {self.dv}/dovecot.log
+protocols = lmtp
+ssl = no
+mail_location = maildir:{self.dv}/mail/%n
+first_valid_uid = 1
+mail_uid = mail
+mail_gid = mail
+mail_fsync = optimized
+passdb {{
+  driver = static
+  args = nopassword=y
+}}
+userdb {{
+  driver = static
+  args = uid=mail gid=mail home={self.dv}/mail/%n
+}}
+service lmtp {{
+  inet_listener lmtp {{
+    address = 127.0.0.1
+    port = {self.lmtp}
+  }}
+  process_min_avail = 4
+}}
+""")
+        subprocess.run(["dovecot", "-c", os.path.join(self.dv, "dovecot.conf")], check=True)
+        wait_port(self.lmtp)
+        with open(os.path.join(self.pf, "main.cf"), "w") as f:
+            f.write(f"""compatibility_level = 3.6
+queue_directory = {self.pf}/queue
+data_directory = {self.pf}/data
+mail_owner = postfix
+setgid_group = postdrop
+inet_interfaces = 127.0.0.1
+inet_protocols = ipv4
+myhostname = bench.example.test
+mydestination =
+mynetworks = 127.0.0.0/8
+virtual_mailbox_domains = example.test
+virtual_mailbox_maps = static:OK
+virtual_transport = lmtp:inet:127.0.0.1:{self.lmtp}
+lmtp_destination_concurrency_limit = 32
+smtpd_client_connection_count_limit = 0
+smtpd_relay_restrictions = permit_mynetworks, reject_unauth_destination
+maillog_file = {self.pf}/maillog
+maillog_file_prefixes = {self.pf}
+biff = no
+""")
+        services = [
+            (f"127.0.0.1:{self.port}", "inet", "n", "-", "n", "-", "-", "smtpd"),
+            ("pickup", "unix", "n", "-", "n", "60", "1", "pickup"),
+            ("cleanup", "unix", "n", "-", "n", "-", "0", "cleanup"),
+            ("qmgr", "unix", "n", "-", "n", "300", "1", "qmgr"),
+            ("rewrite", "unix", "-", "-", "n", "-", "-", "trivial-rewrite"),
+            ("bounce", "unix", "-", "-", "n", "-", "0", "bounce"),
+            ("defer", "unix", "-", "-", "n", "-", "0", "bounce"),
+            ("trace", "unix", "-", "-", "n", "-", "0", "bounce"),
+            ("verify", "unix", "-", "-", "n", "-", "1", "verify"),
+            ("flush", "unix", "n", "-", "n", "1000?", "0", "flush"),
+            ("proxymap", "unix", "-", "-", "n", "-", "-", "proxymap"),
+            ("smtp", "unix", "-", "-", "n", "-", "-", "smtp"),
+            ("relay", "unix", "-", "-", "n", "-", "-", "smtp"),
+            ("showq", "unix", "n", "-", "n", "-", "-", "showq"),
+            ("error", "unix", "-", "-", "n", "-", "-", "error"),
+            ("retry", "unix", "-", "-", "n", "-", "-", "error"),
+            ("discard", "unix", "-", "-", "n", "-", "-", "discard"),
+            ("lmtp", "unix", "-", "-", "n", "-", "-", "lmtp"),
+            ("anvil", "unix", "-", "-", "n", "-", "1", "anvil"),
+            ("scache", "unix", "-", "-", "n", "-", "1", "scache"),
+            ("postlog", "unix-dgram", "n", "-", "n", "-", "1", "postlogd"),
+        ]
+        with open(os.path.join(self.pf, "master.cf"), "w") as f:
+            for s in services:
+                f.write("  ".join(s) + "\n")
+        shutil.copy("/etc/postfix/main.cf", os.path.join(work, "system-main.cf.bak"))
+        self.backup = os.path.join(work, "system-main.cf.bak")
+        subprocess.run(["postconf", "-e", f"alternate_config_directories = {self.pf}"], check=True)
+        started = subprocess.run(["postfix", "-c", self.pf, "start"], capture_output=True, text=True)
+        if started.returncode != 0:
+            self.stop()
+            log = open(os.path.join(self.pf, "maillog")).read() if os.path.exists(os.path.join(self.pf, "maillog")) else ""
+            raise SystemExit("postfix did not start: " + started.stdout + started.stderr + log[-2000:])
+        wait_port(self.port)
+
+    def delivered(self):
+        n = 0
+        for sub in ("new", "cur"):
+            d = os.path.join(self.maildir, sub)
+            if os.path.isdir(d):
+                n += len(os.listdir(d))
+        return n
+
+    def rss(self):
+        total = 0
+        for pidfile in (os.path.join(self.pf, "queue", "pid", "master.pid"), os.path.join(self.dv, "run", "master.pid")):
+            with open(pidfile) as f:
+                total += tree_rss_kib(int(f.read().split()[0]))
+        return total
+
+    def stop(self):
+        subprocess.run(["postfix", "-c", self.pf, "stop"], capture_output=True)
+        subprocess.run(["doveadm", "-c", os.path.join(self.dv, "dovecot.conf"), "stop"], capture_output=True)
+        shutil.copy(self.backup, "/etc/postfix/main.cf")
+
+
+def run_point(server, bindir, size, concurrency, count):
+    before = server.delivered()
+    t0 = time.monotonic()
+    out = subprocess.run([f"{bindir}/bench-smtp-load", "--port", str(server.port), "--count", str(count),
+                          "--concurrency", str(concurrency), "--size", str(size)],
+                         capture_output=True, text=True, timeout=900)
+    stats = dict(kv.split("=") for kv in out.stdout.split())
+    if out.returncode != 0:
+        raise SystemExit(f"{server.name}: load failed: {out.stdout} {out.stderr}")
+    deadline = time.monotonic() + 600
+    while server.delivered() < before + count:
+        if time.monotonic() > deadline:
+            raise SystemExit(f"{server.name}: only {server.delivered() - before} of {count} delivered")
+        time.sleep(0.02)
+    elapsed = time.monotonic() - t0
+    return count / elapsed, float(stats["p50_ms"]), float(stats["p99_ms"]), server.rss()
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--bin", default=os.path.join(ROOT, "build", "bin"))
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--scale", type=float, default=1.0, help="multiplies the message counts")
+    args = ap.parse_args()
+    if os.geteuid() != 0:
+        raise SystemExit("run as root (Postfix and Dovecot need their system users)")
+    if not shutil.which("postfix") or not shutil.which("dovecot"):
+        subprocess.run(["apt-get", "install", "-y", "-qq", "postfix", "dovecot-core", "dovecot-lmtpd"], check=True,
+                       env=dict(os.environ, DEBIAN_FRONTEND="noninteractive"))
+    work = tempfile.mkdtemp(prefix="mailstead-bench-smtp-")
+    os.chmod(work, 0o755)  # Postfix's and Dovecot's users must reach their directories
+    servers = []
+    try:
+        servers.append(Mailstead(work, args.bin))
+        servers.append(PostfixDovecot(work))
+        print("| size | concurrency | Mailstead msg/s | Postfix+Dovecot msg/s | ratio | Mailstead DATA→250 p50/p99 ms |"
+              " Postfix DATA→250 p50/p99 ms | Mailstead RSS MiB | Postfix+Dovecot RSS MiB |")
+        print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+        for size in (2048, 100 * 1024):
+            for conc in (1, 8, 32):
+                count = int((300 if conc == 1 else 1500) * (0.4 if size > 10000 else 1) * args.scale)
+                results = {}
+                for s in servers:
+                    runs = [run_point(s, args.bin, size, conc, count) for _ in range(args.runs)]
+                    results[s.name] = [statistics.median(x) for x in zip(*runs)]
+                m, p = results["Mailstead"], results["Postfix+Dovecot"]
+                print(f"| {size // 1024} KB | {conc} | {m[0]:.0f} | {p[0]:.0f} | {m[0] / p[0]:.2f} | "
+                      f"{m[1]:.1f}/{m[2]:.1f} | {p[1]:.1f}/{p[2]:.1f} | {m[3] / 1024:.0f} | {p[3] / 1024:.0f} |",
+                      flush=True)
+    finally:
+        for s in servers:
+            s.stop()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
