@@ -7,6 +7,7 @@
 #include "directory/directory.hpp"
 #include "directory/routing.hpp"
 #include "log/log.hpp"
+#include "mime/cache.hpp"
 #include "mime/header.hpp"
 #include "proto/input.hpp"
 #include "session/session.hpp"
@@ -155,11 +156,15 @@ asio::awaitable<void> Session::deliver(std::string message) {
   }
 
   auto key = store::blob_key(blob);
+  // Parsed once, here, for IMAP and Sieve (DESIGN principle 4).
+  auto cache = mime::build_cache(blob).encode();
   auto now = static_cast<std::int64_t>(std::time(nullptr));
   std::string sender = txn_.mail.path;
   std::uint64_t auth_user = user_id_.value_or(0);
   auto batch = [&, key](store::WriteTxn& t) -> std::error_code {
     if (auto ec = store::put_blob(t, key, blob)) return ec;
+    if (!t.get(store::Table::blob_cache, key))
+      if (auto ec = t.put(store::Table::blob_cache, key, cache)) return ec;
     for (const auto& l : locals) {
       auto inbox = store::find_mailbox(t, l.user, "INBOX");
       if (!inbox) continue;  // the user was removed since RCPT

@@ -1,0 +1,270 @@
+// ENVELOPE, BODY and BODYSTRUCTURE (RFC 3501 7.4.2).
+#include "mime/imap_structure.hpp"
+
+#include <algorithm>
+#include <cctype>
+
+namespace mailstead::mime {
+
+std::string imap_string(std::string_view s) {
+  bool quotable = s.size() < 1024;
+  for (unsigned char c : s)
+    if (c == '\r' || c == '\n' || c == 0 || c >= 0x80) quotable = false;
+  if (!quotable) return "{" + std::to_string(s.size()) + "}\r\n" + std::string(s);
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') out.push_back('\\');
+    out.push_back(c);
+  }
+  out.push_back('"');
+  return out;
+}
+
+std::string imap_nstring(std::string_view s) { return s.empty() ? "NIL" : imap_string(s); }
+
+namespace {
+
+std::string upper(std::string_view s) {
+  std::string o(s);
+  for (auto& c : o) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return o;
+}
+
+std::string trim(std::string_view s) {
+  auto b = s.find_first_not_of(" \t");
+  auto e = s.find_last_not_of(" \t");
+  return b == std::string_view::npos ? "" : std::string(s.substr(b, e - b + 1));
+}
+
+// One mailbox: [display-name] <[route:]local@domain> | local@domain.
+Address mailbox(std::string_view m) {
+  Address a;
+  std::string text(m);
+  bool quoted = false;
+  std::size_t lt = std::string::npos;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '\\' && quoted) { ++i; continue; }
+    if (text[i] == '"') quoted = !quoted;
+    else if (text[i] == '<' && !quoted) { lt = i; break; }
+  }
+  std::string spec;
+  if (lt != std::string::npos) {
+    auto gt = text.find('>', lt);
+    spec = trim(text.substr(lt + 1, gt == std::string::npos ? std::string::npos : gt - lt - 1));
+    std::string name = trim(text.substr(0, lt));
+    // Unquote a quoted display name; keep encoded words as they are (ENVELOPE is raw).
+    if (name.size() >= 2 && name.front() == '"' && name.back() == '"') {
+      std::string u;
+      for (std::size_t i = 1; i + 1 < name.size(); ++i) {
+        if (name[i] == '\\' && i + 2 < name.size()) ++i;
+        u.push_back(name[i]);
+      }
+      name = u;
+    }
+    a.name = name;
+    auto colon = spec.find(':');
+    if (!spec.empty() && spec[0] == '@' && colon != std::string::npos) {
+      a.route = spec.substr(0, colon);
+      spec = spec.substr(colon + 1);
+    }
+  } else {
+    spec = trim(text);
+  }
+  auto at = spec.rfind('@');
+  if (at == std::string::npos) {
+    a.mailbox = spec;
+  } else {
+    a.mailbox = spec.substr(0, at);
+    a.host = spec.substr(at + 1);
+  }
+  if (a.mailbox.size() >= 2 && a.mailbox.front() == '"' && a.mailbox.back() == '"')
+    a.mailbox = a.mailbox.substr(1, a.mailbox.size() - 2);
+  return a;
+}
+
+std::string strip_comments(std::string_view v) {
+  std::string out;
+  int depth = 0;
+  bool quoted = false;
+  for (std::size_t i = 0; i < v.size(); ++i) {
+    char c = v[i];
+    if (c == '\\' && i + 1 < v.size()) {
+      if (depth == 0) { out.push_back(c); out.push_back(v[i + 1]); }
+      ++i;
+      continue;
+    }
+    if (depth == 0 && c == '"') quoted = !quoted;
+    if (!quoted && c == '(') { ++depth; continue; }
+    if (!quoted && c == ')' && depth > 0) { --depth; continue; }
+    if (depth == 0) out.push_back(c);
+  }
+  return out;
+}
+
+}  // namespace
+
+std::vector<Address> parse_addresses(std::string_view value) {
+  auto v = strip_comments(value);
+  std::vector<Address> out;
+  std::string cur;
+  bool quoted = false, angle = false, in_group = false;
+  auto flush = [&] {
+    auto t = trim(cur);
+    if (!t.empty()) out.push_back(mailbox(t));
+    cur.clear();
+  };
+  for (std::size_t i = 0; i < v.size(); ++i) {
+    char c = v[i];
+    if (c == '\\' && quoted && i + 1 < v.size()) {
+      cur.push_back(c);
+      cur.push_back(v[++i]);
+      continue;
+    }
+    if (c == '"' && !angle) quoted = !quoted;
+    if (!quoted) {
+      if (c == '<') angle = true;
+      if (c == '>') angle = false;
+      if (!angle && c == ':' && !in_group) {  // group start: "name:"
+        Address g;
+        g.group_start = true;
+        g.mailbox = trim(cur);
+        if (g.mailbox.size() >= 2 && g.mailbox.front() == '"') g.mailbox = g.mailbox.substr(1, g.mailbox.size() - 2);
+        out.push_back(g);
+        cur.clear();
+        in_group = true;
+        continue;
+      }
+      if (!angle && c == ';' && in_group) {
+        flush();
+        Address e;
+        e.group_end = true;
+        out.push_back(e);
+        in_group = false;
+        continue;
+      }
+      if (!angle && c == ',') {
+        flush();
+        continue;
+      }
+    }
+    cur.push_back(c);
+  }
+  flush();
+  if (in_group) {
+    Address e;
+    e.group_end = true;
+    out.push_back(e);
+  }
+  return out;
+}
+
+namespace {
+
+std::string address_list(const std::vector<std::pair<std::string, std::string>>& fields, std::string_view name,
+                         std::string_view fallback = {}) {
+  std::string value;
+  bool found = false;
+  for (const auto& [k, v] : fields)
+    if (upper(k) == upper(name)) {
+      value = v;
+      found = true;
+      break;
+    }
+  if (!found || trim(value).empty()) {
+    if (!fallback.empty()) return address_list(fields, fallback);
+    return "NIL";
+  }
+  auto addrs = parse_addresses(value);
+  if (addrs.empty()) return "NIL";
+  std::string out = "(";
+  for (const auto& a : addrs) {
+    if (a.group_start) out += "(NIL NIL " + imap_nstring(a.mailbox) + " NIL)";
+    else if (a.group_end) out += "(NIL NIL NIL NIL)";
+    else
+      out += "(" + imap_nstring(a.name) + " " + imap_nstring(a.route) + " " + imap_nstring(a.mailbox) + " " +
+             (a.host.empty() ? std::string("NIL") : imap_string(a.host)) + ")";
+  }
+  return out + ")";
+}
+
+std::string field(const std::vector<std::pair<std::string, std::string>>& fields, std::string_view name) {
+  for (const auto& [k, v] : fields)
+    if (upper(k) == upper(name)) return imap_nstring(v);
+  return "NIL";
+}
+
+std::string params_list(const Params& params) {
+  if (params.empty()) return "NIL";
+  std::string out = "(";
+  bool first = true;
+  for (const auto& [k, v] : params) {
+    if (!first) out += " ";
+    first = false;
+    out += imap_string(upper(k)) + " " + imap_string(v);
+  }
+  return out + ")";
+}
+
+std::string extension(const Part& p) {
+  std::string disp = p.disposition.empty()
+                         ? "NIL"
+                         : "(" + imap_string(upper(p.disposition)) + " " + params_list(p.disposition_params) + ")";
+  std::string lang = "NIL";
+  if (!p.language.empty()) {
+    std::vector<std::string> langs;
+    std::string cur;
+    for (char c : p.language) {
+      if (c == ',') { if (!trim(cur).empty()) langs.push_back(trim(cur)); cur.clear(); }
+      else cur.push_back(c);
+    }
+    if (!trim(cur).empty()) langs.push_back(trim(cur));
+    if (langs.size() == 1) lang = imap_string(langs[0]);
+    else if (!langs.empty()) {
+      lang = "(";
+      for (std::size_t i = 0; i < langs.size(); ++i) lang += (i ? " " : "") + imap_string(langs[i]);
+      lang += ")";
+    }
+  }
+  return disp + " " + lang + " " + imap_nstring(p.location);
+}
+
+}  // namespace
+
+std::string envelope(std::string_view message, const Part& p) {
+  auto header = message.substr(p.header_begin, p.header_end - p.header_begin);
+  auto fields = header_fields(header);
+  return "(" + field(fields, "Date") + " " + field(fields, "Subject") + " " + address_list(fields, "From") + " " +
+         address_list(fields, "Sender", "From") + " " + address_list(fields, "Reply-To", "From") + " " +
+         address_list(fields, "To") + " " + address_list(fields, "Cc") + " " + address_list(fields, "Bcc") + " " +
+         field(fields, "In-Reply-To") + " " + field(fields, "Message-ID") + ")";
+}
+
+std::string bodystructure(std::string_view message, const Part& p, bool extended) {
+  if (p.is_multipart() && !p.children.empty()) {
+    std::string out = "(";
+    for (const auto& c : p.children) out += bodystructure(message, c, extended);
+    out += " " + imap_string(upper(p.subtype));
+    if (extended) out += " " + params_list(p.params) + " " + extension(p);
+    return out + ")";
+  }
+  const bool multipart_without_parts = p.is_multipart();
+  std::string type = multipart_without_parts ? "TEXT" : upper(p.type);
+  std::string subtype = multipart_without_parts ? "PLAIN" : upper(p.subtype);
+  Params params = p.params;
+  if (type == "TEXT" && std::none_of(params.begin(), params.end(), [](auto& kv) { return kv.first == "charset"; }))
+    params.emplace_back("charset", "us-ascii");  // RFC 2045 5.2 default
+  std::size_t size = p.body_end > p.header_end ? p.body_end - p.header_end : 0;
+  std::string out = "(" + imap_string(type) + " " + imap_string(subtype) + " " + params_list(params) + " " +
+                    imap_nstring(p.id) + " " + imap_nstring(p.description) + " " + imap_string(upper(p.encoding)) +
+                    " " + std::to_string(size);
+  if (p.is_message() && !p.children.empty()) {
+    out += " " + envelope(message, p.children.front()) + " " + bodystructure(message, p.children.front(), extended) +
+           " " + std::to_string(body_lines(message, p));
+  } else if (type == "TEXT") {
+    out += " " + std::to_string(body_lines(message, p));
+  }
+  if (extended) out += " " + imap_nstring(p.md5) + " " + extension(p);
+  return out + ")";
+}
+
+}  // namespace mailstead::mime
