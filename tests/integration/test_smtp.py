@@ -124,6 +124,21 @@ class SmtpTest(unittest.TestCase):
         self.assertEqual(self.count("alice@example.test"), before["alice@example.test"] + 3)
         self.assertEqual(self.count("bob@example.test"), before["bob@example.test"] + 2)
 
+    def test_parsed_once_at_delivery(self):
+        msg = (b"From: \"Sender, A\" <sender@remote.example>\r\nSubject: parts\r\n"
+               b"Content-Type: multipart/alternative; boundary=b\r\n\r\n--b\r\n"
+               b"Content-Type: text/plain; charset=utf-8\r\n\r\nplain\r\n--b\r\n"
+               b"Content-Type: text/html\r\n\r\n<b>x</b>\r\n--b--\r\n")
+        c = self.mx()
+        c.sendmail("sender@remote.example", ["alice@example.test"], msg)
+        c.quit()
+        m = self.s.messages("alice@example.test")[-1]
+        self.assertEqual(m["bodystructure"],
+                         '(("TEXT" "PLAIN" ("CHARSET" "utf-8") NIL NIL "7BIT" 5 1 NIL NIL NIL NIL)'
+                         '("TEXT" "HTML" ("CHARSET" "us-ascii") NIL NIL "7BIT" 8 1 NIL NIL NIL NIL)'
+                         ' "ALTERNATIVE" ("BOUNDARY" "b") NIL NIL NIL)')
+        self.assertIn('"parts" (("Sender, A" NIL "sender" "remote.example"))', m["envelope"])
+
     def test_one_copy_per_mailbox(self):
         before = self.count("alice@example.test")
         c = self.mx()

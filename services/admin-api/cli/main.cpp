@@ -363,7 +363,8 @@ int message_list(Env& e) {
       for (auto& k : m.record.keywords) kw.push_back(json::string(k));
       arr.push_back(json::object{{"uid", m.uid}, {"size", m.record.size}, {"flags", m.record.flags},
                                  {"keywords", kw}, {"modseq", m.record.modseq},
-                                 {"internaldate", m.record.internaldate}});
+                                 {"internaldate", m.record.internaldate}, {"envelope", m.envelope},
+                                 {"bodystructure", m.bodystructure}});
     }
     print_json(arr);
   } else {

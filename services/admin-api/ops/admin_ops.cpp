@@ -3,6 +3,7 @@
 
 #include "auth/password.hpp"
 #include "directory/address.hpp"
+#include "mime/cache.hpp"
 #include "store/mailstore.hpp"
 #include "store/store.hpp"
 #include "util/bytes.hpp"
@@ -204,7 +205,15 @@ Result<std::vector<Ops::MessageView>> Ops::list_messages(std::string_view user, 
   auto prefix = key_u64(mb->id);
   auto c = txn->cursor(store::Table::messages);
   for (bool ok = c->seek(prefix); ok && c->key().starts_with(prefix); ok = c->next())
-    if (auto m = store::MessageRecord::decode(c->value())) out.push_back({get_be32(c->key().substr(8)), std::move(*m)});
+    if (auto m = store::MessageRecord::decode(c->value())) {
+      MessageView v{get_be32(c->key().substr(8)), std::move(*m), {}, {}};
+      if (auto cached = txn->get(store::Table::blob_cache, v.record.blob))
+        if (auto parsed = mime::Cache::decode(*cached)) {
+          v.envelope = parsed->envelope;
+          v.bodystructure = parsed->bodystructure;
+        }
+      out.push_back(std::move(v));
+    }
   return out;
 }
 

@@ -75,6 +75,7 @@ class Ops {
   struct MessageView {
     std::uint32_t uid = 0;
     store::MessageRecord record;
+    std::string envelope, bodystructure;  // from the parse cached at delivery ("" if none)
   };
   Result<std::vector<MessageView>> list_messages(std::string_view user, std::string_view mailbox);
   // The whole message as IMAP serves it: the per-recipient prefix, then the stored bytes.
