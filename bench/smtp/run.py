@@ -6,7 +6,7 @@ For each message size (2 KB, 100 KB) and concurrency (1, 8, 32) it sends N messa
 bench-smtp-load and measures end-to-end throughput: messages per second until every message
 is in the recipient's mailbox (Mailstead: at the 250, which follows the store commit; Postfix:
 when Dovecot has written the last one to the Maildir). It also reports DATA->250 latency
-percentiles and the servers' resident memory after the run. Medians of --runs runs.
+percentiles and the servers' memory (PSS, summed over every process) after the run. Medians of --runs runs.
 
 Run as root (Postfix and Dovecot need their system users): sudo bench/smtp/run.py
 Needs: apt-get install postfix dovecot-core dovecot-lmtpd (the script installs them).
@@ -44,20 +44,32 @@ def wait_port(port, timeout=30):
     raise SystemExit(f"nothing listens on {port}")
 
 
+def pss_kib(pid):
+    """Proportional set size: shared pages divided among the processes sharing them, so
+    a many-process server is not charged for its shared libraries many times over."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as f:
+            for line in f:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
 def tree_rss_kib(root_pid):
-    """Resident memory of a process and all its descendants."""
-    out = subprocess.run(["ps", "-e", "-o", "pid=,ppid=,rss="], capture_output=True, text=True).stdout
-    children, rss = {}, {}
+    """Memory (PSS) of a process and all its descendants."""
+    out = subprocess.run(["ps", "-e", "-o", "pid=,ppid="], capture_output=True, text=True).stdout
+    children = {}
     for line in out.split("\n"):
         if not line.strip():
             continue
-        pid, ppid, r = map(int, line.split())
+        pid, ppid = map(int, line.split())
         children.setdefault(ppid, []).append(pid)
-        rss[pid] = r
     total, stack = 0, [root_pid]
     while stack:
         p = stack.pop()
-        total += rss.get(p, 0)
+        total += pss_kib(p)
         stack += children.get(p, [])
     return total
 
@@ -259,7 +271,7 @@ def main():
         servers.append(Mailstead(work, args.bin))
         servers.append(PostfixDovecot(work))
         print("| size | concurrency | Mailstead msg/s | Postfix+Dovecot msg/s | ratio | Mailstead DATA→250 p50/p99 ms |"
-              " Postfix DATA→250 p50/p99 ms | Mailstead RSS MiB | Postfix+Dovecot RSS MiB |")
+              " Postfix DATA→250 p50/p99 ms | Mailstead PSS MiB | Postfix+Dovecot PSS MiB |")
         print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
         for size in (2048, 100 * 1024):
             for conc in (1, 8, 32):

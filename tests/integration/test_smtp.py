@@ -195,11 +195,15 @@ class SmtpTest(unittest.TestCase):
         code, text = c.docmd("MAIL", "FROM:<alice@example.test>")
         self.assertEqual((code, text[:5]), (530, b"5.7.0"), "MAIL before AUTH")
         c.login("alice@example.test", "alice-pw")
-        c.sendmail("alice@example.test", ["bob@example.test", "out@remote.example"],
+        before = len(self.s.instance.cli_json("queue", "list"))
+        c.sendmail("alice@example.test", ["bob@example.test", "out@remote.example", "Two@Remote.Example"],
                    b"From: Alice <alice@example.test>\r\nSubject: s\r\n\r\nhi\r\n")
         c.quit()
-        queued = self.s.instance.cli("message", "list", "bob@example.test", "INBOX", "--json").stdout
-        self.assertIn("uid", queued)
+        queue = self.s.instance.cli_json("queue", "list")
+        self.assertEqual(len(queue), before + 1, "one queue entry for the remote recipients")
+        self.assertEqual(queue[-1]["sender"], "alice@example.test")
+        self.assertEqual(queue[-1]["recipients"], ["out@remote.example", "Two@remote.example"])
+        self.assertEqual(queue[-1]["authenticated_user"], "alice@example.test")
 
     def test_failed_auth(self):
         c = smtplib.SMTP("127.0.0.1", self.s.submission, timeout=10)
@@ -493,6 +497,57 @@ class SmtpLimitsTest(unittest.TestCase):
         self.assertEqual(attempt("bob-pw"), 454, "this IP is shut out for the window, even with the right password")
         self.assertIn("event=smtp.auth.throttled", self.s.logs())
         self.assertNotIn("bob-pw", self.s.logs())
+
+
+class SmtpTimeoutsTest(unittest.TestCase):
+    """The remaining limits: connections in total, the DATA and TLS handshake timeouts,
+    and the permanent over-quota reply."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.s = SmtpServer('max_connections = 2\nmax_connections_per_ip = 100\ndata_timeout = "1s"\n'
+                           'tls_handshake_timeout = "1s"\nquota_reply = "permanent"\n').start()
+        setup_directory(cls.s)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.s.cleanup()
+
+    def test_connections_in_total(self):
+        held = [Client(self.s.mx) for _ in range(2)]
+        extra = socket.create_connection(("127.0.0.1", self.s.mx), timeout=5)
+        self.assertTrue(extra.recv(200).startswith(b"421 4.3.2"))
+        extra.close()
+        for h in held:
+            h.cmd("QUIT")
+
+    def test_data_timeout(self):
+        c = Client(self.s.mx)
+        c.cmd("EHLO x")
+        c.cmd("MAIL FROM:<a@remote.example>")
+        c.cmd("RCPT TO:<alice@example.test>")
+        self.assertEqual(c.cmd("DATA")[0], "354")
+        c.send(b"Subject: stalls\r\n")
+        t = time.monotonic()
+        self.assertTrue(c.closed(timeout=5))
+        self.assertLess(time.monotonic() - t, 4)
+        c.sock.close()
+        self.assertEqual(self.s.messages("alice@example.test"), [])
+
+    def test_tls_handshake_timeout(self):
+        raw = socket.create_connection(("127.0.0.1", self.s.submissions), timeout=5)
+        t = time.monotonic()
+        self.assertEqual(raw.recv(10), b"", "a client that never starts TLS is dropped")
+        self.assertLess(time.monotonic() - t, 4)
+        raw.close()
+
+    def test_over_quota_permanent(self):
+        c = Client(self.s.mx)
+        c.cmd("EHLO x")
+        c.cmd("MAIL FROM:<a@remote.example> SIZE=5000")
+        code, text = c.cmd("RCPT TO:<small@example.test>")
+        self.assertEqual((code, text[4:9]), ("552", "5.2.2"))
+        c.cmd("QUIT")
 
 
 if __name__ == "__main__":

@@ -387,6 +387,33 @@ int message_get(Env& e) {
   return 0;
 }
 
+// ---- queue ----
+int queue_list(Env& e) {
+  expect_operands(e.args, 2);
+  auto q = e.ops.list_queue();
+  if (e.args.json) {
+    json::array arr;
+    for (auto& r : q) {
+      json::array rcpts;
+      for (auto& a : r.recipients) rcpts.push_back(json::string(a));
+      auto users = e.ops.user_addresses({r.authenticated_user});
+      arr.push_back(json::object{{"id", r.id}, {"sender", r.sender}, {"recipients", rcpts},
+                                 {"authenticated_user", users.empty() ? "" : users[0]}, {"created", r.created},
+                                 {"next_attempt", r.next_attempt}, {"attempts", r.attempts},
+                                 {"last_error", r.last_error}});
+    }
+    print_json(arr);
+  } else {
+    for (auto& r : q) {
+      std::string rcpts;
+      for (std::size_t i = 0; i < r.recipients.size(); ++i) rcpts += (i ? "," : "") + r.recipients[i];
+      std::printf("%llu from=<%s> to=%s attempts=%u%s\n", static_cast<unsigned long long>(r.id), r.sender.c_str(),
+                  rcpts.c_str(), r.attempts, r.last_error.empty() ? "" : (" last_error=\"" + r.last_error + "\"").c_str());
+    }
+  }
+  return 0;
+}
+
 struct Command {
   const char* noun;
   const char* verb;  // "" for one-word commands
@@ -422,6 +449,7 @@ const Command commands[] = {
     {"mailbox", "list", "mailbox list USER [--json]", mailbox_list},
     {"message", "list", "message list USER MAILBOX [--json]", message_list},
     {"message", "get", "message get USER MAILBOX UID", message_get},
+    {"queue", "list", "queue list [--json]", queue_list},
 };
 
 void usage(FILE* out) {

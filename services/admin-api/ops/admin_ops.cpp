@@ -217,6 +217,15 @@ Result<std::vector<Ops::MessageView>> Ops::list_messages(std::string_view user, 
   return out;
 }
 
+std::vector<store::QueueRecord> Ops::list_queue() {
+  auto txn = store_.read();
+  std::vector<store::QueueRecord> out;
+  auto c = txn->cursor(store::Table::queue);
+  for (bool ok = c->first(); ok; ok = c->next())
+    if (auto q = store::QueueRecord::decode(c->value())) out.push_back(std::move(*q));
+  return out;
+}
+
 Result<std::string> Ops::get_message(std::string_view user, std::string_view mailbox, std::uint32_t uid) {
   auto txn = store_.read();
   auto mb = require_mailbox(*txn, user, mailbox);

@@ -78,6 +78,7 @@ class Ops {
     std::string envelope, bodystructure;  // from the parse cached at delivery ("" if none)
   };
   Result<std::vector<MessageView>> list_messages(std::string_view user, std::string_view mailbox);
+  std::vector<store::QueueRecord> list_queue();
   // The whole message as IMAP serves it: the per-recipient prefix, then the stored bytes.
   Result<std::string> get_message(std::string_view user, std::string_view mailbox, std::uint32_t uid);
 
