@@ -12,6 +12,7 @@ CoreSettings load_core(Source& src) {
   src.get("", "hostname", s.hostname);
   if (s.hostname.empty()) src.fail("", "hostname", "must not be empty");
   src.get("", "data_dir", s.data_dir);
+  src.get("", "run_as", s.run_as);
   if (s.data_dir.empty()) src.fail("", "data_dir", "must not be empty");
 
   src.get("tls", "cert", s.tls.cert);

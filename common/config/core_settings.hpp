@@ -14,6 +14,9 @@ class Source;
 struct CoreSettings {
   std::string hostname = "localhost";
   std::string data_dir = "./var";
+  // The user the services switch to after binding ports and opening the store, when
+  // started as root. Empty: stay as started (a warning is logged when that is root).
+  std::string run_as;
 
   struct Tls {
     std::string cert;  // empty: <data_dir>/tls/cert.pem (made on first start by `mailstead up`)

@@ -4,7 +4,12 @@
 #include <csignal>
 #include <cstdio>
 #include <cstring>
+#include <grp.h>
 #include <pthread.h>
+#include <pwd.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <set>
 
 #include "config/source.hpp"
@@ -56,6 +61,22 @@ int run(int argc, char** argv, const std::string& name,
   int rc = body(ctx);
   log::info("service.stop", {{"exit", rc}});
   return rc;
+}
+
+std::string drop_privileges(const config::CoreSettings& core) {
+  if (::geteuid() != 0) return "";
+  if (core.run_as.empty()) {
+    log::warn("security.running_as_root", {{"hint", "set run_as to an unprivileged user"}});
+    return "";
+  }
+  struct passwd* pw = ::getpwnam(core.run_as.c_str());
+  if (!pw) return "run_as: there is no user '" + core.run_as + "'";
+  if (pw->pw_uid == 0) return "run_as: '" + core.run_as + "' is root";
+  if (::initgroups(core.run_as.c_str(), pw->pw_gid) != 0 || ::setgid(pw->pw_gid) != 0 || ::setuid(pw->pw_uid) != 0)
+    return "run_as: cannot switch to '" + core.run_as + "': " + std::strerror(errno);
+  if (::setuid(0) == 0) std::abort();  // root must be gone for good
+  log::info("security.dropped_privileges", {{"user", core.run_as}, {"uid", static_cast<std::uint64_t>(pw->pw_uid)}});
+  return "";
 }
 
 int wait_for_stop_signal() {

@@ -26,6 +26,10 @@ int run(int argc, char** argv, const std::string& name,
         const std::function<void(config::Source&)>& load_own,
         const std::function<int(const Context&)>& body);
 
+// Switches to the configured `run_as` user when running as root (after the ports are
+// bound and the store and TLS files are open). Returns "" or why it could not.
+std::string drop_privileges(const config::CoreSettings& core);
+
 // Blocks until SIGTERM or SIGINT (for services with nothing else to do yet).
 int wait_for_stop_signal();
 

@@ -20,6 +20,10 @@ int main(int argc, char** argv) {
           std::fprintf(stderr, "mailstead-admin-api: %s\n", why.c_str());
           return 1;
         }
+        if (auto dropped = mailstead::service::drop_privileges(ctx.core); !dropped.empty()) {
+          std::fprintf(stderr, "%s\n", dropped.c_str());
+          return 1;
+        }
         return mailstead::service::wait_for_stop_signal();
       });
 }

@@ -105,6 +105,10 @@ int serve(const service::Context& ctx, const smtp::Settings& settings) {
     std::fprintf(stderr, "mailstead-smtpd: %s\n", e.what());
     return 1;
   }
+  if (auto dropped = service::drop_privileges(ctx.core); !dropped.empty()) {
+    std::fprintf(stderr, "mailstead-smtpd: %s\n", dropped.c_str());
+    return 1;
+  }
   log::info("smtpd.listening", {{"threads", threads}, {"mx", settings.mx_listen.size()},
                                 {"submission", settings.submission_listen.size()},
                                 {"submissions", settings.submissions_listen.size()}});
