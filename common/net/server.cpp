@@ -1,0 +1,96 @@
+// The server runner (see server.hpp).
+#include "net/server.hpp"
+
+#include <pthread.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <csignal>
+#include <cstdio>
+#include <list>
+#include <memory>
+#include <thread>
+
+#include "log/log.hpp"
+
+namespace mailstead::net {
+
+namespace asio = boost::asio;
+
+int serve(const ServerOptions& options, std::vector<Listener> listeners) {
+  unsigned threads = options.threads ? options.threads : std::max(1u, std::thread::hardware_concurrency());
+  std::vector<std::unique_ptr<asio::io_context>> contexts;
+  for (unsigned i = 0; i < threads; ++i) contexts.push_back(std::make_unique<asio::io_context>(1));
+  std::list<tcp::acceptor> acceptors;
+  try {
+    for (auto& io : contexts) {
+      for (auto& l : listeners) {
+        auto& acc = acceptors.emplace_back(open_acceptor(io->get_executor(), l.address));
+        auto* iop = io.get();
+        auto* lp = &l;
+        asio::co_spawn(*io,
+                       accept_loop(acc,
+                                   [iop, lp, &options](tcp::socket s) {
+                                     boost::system::error_code e;
+                                     auto ep = s.remote_endpoint(e);
+                                     if (e) return;
+                                     auto ip = ep.address().to_string();
+                                     auto verdict = options.limits ? options.limits->admit(ip) : ConnectionLimits::Verdict::ok;
+                                     if (verdict != ConnectionLimits::Verdict::ok) {
+                                       const auto& msg = verdict == ConnectionLimits::Verdict::too_many_from_ip
+                                                             ? lp->too_many_from_ip
+                                                             : lp->too_many_total;
+                                       if (!msg.empty()) s.write_some(asio::buffer(msg), e);
+                                       log::info(options.name + ".connection.refused", {{"peer", ip}});
+                                       s.close(e);
+                                       return;
+                                     }
+                                     asio::co_spawn(*iop, lp->session(std::move(s)),
+                                                    [ip, &options](std::exception_ptr ex) {
+                                                      if (options.limits) options.limits->release(ip);
+                                                      if (!ex) return;
+                                                      try {
+                                                        std::rethrow_exception(ex);
+                                                      } catch (const std::exception& err) {
+                                                        log::error(options.name + ".session.exception", {{"error", err.what()}});
+                                                      }
+                                                    });
+                                   }),
+                       asio::detached);
+      }
+    }
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "mailstead-%s: %s\n", options.name.c_str(), e.what());
+    return 1;
+  }
+  if (options.after_bind) {
+    if (auto why = options.after_bind(); !why.empty()) {
+      std::fprintf(stderr, "mailstead-%s: %s\n", options.name.c_str(), why.c_str());
+      return 1;
+    }
+  }
+  log::info(options.name + ".listening", {{"threads", threads}, {"listeners", listeners.size()}});
+
+  asio::signal_set signals(*contexts[0], SIGTERM, SIGINT);
+  signals.async_wait([&](const boost::system::error_code&, int sig) {
+    log::info("service.signal", {{"signal", sig == SIGTERM ? "TERM" : "INT"}});
+    for (auto& io : contexts) io->stop();
+  });
+  // service::run blocked the stop signals for sigwait; signal_set needs them delivered.
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  pthread_sigmask(SIG_UNBLOCK, &set, nullptr);
+
+  std::vector<std::thread> pool;
+  for (unsigned i = 1; i < threads; ++i) pool.emplace_back([&, i] { contexts[i]->run(); });
+  contexts[0]->run();
+  for (auto& io : contexts) io->stop();
+  for (auto& t : pool) t.join();
+  return 0;
+}
+
+}  // namespace mailstead::net

@@ -1,0 +1,252 @@
+// FETCH items and body sections (RFC 3501 6.4.5 "BODY[<section>]<<partial>>").
+#include "proto/fetch.hpp"
+
+#include <cctype>
+#include <charconv>
+
+#include "mime/mime.hpp"
+
+namespace mailstead::imap {
+
+namespace {
+
+std::string upper(std::string_view s) {
+  std::string o(s);
+  for (auto& c : o) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return o;
+}
+
+bool parse_u64(std::string_view s, std::uint64_t& out) {
+  if (s.empty() || s.size() > 19) return false;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
+  return ec == std::errc{} && p == s.data() + s.size();
+}
+
+// "BODY[...]<a.b>" / "BODY.PEEK[...]" / "BINARY…" (not supported).
+std::variant<FetchItem, std::string> parse_section_item(const std::string& text) {
+  FetchItem it;
+  it.kind = FetchItem::Kind::section;
+  auto open = text.find('[');
+  auto name = upper(text.substr(0, open));
+  if (name == "BODY.PEEK") it.peek = true;
+  else if (name != "BODY") return "Unknown FETCH item " + text;
+  auto close = text.rfind(']');
+  if (close == std::string::npos || close < open) return "Bad section in " + text;
+  std::string sec = text.substr(open + 1, close - open - 1);
+  std::string rest = text.substr(close + 1);
+  std::string usec = upper(sec);
+  // part numbers
+  std::size_t i = 0;
+  while (i < usec.size() && std::isdigit(static_cast<unsigned char>(usec[i]))) {
+    auto dot = usec.find('.', i);
+    auto num = usec.substr(i, dot == std::string::npos ? std::string::npos : dot - i);
+    std::uint64_t n = 0;
+    if (!parse_u64(num, n) || n == 0 || n > 100000) return "Bad part number in " + text;
+    it.path.push_back(static_cast<std::uint32_t>(n));
+    if (it.path.size() > 64) return "Section nested too deeply";
+    if (dot == std::string::npos) {
+      i = usec.size();
+      break;
+    }
+    i = dot + 1;
+  }
+  auto spec = usec.substr(i);
+  std::string fields_text;
+  if (spec.empty()) {
+    it.spec = FetchItem::Spec::all;
+  } else if (spec == "HEADER") {
+    it.spec = FetchItem::Spec::header;
+  } else if (spec == "TEXT") {
+    it.spec = FetchItem::Spec::text;
+  } else if (spec == "MIME") {
+    if (it.path.empty()) return "MIME needs a part number";
+    it.spec = FetchItem::Spec::mime;
+  } else if (spec.rfind("HEADER.FIELDS.NOT ", 0) == 0 || spec.rfind("HEADER.FIELDS ", 0) == 0) {
+    bool neg = spec.rfind("HEADER.FIELDS.NOT ", 0) == 0;
+    it.spec = neg ? FetchItem::Spec::header_fields_not : FetchItem::Spec::header_fields;
+    auto list = sec.substr(i + (neg ? 18 : 14));
+    auto parsed = parse_command("x x " + list + "\r\n");
+    auto* cmd = std::get_if<Command>(&parsed);
+    if (!cmd || cmd->args.size() != 1 || cmd->args[0].kind != Token::Kind::list || cmd->args[0].items.empty())
+      return "Bad header field list in " + text;
+    for (const auto& f : cmd->args[0].items) {
+      if (f.kind == Token::Kind::list) return "Bad header field list in " + text;
+      it.fields.push_back(f.text);
+    }
+    fields_text = list;
+  } else {
+    return "Bad section in " + text;
+  }
+  if (!rest.empty()) {
+    // <offset.length>
+    if (rest.front() != '<' || rest.back() != '>') return "Bad partial in " + text;
+    auto inner = rest.substr(1, rest.size() - 2);
+    auto dot = inner.find('.');
+    std::uint64_t o = 0, l = 0;
+    if (dot == std::string::npos || !parse_u64(inner.substr(0, dot), o) || !parse_u64(inner.substr(dot + 1), l) || l == 0)
+      return "Bad partial in " + text;
+    it.offset = o;
+    it.length = l;
+  }
+  // The response names the item as the client did, without .PEEK and with only the origin.
+  it.label = "BODY[" + sec + "]";
+  if (it.offset) it.label += "<" + std::to_string(*it.offset) + ">";
+  (void)fields_text;
+  return it;
+}
+
+std::variant<FetchItem, std::string> parse_item(const Token& t) {
+  if (t.kind != Token::Kind::atom) return std::string("FETCH items are atoms");
+  auto u = upper(t.text);
+  FetchItem it;
+  it.label = u;
+  if (u == "FLAGS") it.kind = FetchItem::Kind::flags;
+  else if (u == "UID") it.kind = FetchItem::Kind::uid;
+  else if (u == "INTERNALDATE") it.kind = FetchItem::Kind::internaldate;
+  else if (u == "RFC822.SIZE") it.kind = FetchItem::Kind::size;
+  else if (u == "ENVELOPE") it.kind = FetchItem::Kind::envelope;
+  else if (u == "BODYSTRUCTURE") it.kind = FetchItem::Kind::bodystructure;
+  else if (u == "BODY") it.kind = FetchItem::Kind::body;
+  else if (u == "RFC822") {
+    it.kind = FetchItem::Kind::section;
+  } else if (u == "RFC822.HEADER") {
+    it.kind = FetchItem::Kind::section;
+    it.peek = true;
+    it.spec = FetchItem::Spec::header;
+  } else if (u == "RFC822.TEXT") {
+    it.kind = FetchItem::Kind::section;
+    it.spec = FetchItem::Spec::text;
+  } else if (u.find('[') != std::string::npos) {
+    return parse_section_item(t.text);
+  } else {
+    return "Unknown FETCH item " + t.text;
+  }
+  return it;
+}
+
+}  // namespace
+
+std::variant<std::vector<FetchItem>, std::string> parse_fetch_items(const Token& t) {
+  std::vector<FetchItem> items;
+  auto add = [&](const Token& one) -> std::optional<std::string> {
+    auto r = parse_item(one);
+    if (auto* e = std::get_if<std::string>(&r)) return *e;
+    items.push_back(std::get<FetchItem>(r));
+    return std::nullopt;
+  };
+  if (t.kind == Token::Kind::atom) {
+    auto u = upper(t.text);
+    std::vector<std::string> macro;
+    if (u == "ALL") macro = {"FLAGS", "INTERNALDATE", "RFC822.SIZE", "ENVELOPE"};
+    else if (u == "FAST") macro = {"FLAGS", "INTERNALDATE", "RFC822.SIZE"};
+    else if (u == "FULL") macro = {"FLAGS", "INTERNALDATE", "RFC822.SIZE", "ENVELOPE", "BODY"};
+    if (!macro.empty()) {
+      for (auto& m : macro) {
+        Token a;
+        a.text = m;
+        add(a);
+      }
+      return items;
+    }
+    if (auto e = add(t)) return *e;
+    return items;
+  }
+  if (t.kind != Token::Kind::list || t.items.empty()) return std::string("FETCH needs items");
+  for (const auto& i : t.items)
+    if (auto e = add(i)) return *e;
+  return items;
+}
+
+namespace {
+
+// The header lines of [begin, end) whose names are (or are not) in `fields`, then CRLF.
+std::string filter_header(std::string_view header, const std::vector<std::string>& fields, bool keep_listed) {
+  std::string out;
+  std::size_t pos = 0;
+  bool keep = false;
+  while (pos < header.size()) {
+    auto eol = header.find('\n', pos);
+    auto next = eol == std::string_view::npos ? header.size() : eol + 1;
+    auto line = header.substr(pos, next - pos);
+    pos = next;
+    if (line == "\r\n" || line == "\n") break;
+    if (line[0] != ' ' && line[0] != '\t') {
+      auto colon = line.find(':');
+      auto name = upper(line.substr(0, colon == std::string_view::npos ? 0 : colon));
+      while (!name.empty() && (name.back() == ' ' || name.back() == '\t')) name.pop_back();
+      bool listed = false;
+      for (const auto& f : fields) listed |= upper(f) == name;
+      keep = colon != std::string_view::npos && listed == keep_listed;
+    }
+    if (keep) out.append(line);
+  }
+  out.append("\r\n");
+  return out;
+}
+
+}  // namespace
+
+std::optional<std::string> section_bytes(std::string_view prefix, std::string_view blob, const mime::Part& root,
+                                         const FetchItem& item) {
+  // The whole message, its header and its text.
+  if (item.path.empty()) {
+    auto header_end = prefix.size() + root.header_end;
+    std::string whole;
+    switch (item.spec) {
+      case FetchItem::Spec::all:
+        whole.reserve(prefix.size() + blob.size());
+        whole.append(prefix).append(blob);
+        return whole;
+      case FetchItem::Spec::header:
+        return std::string(prefix) + std::string(blob.substr(0, root.header_end));
+      case FetchItem::Spec::header_fields:
+      case FetchItem::Spec::header_fields_not:
+        return filter_header(std::string(prefix) + std::string(blob.substr(0, root.header_end)), item.fields,
+                             item.spec == FetchItem::Spec::header_fields);
+      case FetchItem::Spec::text:
+        return std::string(blob.substr(root.header_end, root.body_end - root.header_end));
+      case FetchItem::Spec::mime:
+        return std::nullopt;
+    }
+    (void)header_end;
+  }
+  // Walk the part numbers (RFC 3501 6.4.5): a multipart's parts are numbered from 1; a
+  // non-multipart body is part 1 of its message; message/rfc822 parts number the parts of
+  // the message they contain.
+  const mime::Part* node = &root;
+  for (auto n : item.path) {
+    const mime::Part* container = node;
+    if (container != &root && container->is_message()) {
+      if (container->children.empty()) return std::nullopt;
+      container = &container->children.front();
+    }
+    if (container->is_multipart() && !container->children.empty()) {
+      if (n > container->children.size()) return std::nullopt;
+      node = &container->children[n - 1];
+    } else {
+      if (n != 1) return std::nullopt;
+      node = container;
+    }
+  }
+  auto range = [&](std::size_t a, std::size_t b) { return std::string(blob.substr(a, b > a ? b - a : 0)); };
+  switch (item.spec) {
+    case FetchItem::Spec::all:
+      return range(node->header_end, node->body_end);
+    case FetchItem::Spec::mime:
+      return range(node->header_begin, node->header_end);
+    case FetchItem::Spec::header:
+    case FetchItem::Spec::header_fields:
+    case FetchItem::Spec::header_fields_not:
+    case FetchItem::Spec::text: {
+      if (!node->is_message() || node->children.empty()) return std::string();
+      const auto& msg = node->children.front();
+      if (item.spec == FetchItem::Spec::text) return range(msg.header_end, msg.body_end);
+      auto header = range(msg.header_begin, msg.header_end);
+      if (item.spec == FetchItem::Spec::header) return header;
+      return filter_header(header, item.fields, item.spec == FetchItem::Spec::header_fields);
+    }
+  }
+  return std::nullopt;
+}
+
+}  // namespace mailstead::imap

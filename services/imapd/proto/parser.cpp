@@ -1,0 +1,252 @@
+// IMAP framing and tokens (RFC 3501 9 formal syntax; RFC 7888 LITERAL+).
+#include "proto/parser.hpp"
+
+#include <cctype>
+#include <charconv>
+
+namespace mailstead::imap {
+
+namespace {
+
+bool iequals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i)
+    if (std::toupper(static_cast<unsigned char>(a[i])) != std::toupper(static_cast<unsigned char>(b[i]))) return false;
+  return true;
+}
+
+// A literal announcement "{123}" or "{123+}" at the end of `line`.
+bool literal_at_end(std::string_view line, std::uint64_t& n, bool& sync) {
+  if (line.empty() || line.back() != '}') return false;
+  auto open = line.rfind('{');
+  if (open == std::string_view::npos) return false;
+  auto inner = line.substr(open + 1, line.size() - open - 2);
+  sync = true;
+  if (!inner.empty() && inner.back() == '+') {
+    sync = false;
+    inner.remove_suffix(1);
+  }
+  if (inner.empty() || inner.size() > 19) return false;
+  auto [p, ec] = std::from_chars(inner.data(), inner.data() + inner.size(), n);
+  return ec == std::errc{} && p == inner.data() + inner.size();
+}
+
+bool atom_char(unsigned char c) {
+  return c > ' ' && c < 0x7f && c != '(' && c != ')' && c != '{' && c != '"' && c != '\\' && c != ']' && c != '%' &&
+         c != '*';
+}
+
+class Tokenizer {
+ public:
+  Tokenizer(std::string_view s, ParseLimits l) : s_(s), limits_(l) {}
+
+  bool at_end() const { return i_ >= s_.size() || s_.compare(i_, 2, "\r\n") == 0; }
+  bool space() {
+    if (i_ < s_.size() && s_[i_] == ' ') {
+      ++i_;
+      return true;
+    }
+    return false;
+  }
+  std::optional<std::string> error;
+
+  bool token(Token& t, std::size_t depth) {
+    if (++count_ > limits_.max_tokens) return fail("too many tokens");
+    if (i_ >= s_.size()) return fail("missing argument");
+    char c = s_[i_];
+    if (c == '(') {
+      if (depth >= limits_.max_depth) return fail("lists nested too deeply");
+      ++i_;
+      t.kind = Token::Kind::list;
+      while (i_ < s_.size() && s_[i_] != ')') {
+        Token item;
+        if (!token(item, depth + 1)) return false;
+        t.items.push_back(std::move(item));
+        if (i_ < s_.size() && s_[i_] == ' ') ++i_;
+        else if (i_ >= s_.size() || s_[i_] != ')') return fail("expected ')' or a space in a list");
+      }
+      if (i_ >= s_.size()) return fail("unterminated list");
+      ++i_;
+      return true;
+    }
+    if (c == '"') {
+      t.kind = Token::Kind::string;
+      ++i_;
+      while (i_ < s_.size() && s_[i_] != '"') {
+        char ch = s_[i_];
+        if (ch == '\r' || ch == '\n') return fail("line break in a quoted string");
+        if (ch == '\\') {
+          if (++i_ >= s_.size() || (s_[i_] != '"' && s_[i_] != '\\')) return fail("bad escape in a quoted string");
+          ch = s_[i_];
+        }
+        t.text.push_back(ch);
+        ++i_;
+      }
+      if (i_ >= s_.size()) return fail("unterminated quoted string");
+      ++i_;
+      return true;
+    }
+    if (c == '{' || c == '~') {
+      if (c == '~') return fail("binary literals are not supported");
+      auto close = s_.find('}', i_);
+      if (close == std::string_view::npos || s_.compare(close + 1, 2, "\r\n") != 0) return fail("bad literal");
+      std::uint64_t n = 0;
+      bool sync = true;
+      if (!literal_at_end(s_.substr(i_, close - i_ + 1), n, sync)) return fail("bad literal");
+      auto start = close + 3;
+      if (n > s_.size() - start) return fail("literal longer than the data");
+      t.kind = Token::Kind::string;
+      t.text = std::string(s_.substr(start, n));
+      i_ = start + n;
+      return true;
+    }
+    // An atom, possibly with [section] (spaces allowed inside) and <partial>.
+    t.kind = Token::Kind::atom;
+    std::size_t start = i_;
+    while (i_ < s_.size()) {
+      unsigned char ch = static_cast<unsigned char>(s_[i_]);
+      if (ch == '[') {
+        int nest = 0;
+        while (i_ < s_.size()) {
+          if (s_[i_] == '[') ++nest;
+          else if (s_[i_] == ']' && --nest == 0) break;
+          else if (s_[i_] == '\r' || s_[i_] == '\n') return fail("unterminated [");
+          ++i_;
+        }
+        if (i_ >= s_.size()) return fail("unterminated [");
+        ++i_;
+        continue;
+      }
+      if (atom_char(ch) || ch == '%' || ch == '*' || ch == ']') {
+        ++i_;
+        continue;
+      }
+      break;
+    }
+    if (i_ == start) return fail(std::string("unexpected character '") + static_cast<char>(c) + "'");
+    t.text = std::string(s_.substr(start, i_ - start));
+    return true;
+  }
+
+ private:
+  bool fail(std::string why) {
+    if (!error) error = std::move(why);
+    return false;
+  }
+  std::string_view s_;
+  ParseLimits limits_;
+  std::size_t i_ = 0;
+  std::size_t count_ = 0;
+  friend ParseResult mailstead::imap::parse_command(std::string_view, ParseLimits);
+};
+
+}  // namespace
+
+bool Token::is_nil() const { return kind == Kind::atom && iequals(text, "NIL"); }
+bool Token::is_atom(std::string_view upper_name) const { return kind == Kind::atom && iequals(text, upper_name); }
+
+Framing frame(std::string_view buf, std::size_t from, std::size_t max_line) {
+  Framing f;
+  auto crlf = buf.find("\r\n", from);
+  if (crlf == std::string_view::npos) {
+    if (buf.size() - from > max_line) f.status = Framing::Status::too_long;
+    return f;
+  }
+  if (crlf - from > max_line) {
+    f.status = Framing::Status::too_long;
+    f.end = crlf + 2;
+    return f;
+  }
+  std::uint64_t n = 0;
+  bool sync = true;
+  if (literal_at_end(buf.substr(from, crlf - from), n, sync)) {
+    f.status = Framing::Status::need_literal;
+    f.literal = n;
+    f.synchronizing = sync;
+    f.literal_at = crlf + 2;
+    return f;
+  }
+  f.status = Framing::Status::complete;
+  f.end = crlf + 2;
+  return f;
+}
+
+ParseResult parse_command(std::string_view text, ParseLimits limits) {
+  // tag SP command
+  std::size_t sp = text.find(' ');
+  std::string tag(text.substr(0, std::min(sp, text.find("\r\n"))));
+  if (tag.empty() || tag.size() > 64) return ParseError{"*", "Missing or overlong tag"};
+  for (unsigned char c : tag)
+    if (!atom_char(c) || c == '+') return ParseError{"*", "Invalid tag"};
+  if (sp == std::string_view::npos || sp + 1 >= text.size()) return ParseError{tag, "Missing command"};
+  Tokenizer tz(text.substr(sp + 1), limits);
+  Command cmd;
+  cmd.tag = tag;
+  Token name;
+  if (!tz.token(name, 0) || name.kind != Token::Kind::atom) return ParseError{tag, "Missing command"};
+  for (auto& c : name.text) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  cmd.name = name.text;
+  if (cmd.name == "UID") {
+    Token sub;
+    if (!tz.space() || !tz.token(sub, 0) || sub.kind != Token::Kind::atom) return ParseError{tag, "UID needs a command"};
+    for (auto& c : sub.text) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    cmd.name += " " + sub.text;
+  }
+  while (!tz.at_end()) {
+    if (!tz.space()) return ParseError{tag, "Expected a space between arguments"};
+    Token t;
+    if (!tz.token(t, 0)) return ParseError{tag, "Syntax error: " + tz.error.value_or("bad argument")};
+    cmd.args.push_back(std::move(t));
+  }
+  if (tz.i_ + 2 != text.size() || text.compare(tz.i_, 2, "\r\n") != 0) return ParseError{tag, "Syntax error at end of command"};
+  return cmd;
+}
+
+bool SequenceSet::contains(std::uint32_t n, std::uint32_t star) const {
+  for (auto [a, b] : ranges) {
+    std::uint32_t lo = a ? a : star, hi = b ? b : star;
+    if (lo > hi) std::swap(lo, hi);
+    if (n >= lo && n <= hi) return true;
+  }
+  return false;
+}
+
+std::optional<SequenceSet> parse_sequence_set(std::string_view s) {
+  SequenceSet set;
+  if (s.empty()) return std::nullopt;
+  auto number = [](std::string_view v, std::uint32_t& out) {
+    if (v == "*") {
+      out = 0;
+      return true;
+    }
+    if (v.empty() || v[0] == '0') return false;
+    auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), out);
+    return ec == std::errc{} && p == v.data() + v.size();
+  };
+  std::size_t start = 0;
+  while (start <= s.size()) {
+    auto comma = s.find(',', start);
+    if (comma == std::string_view::npos) comma = s.size();
+    auto item = s.substr(start, comma - start);
+    auto colon = item.find(':');
+    std::uint32_t a = 0, b = 0;
+    if (colon == std::string_view::npos) {
+      if (!number(item, a)) return std::nullopt;
+      b = a;
+    } else if (!number(item.substr(0, colon), a) || !number(item.substr(colon + 1), b)) {
+      return std::nullopt;
+    }
+    set.ranges.emplace_back(a, b);
+    if (set.ranges.size() > 100000) return std::nullopt;
+    start = comma + 1;
+  }
+  return set;
+}
+
+std::string normalize_mailbox(std::string_view name) {
+  if (iequals(name, "INBOX")) return "INBOX";
+  if (name.size() > 6 && iequals(name.substr(0, 6), "INBOX/")) return "INBOX" + std::string(name.substr(5));
+  return std::string(name);
+}
+
+}  // namespace mailstead::imap

@@ -1,0 +1,341 @@
+// SEARCH parsing and matching.
+#include "proto/search.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <cstring>
+
+#include "mime/mime.hpp"
+#include "store/records.hpp"
+#include "util/base64.hpp"
+
+namespace mailstead::imap {
+
+namespace {
+
+std::string upper(std::string_view s) {
+  std::string o(s);
+  for (auto& c : o) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return o;
+}
+
+std::string fold(std::string_view s) {
+  std::string o(s);
+  for (auto& c : o) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return o;
+}
+
+bool contains_ci(std::string_view hay, std::string_view needle) {
+  if (needle.empty()) return true;
+  auto it = std::search(hay.begin(), hay.end(), needle.begin(), needle.end(), [](char a, char b) {
+    return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
+  });
+  return it != hay.end();
+}
+
+const char* months[] = {"jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"};
+
+std::int64_t days_from_civil(std::int64_t y, unsigned m, unsigned d) {
+  y -= m <= 2;
+  const std::int64_t era = (y >= 0 ? y : y - 399) / 400;
+  const unsigned yoe = static_cast<unsigned>(y - era * 400);
+  const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + static_cast<std::int64_t>(doe) - 719468;
+}
+
+int month_index(std::string_view m) {
+  auto f = fold(m);
+  for (int i = 0; i < 12; ++i)
+    if (f == months[i]) return i + 1;
+  return 0;
+}
+
+using Result = std::variant<SearchKey, std::string>;
+
+class P {
+ public:
+  P(const std::vector<Token>& a, std::size_t i) : args_(a), i_(i) {}
+  bool done() const { return i_ >= args_.size(); }
+
+  Result key() {
+    if (done()) return std::string("SEARCH key missing");
+    const Token& t = args_[i_++];
+    SearchKey k;
+    if (t.kind == Token::Kind::list) {
+      P inner(t.items, 0);
+      k.kind = SearchKey::Kind::and_;
+      while (!inner.done()) {
+        auto r = inner.key();
+        if (auto* e = std::get_if<std::string>(&r)) return *e;
+        k.children.push_back(std::get<SearchKey>(r));
+      }
+      if (k.children.empty()) return std::string("Empty SEARCH list");
+      return k;
+    }
+    if (t.kind != Token::Kind::atom) return std::string("Bad SEARCH key");
+    auto u = upper(t.text);
+    using K = SearchKey::Kind;
+    auto flag = [&](K kind, std::uint32_t bit) {
+      k.kind = kind;
+      k.flag = bit;
+      return Result(k);
+    };
+    if (u == "ALL") { k.kind = K::all; return k; }
+    if (u == "SEEN") return flag(K::flag_set, store::flag_seen);
+    if (u == "UNSEEN") return flag(K::flag_clear, store::flag_seen);
+    if (u == "ANSWERED") return flag(K::flag_set, store::flag_answered);
+    if (u == "UNANSWERED") return flag(K::flag_clear, store::flag_answered);
+    if (u == "DELETED") return flag(K::flag_set, store::flag_deleted);
+    if (u == "UNDELETED") return flag(K::flag_clear, store::flag_deleted);
+    if (u == "FLAGGED") return flag(K::flag_set, store::flag_flagged);
+    if (u == "UNFLAGGED") return flag(K::flag_clear, store::flag_flagged);
+    if (u == "DRAFT") return flag(K::flag_set, store::flag_draft);
+    if (u == "UNDRAFT") return flag(K::flag_clear, store::flag_draft);
+    if (u == "NEW") { k.kind = K::new_; return k; }
+    if (u == "OLD") { k.kind = K::old; return k; }
+    if (u == "RECENT") { k.kind = K::recent; return k; }
+    if (u == "NOT") {
+      auto r = key();
+      if (auto* e = std::get_if<std::string>(&r)) return *e;
+      k.kind = K::not_;
+      k.children.push_back(std::get<SearchKey>(r));
+      return k;
+    }
+    if (u == "OR") {
+      auto a = key();
+      if (auto* e = std::get_if<std::string>(&a)) return *e;
+      auto b = key();
+      if (auto* e = std::get_if<std::string>(&b)) return *e;
+      k.kind = K::or_;
+      k.children.push_back(std::get<SearchKey>(a));
+      k.children.push_back(std::get<SearchKey>(b));
+      return k;
+    }
+    if (u == "KEYWORD" || u == "UNKEYWORD") {
+      if (done()) return std::string(u + " needs a keyword");
+      k.kind = u == "KEYWORD" ? K::keyword : K::unkeyword;
+      k.a = args_[i_++].text;
+      return k;
+    }
+    if (u == "HEADER") {
+      if (i_ + 1 >= args_.size() + 0 && i_ + 2 > args_.size()) return std::string("HEADER needs a field and a string");
+      k.kind = K::header;
+      k.a = args_[i_++].text;
+      k.b = args_[i_++].text;
+      return k;
+    }
+    if (u == "FROM" || u == "TO" || u == "CC" || u == "BCC" || u == "SUBJECT") {
+      if (done()) return std::string(u + " needs a string");
+      k.kind = K::header;
+      k.a = u;
+      k.b = args_[i_++].text;
+      return k;
+    }
+    if (u == "BODY" || u == "TEXT") {
+      if (done()) return std::string(u + " needs a string");
+      k.kind = u == "BODY" ? K::body : K::text;
+      k.a = args_[i_++].text;
+      return k;
+    }
+    if (u == "BEFORE" || u == "ON" || u == "SINCE" || u == "SENTBEFORE" || u == "SENTON" || u == "SENTSINCE") {
+      if (done() || !parse_search_date(args_[i_].text, k.day)) return std::string(u + " needs a date like 1-Feb-2024");
+      ++i_;
+      k.kind = u == "BEFORE" ? K::before : u == "ON" ? K::on : u == "SINCE" ? K::since
+             : u == "SENTBEFORE" ? K::sent_before : u == "SENTON" ? K::sent_on : K::sent_since;
+      return k;
+    }
+    if (u == "LARGER" || u == "SMALLER") {
+      if (done()) return std::string(u + " needs a number");
+      auto& v = args_[i_++].text;
+      try {
+        std::size_t used = 0;
+        k.size = std::stoull(v, &used);
+        if (used != v.size()) throw std::invalid_argument(v);
+      } catch (...) {
+        return std::string(u + " needs a number");
+      }
+      k.kind = u == "LARGER" ? K::larger : K::smaller;
+      return k;
+    }
+    if (u == "UID") {
+      if (done()) return std::string("UID needs a set");
+      auto s = parse_sequence_set(args_[i_++].text);
+      if (!s) return std::string("Bad UID set");
+      k.kind = K::uidset;
+      k.set = *s;
+      return k;
+    }
+    if (auto s = parse_sequence_set(t.text)) {
+      k.kind = K::seqset;
+      k.set = *s;
+      return k;
+    }
+    return "Unknown SEARCH key " + t.text;
+  }
+
+ private:
+  const std::vector<Token>& args_;
+  std::size_t i_;
+};
+
+// Decoded text of every text/* part (quoted-printable, base64) for BODY and TEXT.
+std::string decoded_text(std::string_view blob, const mime::Part& p) {
+  std::string out;
+  if (p.is_multipart() || (p.is_message() && !p.children.empty())) {
+    for (const auto& c : p.children) out += decoded_text(blob, c);
+    return out;
+  }
+  if (p.type != "text" || p.body_end <= p.header_end) return out;
+  auto body = blob.substr(p.header_end, p.body_end - p.header_end);
+  if (p.encoding == "base64") {
+    std::string clean;
+    for (char c : body)
+      if (!std::isspace(static_cast<unsigned char>(c))) clean.push_back(c);
+    if (auto d = base64_decode(clean)) return *d;
+    return out;
+  }
+  if (p.encoding == "quoted-printable") {
+    for (std::size_t i = 0; i < body.size(); ++i) {
+      if (body[i] == '=' && i + 2 < body.size() + 1) {
+        if (i + 1 < body.size() && body[i + 1] == '\r') { i += 2; continue; }
+        if (i + 1 < body.size() && body[i + 1] == '\n') { i += 1; continue; }
+        if (i + 2 < body.size() && std::isxdigit(static_cast<unsigned char>(body[i + 1])) &&
+            std::isxdigit(static_cast<unsigned char>(body[i + 2]))) {
+          out.push_back(static_cast<char>(std::stoi(std::string(body.substr(i + 1, 2)), nullptr, 16)));
+          i += 2;
+          continue;
+        }
+      }
+      out.push_back(body[i]);
+    }
+    return out;
+  }
+  return std::string(body);
+}
+
+bool header_matches(const SearchMessage& m, std::string_view name, std::string_view value) {
+  std::string header(m.prefix);
+  header.append(m.blob.substr(0, std::min(m.blob.size(), mime::parse(m.blob).header_end)));
+  for (const auto& [k, v] : mime::header_fields(header))
+    if (fold(k) == fold(name) && contains_ci(mime::decode_words(v), value)) return true;
+  return false;
+}
+
+std::int64_t day_of(std::int64_t t) { return (t >= 0 ? t : t - 86399) / 86400; }
+
+}  // namespace
+
+bool parse_search_date(std::string_view s, std::int64_t& day) {
+  if (s.size() >= 2 && s.front() == '"') s = s.substr(1, s.size() - 2);
+  auto d1 = s.find('-');
+  auto d2 = d1 == std::string_view::npos ? d1 : s.find('-', d1 + 1);
+  if (d2 == std::string_view::npos) return false;
+  int dd = 0, yy = 0;
+  try {
+    dd = std::stoi(std::string(s.substr(0, d1)));
+    yy = std::stoi(std::string(s.substr(d2 + 1)));
+  } catch (...) {
+    return false;
+  }
+  int mm = month_index(s.substr(d1 + 1, d2 - d1 - 1));
+  if (!mm || dd < 1 || dd > 31 || yy < 1900 || yy > 9999) return false;
+  day = days_from_civil(yy, static_cast<unsigned>(mm), static_cast<unsigned>(dd));
+  return true;
+}
+
+bool parse_rfc5322_date(std::string_view s, std::int64_t& t) {
+  // [day-name ","] day month year hour ":" minute [":" second] zone
+  std::string v(s);
+  if (auto comma = v.find(','); comma != std::string::npos) v = v.substr(comma + 1);
+  char mon[8] = {0}, zone[16] = {0};
+  int dd = 0, yy = 0, h = 0, mi = 0, sec = 0;
+  int n = std::sscanf(v.c_str(), " %d %7s %d %d:%d:%d %15s", &dd, mon, &yy, &h, &mi, &sec, zone);
+  if (n < 5) return false;
+  if (n == 5) {
+    // no seconds: "12:30 +0000"
+    n = std::sscanf(v.c_str(), " %d %7s %d %d:%d %15s", &dd, mon, &yy, &h, &mi, zone);
+    sec = 0;
+  }
+  int mm = month_index(mon);
+  if (!mm) return false;
+  if (yy < 100) yy += yy < 50 ? 2000 : 1900;
+  std::int64_t offset = 0;
+  if ((zone[0] == '+' || zone[0] == '-') && std::strlen(zone) >= 5) {
+    int z = std::atoi(zone + 1);
+    offset = ((z / 100) * 60 + z % 100) * 60;
+    if (zone[0] == '-') offset = -offset;
+  }
+  t = days_from_civil(yy, static_cast<unsigned>(mm), static_cast<unsigned>(dd)) * 86400 + h * 3600 + mi * 60 + sec - offset;
+  return true;
+}
+
+std::variant<SearchKey, std::string> parse_search(const std::vector<Token>& args, std::size_t from) {
+  P p(args, from);
+  SearchKey all;
+  all.kind = SearchKey::Kind::and_;
+  while (!p.done()) {
+    auto r = p.key();
+    if (auto* e = std::get_if<std::string>(&r)) return *e;
+    all.children.push_back(std::get<SearchKey>(r));
+  }
+  if (all.children.empty()) return std::string("SEARCH needs a key");
+  return all;
+}
+
+bool matches(const SearchKey& k, const SearchMessage& m) {
+  using K = SearchKey::Kind;
+  switch (k.kind) {
+    case K::all: return true;
+    case K::and_:
+      for (const auto& c : k.children)
+        if (!matches(c, m)) return false;
+      return true;
+    case K::or_: return matches(k.children[0], m) || matches(k.children[1], m);
+    case K::not_: return !matches(k.children[0], m);
+    case K::seqset: return k.set.contains(m.seq, m.max_seq);
+    case K::uidset: return k.set.contains(m.uid, m.max_uid);
+    case K::flag_set: return (m.flags & k.flag) != 0;
+    case K::flag_clear: return (m.flags & k.flag) == 0;
+    case K::keyword:
+    case K::unkeyword: {
+      bool has = m.keywords && std::any_of(m.keywords->begin(), m.keywords->end(),
+                                           [&](const std::string& w) { return fold(w) == fold(k.a); });
+      return k.kind == K::keyword ? has : !has;
+    }
+    // This server keeps no \Recent state (RFC 9051 removed it): nothing is recent.
+    case K::recent:
+    case K::new_: return false;
+    case K::old: return true;
+    case K::header: return header_matches(m, k.a, k.b);
+    case K::body:
+    case K::text: {
+      auto root = mime::parse(m.blob);
+      std::string_view hay = k.kind == K::text ? m.blob : m.blob.substr(root.header_end);
+      if (contains_ci(hay, k.a)) return true;
+      if (k.kind == K::text && header_matches(m, "subject", k.a)) return true;
+      return contains_ci(decoded_text(m.blob, root), k.a);
+    }
+    case K::before: return day_of(m.internaldate) < k.day;
+    case K::on: return day_of(m.internaldate) == k.day;
+    case K::since: return day_of(m.internaldate) >= k.day;
+    case K::sent_before:
+    case K::sent_on:
+    case K::sent_since: {
+      std::string header(m.blob.substr(0, mime::parse(m.blob).header_end));
+      std::int64_t t = m.internaldate;
+      for (const auto& [name, v] : mime::header_fields(header))
+        if (fold(name) == "date") {
+          parse_rfc5322_date(v, t);
+          break;
+        }
+      auto d = day_of(t);
+      return k.kind == K::sent_before ? d < k.day : k.kind == K::sent_on ? d == k.day : d >= k.day;
+    }
+    case K::larger: return m.size > k.size;
+    case K::smaller: return m.size < k.size;
+  }
+  return false;
+}
+
+}  // namespace mailstead::imap

@@ -1,0 +1,51 @@
+// SEARCH keys (RFC 3501 6.4.4, RFC 9051 6.4.4) as a tree, and their evaluation against
+// one message. Text keys match case-insensitively after RFC 2047 decoding (headers) and
+// transfer decoding of text parts (BODY, TEXT).
+#pragma once
+
+#include <cstdint>
+#include <ctime>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "proto/parser.hpp"
+
+namespace mailstead::imap {
+
+struct SearchKey {
+  enum class Kind {
+    all, and_, or_, not_, seqset, uidset, flag_set, flag_clear, keyword, unkeyword, header, body, text,
+    before, on, since, sent_before, sent_on, sent_since, larger, smaller, new_, old, recent
+  } kind = Kind::all;
+  std::vector<SearchKey> children;
+  SequenceSet set;
+  std::uint32_t flag = 0;   // store::Flag bits for flag_set/flag_clear
+  std::string a, b;         // keyword; header name and value; text
+  std::int64_t day = 0;     // days since the epoch for date keys
+  std::uint64_t size = 0;
+};
+
+// Parses the keys after SEARCH (and after CHARSET x, which the caller handles).
+std::variant<SearchKey, std::string> parse_search(const std::vector<Token>& args, std::size_t from);
+
+// What a key needs of one message.
+struct SearchMessage {
+  std::uint32_t seq = 0, uid = 0, flags = 0;
+  const std::vector<std::string>* keywords = nullptr;
+  std::int64_t internaldate = 0;
+  std::uint64_t size = 0;
+  std::string_view prefix, blob;  // the message is prefix + blob
+  std::uint32_t max_seq = 0, max_uid = 0;  // the values of *
+};
+
+bool matches(const SearchKey& key, const SearchMessage& m);
+
+// "1-Feb-2024" → days since the epoch.
+bool parse_search_date(std::string_view s, std::int64_t& day);
+// An RFC 5322 Date: value → seconds since the epoch (UTC).
+bool parse_rfc5322_date(std::string_view s, std::int64_t& t);
+
+}  // namespace mailstead::imap
