@@ -156,6 +156,50 @@ std::optional<MessageRecord> get_message(ReadTxn& txn, std::uint64_t mailbox_id,
   return MessageRecord::decode(*v);
 }
 
+Result<std::uint64_t> set_flags(WriteTxn& txn, std::uint64_t mailbox_id, std::uint32_t uid, std::uint32_t flags,
+                                std::vector<std::string> keywords) {
+  auto m = get_mailbox(txn, mailbox_id);
+  auto msg = get_message(txn, mailbox_id, uid);
+  if (!m || !msg) return not_found("no such message");
+  bool was_unseen = !(msg->flags & flag_seen), now_unseen = !(flags & flag_seen);
+  if (was_unseen && !now_unseen) --m->unseen;
+  if (!was_unseen && now_unseen) ++m->unseen;
+  m->highestmodseq += 1;
+  msg->modseq = m->highestmodseq;
+  msg->flags = flags;
+  msg->keywords = std::move(keywords);
+  if (auto ec = txn.put(Table::messages, key_u64_u32(mailbox_id, uid), msg->encode())) return from_ec(ec);
+  if (auto ec = txn.put(Table::mailboxes, key_u64(mailbox_id), m->encode())) return from_ec(ec);
+  return msg->modseq;
+}
+
+Result<void> rename_mailbox(WriteTxn& txn, std::uint64_t id, std::string_view new_name) {
+  auto m = get_mailbox(txn, id);
+  if (!m) return not_found("no such mailbox");
+  auto new_key = key_u64_str(m->owner, new_name);
+  if (txn.get(Table::mailbox_by_name, new_key)) return conflict("mailbox already exists");
+  txn.del(Table::mailbox_by_name, key_u64_str(m->owner, m->name));
+  m->name = std::string(new_name);
+  if (auto ec = txn.put(Table::mailbox_by_name, new_key, key_u64(id))) return from_ec(ec);
+  if (auto ec = txn.put(Table::mailboxes, key_u64(id), m->encode())) return from_ec(ec);
+  return {};
+}
+
+Result<void> set_subscribed(WriteTxn& txn, std::uint64_t id, bool subscribed) {
+  auto m = get_mailbox(txn, id);
+  if (!m) return not_found("no such mailbox");
+  m->subscribed = subscribed;
+  if (auto ec = txn.put(Table::mailboxes, key_u64(id), m->encode())) return from_ec(ec);
+  return {};
+}
+
+std::error_code record_spam_move(WriteTxn& txn, std::uint64_t user, std::string_view blob, bool into_spam,
+                                 std::int64_t when) {
+  Encoder e;
+  e.u64(user).str(blob).u8(into_spam ? 1 : 0).i64(when);
+  return txn.put(Table::spam_training, key_u64(next_id(txn, "spam_training")), e.take());
+}
+
 std::error_code expunge(WriteTxn& txn, std::uint64_t mailbox_id, std::uint32_t uid) {
   auto m = get_mailbox(txn, mailbox_id);
   auto msg = get_message(txn, mailbox_id, uid);

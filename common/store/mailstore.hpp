@@ -53,6 +53,17 @@ struct Appended {
 // mailbox totals. The blob must have been put in the same transaction or before.
 Result<Appended> append(WriteTxn& txn, std::uint64_t mailbox_id, MessageRecord msg);
 std::optional<MessageRecord> get_message(ReadTxn& txn, std::uint64_t mailbox_id, std::uint32_t uid);
+// Changes a message's flags and keywords: the next MODSEQ, and the unseen total.
+Result<std::uint64_t> set_flags(WriteTxn& txn, std::uint64_t mailbox_id, std::uint32_t uid, std::uint32_t flags,
+                                std::vector<std::string> keywords);
+// Renames a mailbox (UIDVALIDITY stays: the messages did not change).
+Result<void> rename_mailbox(WriteTxn& txn, std::uint64_t id, std::string_view new_name);
+Result<void> set_subscribed(WriteTxn& txn, std::uint64_t id, bool subscribed);
+// Records that a user moved a message into (true) or out of (false) the Spam mailbox,
+// for spam training (table spam_training).
+std::error_code record_spam_move(WriteTxn& txn, std::uint64_t user, std::string_view blob, bool into_spam,
+                                 std::int64_t when);
+
 // Removes one message, logs (MODSEQ → UID) for QRESYNC and frees the blob with its last reference.
 std::error_code expunge(WriteTxn& txn, std::uint64_t mailbox_id, std::uint32_t uid);
 

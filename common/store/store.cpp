@@ -22,6 +22,7 @@ const char* table_name(Table t) {
     case Table::blob_cache: return "blob_cache";
     case Table::expunge_log: return "expunge_log";
     case Table::queue: return "queue";
+    case Table::spam_training: return "spam_training";
     case Table::count_: break;
   }
   return "?";

@@ -30,6 +30,7 @@ enum class Table : std::uint8_t {
   blob_cache,       // content hash → parsed ENVELOPE/BODYSTRUCTURE/header index
   expunge_log,      // mailbox id (u64) + MODSEQ (u64) → UID (u32)
   queue,            // queue id (u64) → QueueRecord
+  spam_training,    // event id (u64) → user, blob, direction, time (moves into/out of Spam)
   count_
 };
 inline constexpr int table_count = static_cast<int>(Table::count_);

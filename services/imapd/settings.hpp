@@ -1,6 +1,8 @@
 // Settings of mailstead-imapd: the [imapd] section (docs/configuration.md).
 #pragma once
 
+#include <chrono>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -12,7 +14,23 @@ namespace mailstead::imap {
 
 struct Settings {
   std::vector<std::string> imaps_listen{"127.0.0.1:2993"};
-  std::vector<std::string> imap_listen{};  // 143 with STARTTLS: off unless configured
+  std::vector<std::string> imap_listen{};  // 143 with STARTTLS: not implemented yet, refused if set
+  std::uint32_t threads = 0;
+
+  std::uint32_t max_line_length = 65536;          // a command line without literals (long UID sets)
+  std::uint64_t max_literal_size = 50ull << 20;   // APPEND and other literals; more: NO [TOOBIG]
+  std::uint32_t max_connections = 10000;
+  std::uint32_t max_connections_per_ip = 50;       // Thunderbird keeps 5 per account
+  std::uint32_t max_errors = 20;                   // BAD replies before BYE
+  std::chrono::milliseconds idle_timeout{std::chrono::minutes(30)};  // RFC 3501 5.4: at least 30 min
+  std::chrono::milliseconds login_timeout{std::chrono::minutes(1)};  // before authentication
+  std::chrono::milliseconds tls_handshake_timeout{std::chrono::seconds(30)};
+  std::chrono::milliseconds idle_poll{std::chrono::milliseconds(50)};  // IDLE change checks
+
+  std::uint32_t auth_max_failures_per_ip = 10;
+  std::uint32_t auth_max_failures_per_account = 20;
+  std::chrono::milliseconds auth_failure_window{std::chrono::minutes(15)};
+  std::chrono::milliseconds auth_failure_delay{std::chrono::seconds(1)};
 };
 
 Settings load_settings(config::Source& src);

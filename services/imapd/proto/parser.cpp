@@ -117,7 +117,8 @@ class Tokenizer {
         ++i_;
         continue;
       }
-      if (atom_char(ch) || ch == '%' || ch == '*' || ch == ']') {
+      // Flags (\Seen, \*) are atoms with a leading backslash.
+      if (atom_char(ch) || ch == '%' || ch == '*' || ch == ']' || (ch == '\\' && i_ == start)) {
         ++i_;
         continue;
       }
@@ -179,7 +180,8 @@ ParseResult parse_command(std::string_view text, ParseLimits limits) {
   for (unsigned char c : tag)
     if (!atom_char(c) || c == '+') return ParseError{"*", "Invalid tag"};
   if (sp == std::string_view::npos || sp + 1 >= text.size()) return ParseError{tag, "Missing command"};
-  Tokenizer tz(text.substr(sp + 1), limits);
+  auto body = text.substr(sp + 1);
+  Tokenizer tz(body, limits);
   Command cmd;
   cmd.tag = tag;
   Token name;
@@ -198,7 +200,7 @@ ParseResult parse_command(std::string_view text, ParseLimits limits) {
     if (!tz.token(t, 0)) return ParseError{tag, "Syntax error: " + tz.error.value_or("bad argument")};
     cmd.args.push_back(std::move(t));
   }
-  if (tz.i_ + 2 != text.size() || text.compare(tz.i_, 2, "\r\n") != 0) return ParseError{tag, "Syntax error at end of command"};
+  if (tz.i_ + 2 != body.size() || body.compare(tz.i_, 2, "\r\n") != 0) return ParseError{tag, "Syntax error at end of command"};
   return cmd;
 }
 

@@ -1,0 +1,534 @@
+// Mailbox commands (RFC 3501 6.3): SELECT/EXAMINE, CREATE, DELETE, RENAME,
+// (UN)SUBSCRIBE, LIST/LSUB (with RFC 5258 selection and RETURN options accepted, and
+// RFC 6154 special-use and CHILDREN attributes), STATUS, APPEND (UIDPLUS), IDLE; and the
+// mailbox view that turns others' changes into EXISTS/EXPUNGE/FETCH responses.
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <algorithm>
+#include <cctype>
+#include <ctime>
+
+#include "directory/directory.hpp"
+#include "log/log.hpp"
+#include "mime/cache.hpp"
+#include "mime/imap_structure.hpp"
+#include "proto/mutf7.hpp"
+#include "proto/search.hpp"
+#include "session.hpp"
+#include "store/async.hpp"
+#include "store/mailstore.hpp"
+#include "store/store.hpp"
+#include "util/bytes.hpp"
+
+namespace mailstead::imap {
+
+namespace {
+
+std::string upper(std::string_view s) {
+  std::string o(s);
+  for (auto& c : o) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return o;
+}
+
+// A mailbox name argument, decoded to the stored UTF-8 form.
+std::optional<std::string> mailbox_arg(const Token& t) {
+  if (t.kind == Token::Kind::list) return std::nullopt;
+  auto utf8 = mutf7_to_utf8(t.text);
+  if (!utf8 || utf8->empty() || utf8->size() > 400) return std::nullopt;
+  auto n = normalize_mailbox(*utf8);
+  if (n.front() == '/' || n.back() == '/' || n.find("//") != std::string::npos) return std::nullopt;
+  return n;
+}
+
+// RFC 3501 6.3.8: "*" matches anything, "%" anything but the hierarchy delimiter.
+bool wildcard(std::string_view pattern, std::string_view name) {
+  if (pattern.empty()) return name.empty();
+  char p = pattern.front();
+  if (p == '*' || p == '%') {
+    for (std::size_t i = 0; i <= name.size(); ++i) {
+      if (wildcard(pattern.substr(1), name.substr(i))) return true;
+      if (i < name.size() && p == '%' && name[i] == '/') return false;
+    }
+    return false;
+  }
+  if (name.empty()) return false;
+  bool same = p == name.front() || (std::toupper(static_cast<unsigned char>(p)) == 'I' && false);
+  return same && wildcard(pattern.substr(1), name.substr(1));
+}
+
+std::string mailbox_out(const std::string& utf8_name) { return mime::imap_string(utf8_to_mutf7(utf8_name)); }
+
+std::string flag_name(std::uint32_t bit) {
+  switch (bit) {
+    case store::flag_seen: return "\\Seen";
+    case store::flag_answered: return "\\Answered";
+    case store::flag_flagged: return "\\Flagged";
+    case store::flag_deleted: return "\\Deleted";
+    case store::flag_draft: return "\\Draft";
+  }
+  return "";
+}
+
+const char* months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+
+// "17-Jul-1996 02:44:25 -0700" (RFC 3501 date-time) → seconds since the epoch.
+bool parse_date_time(std::string_view s, std::int64_t& t) {
+  int dd = 0, yy = 0, h = 0, mi = 0, se = 0, zone = 0;
+  char mon[4] = {0}, sign = '+';
+  std::string v(s);
+  if (std::sscanf(v.c_str(), "%2d-%3s-%4d %2d:%2d:%2d %c%4d", &dd, mon, &yy, &h, &mi, &se, &sign, &zone) != 8) return false;
+  int m = 0;
+  for (int i = 0; i < 12; ++i)
+    if (upper(mon) == upper(months[i])) m = i + 1;
+  if (!m) return false;
+  std::int64_t day = 0;
+  if (!parse_search_date(std::to_string(dd) + "-" + months[m - 1] + "-" + std::to_string(yy), day)) return false;
+  std::int64_t off = ((zone / 100) * 60 + zone % 100) * 60;
+  t = day * 86400 + h * 3600 + mi * 60 + se - (sign == '-' ? -off : off);
+  return true;
+}
+
+}  // namespace
+
+std::string Session::flags_text(const ViewMessage& m) const {
+  std::string out = "(";
+  for (std::uint32_t bit : {store::flag_seen, store::flag_answered, store::flag_flagged, store::flag_deleted, store::flag_draft})
+    if (m.flags & bit) out += (out.size() > 1 ? " " : "") + flag_name(bit);
+  for (const auto& k : m.keywords) out += (out.size() > 1 ? " " : "") + k;
+  return out + ")";
+}
+
+std::optional<std::uint64_t> Session::owner_mailbox(const std::string& name) {
+  auto txn = shared_.store.read();
+  auto m = store::find_mailbox(*txn, *user_id_, name);
+  if (!m) return std::nullopt;
+  return m->id;
+}
+
+void Session::load_view(std::uint64_t id) {
+  auto txn = shared_.store.read();
+  auto m = store::get_mailbox(*txn, id);
+  MailboxView v;
+  v.id = id;
+  v.name = m->name;
+  v.uidvalidity = m->uidvalidity;
+  v.uidnext = m->uidnext;
+  v.highestmodseq = m->highestmodseq;
+  v.messages_total = m->messages;
+  auto prefix = key_u64(id);
+  auto c = txn->cursor(store::Table::messages);
+  for (bool ok = c->seek(prefix); ok && c->key().starts_with(prefix); ok = c->next()) {
+    auto rec = store::MessageRecord::decode(c->value());
+    if (!rec) continue;
+    v.messages.push_back({get_be32(c->key().substr(8)), rec->flags, std::move(rec->keywords), rec->modseq});
+  }
+  bool ro = selected_ && selected_->read_only;
+  selected_ = std::move(v);
+  selected_->read_only = ro;
+}
+
+void Session::refresh(bool expunges) {
+  if (!selected_) return;
+  auto& v = *selected_;
+  auto txn = shared_.store.read();
+  auto m = store::get_mailbox(*txn, v.id);
+  if (!m) {
+    // Deleted under us (another session): the client must leave it.
+    untagged("BYE Selected mailbox was deleted");
+    logout_ = true;
+    return;
+  }
+  if (m->highestmodseq == v.highestmodseq && m->uidnext == v.uidnext) return;
+  std::vector<ViewMessage> now;
+  auto prefix = key_u64(v.id);
+  auto c = txn->cursor(store::Table::messages);
+  for (bool ok = c->seek(prefix); ok && c->key().starts_with(prefix); ok = c->next())
+    if (auto rec = store::MessageRecord::decode(c->value()))
+      now.push_back({get_be32(c->key().substr(8)), rec->flags, std::move(rec->keywords), rec->modseq});
+  auto find = [&](std::uint32_t uid) -> ViewMessage* {
+    auto it = std::lower_bound(now.begin(), now.end(), uid, [](const ViewMessage& a, std::uint32_t u) { return a.uid < u; });
+    return it != now.end() && it->uid == uid ? &*it : nullptr;
+  };
+  bool complete = true;
+  if (expunges) {
+    for (std::size_t i = v.messages.size(); i-- > 0;) {
+      if (!find(v.messages[i].uid)) {
+        untagged(std::to_string(i + 1) + " EXPUNGE");
+        v.messages.erase(v.messages.begin() + static_cast<long>(i));
+      }
+    }
+  }
+  for (std::size_t i = 0; i < v.messages.size(); ++i) {
+    auto* cur = find(v.messages[i].uid);
+    if (!cur) {
+      complete = false;  // expunged elsewhere, reported later
+      continue;
+    }
+    if (cur->modseq != v.messages[i].modseq) {
+      v.messages[i] = *cur;
+      untagged(std::to_string(i + 1) + " FETCH (FLAGS " + flags_text(v.messages[i]) + ")");
+    }
+  }
+  std::uint32_t last = v.messages.empty() ? 0 : v.messages.back().uid;
+  bool grew = false;
+  for (const auto& n : now)
+    if (n.uid > last) {
+      v.messages.push_back(n);
+      grew = true;
+    }
+  if (grew) untagged(std::to_string(v.messages.size()) + " EXISTS");
+  v.uidnext = m->uidnext;
+  // Stay behind on MODSEQ while an expunge is still unreported, so the next refresh looks again.
+  if (complete) v.highestmodseq = m->highestmodseq;
+}
+
+std::vector<std::size_t> Session::resolve_set(const SequenceSet& set, bool uid) const {
+  std::vector<std::size_t> out;
+  const auto& msgs = selected_->messages;
+  if (msgs.empty()) return out;
+  auto star = uid ? msgs.back().uid : static_cast<std::uint32_t>(msgs.size());
+  for (std::size_t i = 0; i < msgs.size(); ++i)
+    if (set.contains(uid ? msgs[i].uid : static_cast<std::uint32_t>(i + 1), star)) out.push_back(i);
+  return out;
+}
+
+void Session::cmd_select(Command& c, bool read_only) {
+  if (c.args.empty() || c.args.size() > 2) return bad(c.tag, c.name + " takes a mailbox name");
+  auto name = mailbox_arg(c.args[0]);
+  if (!name) return tagged(c.tag, "NO", "Invalid mailbox name");
+  selected_.reset();  // RFC 3501 6.3.1: a failed SELECT leaves no mailbox selected
+  auto id = owner_mailbox(*name);
+  if (!id) return tagged(c.tag, "NO", "[NONEXISTENT] No such mailbox");
+  selected_.emplace();
+  selected_->read_only = read_only;
+  load_view(*id);
+  auto& v = *selected_;
+  std::vector<std::string> keywords;
+  std::size_t first_unseen = 0;
+  for (std::size_t i = 0; i < v.messages.size(); ++i) {
+    for (const auto& k : v.messages[i].keywords)
+      if (std::find(keywords.begin(), keywords.end(), k) == keywords.end()) keywords.push_back(k);
+    if (!first_unseen && !(v.messages[i].flags & store::flag_seen)) first_unseen = i + 1;
+  }
+  std::string kw;
+  for (const auto& k : keywords) kw += " " + k;
+  untagged("FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft" + kw + ")");
+  untagged(read_only ? "OK [PERMANENTFLAGS ()] Read-only mailbox"
+                     : "OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft" + kw + " \\*)] Flags permitted");
+  untagged(std::to_string(v.messages.size()) + " EXISTS");
+  untagged("0 RECENT");
+  if (first_unseen) untagged("OK [UNSEEN " + std::to_string(first_unseen) + "] First unseen");
+  untagged("OK [UIDVALIDITY " + std::to_string(v.uidvalidity) + "] UIDs valid");
+  untagged("OK [UIDNEXT " + std::to_string(v.uidnext) + "] Predicted next UID");
+  tagged(c.tag, "OK", std::string(read_only ? "[READ-ONLY]" : "[READ-WRITE]") + " " + c.name + " completed");
+}
+
+void Session::cmd_list(Command& c, bool lsub) {
+  // LIST [(selection)] reference pattern [RETURN (options)]
+  std::size_t i = 0;
+  bool only_subscribed = lsub, return_subscribed = lsub;
+  if (!lsub && i < c.args.size() && c.args[i].kind == Token::Kind::list) {
+    for (const auto& o : c.args[i].items)
+      if (o.is_atom("SUBSCRIBED")) only_subscribed = return_subscribed = true;
+    ++i;
+  }
+  if (c.args.size() < i + 2) return bad(c.tag, c.name + " takes a reference and a pattern");
+  auto ref = mutf7_to_utf8(c.args[i].text);
+  std::vector<std::string> patterns;
+  if (c.args[i + 1].kind == Token::Kind::list) {
+    for (const auto& p : c.args[i + 1].items) patterns.push_back(p.text);
+  } else {
+    patterns.push_back(c.args[i + 1].text);
+  }
+  if (!lsub && c.args.size() > i + 2) {
+    if (c.args.size() != i + 4 || !c.args[i + 2].is_atom("RETURN") || c.args[i + 3].kind != Token::Kind::list)
+      return bad(c.tag, "Bad LIST options");
+    for (const auto& o : c.args[i + 3].items)
+      if (o.is_atom("SUBSCRIBED")) return_subscribed = true;
+  }
+  if (!ref) return bad(c.tag, "Bad reference name");
+  if (patterns.size() == 1 && patterns[0].empty()) {
+    untagged(std::string(lsub ? "LSUB" : "LIST") + " (\\Noselect) \"/\" \"\"");
+    return tagged(c.tag, "OK", c.name + " completed");
+  }
+  std::vector<store::MailboxRecord> boxes;
+  {
+    auto txn = shared_.store.read();
+    boxes = store::list_mailboxes(*txn, *user_id_);
+  }
+  for (const auto& b : boxes) {
+    bool match = false;
+    for (const auto& p : patterns) {
+      auto pu = mutf7_to_utf8(p);
+      if (!pu) continue;
+      auto full = *ref + *pu;
+      // INBOX matches case-insensitively.
+      if (b.name == "INBOX" && upper(full) == "INBOX") match = true;
+      if (wildcard(full, b.name)) match = true;
+    }
+    if (!match || (only_subscribed && !b.subscribed)) continue;
+    bool children = std::any_of(boxes.begin(), boxes.end(), [&](const store::MailboxRecord& o) {
+      return o.name.size() > b.name.size() && o.name.starts_with(b.name + "/");
+    });
+    std::string attrs = children ? "\\HasChildren" : "\\HasNoChildren";
+    if (!b.special_use.empty()) attrs += " " + b.special_use;
+    if (return_subscribed && b.subscribed && !lsub) attrs += " \\Subscribed";
+    untagged(std::string(lsub ? "LSUB" : "LIST") + " (" + attrs + ") \"/\" " + mailbox_out(b.name));
+  }
+  tagged(c.tag, "OK", c.name + " completed");
+}
+
+void Session::cmd_status(Command& c) {
+  if (c.args.size() != 2 || c.args[1].kind != Token::Kind::list) return bad(c.tag, "STATUS takes a mailbox and a list");
+  auto name = mailbox_arg(c.args[0]);
+  if (!name) return tagged(c.tag, "NO", "Invalid mailbox name");
+  // A STATUS of the selected mailbox also reports what changed (RFC 3501 6.3.10 note).
+  if (selected_ && selected_->name == *name) refresh(true);
+  std::optional<store::MailboxRecord> m;
+  {
+    auto txn = shared_.store.read();
+    m = store::find_mailbox(*txn, *user_id_, *name);
+  }
+  if (!m) return tagged(c.tag, "NO", "[NONEXISTENT] No such mailbox");
+  std::string items;
+  for (const auto& it : c.args[1].items) {
+    auto u = upper(it.text);
+    std::string value;
+    if (u == "MESSAGES") value = std::to_string(m->messages);
+    else if (u == "UIDNEXT") value = std::to_string(m->uidnext);
+    else if (u == "UIDVALIDITY") value = std::to_string(m->uidvalidity);
+    else if (u == "UNSEEN") value = std::to_string(m->unseen);
+    else if (u == "RECENT") value = "0";
+    else if (u == "SIZE") value = std::to_string(m->bytes);
+    else return bad(c.tag, "Unknown STATUS item " + it.text);
+    items += (items.empty() ? "" : " ") + u + " " + value;
+  }
+  untagged("STATUS " + mailbox_out(m->name) + " (" + items + ")");
+  tagged(c.tag, "OK", "STATUS completed");
+}
+
+asio::awaitable<void> Session::cmd_create(Command& c) {
+  if (c.args.empty() || c.args.size() > 2) co_return bad(c.tag, "CREATE takes a mailbox name");
+  auto name = mailbox_arg(c.args[0]);
+  if (!name) co_return tagged(c.tag, "NO", "Invalid mailbox name");
+  if (*name == "INBOX") co_return tagged(c.tag, "NO", "[ALREADYEXISTS] INBOX exists");
+  std::string special;  // CREATE-SPECIAL-USE is not advertised; (USE (...)) is refused
+  if (c.args.size() == 2) co_return bad(c.tag, "CREATE options are not supported");
+  std::optional<Error> err;
+  auto owner = *user_id_;
+  auto ec = co_await store::async_commit(
+      shared_.store,
+      [&, owner](store::WriteTxn& t) -> std::error_code {
+        err.reset();
+        if (store::find_mailbox(t, owner, *name)) {
+          err = conflict("[ALREADYEXISTS] Mailbox exists");
+          return store::Errc::aborted;
+        }
+        // RFC 3501 6.3.3: create the superior levels too.
+        for (std::size_t pos = name->find('/'); pos != std::string::npos; pos = name->find('/', pos + 1)) {
+          auto parent = name->substr(0, pos);
+          if (!store::find_mailbox(t, owner, parent)) {
+            auto r = store::create_mailbox(t, owner, parent);
+            if (!r) { err = r.error(); return store::Errc::aborted; }
+          }
+        }
+        auto r = store::create_mailbox(t, owner, *name);
+        if (!r) { err = r.error(); return store::Errc::aborted; }
+        return {};
+      },
+      asio::use_awaitable);
+  if (err) co_return tagged(c.tag, "NO", err->message);
+  if (ec) co_return tagged(c.tag, "NO", "[SERVERBUG] Cannot create the mailbox now");
+  tagged(c.tag, "OK", "CREATE completed");
+}
+
+asio::awaitable<void> Session::cmd_delete(Command& c) {
+  if (c.args.size() != 1) co_return bad(c.tag, "DELETE takes a mailbox name");
+  auto name = mailbox_arg(c.args[0]);
+  if (!name) co_return tagged(c.tag, "NO", "Invalid mailbox name");
+  if (*name == "INBOX") co_return tagged(c.tag, "NO", "INBOX cannot be deleted");
+  std::optional<std::string> err;
+  auto owner = *user_id_;
+  auto ec = co_await store::async_commit(
+      shared_.store,
+      [&, owner](store::WriteTxn& t) -> std::error_code {
+        err.reset();
+        auto m = store::find_mailbox(t, owner, *name);
+        if (!m) { err = "[NONEXISTENT] No such mailbox"; return store::Errc::aborted; }
+        for (const auto& o : store::list_mailboxes(t, owner))
+          if (o.name.starts_with(*name + "/")) { err = "[INUSE] Delete the mailboxes inside it first"; return store::Errc::aborted; }
+        return store::delete_mailbox(t, m->id);
+      },
+      asio::use_awaitable);
+  if (err) co_return tagged(c.tag, "NO", *err);
+  if (ec) co_return tagged(c.tag, "NO", "[SERVERBUG] Cannot delete the mailbox now");
+  if (selected_ && selected_->name == *name) selected_.reset();
+  tagged(c.tag, "OK", "DELETE completed");
+}
+
+asio::awaitable<void> Session::cmd_rename(Command& c) {
+  if (c.args.size() != 2) co_return bad(c.tag, "RENAME takes two mailbox names");
+  auto from = mailbox_arg(c.args[0]);
+  auto to = mailbox_arg(c.args[1]);
+  if (!from || !to) co_return tagged(c.tag, "NO", "Invalid mailbox name");
+  if (*from == "INBOX") co_return tagged(c.tag, "NO", "Renaming INBOX is not supported");
+  if (*to == "INBOX") co_return tagged(c.tag, "NO", "[ALREADYEXISTS] INBOX exists");
+  std::optional<std::string> err;
+  auto owner = *user_id_;
+  auto ec = co_await store::async_commit(
+      shared_.store,
+      [&, owner](store::WriteTxn& t) -> std::error_code {
+        err.reset();
+        auto m = store::find_mailbox(t, owner, *from);
+        if (!m) { err = "[NONEXISTENT] No such mailbox"; return store::Errc::aborted; }
+        if (store::find_mailbox(t, owner, *to)) { err = "[ALREADYEXISTS] Target mailbox exists"; return store::Errc::aborted; }
+        // The mailbox and everything below it move together (RFC 3501 6.3.5).
+        for (const auto& o : store::list_mailboxes(t, owner)) {
+          if (o.name != *from && !o.name.starts_with(*from + "/")) continue;
+          auto r = store::rename_mailbox(t, o.id, *to + o.name.substr(from->size()));
+          if (!r) { err = r.error().message; return store::Errc::aborted; }
+        }
+        return {};
+      },
+      asio::use_awaitable);
+  if (err) co_return tagged(c.tag, "NO", *err);
+  if (ec) co_return tagged(c.tag, "NO", "[SERVERBUG] Cannot rename the mailbox now");
+  if (selected_ && selected_->name == *from) selected_->name = *to;
+  tagged(c.tag, "OK", "RENAME completed");
+}
+
+asio::awaitable<void> Session::cmd_subscribe(Command& c, bool subscribe) {
+  if (c.args.size() != 1) co_return bad(c.tag, c.name + " takes a mailbox name");
+  auto name = mailbox_arg(c.args[0]);
+  if (!name) co_return tagged(c.tag, "NO", "Invalid mailbox name");
+  bool missing = false;
+  auto owner = *user_id_;
+  co_await store::async_commit(
+      shared_.store,
+      [&, owner](store::WriteTxn& t) -> std::error_code {
+        auto m = store::find_mailbox(t, owner, *name);
+        missing = !m;
+        if (!m) return store::Errc::aborted;
+        return store::set_subscribed(t, m->id, subscribe) ? std::error_code{} : store::Errc::aborted;
+      },
+      asio::use_awaitable);
+  // Subscriptions live on the mailbox, so LIST and LSUB always agree (CLIENTS.md: Roundcube
+  // unsubscribes names LIST does not return).
+  if (missing) co_return tagged(c.tag, subscribe ? "NO" : "OK", subscribe ? "[NONEXISTENT] No such mailbox" : "UNSUBSCRIBE completed");
+  tagged(c.tag, "OK", c.name + " completed");
+}
+
+asio::awaitable<void> Session::cmd_append(Command& c) {
+  // APPEND mailbox [(flags)] [date-time] literal
+  if (c.args.size() < 2 || c.args.size() > 4 || c.args.back().kind != Token::Kind::string)
+    co_return bad(c.tag, "APPEND takes a mailbox, optional flags and date, and a message");
+  auto name = mailbox_arg(c.args[0]);
+  if (!name) co_return tagged(c.tag, "NO", "Invalid mailbox name");
+  std::uint32_t flags = 0;
+  std::vector<std::string> keywords;
+  std::int64_t date = static_cast<std::int64_t>(std::time(nullptr));
+  for (std::size_t i = 1; i + 1 < c.args.size(); ++i) {
+    const auto& a = c.args[i];
+    if (a.kind == Token::Kind::list) {
+      for (const auto& f : a.items) {
+        auto u = upper(f.text);
+        if (u == "\\SEEN") flags |= store::flag_seen;
+        else if (u == "\\ANSWERED") flags |= store::flag_answered;
+        else if (u == "\\FLAGGED") flags |= store::flag_flagged;
+        else if (u == "\\DELETED") flags |= store::flag_deleted;
+        else if (u == "\\DRAFT") flags |= store::flag_draft;
+        else if (!f.text.empty() && f.text[0] == '\\') co_return bad(c.tag, "Unknown system flag " + f.text);
+        else keywords.push_back(f.text);
+      }
+    } else if (!parse_date_time(a.text, date)) {
+      co_return bad(c.tag, "Bad APPEND date-time");
+    }
+  }
+  const std::string& message = c.args.back().text;
+  if (message.empty()) co_return tagged(c.tag, "NO", "Empty message");
+  auto owner = *user_id_;
+  // Quota (RFC 9208): the user's mailboxes together.
+  {
+    auto txn = shared_.store.read();
+    auto u = directory::get_user(*txn, owner);
+    if (u && u->quota) {
+      std::uint64_t used = 0;
+      for (const auto& mb : store::list_mailboxes(*txn, owner)) used += mb.bytes;
+      if (used + message.size() > u->quota) co_return tagged(c.tag, "NO", "[OVERQUOTA] Quota exceeded");
+    }
+  }
+  auto key = store::blob_key(message);
+  auto cache = mime::build_cache(message).encode();
+  std::optional<std::string> err;
+  store::Appended added;
+  std::uint32_t uidvalidity = 0;
+  auto ec = co_await store::async_commit(
+      shared_.store,
+      [&, owner](store::WriteTxn& t) -> std::error_code {
+        err.reset();
+        auto m = store::find_mailbox(t, owner, *name);
+        if (!m) { err = "[TRYCREATE] No such mailbox"; return store::Errc::aborted; }
+        uidvalidity = m->uidvalidity;
+        if (auto e = store::put_blob(t, key, message)) return e;
+        if (!t.get(store::Table::blob_cache, key))
+          if (auto e = t.put(store::Table::blob_cache, key, cache)) return e;
+        store::MessageRecord rec;
+        rec.blob = key;
+        rec.flags = flags;
+        rec.keywords = keywords;
+        rec.internaldate = date;
+        auto r = store::append(t, m->id, std::move(rec));
+        if (!r) { err = r.error().message; return store::Errc::aborted; }
+        added = *r;
+        return {};
+      },
+      asio::use_awaitable);
+  if (err) co_return tagged(c.tag, "NO", *err);
+  if (ec) co_return tagged(c.tag, "NO", "[SERVERBUG] Cannot store the message now");
+  if (selected_ && selected_->name == *name) refresh(false);
+  tagged(c.tag, "OK", "[APPENDUID " + std::to_string(uidvalidity) + " " + std::to_string(added.uid) + "] APPEND completed");
+}
+
+asio::awaitable<void> Session::cmd_idle(Command& c) {
+  // RFC 2177: "+ idling", then changes as they happen, until the client sends DONE.
+  if (selected_) refresh(true);
+  out_ += "+ idling\r\n";
+  if (!co_await flush()) {
+    logout_ = true;
+    co_return;
+  }
+  // A watcher reports changes while this coroutine waits for DONE; an SSL stream allows
+  // one read and one write at a time, and only the watcher writes until DONE.
+  auto ex = co_await asio::this_coro::executor;
+  auto active = std::make_shared<bool>(true);
+  auto finished = std::make_shared<asio::steady_timer>(ex, asio::steady_timer::time_point::max());
+  auto poll = std::make_shared<asio::steady_timer>(ex);
+  asio::co_spawn(
+      ex,
+      [this, active, finished, poll]() -> asio::awaitable<void> {
+        while (*active) {
+          poll->expires_after(shared_.settings.idle_poll);
+          co_await poll->async_wait(asio::as_tuple(asio::use_awaitable));
+          if (!*active) break;
+          refresh(true);
+          if (!out_.empty() && !co_await flush()) break;
+        }
+        finished->cancel();
+      },
+      asio::detached);
+  auto line = co_await read_line(false);
+  *active = false;
+  poll->cancel();
+  co_await finished->async_wait(asio::as_tuple(asio::use_awaitable));
+  if (!line) {
+    logout_ = true;
+    co_return;
+  }
+  if (upper(*line) != "DONE") co_return bad(c.tag, "Expected DONE");
+  tagged(c.tag, "OK", "IDLE terminated");
+}
+
+}  // namespace mailstead::imap

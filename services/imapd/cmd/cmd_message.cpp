@@ -1,0 +1,429 @@
+// Message commands of the selected state (RFC 3501 6.4): FETCH, STORE, SEARCH, COPY and
+// MOVE (RFC 6851) with COPYUID (RFC 4315), EXPUNGE and UID EXPUNGE, CLOSE and UNSELECT.
+#include <boost/asio/use_awaitable.hpp>
+#include <algorithm>
+#include <cctype>
+#include <ctime>
+
+#include "directory/directory.hpp"
+#include "mime/cache.hpp"
+#include "mime/imap_structure.hpp"
+#include "mime/mime.hpp"
+#include "proto/fetch.hpp"
+#include "proto/mutf7.hpp"
+#include "proto/search.hpp"
+#include "session.hpp"
+#include "store/async.hpp"
+#include "store/mailstore.hpp"
+#include "store/store.hpp"
+#include "util/bytes.hpp"
+
+namespace mailstead::imap {
+
+namespace {
+
+std::string upper(std::string_view s) {
+  std::string o(s);
+  for (auto& c : o) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return o;
+}
+
+std::string internaldate(std::int64_t t) {
+  std::time_t tt = static_cast<std::time_t>(t);
+  std::tm tm{};
+  gmtime_r(&tt, &tm);
+  static const char* mon[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "\"%02d-%s-%04d %02d:%02d:%02d +0000\"", tm.tm_mday, mon[tm.tm_mon], tm.tm_year + 1900,
+                tm.tm_hour, tm.tm_min, tm.tm_sec);
+  return buf;
+}
+
+std::string literal(std::string_view s) { return "{" + std::to_string(s.size()) + "}\r\n" + std::string(s); }
+
+// Compresses sorted numbers into a sequence set ("1:3,7").
+std::string compact(std::vector<std::uint32_t> v) {
+  std::sort(v.begin(), v.end());
+  std::string out;
+  for (std::size_t i = 0; i < v.size();) {
+    std::size_t j = i;
+    while (j + 1 < v.size() && v[j + 1] == v[j] + 1) ++j;
+    out += (out.empty() ? "" : ",") + std::to_string(v[i]) + (j > i ? ":" + std::to_string(v[j]) : "");
+    i = j + 1;
+  }
+  return out;
+}
+
+}  // namespace
+
+asio::awaitable<void> Session::cmd_fetch(Command& c, bool uid) {
+  if (c.args.size() != 2) co_return bad(c.tag, "FETCH takes a set and items");
+  auto set = parse_sequence_set(c.args[0].text);
+  if (!set || c.args[0].kind != Token::Kind::atom) co_return bad(c.tag, "Bad sequence set");
+  auto parsed = parse_fetch_items(c.args[1]);
+  if (auto* e = std::get_if<std::string>(&parsed)) co_return bad(c.tag, *e);
+  auto items = std::get<std::vector<FetchItem>>(parsed);
+  if (!uid) {
+    for (auto [a, b] : set->ranges)
+      if (std::max(a, b) > selected_->messages.size()) co_return bad(c.tag, "Invalid sequence number");
+  }
+  refresh(false);
+  auto targets = resolve_set(*set, uid);
+  bool sets_seen = false;
+  for (const auto& it : items) sets_seen |= it.kind == FetchItem::Kind::section && !it.peek;
+  sets_seen &= !selected_->read_only;
+
+  // Implicit \Seen (RFC 3501 6.4.5) is stored before the data is sent.
+  std::vector<std::size_t> newly_seen;
+  if (sets_seen) {
+    for (auto i : targets)
+      if (!(selected_->messages[i].flags & store::flag_seen)) newly_seen.push_back(i);
+    if (!newly_seen.empty()) {
+      auto box = selected_->id;
+      std::vector<std::pair<std::uint32_t, std::uint64_t>> changed;  // uid, modseq
+      std::vector<ViewMessage> msgs;
+      for (auto i : newly_seen) msgs.push_back(selected_->messages[i]);
+      co_await store::async_commit(
+          shared_.store,
+          [&, box](store::WriteTxn& t) -> std::error_code {
+            changed.clear();
+            for (const auto& m : msgs) {
+              auto r = store::set_flags(t, box, m.uid, m.flags | store::flag_seen, m.keywords);
+              if (r) changed.emplace_back(m.uid, *r);
+            }
+            return {};
+          },
+          asio::use_awaitable);
+      for (auto i : newly_seen)
+        for (auto [u, ms] : changed)
+          if (selected_->messages[i].uid == u) {
+            selected_->messages[i].flags |= store::flag_seen;
+            selected_->messages[i].modseq = ms;
+          }
+    }
+  }
+
+  for (auto i : targets) {
+    const auto& vm = selected_->messages[i];
+    std::string resp = std::to_string(i + 1) + " FETCH (";
+    bool first = true;
+    auto add = [&](const std::string& s) {
+      if (!first) resp += " ";
+      first = false;
+      resp += s;
+    };
+    bool has_uid = false, has_flags = false;
+    auto txn = shared_.store.read();
+    auto rec = store::get_message(*txn, selected_->id, vm.uid);
+    if (!rec) continue;  // expunged by another session: nothing to report (RFC 2180 4.1.2)
+    std::optional<std::string_view> blob;
+    std::optional<mime::Cache> cache;
+    std::optional<mime::Part> tree;
+    auto need_blob = [&]() -> std::string_view {
+      if (!blob) blob = store::get_blob(*txn, rec->blob).value_or(std::string_view{});
+      return *blob;
+    };
+    auto need_cache = [&]() -> const mime::Cache& {
+      if (!cache) {
+        auto v = txn->get(store::Table::blob_cache, rec->blob);
+        if (v) cache = mime::Cache::decode(*v);
+        if (!cache) cache = mime::build_cache(need_blob());
+      }
+      return *cache;
+    };
+    for (const auto& it : items) {
+      switch (it.kind) {
+        case FetchItem::Kind::flags: add("FLAGS " + flags_text(vm)); has_flags = true; break;
+        case FetchItem::Kind::uid: add("UID " + std::to_string(vm.uid)); has_uid = true; break;
+        case FetchItem::Kind::internaldate: add("INTERNALDATE " + internaldate(rec->internaldate)); break;
+        case FetchItem::Kind::size: add("RFC822.SIZE " + std::to_string(rec->size)); break;
+        case FetchItem::Kind::envelope: add("ENVELOPE " + need_cache().envelope); break;
+        case FetchItem::Kind::bodystructure: add("BODYSTRUCTURE " + need_cache().bodystructure); break;
+        case FetchItem::Kind::body: add("BODY " + need_cache().body); break;
+        case FetchItem::Kind::section: {
+          auto b = need_blob();
+          if (!tree) tree = mime::parse(b);
+          auto bytes = section_bytes(rec->prefix, b, *tree, it).value_or(std::string());
+          if (it.offset) {
+            auto off = std::min<std::uint64_t>(*it.offset, bytes.size());
+            bytes = bytes.substr(off, std::min<std::uint64_t>(*it.length, bytes.size() - off));
+          }
+          add(it.label + " " + literal(bytes));
+          break;
+        }
+      }
+    }
+    if (uid && !has_uid) add("UID " + std::to_string(vm.uid));
+    bool seen_now = std::find(newly_seen.begin(), newly_seen.end(), i) != newly_seen.end();
+    if (seen_now && !has_flags) add("FLAGS " + flags_text(vm));
+    untagged(resp + ")");
+    // Keep large responses from piling up: send each message's data as it is made.
+    if (out_.size() > (1 << 20) && !co_await flush()) {
+      logout_ = true;
+      co_return;
+    }
+  }
+  tagged(c.tag, "OK", c.name + " completed");
+}
+
+asio::awaitable<void> Session::cmd_store(Command& c, bool uid) {
+  if (c.args.size() != 3) co_return bad(c.tag, "STORE takes a set, an item and flags");
+  auto set = parse_sequence_set(c.args[0].text);
+  if (!set) co_return bad(c.tag, "Bad sequence set");
+  auto item = upper(c.args[1].text);
+  bool silent = item.ends_with(".SILENT");
+  if (silent) item.resize(item.size() - 7);
+  int mode = item == "FLAGS" ? 0 : item == "+FLAGS" ? 1 : item == "-FLAGS" ? -1 : 2;
+  if (mode == 2) co_return bad(c.tag, "STORE item must be FLAGS, +FLAGS or -FLAGS");
+  if (selected_->read_only) co_return tagged(c.tag, "NO", "[READ-ONLY] Mailbox is read-only");
+  std::vector<const Token*> list;
+  if (c.args[2].kind == Token::Kind::list) for (const auto& t : c.args[2].items) list.push_back(&t);
+  else list.push_back(&c.args[2]);
+  std::uint32_t bits = 0;
+  std::vector<std::string> words;
+  for (const auto* t : list) {
+    auto u = upper(t->text);
+    if (u == "\\SEEN") bits |= store::flag_seen;
+    else if (u == "\\ANSWERED") bits |= store::flag_answered;
+    else if (u == "\\FLAGGED") bits |= store::flag_flagged;
+    else if (u == "\\DELETED") bits |= store::flag_deleted;
+    else if (u == "\\DRAFT") bits |= store::flag_draft;
+    else if (u == "\\RECENT") continue;
+    else if (t->text.empty() || t->text[0] == '\\' || t->kind != Token::Kind::atom) co_return bad(c.tag, "Bad flag " + t->text);
+    else words.push_back(t->text);
+  }
+  if (!uid)
+    for (auto [a, b] : set->ranges)
+      if (std::max(a, b) > selected_->messages.size()) co_return bad(c.tag, "Invalid sequence number");
+  refresh(false);
+  auto targets = resolve_set(*set, uid);
+  struct Change {
+    std::size_t index;
+    std::uint32_t uid, flags;
+    std::vector<std::string> keywords;
+    std::uint64_t modseq = 0;
+  };
+  std::vector<Change> changes;
+  for (auto i : targets) {
+    const auto& m = selected_->messages[i];
+    Change ch{i, m.uid, m.flags, m.keywords};
+    if (mode == 0) {
+      ch.flags = bits;
+      ch.keywords = words;
+    } else if (mode == 1) {
+      ch.flags |= bits;
+      for (const auto& w : words)
+        if (std::none_of(ch.keywords.begin(), ch.keywords.end(), [&](auto& k) { return upper(k) == upper(w); }))
+          ch.keywords.push_back(w);
+    } else {
+      ch.flags &= ~bits;
+      std::erase_if(ch.keywords, [&](auto& k) { return std::any_of(words.begin(), words.end(), [&](auto& w) { return upper(k) == upper(w); }); });
+    }
+    if (ch.flags != m.flags || ch.keywords != m.keywords) changes.push_back(std::move(ch));
+  }
+  auto box = selected_->id;
+  if (!changes.empty()) {
+    auto ec = co_await store::async_commit(
+        shared_.store,
+        [&, box](store::WriteTxn& t) -> std::error_code {
+          for (auto& ch : changes) {
+            auto r = store::set_flags(t, box, ch.uid, ch.flags, ch.keywords);
+            ch.modseq = r ? *r : 0;  // 0: expunged meanwhile
+          }
+          return {};
+        },
+        asio::use_awaitable);
+    if (ec) co_return tagged(c.tag, "NO", "[SERVERBUG] Cannot store flags now");
+    for (auto& ch : changes) {
+      if (!ch.modseq) continue;
+      auto& m = selected_->messages[ch.index];
+      m.flags = ch.flags;
+      m.keywords = ch.keywords;
+      m.modseq = ch.modseq;
+    }
+  }
+  if (!silent) {
+    for (auto i : targets) {
+      const auto& m = selected_->messages[i];
+      untagged(std::to_string(i + 1) + " FETCH (" + (uid ? "UID " + std::to_string(m.uid) + " " : "") + "FLAGS " +
+               flags_text(m) + ")");
+    }
+  }
+  tagged(c.tag, "OK", c.name + " completed");
+}
+
+void Session::cmd_search(Command& c, bool uid) {
+  std::size_t from = 0;
+  if (!c.args.empty() && c.args[0].is_atom("CHARSET")) {
+    if (c.args.size() < 2) return bad(c.tag, "CHARSET needs a name");
+    auto cs = upper(c.args[1].text);
+    if (cs != "UTF-8" && cs != "US-ASCII") return tagged(c.tag, "NO", "[BADCHARSET (UTF-8 US-ASCII)] Unsupported charset");
+    from = 2;
+  }
+  auto parsed = parse_search(c.args, from);
+  if (auto* e = std::get_if<std::string>(&parsed)) return bad(c.tag, *e);
+  const auto& key = std::get<SearchKey>(parsed);
+  refresh(false);
+  std::string result;
+  auto& msgs = selected_->messages;
+  auto txn = shared_.store.read();
+  for (std::size_t i = 0; i < msgs.size(); ++i) {
+    auto rec = store::get_message(*txn, selected_->id, msgs[i].uid);
+    if (!rec) continue;
+    SearchMessage sm;
+    sm.seq = static_cast<std::uint32_t>(i + 1);
+    sm.uid = msgs[i].uid;
+    sm.flags = msgs[i].flags;
+    sm.keywords = &msgs[i].keywords;
+    sm.internaldate = rec->internaldate;
+    sm.size = rec->size;
+    sm.prefix = rec->prefix;
+    sm.blob = store::get_blob(*txn, rec->blob).value_or(std::string_view{});
+    sm.max_seq = static_cast<std::uint32_t>(msgs.size());
+    sm.max_uid = msgs.back().uid;
+    if (matches(key, sm)) result += " " + std::to_string(uid ? sm.uid : sm.seq);
+  }
+  untagged("SEARCH" + result);
+  tagged(c.tag, "OK", c.name + " completed");
+}
+
+asio::awaitable<void> Session::cmd_copy(Command& c, bool uid, bool move) {
+  if (c.args.size() != 2) co_return bad(c.tag, c.name + " takes a set and a mailbox");
+  auto set = parse_sequence_set(c.args[0].text);
+  if (!set) co_return bad(c.tag, "Bad sequence set");
+  if (move && selected_->read_only) co_return tagged(c.tag, "NO", "[READ-ONLY] Mailbox is read-only");
+  auto dest_name = mutf7_to_utf8(c.args[1].text);
+  if (!dest_name) co_return tagged(c.tag, "NO", "Invalid mailbox name");
+  auto dest = normalize_mailbox(*dest_name);
+  if (!uid)
+    for (auto [a, b] : set->ranges)
+      if (std::max(a, b) > selected_->messages.size()) co_return bad(c.tag, "Invalid sequence number");
+  refresh(false);
+  auto targets = resolve_set(*set, uid);
+  auto owner = *user_id_;
+  auto src = selected_->id;
+  std::vector<std::uint32_t> src_uids, dst_uids;
+  std::uint32_t dst_validity = 0;
+  std::optional<std::string> err;
+  std::vector<std::uint32_t> uids;
+  for (auto i : targets) uids.push_back(selected_->messages[i].uid);
+  auto now = static_cast<std::int64_t>(std::time(nullptr));
+  auto ec = co_await store::async_commit(
+      shared_.store,
+      [&, owner, src](store::WriteTxn& t) -> std::error_code {
+        err.reset();
+        src_uids.clear();
+        dst_uids.clear();
+        auto d = store::find_mailbox(t, owner, dest);
+        auto s = store::get_mailbox(t, src);
+        if (!d || !s) { err = "[TRYCREATE] No such mailbox"; return store::Errc::aborted; }
+        dst_validity = d->uidvalidity;
+        std::uint64_t adding = 0;
+        std::vector<store::MessageRecord> recs;
+        for (auto u : uids) {
+          auto r = store::get_message(t, src, u);
+          if (!r) continue;
+          adding += r->size;
+          src_uids.push_back(u);
+          recs.push_back(std::move(*r));
+        }
+        if (!move) {
+          auto usr = directory::get_user(t, owner);
+          if (usr && usr->quota) {
+            std::uint64_t used = 0;
+            for (const auto& mb : store::list_mailboxes(t, owner)) used += mb.bytes;
+            if (used + adding > usr->quota) { err = "[OVERQUOTA] Quota exceeded"; return store::Errc::aborted; }
+          }
+        }
+        bool into_spam = d->special_use == "\\Junk" && s->special_use != "\\Junk";
+        bool out_of_spam = s->special_use == "\\Junk" && d->special_use != "\\Junk";
+        for (std::size_t k = 0; k < recs.size(); ++k) {
+          auto blob = recs[k].blob;
+          auto r = store::append(t, d->id, recs[k]);
+          if (!r) { err = r.error().message; return store::Errc::aborted; }
+          dst_uids.push_back(r->uid);
+          if (into_spam || out_of_spam)
+            if (auto e = store::record_spam_move(t, owner, blob, into_spam, now)) return e;
+          if (move)
+            if (auto e = store::expunge(t, src, src_uids[k])) return e;
+        }
+        return {};
+      },
+      asio::use_awaitable);
+  if (err) co_return tagged(c.tag, "NO", *err);
+  if (ec) co_return tagged(c.tag, "NO", "[SERVERBUG] Cannot copy now");
+  std::string copyuid = src_uids.empty() ? "" : "[COPYUID " + std::to_string(dst_validity) + " " + compact(src_uids) + " " +
+                                                    compact(dst_uids) + "] ";
+  if (move) {
+    if (!copyuid.empty()) untagged("OK " + copyuid + "Moved");
+    auto& msgs = selected_->messages;
+    for (std::size_t i = msgs.size(); i-- > 0;) {
+      if (std::find(src_uids.begin(), src_uids.end(), msgs[i].uid) != src_uids.end()) {
+        untagged(std::to_string(i + 1) + " EXPUNGE");
+        msgs.erase(msgs.begin() + static_cast<long>(i));
+      }
+    }
+    tagged(c.tag, "OK", c.name + " completed");
+  } else {
+    tagged(c.tag, "OK", copyuid + c.name + " completed");
+  }
+  if (selected_ && selected_->name == dest) refresh(true);
+}
+
+asio::awaitable<void> Session::cmd_expunge(Command& c, bool uid) {
+  std::optional<SequenceSet> set;
+  if (uid) {
+    if (c.args.size() != 1 || !(set = parse_sequence_set(c.args[0].text))) co_return bad(c.tag, "UID EXPUNGE takes a UID set");
+  } else if (!c.args.empty()) {
+    co_return bad(c.tag, "EXPUNGE takes no arguments");
+  }
+  if (selected_->read_only) co_return tagged(c.tag, "NO", "[READ-ONLY] Mailbox is read-only");
+  refresh(true);
+  std::vector<std::uint32_t> uids;
+  auto& msgs = selected_->messages;
+  std::uint32_t star = msgs.empty() ? 0 : msgs.back().uid;
+  for (const auto& m : msgs)
+    if ((m.flags & store::flag_deleted) && (!set || set->contains(m.uid, star))) uids.push_back(m.uid);
+  auto box = selected_->id;
+  if (!uids.empty()) {
+    auto ec = co_await store::async_commit(
+        shared_.store,
+        [&, box](store::WriteTxn& t) -> std::error_code {
+          for (auto u : uids)
+            if (store::get_message(t, box, u))
+              if (auto e = store::expunge(t, box, u)) return e;
+          return {};
+        },
+        asio::use_awaitable);
+    if (ec) co_return tagged(c.tag, "NO", "[SERVERBUG] Cannot expunge now");
+  }
+  for (std::size_t i = msgs.size(); i-- > 0;)
+    if (std::find(uids.begin(), uids.end(), msgs[i].uid) != uids.end()) {
+      untagged(std::to_string(i + 1) + " EXPUNGE");
+      msgs.erase(msgs.begin() + static_cast<long>(i));
+    }
+  tagged(c.tag, "OK", c.name + " completed");
+}
+
+asio::awaitable<void> Session::cmd_close(Command& c, bool expunge) {
+  if (expunge && !selected_->read_only) {
+    std::vector<std::uint32_t> uids;
+    for (const auto& m : selected_->messages)
+      if (m.flags & store::flag_deleted) uids.push_back(m.uid);
+    auto box = selected_->id;
+    if (!uids.empty())
+      co_await store::async_commit(
+          shared_.store,
+          [&, box](store::WriteTxn& t) -> std::error_code {
+            for (auto u : uids)
+              if (store::get_message(t, box, u))
+                if (auto e = store::expunge(t, box, u)) return e;
+            return {};
+          },
+          asio::use_awaitable);
+  }
+  selected_.reset();
+  tagged(c.tag, "OK", c.name + " completed");
+}
+
+}  // namespace mailstead::imap

@@ -1,0 +1,364 @@
+// The IMAP session loop: greeting, command framing with literals (synchronising ones get
+// "+"), the command table by state, and the commands valid in any state or before login.
+#include "session.hpp"
+
+#include <sodium.h>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include "auth/failure_limiter.hpp"
+#include "auth/login.hpp"
+#include "log/log.hpp"
+#include "mime/imap_structure.hpp"
+#include "util/base64.hpp"
+
+namespace mailstead::imap {
+
+namespace {
+std::string new_session_id() {
+  unsigned char b[5];
+  randombytes_buf(b, sizeof b);
+  static const char* hex = "0123456789abcdef";
+  std::string id;
+  for (auto c : b) {
+    id.push_back(hex[c >> 4]);
+    id.push_back(hex[c & 15]);
+  }
+  return id;
+}
+
+asio::awaitable<void> sleep_for(std::chrono::milliseconds d) {
+  if (d.count() <= 0) co_return;
+  asio::steady_timer t(co_await asio::this_coro::executor, d);
+  co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
+}
+}  // namespace
+
+Session::Session(Shared& shared, asio::ip::tcp::socket socket)
+    : shared_(shared), stream_(std::make_unique<net::Stream>(std::move(socket))), id_(new_session_id()) {
+  peer_ = stream_->peer_address();
+}
+
+std::string Session::capabilities() const {
+  // Only what works (CLIENTS.md). IMAP4rev1 always; no IMAP4rev2 until it is complete.
+  std::string c = "IMAP4rev1 SASL-IR LITERAL+ ID ENABLE IDLE";
+  if (!user_id_) return c + " AUTH=PLAIN";
+  return c + " NAMESPACE UIDPLUS MOVE UNSELECT CHILDREN SPECIAL-USE STATUS=SIZE";
+}
+
+void Session::bad(const std::string& tag, std::string_view text) {
+  ++errors_;
+  tagged(tag, "BAD", text);
+  if (errors_ >= shared_.settings.max_errors) {
+    untagged("BYE Too many errors");
+    logout_ = true;
+  }
+}
+
+asio::awaitable<bool> Session::flush() {
+  if (out_.empty()) co_return true;
+  boost::system::error_code ec;
+  stream_->expires_after(shared_.settings.idle_timeout);
+  co_await stream_->write(out_, ec);
+  out_.clear();
+  co_return !ec;
+}
+
+asio::awaitable<bool> Session::read_more(bool flush_first) {
+  if (flush_first && !co_await flush()) co_return false;
+  char buf[16384];
+  boost::system::error_code ec;
+  stream_->expires_after(user_id_ ? shared_.settings.idle_timeout : shared_.settings.login_timeout);
+  auto n = co_await stream_->read_some(asio::buffer(buf), ec);
+  if (ec) co_return false;
+  in_.append(buf, n);
+  co_return true;
+}
+
+asio::awaitable<std::optional<std::string>> Session::read_line(bool flush_first) {
+  for (;;) {
+    auto crlf = in_.find("\r\n");
+    if (crlf != std::string::npos) {
+      std::string line = in_.substr(0, crlf);
+      in_.erase(0, crlf + 2);
+      co_return line;
+    }
+    if (in_.size() > shared_.settings.max_line_length) co_return std::nullopt;
+    if (!co_await read_more(flush_first)) co_return std::nullopt;
+  }
+}
+
+asio::awaitable<std::optional<std::string>> Session::read_command() {
+  std::size_t scan = 0;
+  for (;;) {
+    if (logout_) co_return std::nullopt;
+    auto f = frame(in_, scan, shared_.settings.max_line_length);
+    switch (f.status) {
+      case Framing::Status::need_more:
+        if (!co_await read_more()) co_return std::nullopt;
+        continue;
+      case Framing::Status::too_long:
+        // RFC 9051 7.1: BAD (the tag is unknown); drop the line and go on.
+        untagged("BAD [TOOBIG] Command line too long");
+        ++errors_;
+        if (f.end) {
+          in_.erase(0, f.end);
+        } else {
+          // Skip to the end of this line without keeping it.
+          for (;;) {
+            auto crlf = in_.find("\r\n");
+            if (crlf != std::string::npos) {
+              in_.erase(0, crlf + 2);
+              break;
+            }
+            in_.erase(0, in_.size() > 1 ? in_.size() - 1 : 0);
+            if (!co_await read_more()) co_return std::nullopt;
+          }
+        }
+        scan = 0;
+        continue;
+      case Framing::Status::need_literal: {
+        if (f.literal > shared_.settings.max_literal_size) {
+          std::string tag = in_.substr(0, in_.find(' '));
+          if (f.synchronizing) {
+            // The client waits for "+": refuse, and it sends nothing more of this command.
+            in_.erase(0, f.literal_at);
+            tagged(tag.size() < 64 ? tag : "*", "NO", "[TOOBIG] Literal too large");
+            scan = 0;
+            continue;
+          }
+          untagged("BYE [TOOBIG] Literal too large");
+          logout_ = true;
+          co_return std::nullopt;
+        }
+        if (f.synchronizing) {
+          out_ += "+ Ready for literal data\r\n";
+          if (!co_await flush()) co_return std::nullopt;
+        }
+        while (in_.size() < f.literal_at + f.literal)
+          if (!co_await read_more()) co_return std::nullopt;
+        scan = f.literal_at + f.literal;
+        continue;
+      }
+      case Framing::Status::complete: {
+        std::string cmd = in_.substr(0, f.end);
+        in_.erase(0, f.end);
+        co_return cmd;
+      }
+    }
+  }
+}
+
+asio::awaitable<void> Session::run() {
+  stream_->start_watchdog();
+  log::info("imap.connect", {{"session", id_}, {"peer", peer_}});
+  boost::system::error_code ec;
+  stream_->expires_after(shared_.settings.tls_handshake_timeout);
+  co_await stream_->handshake(shared_.tls, ec);
+  if (ec) {
+    log::info("imap.tls.failed", {{"session", id_}, {"peer", peer_}, {"error", ec.message()}});
+    co_return;
+  }
+  untagged("OK [CAPABILITY " + capabilities() + "] Mailstead ready");
+  while (!logout_) {
+    auto text = co_await read_command();
+    if (!text) break;
+    auto parsed = parse_command(*text);
+    if (auto* e = std::get_if<ParseError>(&parsed)) {
+      bad(e->tag, e->text);
+      continue;
+    }
+    co_await dispatch(std::get<Command>(parsed));
+  }
+  co_await flush();
+  co_await stream_->shutdown();
+  log::info("imap.disconnect", {{"session", id_}, {"peer", peer_}, {"user", user_address_}});
+}
+
+asio::awaitable<void> Session::dispatch(Command& c) {
+  const auto& n = c.name;
+  auto need_auth = [&] {
+    if (user_id_) return true;
+    tagged(c.tag, "NO", "Log in first");
+    return false;
+  };
+  auto need_selected = [&] {
+    if (selected_) return true;
+    bad(c.tag, "No mailbox selected");
+    return false;
+  };
+  // any state
+  if (n == "CAPABILITY") cmd_capability(c);
+  else if (n == "NOOP" || n == "CHECK") {
+    if (n == "CHECK" && !need_selected()) co_return;
+    cmd_noop(c);
+  } else if (n == "LOGOUT") {
+    untagged("BYE Logging out");
+    tagged(c.tag, "OK", "LOGOUT completed");
+    logout_ = true;
+  } else if (n == "ID") cmd_id(c);
+  else if (n == "ENABLE") {
+    if (need_auth()) cmd_enable(c);
+  } else if (n == "STARTTLS") {
+    bad(c.tag, "TLS is already active");
+  }
+  // not authenticated
+  else if (n == "LOGIN" || n == "AUTHENTICATE") {
+    if (user_id_) {
+      bad(c.tag, "Already logged in");
+      co_return;
+    }
+    if (n == "LOGIN") co_await cmd_login(c);
+    else co_await cmd_authenticate(c);
+  }
+  // authenticated
+  else if (n == "NAMESPACE") { if (need_auth()) cmd_namespace(c); }
+  else if (n == "LIST") { if (need_auth()) cmd_list(c, false); }
+  else if (n == "LSUB") { if (need_auth()) cmd_list(c, true); }
+  else if (n == "STATUS") { if (need_auth()) cmd_status(c); }
+  else if (n == "SELECT" || n == "EXAMINE") { if (need_auth()) cmd_select(c, n == "EXAMINE"); }
+  else if (n == "CREATE") { if (need_auth()) co_await cmd_create(c); }
+  else if (n == "DELETE") { if (need_auth()) co_await cmd_delete(c); }
+  else if (n == "RENAME") { if (need_auth()) co_await cmd_rename(c); }
+  else if (n == "SUBSCRIBE" || n == "UNSUBSCRIBE") { if (need_auth()) co_await cmd_subscribe(c, n == "SUBSCRIBE"); }
+  else if (n == "APPEND") { if (need_auth()) co_await cmd_append(c); }
+  else if (n == "IDLE") { if (need_auth()) co_await cmd_idle(c); }
+  // selected
+  else if (n == "CLOSE" || n == "UNSELECT") {
+    if (need_auth() && need_selected()) co_await cmd_close(c, n == "CLOSE");
+  } else if (n == "EXPUNGE" || n == "UID EXPUNGE") {
+    if (need_auth() && need_selected()) co_await cmd_expunge(c, n == "UID EXPUNGE");
+  } else if (n == "FETCH" || n == "UID FETCH") {
+    if (need_auth() && need_selected()) co_await cmd_fetch(c, n == "UID FETCH");
+  } else if (n == "STORE" || n == "UID STORE") {
+    if (need_auth() && need_selected()) co_await cmd_store(c, n == "UID STORE");
+  } else if (n == "SEARCH" || n == "UID SEARCH") {
+    if (need_auth() && need_selected()) cmd_search(c, n == "UID SEARCH");
+  } else if (n == "COPY" || n == "UID COPY" || n == "MOVE" || n == "UID MOVE") {
+    if (need_auth() && need_selected())
+      co_await cmd_copy(c, n.starts_with("UID"), n.ends_with("MOVE"));
+  } else {
+    bad(c.tag, "Unknown command " + n);
+  }
+}
+
+void Session::cmd_capability(Command& c) {
+  untagged("CAPABILITY " + capabilities());
+  tagged(c.tag, "OK", "CAPABILITY completed");
+}
+
+void Session::cmd_noop(Command& c) {
+  if (selected_) refresh(true);
+  tagged(c.tag, "OK", c.name + " completed");
+}
+
+void Session::cmd_id(Command& c) {
+  // RFC 2971: the client's fields are logged; ours are name and vendor only.
+  if (c.args.size() != 1 || !(c.args[0].is_nil() || c.args[0].kind == Token::Kind::list)) {
+    bad(c.tag, "ID takes a list or NIL");
+    return;
+  }
+  std::string client;
+  if (c.args[0].kind == Token::Kind::list)
+    for (std::size_t i = 0; i + 1 < c.args[0].items.size() && i < 60; i += 2)
+      if (c.args[0].items[i].text == "name" || c.args[0].items[i].text == "version")
+        client += (client.empty() ? "" : " ") + c.args[0].items[i + 1].text.substr(0, 64);
+  if (!client.empty()) log::info("imap.id", {{"session", id_}, {"client", client}});
+  untagged("ID (\"name\" \"Mailstead\" \"vendor\" \"Mailstead\")");
+  tagged(c.tag, "OK", "ID completed");
+}
+
+void Session::cmd_enable(Command& c) {
+  // Nothing we advertise needs enabling yet (CONDSTORE, QRESYNC, UTF8=ACCEPT are not
+  // offered); RFC 5161 3: unknown capabilities are ignored.
+  untagged("ENABLED");
+  tagged(c.tag, "OK", "ENABLE completed");
+}
+
+asio::awaitable<bool> Session::finish_login(const std::string& tag, const std::string& user, const std::string& password) {
+  if (!shared_.auth_limiter.ip_allowed(peer_)) {
+    log::warn("imap.auth.throttled", {{"session", id_}, {"peer", peer_}});
+    tagged(tag, "NO", "[UNAVAILABLE] Too many failed logins from your address; try again later");
+    co_return false;
+  }
+  co_await sleep_for(shared_.auth_limiter.account_delay(user));
+  auto ex = co_await asio::this_coro::executor;
+  co_await asio::post(shared_.slow_pool, asio::use_awaitable);
+  auto r = auth::login(shared_.store, shared_.password_cache, user, password);
+  co_await asio::post(ex, asio::use_awaitable);
+  if (r.status == auth::LoginStatus::ok) {
+    shared_.auth_limiter.succeeded(peer_);
+    user_id_ = r.user_id;
+    user_address_ = r.address;
+    log::info("imap.auth.ok", {{"session", id_}, {"peer", peer_}, {"user", r.address}, {"cached", r.from_cache}});
+    tagged(tag, "OK", "[CAPABILITY " + capabilities() + "] Logged in");
+    co_return true;
+  }
+  shared_.auth_limiter.failed(peer_, user);
+  log::warn("imap.auth.failed", {{"session", id_}, {"peer", peer_}, {"user", user},
+                                  {"reason", r.status == auth::LoginStatus::disabled ? "disabled" : "credentials"}});
+  co_await sleep_for(shared_.settings.auth_failure_delay);
+  tagged(tag, "NO", "[AUTHENTICATIONFAILED] Authentication failed");
+  co_return false;
+}
+
+asio::awaitable<void> Session::cmd_login(Command& c) {
+  if (c.args.size() != 2 || c.args[0].kind == Token::Kind::list || c.args[1].kind == Token::Kind::list) {
+    bad(c.tag, "LOGIN takes a user name and a password");
+    co_return;
+  }
+  co_await finish_login(c.tag, c.args[0].text, c.args[1].text);
+}
+
+asio::awaitable<void> Session::cmd_authenticate(Command& c) {
+  if (c.args.empty() || c.args.size() > 2 || c.args[0].kind != Token::Kind::atom) {
+    bad(c.tag, "AUTHENTICATE takes a mechanism and an optional initial response");
+    co_return;
+  }
+  std::string mech = c.args[0].text;
+  for (auto& ch : mech) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+  if (mech != "PLAIN") {
+    tagged(c.tag, "NO", "Unsupported authentication mechanism");
+    co_return;
+  }
+  std::string b64;
+  if (c.args.size() == 2) {
+    b64 = c.args[1].text == "=" ? "" : c.args[1].text;  // SASL-IR (RFC 4959)
+  } else {
+    out_ += "+ \r\n";
+    auto line = co_await read_line();
+    if (!line) {
+      logout_ = true;
+      co_return;
+    }
+    if (*line == "*") {
+      bad(c.tag, "Authentication cancelled");
+      co_return;
+    }
+    b64 = *line;
+  }
+  auto decoded = base64_decode(b64);
+  auto first = decoded ? decoded->find('\0') : std::string::npos;
+  auto second = first == std::string::npos ? std::string::npos : decoded->find('\0', first + 1);
+  if (second == std::string::npos) {
+    bad(c.tag, "Cannot decode the PLAIN response");
+    co_return;
+  }
+  auto authz = decoded->substr(0, first);
+  auto user = decoded->substr(first + 1, second - first - 1);
+  if (!authz.empty() && authz != user) {
+    tagged(c.tag, "NO", "[AUTHORIZATIONFAILED] Authorization identity must match the login");
+    co_return;
+  }
+  co_await finish_login(c.tag, user, decoded->substr(second + 1));
+}
+
+void Session::cmd_namespace(Command& c) {
+  untagged("NAMESPACE ((\"\" \"/\")) NIL NIL");
+  tagged(c.tag, "OK", "NAMESPACE completed");
+}
+
+}  // namespace mailstead::imap

@@ -1,0 +1,130 @@
+// One IMAP session (RFC 3501, RFC 9051): a coroutine that frames commands (with their
+// literals), parses them with proto/, and runs them through the command table. The
+// selected mailbox is a MailboxView: sequence numbers ↔ UIDs, and what this session has
+// already told the client, so changes by others are reported when RFC 3501 allows.
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "config/core_settings.hpp"
+#include "net/listener.hpp"
+#include "net/stream.hpp"
+#include "proto/parser.hpp"
+#include "settings.hpp"
+
+namespace mailstead::store {
+class Store;
+}
+namespace mailstead::auth {
+class VerifiedCache;
+class FailureLimiter;
+}  // namespace mailstead::auth
+
+namespace mailstead::imap {
+
+namespace asio = boost::asio;
+
+struct Shared {
+  const Settings& settings;
+  const config::CoreSettings& core;
+  store::Store& store;
+  asio::ssl::context& tls;
+  auth::VerifiedCache& password_cache;
+  auth::FailureLimiter& auth_limiter;
+  asio::thread_pool& slow_pool;
+};
+
+struct ViewMessage {
+  std::uint32_t uid = 0;
+  std::uint32_t flags = 0;
+  std::vector<std::string> keywords;
+  std::uint64_t modseq = 0;
+};
+
+struct MailboxView {
+  std::uint64_t id = 0;
+  std::string name;
+  bool read_only = false;
+  std::uint32_t uidvalidity = 0, uidnext = 0;
+  std::uint64_t highestmodseq = 0;
+  std::uint32_t messages_total = 0;  // as of the last check, for a cheap "anything new?"
+  std::vector<ViewMessage> messages;  // index = sequence number - 1
+};
+
+class Session {
+ public:
+  Session(Shared& shared, asio::ip::tcp::socket socket);
+  asio::awaitable<void> run();
+
+ private:
+  // I/O
+  asio::awaitable<bool> flush();
+  // flush_first = false only while IDLE's watcher owns the write side.
+  asio::awaitable<bool> read_more(bool flush_first = true);
+  asio::awaitable<std::optional<std::string>> read_command();
+  asio::awaitable<std::optional<std::string>> read_line(bool flush_first = true);
+  void untagged(std::string_view s) { out_ += "* "; out_ += s; out_ += "\r\n"; }
+  void tagged(const std::string& tag, std::string_view status, std::string_view text) {
+    out_ += tag; out_ += ' '; out_ += status; out_ += ' '; out_ += text; out_ += "\r\n";
+  }
+  void bad(const std::string& tag, std::string_view text);
+  std::string capabilities() const;
+
+  asio::awaitable<void> dispatch(Command& cmd);
+  // any state
+  void cmd_capability(Command& c);
+  void cmd_noop(Command& c);
+  void cmd_id(Command& c);
+  void cmd_enable(Command& c);
+  // not authenticated
+  asio::awaitable<void> cmd_login(Command& c);
+  asio::awaitable<void> cmd_authenticate(Command& c);
+  asio::awaitable<bool> finish_login(const std::string& tag, const std::string& user, const std::string& password);
+  // authenticated
+  void cmd_namespace(Command& c);
+  void cmd_list(Command& c, bool lsub);
+  void cmd_status(Command& c);
+  void cmd_select(Command& c, bool read_only);
+  asio::awaitable<void> cmd_create(Command& c);
+  asio::awaitable<void> cmd_delete(Command& c);
+  asio::awaitable<void> cmd_rename(Command& c);
+  asio::awaitable<void> cmd_subscribe(Command& c, bool subscribe);
+  asio::awaitable<void> cmd_append(Command& c);
+  asio::awaitable<void> cmd_idle(Command& c);
+  // selected
+  asio::awaitable<void> cmd_close(Command& c, bool expunge);
+  asio::awaitable<void> cmd_expunge(Command& c, bool uid);
+  asio::awaitable<void> cmd_fetch(Command& c, bool uid);
+  asio::awaitable<void> cmd_store(Command& c, bool uid);
+  void cmd_search(Command& c, bool uid);
+  asio::awaitable<void> cmd_copy(Command& c, bool uid, bool move);
+
+  // mailbox view
+  // Reports changes made by others: EXISTS and flag changes always, EXPUNGE only when
+  // `expunges` (never during FETCH, STORE or SEARCH, RFC 3501 7.4.1).
+  void refresh(bool expunges);
+  void load_view(std::uint64_t id);
+  std::string flags_text(const ViewMessage& m) const;
+  // Sequence numbers (or UIDs) of the set, in ascending order, as indexes into the view.
+  std::vector<std::size_t> resolve_set(const SequenceSet& set, bool uid) const;
+  std::optional<std::uint64_t> owner_mailbox(const std::string& name);
+
+  Shared& shared_;
+  std::unique_ptr<net::Stream> stream_;
+  std::string id_, peer_;
+  std::string in_, out_;
+  std::uint32_t errors_ = 0;
+  bool logout_ = false;
+  std::optional<std::uint64_t> user_id_;
+  std::string user_address_;
+  std::optional<MailboxView> selected_;
+};
+
+}  // namespace mailstead::imap
