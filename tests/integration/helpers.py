@@ -138,3 +138,44 @@ class SmtpServer:
         p = subprocess.run([binary("mailstead"), "--config", self.instance.config, "message", "get", user,
                             mailbox, str(uid)], capture_output=True, check=True)
         return p.stdout
+
+
+class Suite:
+    """mailstead-smtpd and mailstead-imapd on free loopback ports over one data directory."""
+
+    def __init__(self, imapd_toml="", smtpd_toml="", top_toml=""):
+        self.mx, self.submission, self.submissions, self.imaps = free_ports(4)
+        self.instance = Instance(top_toml + "[smtpd]\n"
+                                 f'mx_listen = ["127.0.0.1:{self.mx}"]\n'
+                                 f'submission_listen = ["127.0.0.1:{self.submission}"]\n'
+                                 f'submissions_listen = ["127.0.0.1:{self.submissions}"]\n' + smtpd_toml +
+                                 "[imapd]\n" f'imaps_listen = ["127.0.0.1:{self.imaps}"]\n' + imapd_toml)
+        self.cert = make_cert(self.instance.data_dir)
+        self.procs = {}
+        self.logs = {}
+
+    def start(self, *names):
+        for name in names or ("smtpd", "imapd"):
+            log = open(os.path.join(self.instance.dir, f"{name}.log"), "w+")
+            self.logs[name] = log
+            self.procs[name] = subprocess.Popen([binary(f"mailstead-{name}"), "--config", self.instance.config],
+                                                stdout=log, stderr=log)
+            wait_port({"smtpd": self.mx, "imapd": self.imaps}[name])
+        return self
+
+    def log(self, name):
+        self.logs[name].flush()
+        with open(self.logs[name].name) as f:
+            return f.read()
+
+    def cli(self, *a, **kw):
+        return self.instance.cli(*a, **kw)
+
+    def cleanup(self):
+        for p in self.procs.values():
+            if p.poll() is None:
+                p.terminate()
+                p.wait(timeout=20)
+        for log in self.logs.values():
+            log.close()
+        self.instance.cleanup()
