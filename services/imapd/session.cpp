@@ -46,7 +46,7 @@ std::string Session::capabilities() const {
   // Only what works (CLIENTS.md). IMAP4rev1 always; no IMAP4rev2 until it is complete.
   std::string c = "IMAP4rev1 SASL-IR LITERAL+ ID ENABLE IDLE";
   if (!user_id_) return c + " AUTH=PLAIN";
-  return c + " NAMESPACE UIDPLUS MOVE UNSELECT CHILDREN SPECIAL-USE STATUS=SIZE";
+  return c + " NAMESPACE UIDPLUS MOVE UNSELECT CHILDREN SPECIAL-USE STATUS=SIZE ESEARCH QUOTA QUOTA=RES-STORAGE";
 }
 
 void Session::bad(const std::string& tag, std::string_view text) {
@@ -226,6 +226,7 @@ asio::awaitable<void> Session::dispatch(Command& c) {
   else if (n == "SUBSCRIBE" || n == "UNSUBSCRIBE") { if (need_auth()) co_await cmd_subscribe(c, n == "SUBSCRIBE"); }
   else if (n == "APPEND") { if (need_auth()) co_await cmd_append(c); }
   else if (n == "IDLE") { if (need_auth()) co_await cmd_idle(c); }
+  else if (n == "GETQUOTAROOT" || n == "GETQUOTA") { if (need_auth()) cmd_quota(c, n == "GETQUOTAROOT"); }
   // selected
   else if (n == "CLOSE" || n == "UNSELECT") {
     if (need_auth() && need_selected()) co_await cmd_close(c, n == "CLOSE");

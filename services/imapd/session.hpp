@@ -98,6 +98,7 @@ class Session {
   asio::awaitable<void> cmd_subscribe(Command& c, bool subscribe);
   asio::awaitable<void> cmd_append(Command& c);
   asio::awaitable<void> cmd_idle(Command& c);
+  void cmd_quota(Command& c, bool root);
   // selected
   asio::awaitable<void> cmd_close(Command& c, bool expunge);
   asio::awaitable<void> cmd_expunge(Command& c, bool uid);

@@ -278,6 +278,29 @@ class ImapTest(unittest.TestCase):
         typ, data = c.search("KOI8-R", "ALL") if False else ("NO", None)
         c.logout()
 
+    def test_esearch_and_quota(self):
+        r = self.raw()
+        r.cmd("CREATE Es")
+        for i in range(4):
+            msg = f"Subject: {i}\r\n\r\nx\r\n".encode()
+            r.send(f"e{i} APPEND Es {{{len(msg)}+}}\r\n".encode() + msg + b"\r\n")
+            r.response(f"e{i}")
+        r.cmd("SELECT Es")
+        tagged, un = r.cmd("UID SEARCH RETURN (MIN MAX COUNT ALL) 2:*")
+        self.assertRegex(un[0].decode(), r'^\* ESEARCH \(TAG "a\d+"\) UID MIN \d+ MAX \d+ COUNT 3 ALL \d+:\d+$')
+        tagged, un = r.cmd("SEARCH RETURN (COUNT) ALL")
+        self.assertTrue(un[0].endswith(b"COUNT 4"), un)
+        tagged, un = r.cmd('getquotaroot "INBOX"')
+        self.assertIn(" OK ", tagged)
+        self.assertEqual(un, [b'* QUOTAROOT "INBOX"'], "no quota for alice")
+        self.s.cli("user", "add", "quota@example.test", "--password", "q-pw", "--quota", "1M")
+        q = self.raw(user="quota@example.test", password="q-pw")
+        tagged, un = q.cmd("GETQUOTAROOT INBOX")
+        self.assertEqual(un, [b'* QUOTAROOT "INBOX" ""', b'* QUOTA "" (STORAGE 0 1024)'])
+        big = b"Subject: big\r\n\r\n" + b"q" * 1100000
+        q.send(f"qa APPEND INBOX {{{len(big)}+}}\r\n".encode() + big + b"\r\n")
+        self.assertIn("qa NO [OVERQUOTA]", q.response("qa")[0])
+
     def test_search_charset_refused(self):
         r = self.raw()
         r.cmd("SELECT INBOX")

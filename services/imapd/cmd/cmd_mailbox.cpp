@@ -492,6 +492,27 @@ asio::awaitable<void> Session::cmd_append(Command& c) {
   tagged(c.tag, "OK", "[APPENDUID " + std::to_string(uidvalidity) + " " + std::to_string(added.uid) + "] APPEND completed");
 }
 
+void Session::cmd_quota(Command& c, bool root) {
+  // RFC 9208: one quota root per user, "" , over all its mailboxes; STORAGE in KiB.
+  if (c.args.size() != 1) return bad(c.tag, c.name + " takes one argument");
+  std::uint64_t used = 0, limit = 0;
+  {
+    auto txn = shared_.store.read();
+    if (auto u = directory::get_user(*txn, *user_id_)) limit = u->quota;
+    for (const auto& mb : store::list_mailboxes(*txn, *user_id_)) used += mb.bytes;
+  }
+  if (root) {
+    auto name = mailbox_arg(c.args[0]);
+    if (!name || !owner_mailbox(*name)) return tagged(c.tag, "NO", "[NONEXISTENT] No such mailbox");
+    untagged("QUOTAROOT " + mailbox_out(*name) + (limit ? " \"\"" : ""));
+  } else if (!c.args[0].text.empty()) {
+    return tagged(c.tag, "NO", "No such quota root");
+  }
+  if (limit) untagged("QUOTA \"\" (STORAGE " + std::to_string((used + 1023) / 1024) + " " + std::to_string(limit / 1024) + ")");
+  else if (!root) return tagged(c.tag, "NO", "No quota");
+  tagged(c.tag, "OK", c.name + " completed");
+}
+
 asio::awaitable<void> Session::cmd_idle(Command& c) {
   // RFC 2177: "+ idling", then changes as they happen, until the client sends DONE.
   if (selected_) refresh(true);

@@ -254,17 +254,35 @@ asio::awaitable<void> Session::cmd_store(Command& c, bool uid) {
 
 void Session::cmd_search(Command& c, bool uid) {
   std::size_t from = 0;
-  if (!c.args.empty() && c.args[0].is_atom("CHARSET")) {
-    if (c.args.size() < 2) return bad(c.tag, "CHARSET needs a name");
-    auto cs = upper(c.args[1].text);
-    if (cs != "UTF-8" && cs != "US-ASCII") return tagged(c.tag, "NO", "[BADCHARSET (UTF-8 US-ASCII)] Unsupported charset");
+  // ESEARCH (RFC 4731): SEARCH RETURN (MIN MAX COUNT ALL) keys…
+  bool esearch = false;
+  bool want_min = false, want_max = false, want_count = false, want_all = false;
+  if (!c.args.empty() && c.args[0].is_atom("RETURN")) {
+    if (c.args.size() < 2 || c.args[1].kind != Token::Kind::list) return bad(c.tag, "RETURN needs a list");
+    esearch = true;
+    for (const auto& o : c.args[1].items) {
+      auto u = upper(o.text);
+      if (u == "MIN") want_min = true;
+      else if (u == "MAX") want_max = true;
+      else if (u == "COUNT") want_count = true;
+      else if (u == "ALL") want_all = true;
+      else return bad(c.tag, "Unknown RETURN option " + o.text);
+    }
+    if (c.args[1].items.empty()) want_all = true;  // RFC 4731 3.1
     from = 2;
+  }
+  if (c.args.size() > from && c.args[from].is_atom("CHARSET")) {
+    if (c.args.size() < from + 2) return bad(c.tag, "CHARSET needs a name");
+    auto cs = upper(c.args[from + 1].text);
+    if (cs != "UTF-8" && cs != "US-ASCII") return tagged(c.tag, "NO", "[BADCHARSET (UTF-8 US-ASCII)] Unsupported charset");
+    from += 2;
   }
   auto parsed = parse_search(c.args, from);
   if (auto* e = std::get_if<std::string>(&parsed)) return bad(c.tag, *e);
   const auto& key = std::get<SearchKey>(parsed);
   refresh(false);
   std::string result;
+  std::vector<std::uint32_t> found;
   auto& msgs = selected_->messages;
   auto txn = shared_.store.read();
   for (std::size_t i = 0; i < msgs.size(); ++i) {
@@ -281,9 +299,21 @@ void Session::cmd_search(Command& c, bool uid) {
     sm.blob = store::get_blob(*txn, rec->blob).value_or(std::string_view{});
     sm.max_seq = static_cast<std::uint32_t>(msgs.size());
     sm.max_uid = msgs.back().uid;
-    if (matches(key, sm)) result += " " + std::to_string(uid ? sm.uid : sm.seq);
+    if (matches(key, sm)) {
+      found.push_back(uid ? sm.uid : sm.seq);
+      result += " " + std::to_string(found.back());
+    }
   }
-  untagged("SEARCH" + result);
+  if (esearch) {
+    std::string e = "ESEARCH (TAG \"" + c.tag + "\")" + (uid ? " UID" : "");
+    if (want_min && !found.empty()) e += " MIN " + std::to_string(found.front());
+    if (want_max && !found.empty()) e += " MAX " + std::to_string(found.back());
+    if (want_count) e += " COUNT " + std::to_string(found.size());
+    if (want_all && !found.empty()) e += " ALL " + compact(found);
+    untagged(e);
+  } else {
+    untagged("SEARCH" + result);
+  }
   tagged(c.tag, "OK", c.name + " completed");
 }
 
