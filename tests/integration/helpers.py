@@ -64,7 +64,7 @@ def make_cert(data_dir, hostname="mail.example.test"):
     subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
                     "-keyout", os.path.join(tls, "key.pem"), "-out", os.path.join(tls, "cert.pem"),
                     "-days", "2", "-subj", f"/CN={hostname}",
-                    "-addext", f"subjectAltName=DNS:{hostname},IP:127.0.0.1"],
+                    "-addext", f"subjectAltName=DNS:{hostname},DNS:localhost,IP:127.0.0.1"],
                    check=True, capture_output=True)
     return os.path.join(tls, "cert.pem")
 
