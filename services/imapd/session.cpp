@@ -46,7 +46,8 @@ std::string Session::capabilities() const {
   // Only what works (CLIENTS.md). IMAP4rev1 always; no IMAP4rev2 until it is complete.
   std::string c = "IMAP4rev1 SASL-IR LITERAL+ ID ENABLE IDLE";
   if (!user_id_) return c + " AUTH=PLAIN";
-  return c + " NAMESPACE UIDPLUS MOVE UNSELECT CHILDREN SPECIAL-USE STATUS=SIZE ESEARCH QUOTA QUOTA=RES-STORAGE";
+  return c + " NAMESPACE UIDPLUS MOVE UNSELECT CHILDREN SPECIAL-USE STATUS=SIZE ESEARCH QUOTA QUOTA=RES-STORAGE"
+             " CONDSTORE QRESYNC";
 }
 
 void Session::bad(const std::string& tag, std::string_view text) {
@@ -273,9 +274,20 @@ void Session::cmd_id(Command& c) {
 }
 
 void Session::cmd_enable(Command& c) {
-  // Nothing we advertise needs enabling yet (CONDSTORE, QRESYNC, UTF8=ACCEPT are not
-  // offered); RFC 5161 3: unknown capabilities are ignored.
-  untagged("ENABLED");
+  // RFC 5161: report what this command newly enabled; unknown names are ignored.
+  std::string enabled;
+  for (const auto& a : c.args) {
+    if (a.is_atom("CONDSTORE") && !condstore_) {
+      condstore_ = true;
+      enabled += " CONDSTORE";
+    } else if (a.is_atom("QRESYNC") && !qresync_) {
+      qresync_ = true;
+      if (!condstore_) enabled += " CONDSTORE";  // QRESYNC implies CONDSTORE (RFC 7162 3.2.3)
+      condstore_ = true;
+      enabled += " QRESYNC";
+    }
+  }
+  untagged("ENABLED" + enabled);
   tagged(c.tag, "OK", "ENABLE completed");
 }
 

@@ -126,6 +126,14 @@ class Session {
   std::optional<std::uint64_t> user_id_;
   std::string user_address_;
   std::optional<MailboxView> selected_;
+  bool condstore_ = false;  // RFC 7162: MODSEQ in FETCH responses, HIGHESTMODSEQ on SELECT
+  bool qresync_ = false;    // VANISHED instead of EXPUNGE
+
+  // Reports removed messages: "* n EXPUNGE" each (highest first), or one VANISHED.
+  void report_expunged(const std::vector<std::size_t>& indexes_desc);
+  // UIDs expunged from the selected mailbox after `modseq`, within `uids` if given.
+  std::vector<std::uint32_t> expunged_since(std::uint64_t modseq, const SequenceSet* uids);
+  std::string modseq_item(const ViewMessage& m) const;
 };
 
 }  // namespace mailstead::imap

@@ -405,6 +405,49 @@ class ImapTest(unittest.TestCase):
         tagged, un = b.cmd("UID SEARCH ALL")
         self.assertEqual(un, [b"* SEARCH 1 2 4"])
 
+    def test_condstore_and_qresync_resync(self):
+        a = self.raw()
+        b = self.raw()
+        a.cmd("CREATE Sync")
+        for i in range(6):
+            msg = f"Subject: q{i}\r\n\r\nx\r\n".encode()
+            a.send(f"q{i} APPEND Sync {{{len(msg)}+}}\r\n".encode() + msg + b"\r\n")
+            a.response(f"q{i}")
+        tagged, un = b.cmd("ENABLE QRESYNC")
+        self.assertEqual(un, [b"* ENABLED CONDSTORE QRESYNC"])
+        tagged, un = b.cmd("SELECT Sync")
+        validity = int(next(re.search(rb"UIDVALIDITY (\d+)", u).group(1) for u in un if b"UIDVALIDITY" in u))
+        modseq = int(next(re.search(rb"HIGHESTMODSEQ (\d+)", u).group(1) for u in un if b"HIGHESTMODSEQ" in u))
+        b.cmd("LOGOUT")
+        # Meanwhile, elsewhere: two expunged, one flagged.
+        a.cmd("SELECT Sync")
+        a.cmd("UID STORE 2,5 +FLAGS (\\Deleted)")
+        a.cmd("EXPUNGE")
+        a.cmd("UID STORE 3 +FLAGS (\\Flagged)")
+        # The client comes back with what it knew.
+        c = self.raw()
+        c.cmd("ENABLE QRESYNC")
+        tagged, un = c.cmd(f"SELECT Sync (QRESYNC ({validity} {modseq} 1:6))")
+        self.assertIn(b"* VANISHED (EARLIER) 2,5", un)
+        flagged = [u for u in un if b"FETCH" in u]
+        self.assertEqual(len(flagged), 1, un)
+        self.assertRegex(flagged[0], rb"^\* 2 FETCH \(UID 3 FLAGS \(\\Flagged\) MODSEQ \(\d+\)\)$")
+        tagged, un = c.cmd(f"UID FETCH 1:* (FLAGS) (CHANGEDSINCE {modseq} VANISHED)")
+        self.assertEqual(un[0], b"* VANISHED (EARLIER) 2,5")
+        self.assertEqual(len(un), 2)
+        # STORE UNCHANGEDSINCE: a change made since then wins, the client is told.
+        tagged, un = c.cmd(f"UID STORE 3,4 (UNCHANGEDSINCE {modseq}) +FLAGS (\\Seen)")
+        self.assertIn("[MODIFIED 3]", tagged)
+        self.assertTrue(any(b"UID 4 FLAGS (\\Seen) MODSEQ (" in u for u in un), un)
+        tagged, un = c.cmd(f"SEARCH MODSEQ {modseq + 1}")
+        self.assertRegex(un[0].decode(), r"^\* SEARCH 2 3 \(MODSEQ \d+\)$")
+        tagged, un = c.cmd("STATUS Sync (HIGHESTMODSEQ)")
+        self.assertRegex(un[0].decode(), r'^\* STATUS "Sync" \(HIGHESTMODSEQ \d+\)$')
+        # Expunges reach a QRESYNC client as VANISHED.
+        c.cmd("UID STORE 1 +FLAGS (\\Deleted)")
+        tagged, un = c.cmd("EXPUNGE")
+        self.assertEqual(un, [b"* VANISHED 1"])
+
     def test_idle_woken_by_smtp_delivery(self):
         r = self.raw(user="bob@example.test", password="bob-pw")
         tagged, un = r.cmd("SELECT INBOX")

@@ -101,6 +101,45 @@ std::string Session::flags_text(const ViewMessage& m) const {
   return out + ")";
 }
 
+std::string Session::modseq_item(const ViewMessage& m) const {
+  return condstore_ ? " MODSEQ (" + std::to_string(m.modseq) + ")" : "";
+}
+
+void Session::report_expunged(const std::vector<std::size_t>& indexes_desc) {
+  if (indexes_desc.empty()) return;
+  if (qresync_) {
+    std::vector<std::uint32_t> uids;
+    for (auto i : indexes_desc) uids.push_back(selected_->messages[i].uid);
+    std::sort(uids.begin(), uids.end());
+    std::string set;
+    for (std::size_t i = 0; i < uids.size();) {
+      std::size_t j = i;
+      while (j + 1 < uids.size() && uids[j + 1] == uids[j] + 1) ++j;
+      set += (set.empty() ? "" : ",") + std::to_string(uids[i]) + (j > i ? ":" + std::to_string(uids[j]) : "");
+      i = j + 1;
+    }
+    untagged("VANISHED " + set);
+  } else {
+    for (auto i : indexes_desc) untagged(std::to_string(i + 1) + " EXPUNGE");
+  }
+  for (auto i : indexes_desc) selected_->messages.erase(selected_->messages.begin() + static_cast<long>(i));
+}
+
+std::vector<std::uint32_t> Session::expunged_since(std::uint64_t modseq, const SequenceSet* uids) {
+  std::vector<std::uint32_t> out;
+  auto txn = shared_.store.read();
+  auto c = txn->cursor(store::Table::expunge_log);
+  auto start = key_u64_u64(selected_->id, modseq + 1);
+  auto prefix = key_u64(selected_->id);
+  std::uint32_t star = selected_->uidnext ? selected_->uidnext - 1 : 0;
+  for (bool ok = c->seek(start); ok && c->key().starts_with(prefix); ok = c->next()) {
+    auto uid = get_be32(c->value());
+    if (!uids || uids->contains(uid, star)) out.push_back(uid);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
 std::optional<std::uint64_t> Session::owner_mailbox(const std::string& name) {
   auto txn = shared_.store.read();
   auto m = store::find_mailbox(*txn, *user_id_, name);
@@ -154,12 +193,10 @@ void Session::refresh(bool expunges) {
   };
   bool complete = true;
   if (expunges) {
-    for (std::size_t i = v.messages.size(); i-- > 0;) {
-      if (!find(v.messages[i].uid)) {
-        untagged(std::to_string(i + 1) + " EXPUNGE");
-        v.messages.erase(v.messages.begin() + static_cast<long>(i));
-      }
-    }
+    std::vector<std::size_t> gone;
+    for (std::size_t i = v.messages.size(); i-- > 0;)
+      if (!find(v.messages[i].uid)) gone.push_back(i);
+    report_expunged(gone);
   }
   for (std::size_t i = 0; i < v.messages.size(); ++i) {
     auto* cur = find(v.messages[i].uid);
@@ -169,7 +206,9 @@ void Session::refresh(bool expunges) {
     }
     if (cur->modseq != v.messages[i].modseq) {
       v.messages[i] = *cur;
-      untagged(std::to_string(i + 1) + " FETCH (FLAGS " + flags_text(v.messages[i]) + ")");
+      // With QRESYNC, unsolicited FETCH carries the UID (RFC 7162 3.2.4).
+      untagged(std::to_string(i + 1) + " FETCH (" + (qresync_ ? "UID " + std::to_string(cur->uid) + " " : "") + "FLAGS " +
+               flags_text(v.messages[i]) + modseq_item(v.messages[i]) + ")");
     }
   }
   std::uint32_t last = v.messages.empty() ? 0 : v.messages.back().uid;
@@ -197,6 +236,33 @@ std::vector<std::size_t> Session::resolve_set(const SequenceSet& set, bool uid) 
 
 void Session::cmd_select(Command& c, bool read_only) {
   if (c.args.empty() || c.args.size() > 2) return bad(c.tag, c.name + " takes a mailbox name");
+  // SELECT mailbox [(CONDSTORE)] | [(QRESYNC (uidvalidity modseq [known-uids]))] (RFC 7162)
+  std::optional<std::uint32_t> q_validity;
+  std::uint64_t q_modseq = 0;
+  std::optional<SequenceSet> q_known;
+  if (c.args.size() == 2) {
+    if (c.args[1].kind != Token::Kind::list || c.args[1].items.empty()) return bad(c.tag, "Bad SELECT parameters");
+    const auto& p = c.args[1].items;
+    if (p[0].is_atom("CONDSTORE") && p.size() == 1) {
+      condstore_ = true;
+    } else if (p[0].is_atom("QRESYNC") && p.size() == 2 && p[1].kind == Token::Kind::list) {
+      if (!qresync_) return bad(c.tag, "ENABLE QRESYNC first");
+      const auto& q = p[1].items;
+      if (q.size() < 2 || q.size() > 4) return bad(c.tag, "Bad QRESYNC parameters");
+      try {
+        q_validity = static_cast<std::uint32_t>(std::stoul(q[0].text));
+        q_modseq = std::stoull(q[1].text);
+      } catch (...) {
+        return bad(c.tag, "Bad QRESYNC parameters");
+      }
+      if (q.size() >= 3) {
+        q_known = parse_sequence_set(q[2].text);
+        if (!q_known) return bad(c.tag, "Bad QRESYNC known UIDs");
+      }
+    } else {
+      return bad(c.tag, "Unknown SELECT parameter");
+    }
+  }
   auto name = mailbox_arg(c.args[0]);
   if (!name) return tagged(c.tag, "NO", "Invalid mailbox name");
   selected_.reset();  // RFC 3501 6.3.1: a failed SELECT leaves no mailbox selected
@@ -223,6 +289,25 @@ void Session::cmd_select(Command& c, bool read_only) {
   if (first_unseen) untagged("OK [UNSEEN " + std::to_string(first_unseen) + "] First unseen");
   untagged("OK [UIDVALIDITY " + std::to_string(v.uidvalidity) + "] UIDs valid");
   untagged("OK [UIDNEXT " + std::to_string(v.uidnext) + "] Predicted next UID");
+  if (condstore_) untagged("OK [HIGHESTMODSEQ " + std::to_string(v.highestmodseq) + "] Highest");
+  if (q_validity && *q_validity == v.uidvalidity) {
+    // Resynchronisation (RFC 7162 3.2.5.1): what vanished and what changed since q_modseq.
+    auto vanished = expunged_since(q_modseq, q_known ? &*q_known : nullptr);
+    if (!vanished.empty()) {
+      std::string set;
+      for (std::size_t i = 0; i < vanished.size();) {
+        std::size_t j = i;
+        while (j + 1 < vanished.size() && vanished[j + 1] == vanished[j] + 1) ++j;
+        set += (set.empty() ? "" : ",") + std::to_string(vanished[i]) + (j > i ? ":" + std::to_string(vanished[j]) : "");
+        i = j + 1;
+      }
+      untagged("VANISHED (EARLIER) " + set);
+    }
+    for (std::size_t i = 0; i < v.messages.size(); ++i)
+      if (v.messages[i].modseq > q_modseq)
+        untagged(std::to_string(i + 1) + " FETCH (UID " + std::to_string(v.messages[i].uid) + " FLAGS " +
+                 flags_text(v.messages[i]) + modseq_item(v.messages[i]) + ")");
+  }
   tagged(c.tag, "OK", std::string(read_only ? "[READ-ONLY]" : "[READ-WRITE]") + " " + c.name + " completed");
 }
 
@@ -303,6 +388,10 @@ void Session::cmd_status(Command& c) {
     else if (u == "UNSEEN") value = std::to_string(m->unseen);
     else if (u == "RECENT") value = "0";
     else if (u == "SIZE") value = std::to_string(m->bytes);
+    else if (u == "HIGHESTMODSEQ") {
+      condstore_ = true;
+      value = std::to_string(m->highestmodseq);
+    }
     else return bad(c.tag, "Unknown STATUS item " + it.text);
     items += (items.empty() ? "" : " ") + u + " " + value;
   }

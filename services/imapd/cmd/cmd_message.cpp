@@ -54,21 +54,61 @@ std::string compact(std::vector<std::uint32_t> v) {
   return out;
 }
 
+bool uses_modseq(const SearchKey& k) {
+  if (k.kind == SearchKey::Kind::modseq) return true;
+  for (const auto& c : k.children)
+    if (uses_modseq(c)) return true;
+  return false;
+}
+
 }  // namespace
 
 asio::awaitable<void> Session::cmd_fetch(Command& c, bool uid) {
-  if (c.args.size() != 2) co_return bad(c.tag, "FETCH takes a set and items");
+  if (c.args.size() != 2 && c.args.size() != 3) co_return bad(c.tag, "FETCH takes a set and items");
+  // (CHANGEDSINCE modseq [VANISHED]) — RFC 7162 3.1.4.1, 3.2.6
+  std::optional<std::uint64_t> changed_since;
+  bool vanished = false;
+  bool want_modseq = false;
+  if (c.args.size() == 3) {
+    const auto& m = c.args[2];
+    if (m.kind != Token::Kind::list) co_return bad(c.tag, "Bad FETCH modifiers");
+    for (std::size_t k = 0; k < m.items.size(); ++k) {
+      if (m.items[k].is_atom("CHANGEDSINCE") && k + 1 < m.items.size()) {
+        try {
+          changed_since = std::stoull(m.items[++k].text);
+        } catch (...) {
+          co_return bad(c.tag, "Bad CHANGEDSINCE");
+        }
+      } else if (m.items[k].is_atom("VANISHED")) {
+        vanished = true;
+      } else {
+        co_return bad(c.tag, "Unknown FETCH modifier");
+      }
+    }
+    if (!changed_since) co_return bad(c.tag, "Bad FETCH modifiers");
+    if (vanished && (!uid || !qresync_)) co_return bad(c.tag, "VANISHED needs UID FETCH and QRESYNC");
+    condstore_ = true;
+    want_modseq = true;
+  }
   auto set = parse_sequence_set(c.args[0].text);
   if (!set || c.args[0].kind != Token::Kind::atom) co_return bad(c.tag, "Bad sequence set");
   auto parsed = parse_fetch_items(c.args[1]);
   if (auto* e = std::get_if<std::string>(&parsed)) co_return bad(c.tag, *e);
   auto items = std::get<std::vector<FetchItem>>(parsed);
+  for (const auto& it : items) want_modseq |= it.kind == FetchItem::Kind::modseq;
+  if (want_modseq) condstore_ = true;
   if (!uid) {
     for (auto [a, b] : set->ranges)
       if (std::max(a, b) > selected_->messages.size()) co_return bad(c.tag, "Invalid sequence number");
   }
   refresh(false);
   auto targets = resolve_set(*set, uid);
+  if (vanished) {
+    auto gone = expunged_since(*changed_since, &*set);
+    if (!gone.empty()) untagged("VANISHED (EARLIER) " + compact(gone));
+  }
+  if (changed_since)
+    std::erase_if(targets, [&](std::size_t i) { return selected_->messages[i].modseq <= *changed_since; });
   bool sets_seen = false;
   for (const auto& it : items) sets_seen |= it.kind == FetchItem::Kind::section && !it.peek;
   sets_seen &= !selected_->read_only;
@@ -134,6 +174,7 @@ asio::awaitable<void> Session::cmd_fetch(Command& c, bool uid) {
     for (const auto& it : items) {
       switch (it.kind) {
         case FetchItem::Kind::flags: add("FLAGS " + flags_text(vm)); has_flags = true; break;
+        case FetchItem::Kind::modseq: break;  // added once below
         case FetchItem::Kind::uid: add("UID " + std::to_string(vm.uid)); has_uid = true; break;
         case FetchItem::Kind::internaldate: add("INTERNALDATE " + internaldate(rec->internaldate)); break;
         case FetchItem::Kind::size: add("RFC822.SIZE " + std::to_string(rec->size)); break;
@@ -156,6 +197,7 @@ asio::awaitable<void> Session::cmd_fetch(Command& c, bool uid) {
     if (uid && !has_uid) add("UID " + std::to_string(vm.uid));
     bool seen_now = std::find(newly_seen.begin(), newly_seen.end(), i) != newly_seen.end();
     if (seen_now && !has_flags) add("FLAGS " + flags_text(vm));
+    if (want_modseq || (condstore_ && (has_flags || seen_now))) add("MODSEQ (" + std::to_string(vm.modseq) + ")");
     untagged(resp + ")");
     // Keep large responses from piling up: send each message's data as it is made.
     if (out_.size() > (1 << 20) && !co_await flush()) {
@@ -167,6 +209,19 @@ asio::awaitable<void> Session::cmd_fetch(Command& c, bool uid) {
 }
 
 asio::awaitable<void> Session::cmd_store(Command& c, bool uid) {
+  // STORE set [(UNCHANGEDSINCE modseq)] item flags (RFC 7162 3.1.3)
+  std::optional<std::uint64_t> unchanged_since;
+  if (c.args.size() == 4 && c.args[1].kind == Token::Kind::list) {
+    const auto& m = c.args[1].items;
+    if (m.size() != 2 || !m[0].is_atom("UNCHANGEDSINCE")) co_return bad(c.tag, "Bad STORE modifier");
+    try {
+      unchanged_since = std::stoull(m[1].text);
+    } catch (...) {
+      co_return bad(c.tag, "Bad UNCHANGEDSINCE");
+    }
+    condstore_ = true;
+    c.args.erase(c.args.begin() + 1);
+  }
   if (c.args.size() != 3) co_return bad(c.tag, "STORE takes a set, an item and flags");
   auto set = parse_sequence_set(c.args[0].text);
   if (!set) co_return bad(c.tag, "Bad sequence set");
@@ -204,8 +259,13 @@ asio::awaitable<void> Session::cmd_store(Command& c, bool uid) {
     std::uint64_t modseq = 0;
   };
   std::vector<Change> changes;
+  std::vector<std::uint32_t> modified;  // failed UNCHANGEDSINCE: UIDs or sequence numbers
   for (auto i : targets) {
     const auto& m = selected_->messages[i];
+    if (unchanged_since && m.modseq > *unchanged_since) {
+      modified.push_back(uid ? m.uid : static_cast<std::uint32_t>(i + 1));
+      continue;
+    }
     Change ch{i, m.uid, m.flags, m.keywords};
     if (mode == 0) {
       ch.flags = bits;
@@ -242,13 +302,17 @@ asio::awaitable<void> Session::cmd_store(Command& c, bool uid) {
       m.modseq = ch.modseq;
     }
   }
-  if (!silent) {
-    for (auto i : targets) {
-      const auto& m = selected_->messages[i];
-      untagged(std::to_string(i + 1) + " FETCH (" + (uid ? "UID " + std::to_string(m.uid) + " " : "") + "FLAGS " +
-               flags_text(m) + ")");
-    }
+  for (auto i : targets) {
+    const auto& m = selected_->messages[i];
+    bool failed = std::find(modified.begin(), modified.end(), uid ? m.uid : static_cast<std::uint32_t>(i + 1)) != modified.end();
+    // .SILENT still reports a MODSEQ change to a CONDSTORE client (RFC 7162 3.1.3).
+    if (failed || (silent && !condstore_)) continue;
+    bool changed = std::any_of(changes.begin(), changes.end(), [&](const Change& ch) { return ch.index == i && ch.modseq; });
+    if (silent && !changed) continue;
+    untagged(std::to_string(i + 1) + " FETCH (" + (uid ? "UID " + std::to_string(m.uid) + " " : "") +
+             (silent ? std::string() : "FLAGS " + flags_text(m)) + (silent ? modseq_item(m).substr(1) : modseq_item(m)) + ")");
   }
+  if (!modified.empty()) co_return tagged(c.tag, "OK", "[MODIFIED " + compact(modified) + "] Conditional STORE failed");
   tagged(c.tag, "OK", c.name + " completed");
 }
 
@@ -283,6 +347,9 @@ void Session::cmd_search(Command& c, bool uid) {
   refresh(false);
   std::string result;
   std::vector<std::uint32_t> found;
+  std::uint64_t max_modseq = 0;
+  bool modseq_key = uses_modseq(key);
+  if (modseq_key) condstore_ = true;
   auto& msgs = selected_->messages;
   auto txn = shared_.store.read();
   for (std::size_t i = 0; i < msgs.size(); ++i) {
@@ -299,7 +366,9 @@ void Session::cmd_search(Command& c, bool uid) {
     sm.blob = store::get_blob(*txn, rec->blob).value_or(std::string_view{});
     sm.max_seq = static_cast<std::uint32_t>(msgs.size());
     sm.max_uid = msgs.back().uid;
+    sm.modseq = msgs[i].modseq;
     if (matches(key, sm)) {
+      max_modseq = std::max(max_modseq, sm.modseq);
       found.push_back(uid ? sm.uid : sm.seq);
       result += " " + std::to_string(found.back());
     }
@@ -310,8 +379,10 @@ void Session::cmd_search(Command& c, bool uid) {
     if (want_max && !found.empty()) e += " MAX " + std::to_string(found.back());
     if (want_count) e += " COUNT " + std::to_string(found.size());
     if (want_all && !found.empty()) e += " ALL " + compact(found);
+    if (modseq_key && !found.empty()) e += " MODSEQ " + std::to_string(max_modseq);
     untagged(e);
   } else {
+    if (modseq_key && !found.empty()) result += " (MODSEQ " + std::to_string(max_modseq) + ")";
     untagged("SEARCH" + result);
   }
   tagged(c.tag, "OK", c.name + " completed");
@@ -387,12 +458,10 @@ asio::awaitable<void> Session::cmd_copy(Command& c, bool uid, bool move) {
   if (move) {
     if (!copyuid.empty()) untagged("OK " + copyuid + "Moved");
     auto& msgs = selected_->messages;
-    for (std::size_t i = msgs.size(); i-- > 0;) {
-      if (std::find(src_uids.begin(), src_uids.end(), msgs[i].uid) != src_uids.end()) {
-        untagged(std::to_string(i + 1) + " EXPUNGE");
-        msgs.erase(msgs.begin() + static_cast<long>(i));
-      }
-    }
+    std::vector<std::size_t> gone;
+    for (std::size_t i = msgs.size(); i-- > 0;)
+      if (std::find(src_uids.begin(), src_uids.end(), msgs[i].uid) != src_uids.end()) gone.push_back(i);
+    report_expunged(gone);
     tagged(c.tag, "OK", c.name + " completed");
   } else {
     tagged(c.tag, "OK", copyuid + c.name + " completed");
@@ -427,11 +496,10 @@ asio::awaitable<void> Session::cmd_expunge(Command& c, bool uid) {
         asio::use_awaitable);
     if (ec) co_return tagged(c.tag, "NO", "[SERVERBUG] Cannot expunge now");
   }
+  std::vector<std::size_t> gone;
   for (std::size_t i = msgs.size(); i-- > 0;)
-    if (std::find(uids.begin(), uids.end(), msgs[i].uid) != uids.end()) {
-      untagged(std::to_string(i + 1) + " EXPUNGE");
-      msgs.erase(msgs.begin() + static_cast<long>(i));
-    }
+    if (std::find(uids.begin(), uids.end(), msgs[i].uid) != uids.end()) gone.push_back(i);
+  report_expunged(gone);
   tagged(c.tag, "OK", c.name + " completed");
 }
 

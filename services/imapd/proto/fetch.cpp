@@ -107,6 +107,7 @@ std::variant<FetchItem, std::string> parse_item(const Token& t) {
   else if (u == "ENVELOPE") it.kind = FetchItem::Kind::envelope;
   else if (u == "BODYSTRUCTURE") it.kind = FetchItem::Kind::bodystructure;
   else if (u == "BODY") it.kind = FetchItem::Kind::body;
+  else if (u == "MODSEQ") it.kind = FetchItem::Kind::modseq;
   else if (u == "RFC822") {
     it.kind = FetchItem::Kind::section;
   } else if (u == "RFC822.HEADER") {

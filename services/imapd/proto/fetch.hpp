@@ -18,7 +18,7 @@ struct Part;
 namespace mailstead::imap {
 
 struct FetchItem {
-  enum class Kind { flags, uid, internaldate, size, envelope, bodystructure, body, section } kind = Kind::flags;
+  enum class Kind { flags, uid, internaldate, size, envelope, bodystructure, body, section, modseq } kind = Kind::flags;
   // section items
   bool peek = false;
   std::vector<std::uint32_t> path;  // part numbers, empty for the whole message

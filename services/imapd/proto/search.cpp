@@ -158,6 +158,25 @@ class P {
       k.kind = u == "LARGER" ? K::larger : K::smaller;
       return k;
     }
+    if (u == "MODSEQ") {
+      // MODSEQ [entry-name entry-type-req] mod-sequence-valzer (RFC 7162 3.1.5)
+      if (done()) return std::string("MODSEQ needs a number");
+      if (args_[i_].kind == Token::Kind::string) {
+        if (i_ + 2 >= args_.size() + 0 && i_ + 3 > args_.size()) return std::string("Bad MODSEQ");
+        i_ += 2;  // per-flag modseqs are not kept: the message's MODSEQ stands for all
+      }
+      if (done()) return std::string("MODSEQ needs a number");
+      try {
+        std::size_t used = 0;
+        const auto& v = args_[i_++].text;
+        k.size = std::stoull(v, &used);
+        if (used != v.size()) throw std::invalid_argument(v);
+      } catch (...) {
+        return std::string("MODSEQ needs a number");
+      }
+      k.kind = K::modseq;
+      return k;
+    }
     if (u == "UID") {
       if (done()) return std::string("UID needs a set");
       auto s = parse_sequence_set(args_[i_++].text);
@@ -332,6 +351,7 @@ bool matches(const SearchKey& k, const SearchMessage& m) {
       auto d = day_of(t);
       return k.kind == K::sent_before ? d < k.day : k.kind == K::sent_on ? d == k.day : d >= k.day;
     }
+    case K::modseq: return m.modseq >= k.size;
     case K::larger: return m.size > k.size;
     case K::smaller: return m.size < k.size;
   }

@@ -18,7 +18,7 @@ namespace mailstead::imap {
 struct SearchKey {
   enum class Kind {
     all, and_, or_, not_, seqset, uidset, flag_set, flag_clear, keyword, unkeyword, header, body, text,
-    before, on, since, sent_before, sent_on, sent_since, larger, smaller, new_, old, recent
+    before, on, since, sent_before, sent_on, sent_since, larger, smaller, new_, old, recent, modseq
   } kind = Kind::all;
   std::vector<SearchKey> children;
   SequenceSet set;
@@ -39,6 +39,7 @@ struct SearchMessage {
   std::uint64_t size = 0;
   std::string_view prefix, blob;  // the message is prefix + blob
   std::uint32_t max_seq = 0, max_uid = 0;  // the values of *
+  std::uint64_t modseq = 0;
 };
 
 bool matches(const SearchKey& key, const SearchMessage& m);
