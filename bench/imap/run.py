@@ -1,0 +1,341 @@
+#!/usr/bin/env python3
+"""IMAP benchmark: Mailstead's imapd against Dovecot's imap (Debian's package) in the same
+run, both over IMAPS on loopback, each with one user whose INBOX holds --messages messages
+(2-4 KB each, appended over IMAP with LITERAL+).
+
+Measured (medians of --runs): SELECT time; FETCH throughput for FLAGS, for header fields,
+and for whole bodies; SEARCH time (a header search and UNSEEN); STORE throughput; and the
+servers' memory (PSS summed over their processes) with --idle connections in IDLE.
+
+Run as root (Dovecot needs its system users): sudo bench/imap/run.py [--messages 100000]"""
+import argparse
+import os
+import re
+import shutil
+import socket
+import ssl
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(ROOT, "bench", "smtp"))
+from run import free_port, wait_port, tree_rss_kib  # noqa: E402
+
+
+class Client:
+    def __init__(self, port, user, password):
+        ctx = ssl.create_default_context()
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        raw = socket.create_connection(("127.0.0.1", port), timeout=600)
+        raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.sock = ctx.wrap_socket(raw)
+        self.buf = b""
+        self.n = 0
+        self.line()
+        self.cmd(f'LOGIN "{user}" "{password}"')
+
+    def line(self):
+        while b"\r\n" not in self.buf:
+            chunk = self.sock.recv(1 << 20)
+            if not chunk:
+                raise ConnectionError("closed")
+            self.buf += chunk
+        line, self.buf = self.buf.split(b"\r\n", 1)
+        return line
+
+    def response(self, tag):
+        count = 0
+        while True:
+            line = self.line()
+            m = re.search(rb"\{(\d+)\}$", line)
+            while m:
+                n = int(m.group(1))
+                while len(self.buf) < n:
+                    self.buf += self.sock.recv(1 << 20)
+                self.buf = self.buf[n:]
+                line = self.line()
+                m = re.search(rb"\{(\d+)\}$", line)
+            if line.startswith(tag + b" "):
+                if b" OK" not in line[:len(tag) + 4]:
+                    raise RuntimeError(line)
+                return count
+            count += 1
+
+    def cmd(self, text):
+        self.n += 1
+        tag = f"b{self.n}".encode()
+        self.sock.sendall(tag + b" " + text.encode() + b"\r\n")
+        return self.response(tag)
+
+    def append_many(self, mailbox, messages):
+        """Pipelined APPENDs with LITERAL+; a reader thread collects the replies."""
+        tags = []
+        done = threading.Event()
+
+        def reader():
+            for t in tags_ready:
+                self.response(t)
+            done.set()
+        tags_ready = []
+        for m in messages:
+            self.n += 1
+            tag = f"b{self.n}".encode()
+            tags_ready.append(tag)
+        t = threading.Thread(target=reader)
+        t.start()
+        for tag, m in zip(tags_ready, messages):
+            self.sock.sendall(tag + b" APPEND " + mailbox.encode() + b" {" + str(len(m)).encode() + b"+}\r\n" + m + b"\r\n")
+        t.join()
+        del tags
+
+    def close(self):
+        try:
+            self.cmd("LOGOUT")
+        except Exception:
+            pass
+        self.sock.close()
+
+
+def make_cert(directory):
+    os.makedirs(directory, exist_ok=True)
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                    "-keyout", f"{directory}/key.pem", "-out", f"{directory}/cert.pem", "-days", "2", "-subj", "/CN=bench"],
+                   check=True, capture_output=True)
+
+
+class Mailstead:
+    name = "Mailstead"
+
+    def __init__(self, work, bindir):
+        self.port = free_port()
+        data = os.path.join(work, "mailstead")
+        self.config = os.path.join(work, "mailstead.toml")
+        with open(self.config, "w") as f:
+            f.write(f'hostname = "bench.example.test"\ndata_dir = "{data}"\n[log]\nlevel = "warn"\n'
+                    f'[imapd]\nimaps_listen = ["127.0.0.1:{self.port}"]\nmax_connections_per_ip = 200000\n'
+                    f'max_connections = 200000\n')
+        make_cert(os.path.join(data, "tls"))
+        run = lambda *a: subprocess.run([f"{bindir}/mailstead", "--config", self.config, *a], check=True, capture_output=True)
+        run("domain", "add", "example.test")
+        run("user", "add", "bench@example.test", "--password", "bench-password")
+        self.user = "bench@example.test"
+        self.proc = subprocess.Popen([f"{bindir}/mailstead-imapd", "--config", self.config],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_port(self.port)
+
+    def memory(self):
+        return tree_rss_kib(self.proc.pid)
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait()
+
+
+class Dovecot:
+    name = "Dovecot"
+
+    def __init__(self, work):
+        self.port = free_port()
+        self.dir = os.path.join(work, "dovecot")
+        for d in ("run", "state", "mail", "tls"):
+            os.makedirs(os.path.join(self.dir, d))
+        shutil.chown(os.path.join(self.dir, "mail"), "mail", "mail")
+        make_cert(os.path.join(self.dir, "tls"))
+        self.conf = os.path.join(self.dir, "dovecot.conf")
+        with open(self.conf, "w") as f:
+            f.write(f"""base_dir = {self.dir}/run
+state_dir = {self.dir}/state
+log_path = {self.dir}/dovecot.log
+protocols = imap
+listen = 127.0.0.1
+ssl = required
+ssl_cert = <{self.dir}/tls/cert.pem
+ssl_key = <{self.dir}/tls/key.pem
+mail_location = maildir:{self.dir}/mail/%n
+first_valid_uid = 1
+mail_uid = mail
+mail_gid = mail
+mail_fsync = optimized
+auth_mechanisms = plain login
+passdb {{
+  driver = static
+  args = password=bench-password
+}}
+userdb {{
+  driver = static
+  args = uid=mail gid=mail home={self.dir}/mail/%n
+}}
+service imap-login {{
+  inet_listener imap {{
+    port = 0
+  }}
+  inet_listener imaps {{
+    address = 127.0.0.1
+    port = {self.port}
+  }}
+  process_limit = 200
+  client_limit = 2000
+}}
+service imap {{
+  process_limit = 20000
+}}
+protocol imap {{
+  mail_max_userip_connections = 100000
+}}
+default_process_limit = 12000
+default_client_limit = 15000
+""")
+        subprocess.run(["dovecot", "-c", self.conf], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_port(self.port)
+        self.user = "bench"
+        pidfile = os.path.join(self.dir, "run", "master.pid")
+        deadline = time.monotonic() + 10
+        while not os.path.exists(pidfile) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        self.pid = 0
+        if os.path.exists(pidfile):
+            with open(pidfile) as f:
+                self.pid = int(f.read().split()[0])
+        else:
+            out = subprocess.run(["pgrep", "-f", f"dovecot -c {self.conf}"], capture_output=True, text=True).stdout.split()
+            self.pid = int(out[0]) if out else 0
+
+    def memory(self):
+        return tree_rss_kib(self.pid)
+
+    def stop(self):
+        if not hasattr(self, "conf"):
+            return
+        subprocess.run(["doveadm", "-c", self.conf, "stop"], capture_output=True)
+        if getattr(self, "pid", 0):
+            try:
+                os.kill(self.pid, 15)
+            except ProcessLookupError:
+                pass
+
+
+def messages(n):
+    out = []
+    for i in range(n):
+        body = ("line of text for the benchmark message body %d\r\n" % i) * (40 + i % 40)
+        out.append((f"From: Sender {i % 97} <sender{i % 97}@remote.example>\r\nTo: bench@example.test\r\n"
+                    f"Subject: bench message {i}\r\nDate: Mon, 1 Jan 2024 10:00:00 +0000\r\n"
+                    f"Message-ID: <{i}@bench>\r\n\r\n" + body).encode())
+    return out
+
+
+def timed(fn):
+    t = time.perf_counter()
+    fn()
+    return time.perf_counter() - t
+
+
+def measure(server, n, runs):
+    results = {}
+    def med(key, fn):
+        results[key] = statistics.median(fn() for _ in range(runs))
+    c = Client(server.port, server.user, "bench-password")
+    med("select_ms", lambda: timed(lambda: c.cmd("SELECT INBOX")) * 1000)
+    med("fetch_flags", lambda: n / timed(lambda: c.cmd("FETCH 1:* (FLAGS)")))
+    med("fetch_headers", lambda: n / timed(lambda: c.cmd(
+        "FETCH 1:* (UID RFC822.SIZE FLAGS BODY.PEEK[HEADER.FIELDS (FROM TO SUBJECT DATE)])")))
+    k = min(n, 5000)
+    med("fetch_bodies", lambda: k / timed(lambda: c.cmd(f"FETCH 1:{k} (BODY.PEEK[])")))
+    med("search_header_ms", lambda: timed(lambda: c.cmd('UID SEARCH FROM "sender42"')) * 1000)
+    med("search_unseen_ms", lambda: timed(lambda: c.cmd("SEARCH UNSEEN")) * 1000)
+    flip = [0]
+    def store():
+        flip[0] ^= 1
+        return n / timed(lambda: c.cmd(f"STORE 1:* {'+' if flip[0] else '-'}FLAGS.SILENT (\\Flagged)"))
+    med("store", store)
+    c.close()
+    return results
+
+
+def idle_memory(server, count):
+    conns = []
+    for _ in range(count):
+        cl = Client(server.port, server.user, "bench-password")
+        cl.cmd("SELECT INBOX")
+        cl.n += 1
+        cl.sock.sendall(f"b{cl.n} IDLE\r\n".encode())
+        cl.line()
+        conns.append(cl)
+    time.sleep(1)
+    mem = server.memory()
+    for cl in conns:
+        cl.sock.close()
+    time.sleep(1)
+    return mem
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--bin", default=os.path.join(ROOT, "build", "bin"))
+    ap.add_argument("--messages", type=int, default=20000)
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--idle", default="1,1000")
+    ap.add_argument("--dovecot-idle-max", type=int, default=1000,
+                    help="Dovecot runs a process per connection: beyond this many it is not measured")
+    args = ap.parse_args()
+    if os.geteuid() != 0:
+        raise SystemExit("run as root (Dovecot needs its system users)")
+    if not shutil.which("dovecot") or not os.path.exists("/usr/lib/dovecot/imap"):
+        subprocess.run(["apt-get", "install", "-y", "-qq", "dovecot-core", "dovecot-imapd"], check=True,
+                       env=dict(os.environ, DEBIAN_FRONTEND="noninteractive"))
+    import resource
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))  # the servers inherit it too
+    work = tempfile.mkdtemp(prefix="mailstead-bench-imap-")
+    os.chmod(work, 0o755)
+    servers = []
+    try:
+        servers.append(Mailstead(work, args.bin))
+        dovecot = Dovecot.__new__(Dovecot)
+        servers.append(dovecot)
+        dovecot.__init__(work)
+        msgs = messages(args.messages)
+        load = {}
+        for s in servers:
+            c = Client(s.port, s.user, "bench-password")
+            load[s.name] = args.messages / timed(lambda: c.append_many("INBOX", msgs))
+            c.close()
+        res = {s.name: measure(s, args.messages, args.runs) for s in servers}
+        m, d = res["Mailstead"], res["Dovecot"]
+        print(f"{args.messages} messages in INBOX; medians of {args.runs} runs\n")
+        print("| measure | Mailstead | Dovecot | ratio |")
+        print("|---|---:|---:|---:|")
+        print(f"| APPEND (pipelined, msg/s) | {load['Mailstead']:.0f} | {load['Dovecot']:.0f} | "
+              f"{load['Mailstead'] / load['Dovecot']:.2f} |")
+        rows = [("SELECT INBOX (ms, lower is better)", "select_ms", True),
+                ("FETCH 1:* (FLAGS) (msg/s)", "fetch_flags", False),
+                ("FETCH 1:* headers (msg/s)", "fetch_headers", False),
+                ("FETCH bodies (msg/s)", "fetch_bodies", False),
+                ("UID SEARCH FROM (ms, lower is better)", "search_header_ms", True),
+                ("SEARCH UNSEEN (ms, lower is better)", "search_unseen_ms", True),
+                ("STORE 1:* +FLAGS.SILENT (msg/s)", "store", False)]
+        for label, key, lower in rows:
+            ratio = (d[key] / m[key]) if lower else (m[key] / d[key])
+            print(f"| {label} | {m[key]:.1f} | {d[key]:.1f} | {ratio:.2f} |")
+        for count in [int(x) for x in args.idle.split(",") if x]:
+            mm = idle_memory(servers[0], count) / 1024
+            if count <= args.dovecot_idle_max:
+                dm = idle_memory(servers[1], count) / 1024
+                print(f"| memory with {count} IMAPS connections in IDLE (MiB PSS) | {mm:.0f} | {dm:.0f} | {dm / mm:.2f} |",
+                      flush=True)
+            else:
+                print(f"| memory with {count} IMAPS connections in IDLE (MiB PSS) | {mm:.0f} | not run | |", flush=True)
+        print("\nratio: how many times better Mailstead is (for times, Dovecot's time / Mailstead's).")
+    finally:
+        for s in servers:
+            s.stop()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
