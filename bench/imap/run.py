@@ -18,7 +18,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -72,26 +71,20 @@ class Client:
         self.sock.sendall(tag + b" " + text.encode() + b"\r\n")
         return self.response(tag)
 
-    def append_many(self, mailbox, messages):
-        """Pipelined APPENDs with LITERAL+; a reader thread collects the replies."""
-        tags = []
-        done = threading.Event()
-
-        def reader():
-            for t in tags_ready:
-                self.response(t)
-            done.set()
-        tags_ready = []
-        for m in messages:
-            self.n += 1
-            tag = f"b{self.n}".encode()
-            tags_ready.append(tag)
-        t = threading.Thread(target=reader)
-        t.start()
-        for tag, m in zip(tags_ready, messages):
-            self.sock.sendall(tag + b" APPEND " + mailbox.encode() + b" {" + str(len(m)).encode() + b"+}\r\n" + m + b"\r\n")
-        t.join()
-        del tags
+    def append_many(self, mailbox, messages, batch=200):
+        """Pipelined APPENDs with LITERAL+, a batch at a time (one thread: an SSL socket
+        must not be read and written from two threads at once)."""
+        for i in range(0, len(messages), batch):
+            tags = []
+            out = []
+            for m in messages[i:i + batch]:
+                self.n += 1
+                tag = f"b{self.n}".encode()
+                tags.append(tag)
+                out.append(tag + b" APPEND " + mailbox.encode() + b" {" + str(len(m)).encode() + b"+}\r\n" + m + b"\r\n")
+            self.sock.sendall(b"".join(out))
+            for tag in tags:
+                self.response(tag)
 
     def close(self):
         try:
