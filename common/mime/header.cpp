@@ -3,6 +3,8 @@
 
 #include <cctype>
 
+#include "util/text.hpp"
+
 namespace mailstead::mime {
 
 std::size_t header_end(std::string_view m) {
@@ -53,14 +55,63 @@ std::vector<std::string> field_values(std::string_view header, std::string_view 
 
 namespace {
 
-// Removes comments (nested, RFC 5322 3.2.2) outside quoted strings.
+std::string trimmed(std::string_view s) { return std::string(mailstead::trim(s)); }
+
+// One mailbox: [display-name] <[route:]local@domain> | local@domain.
+Address mailbox(std::string_view m) {
+  Address a;
+  std::string text(m);
+  bool quoted = false;
+  std::size_t lt = std::string::npos;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '\\' && quoted) { ++i; continue; }
+    if (text[i] == '"') quoted = !quoted;
+    else if (text[i] == '<' && !quoted) { lt = i; break; }
+  }
+  std::string spec;
+  if (lt != std::string::npos) {
+    auto gt = text.find('>', lt);
+    spec = trimmed(text.substr(lt + 1, gt == std::string::npos ? std::string::npos : gt - lt - 1));
+    std::string name = trimmed(text.substr(0, lt));
+    // Unquote a quoted display name; keep encoded words as they are (ENVELOPE is raw).
+    if (name.size() >= 2 && name.front() == '"' && name.back() == '"') {
+      std::string u;
+      for (std::size_t i = 1; i + 1 < name.size(); ++i) {
+        if (name[i] == '\\' && i + 2 < name.size()) ++i;
+        u.push_back(name[i]);
+      }
+      name = u;
+    }
+    a.name = name;
+    auto colon = spec.find(':');
+    if (!spec.empty() && spec[0] == '@' && colon != std::string::npos) {
+      a.route = spec.substr(0, colon);
+      spec = spec.substr(colon + 1);
+    }
+  } else {
+    spec = trimmed(text);
+  }
+  auto at = spec.rfind('@');
+  if (at == std::string::npos) {
+    a.mailbox = spec;
+  } else {
+    a.mailbox = spec.substr(0, at);
+    a.host = spec.substr(at + 1);
+  }
+  if (a.mailbox.size() >= 2 && a.mailbox.front() == '"' && a.mailbox.back() == '"')
+    a.mailbox = a.mailbox.substr(1, a.mailbox.size() - 2);
+  return a;
+}
+
+}  // namespace
+
 std::string strip_comments(std::string_view v) {
   std::string out;
   int depth = 0;
   bool quoted = false;
   for (std::size_t i = 0; i < v.size(); ++i) {
     char c = v[i];
-    if (c == '\\' && i + 1 < v.size() && (quoted || depth > 0)) {
+    if (c == '\\' && i + 1 < v.size()) {
       if (depth == 0) { out.push_back(c); out.push_back(v[i + 1]); }
       ++i;
       continue;
@@ -73,38 +124,15 @@ std::string strip_comments(std::string_view v) {
   return out;
 }
 
-std::string trim(std::string_view s) {
-  auto b = s.find_first_not_of(" \t");
-  auto e = s.find_last_not_of(" \t");
-  return b == std::string_view::npos ? "" : std::string(s.substr(b, e - b + 1));
-}
 
-// The addr-spec of one mailbox: inside <> if there are any, else the whole thing.
-std::string mailbox_addr(const std::string& m) {
-  bool quoted = false;
-  std::size_t lt = std::string::npos;
-  for (std::size_t i = 0; i < m.size(); ++i) {
-    if (m[i] == '\\' && quoted) { ++i; continue; }
-    if (m[i] == '"') quoted = !quoted;
-    else if (m[i] == '<' && !quoted) lt = i;
-  }
-  if (lt != std::string::npos) {
-    auto gt = m.find('>', lt);
-    return trim(m.substr(lt + 1, gt == std::string::npos ? std::string::npos : gt - lt - 1));
-  }
-  return trim(m);
-}
-
-}  // namespace
-
-std::vector<std::string> parse_address_list(std::string_view value) {
+std::vector<Address> parse_addresses(std::string_view value) {
   auto v = strip_comments(value);
-  std::vector<std::string> out;
+  std::vector<Address> out;
   std::string cur;
-  bool quoted = false, angle = false;
+  bool quoted = false, angle = false, in_group = false;
   auto flush = [&] {
-    auto t = trim(cur);
-    if (!t.empty()) out.push_back(mailbox_addr(t));
+    auto t = trimmed(cur);
+    if (!t.empty()) out.push_back(mailbox(t));
     cur.clear();
   };
   for (std::size_t i = 0; i < v.size(); ++i) {
@@ -118,11 +146,25 @@ std::vector<std::string> parse_address_list(std::string_view value) {
     if (!quoted) {
       if (c == '<') angle = true;
       if (c == '>') angle = false;
-      if (!angle && c == ':') {  // "group name:" starts a group: drop the name
+      if (!angle && c == ':' && !in_group) {  // group start: "name:"
+        Address g;
+        g.group_start = true;
+        g.mailbox = trimmed(cur);
+        if (g.mailbox.size() >= 2 && g.mailbox.front() == '"') g.mailbox = g.mailbox.substr(1, g.mailbox.size() - 2);
+        out.push_back(g);
         cur.clear();
+        in_group = true;
         continue;
       }
-      if (!angle && (c == ',' || c == ';')) {
+      if (!angle && c == ';' && in_group) {
+        flush();
+        Address e;
+        e.group_end = true;
+        out.push_back(e);
+        in_group = false;
+        continue;
+      }
+      if (!angle && c == ',') {
         flush();
         continue;
       }
@@ -130,6 +172,20 @@ std::vector<std::string> parse_address_list(std::string_view value) {
     cur.push_back(c);
   }
   flush();
+  if (in_group) {
+    Address e;
+    e.group_end = true;
+    out.push_back(e);
+  }
+  return out;
+}
+
+std::vector<std::string> parse_address_list(std::string_view value) {
+  std::vector<std::string> out;
+  for (const auto& a : parse_addresses(value)) {
+    if (a.group_start || a.group_end) continue;
+    out.push_back(a.host.empty() ? a.mailbox : a.mailbox + "@" + a.host);
+  }
   return out;
 }
 

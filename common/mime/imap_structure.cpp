@@ -4,6 +4,9 @@
 #include <algorithm>
 #include <cctype>
 
+#include "mime/header.hpp"
+#include "util/text.hpp"
+
 namespace mailstead::mime {
 
 std::string imap_string(std::string_view s) {
@@ -21,142 +24,6 @@ std::string imap_string(std::string_view s) {
 }
 
 std::string imap_nstring(std::string_view s) { return s.empty() ? "NIL" : imap_string(s); }
-
-namespace {
-
-std::string upper(std::string_view s) {
-  std::string o(s);
-  for (auto& c : o) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  return o;
-}
-
-std::string trim(std::string_view s) {
-  auto b = s.find_first_not_of(" \t");
-  auto e = s.find_last_not_of(" \t");
-  return b == std::string_view::npos ? "" : std::string(s.substr(b, e - b + 1));
-}
-
-// One mailbox: [display-name] <[route:]local@domain> | local@domain.
-Address mailbox(std::string_view m) {
-  Address a;
-  std::string text(m);
-  bool quoted = false;
-  std::size_t lt = std::string::npos;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    if (text[i] == '\\' && quoted) { ++i; continue; }
-    if (text[i] == '"') quoted = !quoted;
-    else if (text[i] == '<' && !quoted) { lt = i; break; }
-  }
-  std::string spec;
-  if (lt != std::string::npos) {
-    auto gt = text.find('>', lt);
-    spec = trim(text.substr(lt + 1, gt == std::string::npos ? std::string::npos : gt - lt - 1));
-    std::string name = trim(text.substr(0, lt));
-    // Unquote a quoted display name; keep encoded words as they are (ENVELOPE is raw).
-    if (name.size() >= 2 && name.front() == '"' && name.back() == '"') {
-      std::string u;
-      for (std::size_t i = 1; i + 1 < name.size(); ++i) {
-        if (name[i] == '\\' && i + 2 < name.size()) ++i;
-        u.push_back(name[i]);
-      }
-      name = u;
-    }
-    a.name = name;
-    auto colon = spec.find(':');
-    if (!spec.empty() && spec[0] == '@' && colon != std::string::npos) {
-      a.route = spec.substr(0, colon);
-      spec = spec.substr(colon + 1);
-    }
-  } else {
-    spec = trim(text);
-  }
-  auto at = spec.rfind('@');
-  if (at == std::string::npos) {
-    a.mailbox = spec;
-  } else {
-    a.mailbox = spec.substr(0, at);
-    a.host = spec.substr(at + 1);
-  }
-  if (a.mailbox.size() >= 2 && a.mailbox.front() == '"' && a.mailbox.back() == '"')
-    a.mailbox = a.mailbox.substr(1, a.mailbox.size() - 2);
-  return a;
-}
-
-std::string strip_comments(std::string_view v) {
-  std::string out;
-  int depth = 0;
-  bool quoted = false;
-  for (std::size_t i = 0; i < v.size(); ++i) {
-    char c = v[i];
-    if (c == '\\' && i + 1 < v.size()) {
-      if (depth == 0) { out.push_back(c); out.push_back(v[i + 1]); }
-      ++i;
-      continue;
-    }
-    if (depth == 0 && c == '"') quoted = !quoted;
-    if (!quoted && c == '(') { ++depth; continue; }
-    if (!quoted && c == ')' && depth > 0) { --depth; continue; }
-    if (depth == 0) out.push_back(c);
-  }
-  return out;
-}
-
-}  // namespace
-
-std::vector<Address> parse_addresses(std::string_view value) {
-  auto v = strip_comments(value);
-  std::vector<Address> out;
-  std::string cur;
-  bool quoted = false, angle = false, in_group = false;
-  auto flush = [&] {
-    auto t = trim(cur);
-    if (!t.empty()) out.push_back(mailbox(t));
-    cur.clear();
-  };
-  for (std::size_t i = 0; i < v.size(); ++i) {
-    char c = v[i];
-    if (c == '\\' && quoted && i + 1 < v.size()) {
-      cur.push_back(c);
-      cur.push_back(v[++i]);
-      continue;
-    }
-    if (c == '"' && !angle) quoted = !quoted;
-    if (!quoted) {
-      if (c == '<') angle = true;
-      if (c == '>') angle = false;
-      if (!angle && c == ':' && !in_group) {  // group start: "name:"
-        Address g;
-        g.group_start = true;
-        g.mailbox = trim(cur);
-        if (g.mailbox.size() >= 2 && g.mailbox.front() == '"') g.mailbox = g.mailbox.substr(1, g.mailbox.size() - 2);
-        out.push_back(g);
-        cur.clear();
-        in_group = true;
-        continue;
-      }
-      if (!angle && c == ';' && in_group) {
-        flush();
-        Address e;
-        e.group_end = true;
-        out.push_back(e);
-        in_group = false;
-        continue;
-      }
-      if (!angle && c == ',') {
-        flush();
-        continue;
-      }
-    }
-    cur.push_back(c);
-  }
-  flush();
-  if (in_group) {
-    Address e;
-    e.group_end = true;
-    out.push_back(e);
-  }
-  return out;
-}
 
 namespace {
 
@@ -214,10 +81,10 @@ std::string extension(const Part& p) {
     std::vector<std::string> langs;
     std::string cur;
     for (char c : p.language) {
-      if (c == ',') { if (!trim(cur).empty()) langs.push_back(trim(cur)); cur.clear(); }
+      if (c == ',') { if (!trim(cur).empty()) langs.push_back(std::string(trim(cur))); cur.clear(); }
       else cur.push_back(c);
     }
-    if (!trim(cur).empty()) langs.push_back(trim(cur));
+    if (!trim(cur).empty()) langs.push_back(std::string(trim(cur)));
     if (langs.size() == 1) lang = imap_string(langs[0]);
     else if (!langs.empty()) {
       lang = "(";

@@ -6,6 +6,7 @@
 #include <string_view>
 #include <vector>
 
+#include "mime/header.hpp"
 #include "mime/mime.hpp"
 
 namespace mailstead::mime {
@@ -13,13 +14,6 @@ namespace mailstead::mime {
 // An IMAP string: quoted when it can be, else a literal; "NIL" for absent values.
 std::string imap_string(std::string_view s);
 std::string imap_nstring(std::string_view s);  // "" → NIL
-
-struct Address {
-  std::string name, route, mailbox, host;
-  bool group_start = false, group_end = false;
-};
-// RFC 5322 3.4 address list with groups, for ENVELOPE.
-std::vector<Address> parse_addresses(std::string_view value);
 
 // `p` is a message: the root, or the child of a message/rfc822 part.
 std::string envelope(std::string_view message, const Part& p);

@@ -9,46 +9,13 @@
 #include <cctype>
 #include <cstring>
 
+#include "mime/header.hpp"
 #include "util/base64.hpp"
+#include "util/text.hpp"
 
 namespace mailstead::mime {
 
 namespace {
-
-std::string lower(std::string_view s) {
-  std::string o(s);
-  for (auto& c : o) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return o;
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r' || s.front() == '\n')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n')) s.remove_suffix(1);
-  return s;
-}
-
-// Removes RFC 5322 comments outside quoted strings.
-std::string strip_comments(std::string_view v) {
-  std::string out;
-  int depth = 0;
-  bool quoted = false;
-  for (std::size_t i = 0; i < v.size(); ++i) {
-    char c = v[i];
-    if (c == '\\' && i + 1 < v.size()) {
-      if (depth == 0) {
-        out.push_back(c);
-        out.push_back(v[i + 1]);
-      }
-      ++i;
-      continue;
-    }
-    if (depth == 0 && c == '"') quoted = !quoted;
-    if (!quoted && c == '(') { ++depth; continue; }
-    if (!quoted && c == ')' && depth > 0) { --depth; continue; }
-    if (depth == 0) out.push_back(c);
-  }
-  return out;
-}
 
 // "value; a=b; c=\"d e\"" → value and parameters, with RFC 2231 continuations merged:
 // name*0, name*1 … joined; an extended (name*0*, name*) value keeps its charset'lang'

@@ -14,6 +14,7 @@
 
 #include "config/source.hpp"
 #include "log/log.hpp"
+#include "store/store.hpp"
 
 namespace mailstead::service {
 
@@ -61,6 +62,16 @@ int run(int argc, char** argv, const std::string& name,
   int rc = body(ctx);
   log::info("service.stop", {{"exit", rc}});
   return rc;
+}
+
+std::unique_ptr<store::Store> open_store(const Context& ctx) {
+  std::error_code ec;
+  std::string why;
+  auto s = store::open({ctx.core.store_dir(), ctx.core.store.map_size, ctx.core.store.max_readers,
+                        ctx.core.store.max_batches_per_commit},
+                       ec, why);
+  if (!s) std::fprintf(stderr, "%s: %s\n", ctx.name.c_str(), why.c_str());
+  return s;
 }
 
 std::string drop_privileges(const config::CoreSettings& core) {

@@ -3,12 +3,16 @@
 #pragma once
 
 #include <functional>
+#include <memory>
 #include <string>
 
 #include "config/core_settings.hpp"
 
 namespace mailstead::config {
 class Source;
+}
+namespace mailstead::store {
+class Store;
 }
 
 namespace mailstead::service {
@@ -25,6 +29,10 @@ struct Context {
 int run(int argc, char** argv, const std::string& name,
         const std::function<void(config::Source&)>& load_own,
         const std::function<int(const Context&)>& body);
+
+// Opens the shared store with the configured tuning; on failure prints why (prefixed with
+// the service's name) and returns null.
+std::unique_ptr<store::Store> open_store(const Context& ctx);
 
 // Switches to the configured `run_as` user when running as root (after the ports are
 // bound and the store and TLS files are open). Returns "" or why it could not.

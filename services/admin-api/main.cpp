@@ -11,15 +11,8 @@ int main(int argc, char** argv) {
   return mailstead::service::run(
       argc, argv, "mailstead-admin-api", [&](mailstead::config::Source& src) { settings = mailstead::admin::load_settings(src); },
       [&](const mailstead::service::Context& ctx) {
-        std::error_code ec;
-        std::string why;
-        auto store = mailstead::store::open({ctx.core.store_dir(), ctx.core.store.map_size, ctx.core.store.max_readers,
-                                             ctx.core.store.max_batches_per_commit},
-                                            ec, why);
-        if (!store) {
-          std::fprintf(stderr, "mailstead-admin-api: %s\n", why.c_str());
-          return 1;
-        }
+        auto store = mailstead::service::open_store(ctx);
+        if (!store) return 1;
         if (auto dropped = mailstead::service::drop_privileges(ctx.core); !dropped.empty()) {
           std::fprintf(stderr, "%s\n", dropped.c_str());
           return 1;

@@ -17,15 +17,8 @@ namespace asio = boost::asio;
 namespace {
 
 int serve(const service::Context& ctx, const imap::Settings& settings) {
-  std::error_code ec;
-  std::string why;
-  auto store = store::open({ctx.core.store_dir(), ctx.core.store.map_size, ctx.core.store.max_readers,
-                            ctx.core.store.max_batches_per_commit},
-                           ec, why);
-  if (!store) {
-    std::fprintf(stderr, "mailstead-imapd: %s\n", why.c_str());
-    return 1;
-  }
+  auto store = service::open_store(ctx);
+  if (!store) return 1;
   std::optional<asio::ssl::context> tls;
   try {
     tls.emplace(net::make_server_tls(ctx.core.tls_cert(), ctx.core.tls_key(), ctx.core.tls.min_version));

@@ -2,8 +2,6 @@
 // "+"), the command table by state, and the commands valid in any state or before login.
 #include "session.hpp"
 
-#include <sodium.h>
-
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -14,22 +12,11 @@
 #include "log/log.hpp"
 #include "mime/imap_structure.hpp"
 #include "util/base64.hpp"
+#include "util/text.hpp"
 
 namespace mailstead::imap {
 
 namespace {
-std::string new_session_id() {
-  unsigned char b[5];
-  randombytes_buf(b, sizeof b);
-  static const char* hex = "0123456789abcdef";
-  std::string id;
-  for (auto c : b) {
-    id.push_back(hex[c >> 4]);
-    id.push_back(hex[c & 15]);
-  }
-  return id;
-}
-
 asio::awaitable<void> sleep_for(std::chrono::milliseconds d) {
   if (d.count() <= 0) co_return;
   asio::steady_timer t(co_await asio::this_coro::executor, d);
@@ -331,8 +318,7 @@ asio::awaitable<void> Session::cmd_authenticate(Command& c) {
     bad(c.tag, "AUTHENTICATE takes a mechanism and an optional initial response");
     co_return;
   }
-  std::string mech = c.args[0].text;
-  for (auto& ch : mech) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+  std::string mech = upper(c.args[0].text);
   if (mech != "PLAIN") {
     tagged(c.tag, "NO", "Unsupported authentication mechanism");
     co_return;

@@ -101,6 +101,8 @@ class Session {
   void cmd_quota(Command& c, bool root);
   // selected
   asio::awaitable<void> cmd_close(Command& c, bool expunge);
+  // Expunges these UIDs of the selected mailbox in one durable batch.
+  asio::awaitable<std::error_code> expunge_uids(const std::vector<std::uint32_t>& uids);
   asio::awaitable<void> cmd_expunge(Command& c, bool uid);
   asio::awaitable<void> cmd_fetch(Command& c, bool uid);
   asio::awaitable<void> cmd_store(Command& c, bool uid);

@@ -22,16 +22,11 @@
 #include "store/mailstore.hpp"
 #include "store/store.hpp"
 #include "util/bytes.hpp"
+#include "util/text.hpp"
 
 namespace mailstead::imap {
 
 namespace {
-
-std::string upper(std::string_view s) {
-  std::string o(s);
-  for (auto& c : o) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  return o;
-}
 
 // A mailbox name argument, decoded to the stored UTF-8 form.
 std::optional<std::string> mailbox_arg(const Token& t) {

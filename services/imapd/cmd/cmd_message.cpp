@@ -17,16 +17,11 @@
 #include "store/mailstore.hpp"
 #include "store/store.hpp"
 #include "util/bytes.hpp"
+#include "util/text.hpp"
 
 namespace mailstead::imap {
 
 namespace {
-
-std::string upper(std::string_view s) {
-  std::string o(s);
-  for (auto& c : o) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  return o;
-}
 
 std::string internaldate(std::int64_t t) {
   std::time_t tt = static_cast<std::time_t>(t);
@@ -469,6 +464,20 @@ asio::awaitable<void> Session::cmd_copy(Command& c, bool uid, bool move) {
   if (selected_ && selected_->name == dest) refresh(true);
 }
 
+asio::awaitable<std::error_code> Session::expunge_uids(const std::vector<std::uint32_t>& uids) {
+  if (uids.empty()) co_return std::error_code{};
+  auto box = selected_->id;
+  co_return co_await store::async_commit(
+      shared_.store,
+      [&, box](store::WriteTxn& t) -> std::error_code {
+        for (auto u : uids)
+          if (store::get_message(t, box, u))  // another session may have expunged it
+            if (auto e = store::expunge(t, box, u)) return e;
+        return {};
+      },
+      asio::use_awaitable);
+}
+
 asio::awaitable<void> Session::cmd_expunge(Command& c, bool uid) {
   std::optional<SequenceSet> set;
   if (uid) {
@@ -483,19 +492,7 @@ asio::awaitable<void> Session::cmd_expunge(Command& c, bool uid) {
   std::uint32_t star = msgs.empty() ? 0 : msgs.back().uid;
   for (const auto& m : msgs)
     if ((m.flags & store::flag_deleted) && (!set || set->contains(m.uid, star))) uids.push_back(m.uid);
-  auto box = selected_->id;
-  if (!uids.empty()) {
-    auto ec = co_await store::async_commit(
-        shared_.store,
-        [&, box](store::WriteTxn& t) -> std::error_code {
-          for (auto u : uids)
-            if (store::get_message(t, box, u))
-              if (auto e = store::expunge(t, box, u)) return e;
-          return {};
-        },
-        asio::use_awaitable);
-    if (ec) co_return tagged(c.tag, "NO", "[SERVERBUG] Cannot expunge now");
-  }
+  if (auto ec = co_await expunge_uids(uids)) co_return tagged(c.tag, "NO", "[SERVERBUG] Cannot expunge now");
   std::vector<std::size_t> gone;
   for (std::size_t i = msgs.size(); i-- > 0;)
     if (std::find(uids.begin(), uids.end(), msgs[i].uid) != uids.end()) gone.push_back(i);
@@ -508,17 +505,7 @@ asio::awaitable<void> Session::cmd_close(Command& c, bool expunge) {
     std::vector<std::uint32_t> uids;
     for (const auto& m : selected_->messages)
       if (m.flags & store::flag_deleted) uids.push_back(m.uid);
-    auto box = selected_->id;
-    if (!uids.empty())
-      co_await store::async_commit(
-          shared_.store,
-          [&, box](store::WriteTxn& t) -> std::error_code {
-            for (auto u : uids)
-              if (store::get_message(t, box, u))
-                if (auto e = store::expunge(t, box, u)) return e;
-            return {};
-          },
-          asio::use_awaitable);
+    co_await expunge_uids(uids);
   }
   selected_.reset();
   tagged(c.tag, "OK", c.name + " completed");

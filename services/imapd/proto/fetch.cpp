@@ -5,16 +5,11 @@
 #include <charconv>
 
 #include "mime/mime.hpp"
+#include "util/text.hpp"
 
 namespace mailstead::imap {
 
 namespace {
-
-std::string upper(std::string_view s) {
-  std::string o(s);
-  for (auto& c : o) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  return o;
-}
 
 bool parse_u64(std::string_view s, std::uint64_t& out) {
   if (s.empty() || s.size() > 19) return false;

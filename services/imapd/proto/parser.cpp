@@ -4,16 +4,11 @@
 #include <cctype>
 #include <charconv>
 
+#include "util/text.hpp"
+
 namespace mailstead::imap {
 
 namespace {
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i)
-    if (std::toupper(static_cast<unsigned char>(a[i])) != std::toupper(static_cast<unsigned char>(b[i]))) return false;
-  return true;
-}
 
 // A literal announcement "{123}" or "{123+}" at the end of `line`.
 bool literal_at_end(std::string_view line, std::uint64_t& n, bool& sync) {
@@ -186,13 +181,11 @@ ParseResult parse_command(std::string_view text, ParseLimits limits) {
   cmd.tag = tag;
   Token name;
   if (!tz.token(name, 0) || name.kind != Token::Kind::atom) return ParseError{tag, "Missing command"};
-  for (auto& c : name.text) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  cmd.name = name.text;
+  cmd.name = upper(name.text);
   if (cmd.name == "UID") {
     Token sub;
     if (!tz.space() || !tz.token(sub, 0) || sub.kind != Token::Kind::atom) return ParseError{tag, "UID needs a command"};
-    for (auto& c : sub.text) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-    cmd.name += " " + sub.text;
+    cmd.name += " " + upper(sub.text);
   }
   while (!tz.at_end()) {
     if (!tz.space()) return ParseError{tag, "Expected a space between arguments"};

@@ -8,22 +8,11 @@
 #include "mime/mime.hpp"
 #include "store/records.hpp"
 #include "util/base64.hpp"
+#include "util/text.hpp"
 
 namespace mailstead::imap {
 
 namespace {
-
-std::string upper(std::string_view s) {
-  std::string o(s);
-  for (auto& c : o) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  return o;
-}
-
-std::string fold(std::string_view s) {
-  std::string o(s);
-  for (auto& c : o) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return o;
-}
 
 bool contains_ci(std::string_view hay, std::string_view needle) {
   if (needle.empty()) return true;
@@ -45,7 +34,7 @@ std::int64_t days_from_civil(std::int64_t y, unsigned m, unsigned d) {
 }
 
 int month_index(std::string_view m) {
-  auto f = fold(m);
+  auto f = lower(m);
   for (int i = 0; i < 12; ++i)
     if (f == months[i]) return i + 1;
   return 0;
@@ -237,7 +226,7 @@ bool header_matches(const SearchMessage& m, std::string_view name, std::string_v
   std::string header(m.prefix);
   header.append(m.blob.substr(0, std::min(m.blob.size(), mime::parse(m.blob).header_end)));
   for (const auto& [k, v] : mime::header_fields(header))
-    if (fold(k) == fold(name) && contains_ci(mime::decode_words(v), value)) return true;
+    if (lower(k) == lower(name) && contains_ci(mime::decode_words(v), value)) return true;
   return false;
 }
 
@@ -319,7 +308,7 @@ bool matches(const SearchKey& k, const SearchMessage& m) {
     case K::keyword:
     case K::unkeyword: {
       bool has = m.keywords && std::any_of(m.keywords->begin(), m.keywords->end(),
-                                           [&](const std::string& w) { return fold(w) == fold(k.a); });
+                                           [&](const std::string& w) { return lower(w) == lower(k.a); });
       return k.kind == K::keyword ? has : !has;
     }
     // This server keeps no \Recent state (RFC 9051 removed it): nothing is recent.
@@ -344,7 +333,7 @@ bool matches(const SearchKey& k, const SearchMessage& m) {
       std::string header(m.blob.substr(0, mime::parse(m.blob).header_end));
       std::int64_t t = m.internaldate;
       for (const auto& [name, v] : mime::header_fields(header))
-        if (fold(name) == "date") {
+        if (lower(name) == "date") {
           parse_rfc5322_date(v, t);
           break;
         }

@@ -6,23 +6,11 @@
 #include <string>
 
 #include "proto/command.hpp"
+#include "util/text.hpp"
 
 namespace mailstead::smtp {
 
 namespace {
-
-std::string upper(std::string_view s) {
-  std::string out(s);
-  for (auto& c : out) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  return out;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i)
-    if (std::toupper(static_cast<unsigned char>(a[i])) != std::toupper(static_cast<unsigned char>(b[i]))) return false;
-  return true;
-}
 
 SyntaxError error(int code, std::string enhanced, std::string text) {
   return SyntaxError{code, std::move(enhanced), std::move(text)};

@@ -2,13 +2,12 @@
 // when the client waits (RFC 2920 3.1), error and connection limits.
 #include "session/session.hpp"
 
-#include <sodium.h>
-
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include "log/log.hpp"
 #include "proto/input.hpp"
+#include "util/text.hpp"
 
 namespace mailstead::smtp {
 
@@ -20,20 +19,6 @@ const char* port_name(Port p) {
   }
   return "?";
 }
-
-namespace {
-std::string new_session_id() {
-  unsigned char b[5];
-  randombytes_buf(b, sizeof b);
-  static const char* hex = "0123456789abcdef";
-  std::string id;
-  for (auto c : b) {
-    id.push_back(hex[c >> 4]);
-    id.push_back(hex[c & 15]);
-  }
-  return id;
-}
-}  // namespace
 
 Session::Session(Shared& shared, asio::ip::tcp::socket socket, Port port)
     : shared_(shared), stream_(std::make_unique<net::Stream>(std::move(socket))), port_(port), id_(new_session_id()) {
