@@ -123,7 +123,7 @@ class Mailstead:
         wait_port(self.port)
 
     def memory(self):
-        return tree_rss_kib(self.proc.pid)
+        return tree_rss_kib(self.proc.pid), tree_rss_kib(self.proc.pid, "Pss_Anon:")
 
     def stop(self):
         self.proc.terminate()
@@ -172,6 +172,9 @@ service imap-login {{
     address = 127.0.0.1
     port = {self.port}
   }}
+  # high-performance mode: a few login processes proxy TLS for many clients
+  service_count = 0
+  process_min_avail = 2
   process_limit = 200
   client_limit = 2000
 }}
@@ -200,7 +203,7 @@ default_client_limit = 15000
             self.pid = int(out[0]) if out else 0
 
     def memory(self):
-        return tree_rss_kib(self.pid)
+        return tree_rss_kib(self.pid), tree_rss_kib(self.pid, "Pss_Anon:")
 
     def stop(self):
         if not hasattr(self, "conf"):
@@ -283,6 +286,7 @@ def main():
     ap.add_argument("--messages", type=int, default=20000)
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--idle", default="1,1000")
+    ap.add_argument("--only-idle", action="store_true", help="measure only memory with idle connections")
     ap.add_argument("--dovecot-idle-max", type=int, default=1000,
                     help="Dovecot runs a process per connection: beyond this many it is not measured")
     args = ap.parse_args()
@@ -302,6 +306,17 @@ def main():
         dovecot = Dovecot.__new__(Dovecot)
         servers.append(dovecot)
         dovecot.__init__(work)
+        if args.only_idle:
+            print("| IMAPS connections in IDLE (10-message mailbox) | Mailstead PSS / anon MiB | Dovecot PSS / anon MiB |")
+            print("|---:|---:|---:|")
+            for count in [int(x) for x in args.idle.split(",") if x]:
+                mp, ma = idle_memory(servers[0], count)
+                d = "not run"
+                if count <= args.dovecot_idle_max:
+                    dp, da = idle_memory(servers[1], count)
+                    d = f"{dp / 1024:.0f} / {da / 1024:.0f}"
+                print(f"| {count} | {mp / 1024:.0f} / {ma / 1024:.0f} | {d} |", flush=True)
+            return
         msgs = messages(args.messages)
         load = {}
         for s in servers:
@@ -326,9 +341,9 @@ def main():
             ratio = (d[key] / m[key]) if lower else (m[key] / d[key])
             print(f"| {label} | {m[key]:.1f} | {d[key]:.1f} | {ratio:.2f} |")
         for count in [int(x) for x in args.idle.split(",") if x]:
-            mm = idle_memory(servers[0], count) / 1024
+            mm = idle_memory(servers[0], count)[0] / 1024
             if count <= args.dovecot_idle_max:
-                dm = idle_memory(servers[1], count) / 1024
+                dm = idle_memory(servers[1], count)[0] / 1024
                 print(f"| memory with {count} IMAPS connections in IDLE on a 10-message mailbox (MiB PSS) | {mm:.0f} | {dm:.0f} | {dm / mm:.2f} |",
                       flush=True)
             else:

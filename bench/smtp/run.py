@@ -44,20 +44,22 @@ def wait_port(port, timeout=30):
     raise SystemExit(f"nothing listens on {port}")
 
 
-def pss_kib(pid):
+def pss_kib(pid, field="Pss:"):
     """Proportional set size: shared pages divided among the processes sharing them, so
-    a many-process server is not charged for its shared libraries many times over."""
+    a many-process server is not charged for its shared libraries many times over.
+    field "Pss_Anon:" counts only anonymous memory (heap, stacks), leaving out file pages
+    a process has mapped, such as LMDB's (page cache the kernel can reclaim)."""
     try:
         with open(f"/proc/{pid}/smaps_rollup") as f:
             for line in f:
-                if line.startswith("Pss:"):
+                if line.startswith(field):
                     return int(line.split()[1])
     except OSError:
         pass
     return 0
 
 
-def tree_rss_kib(root_pid):
+def tree_rss_kib(root_pid, field="Pss:"):
     """Memory (PSS) of a process and all its descendants."""
     out = subprocess.run(["ps", "-e", "-o", "pid=,ppid="], capture_output=True, text=True).stdout
     children = {}
@@ -69,7 +71,7 @@ def tree_rss_kib(root_pid):
     total, stack = 0, [root_pid]
     while stack:
         p = stack.pop()
-        total += pss_kib(p)
+        total += pss_kib(p, field)
         stack += children.get(p, [])
     return total
 
