@@ -9,6 +9,7 @@
 
 #include "auth/failure_limiter.hpp"
 #include "auth/login.hpp"
+#include "net/login_gate.hpp"
 #include "log/log.hpp"
 #include "mime/imap_structure.hpp"
 #include "util/base64.hpp"
@@ -17,11 +18,6 @@
 namespace mailstead::imap {
 
 namespace {
-asio::awaitable<void> sleep_for(std::chrono::milliseconds d) {
-  if (d.count() <= 0) co_return;
-  asio::steady_timer t(co_await asio::this_coro::executor, d);
-  co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
-}
 }  // namespace
 
 Session::Session(Shared& shared, asio::ip::tcp::socket socket)
@@ -279,30 +275,21 @@ void Session::cmd_enable(Command& c) {
 }
 
 asio::awaitable<bool> Session::finish_login(const std::string& tag, const std::string& user, const std::string& password) {
-  if (!shared_.auth_limiter.ip_allowed(peer_)) {
-    log::warn("imap.auth.throttled", {{"session", id_}, {"peer", peer_}});
+  net::LoginGate gate{shared_.store, shared_.password_cache, shared_.auth_limiter, shared_.slow_pool,
+                      shared_.settings.auth_failure_delay};
+  auto r = co_await net::gated_login(gate, "imap", id_, peer_, user, password);
+  if (r.result == net::GateResult::throttled) {
     tagged(tag, "NO", "[UNAVAILABLE] Too many failed logins from your address; try again later");
     co_return false;
   }
-  co_await sleep_for(shared_.auth_limiter.account_delay(user));
-  auto ex = co_await asio::this_coro::executor;
-  co_await asio::post(shared_.slow_pool, asio::use_awaitable);
-  auto r = auth::login(shared_.store, shared_.password_cache, user, password);
-  co_await asio::post(ex, asio::use_awaitable);
-  if (r.status == auth::LoginStatus::ok) {
-    shared_.auth_limiter.succeeded(peer_);
-    user_id_ = r.user_id;
-    user_address_ = r.address;
-    log::info("imap.auth.ok", {{"session", id_}, {"peer", peer_}, {"user", r.address}, {"cached", r.from_cache}});
-    tagged(tag, "OK", "[CAPABILITY " + capabilities() + "] Logged in");
-    co_return true;
+  if (r.result == net::GateResult::failed) {
+    tagged(tag, "NO", "[AUTHENTICATIONFAILED] Authentication failed");
+    co_return false;
   }
-  shared_.auth_limiter.failed(peer_, user);
-  log::warn("imap.auth.failed", {{"session", id_}, {"peer", peer_}, {"user", user},
-                                  {"reason", r.status == auth::LoginStatus::disabled ? "disabled" : "credentials"}});
-  co_await sleep_for(shared_.settings.auth_failure_delay);
-  tagged(tag, "NO", "[AUTHENTICATIONFAILED] Authentication failed");
-  co_return false;
+  user_id_ = r.login.user_id;
+  user_address_ = r.login.address;
+  tagged(tag, "OK", "[CAPABILITY " + capabilities() + "] Logged in");
+  co_return true;
 }
 
 asio::awaitable<void> Session::cmd_login(Command& c) {

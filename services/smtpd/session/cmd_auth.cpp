@@ -7,6 +7,7 @@
 
 #include "auth/failure_limiter.hpp"
 #include "auth/login.hpp"
+#include "net/login_gate.hpp"
 #include "log/log.hpp"
 #include "session/session.hpp"
 #include "util/base64.hpp"
@@ -41,14 +42,6 @@ asio::awaitable<void> Session::handle_starttls() {
   reset_transaction();
 }
 
-namespace {
-asio::awaitable<void> sleep_for(std::chrono::milliseconds d) {
-  if (d.count() <= 0) co_return;
-  asio::steady_timer t(co_await asio::this_coro::executor, d);
-  co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
-}
-}  // namespace
-
 asio::awaitable<void> Session::handle_auth(const Auth& a) {
   if (port_ == Port::mx) {
     send_error(503, "5.5.1", "AUTH is not available on this port; use submission (587 or 465)");
@@ -74,12 +67,6 @@ asio::awaitable<void> Session::handle_auth(const Auth& a) {
     send_error(504, "5.5.4", "Unrecognized authentication type");
     co_return;
   }
-  if (!shared_.auth_limiter.ip_allowed(peer_)) {
-    log::warn("smtp.auth.throttled", {{"session", id_}, {"peer", peer_}});
-    send(454, "4.7.0", "Too many failed logins from your address; try again later");
-    co_return;
-  }
-
   // One client response: from the initial response, or after a 334 challenge.
   // "*" cancels (RFC 4954 4); "=" is an empty initial response.
   bool cancelled = false, malformed = false;
@@ -130,25 +117,19 @@ asio::awaitable<void> Session::handle_auth(const Auth& a) {
   }
 
   {
-    co_await sleep_for(shared_.auth_limiter.account_delay(user));
-    // argon2id is slow on purpose: run it off the session threads.
-    auto ex = co_await asio::this_coro::executor;
-    co_await asio::post(shared_.slow_pool, asio::use_awaitable);
-    auto result = auth::login(shared_.store, shared_.password_cache, user, password);
-    co_await asio::post(ex, asio::use_awaitable);
-    if (result.status == auth::LoginStatus::ok) {
-      shared_.auth_limiter.succeeded(peer_);
-      user_id_ = result.user_id;
-      user_address_ = result.address;
-      log::info("smtp.auth.ok", {{"session", id_}, {"peer", peer_}, {"user", result.address},
-                                  {"mechanism", a.mechanism}, {"cached", result.from_cache}});
+    net::LoginGate gate{shared_.store, shared_.password_cache, shared_.auth_limiter, shared_.slow_pool,
+                        shared_.settings.auth_failure_delay};
+    auto r = co_await net::gated_login(gate, "smtp", id_, peer_, user, password);
+    if (r.result == net::GateResult::throttled) {
+      send(454, "4.7.0", "Too many failed logins from your address; try again later");
+      co_return;
+    }
+    if (r.result == net::GateResult::ok) {
+      user_id_ = r.login.user_id;
+      user_address_ = r.login.address;
       send(235, "2.7.0", "Authentication successful");
       co_return;
     }
-    shared_.auth_limiter.failed(peer_, user);
-    log::warn("smtp.auth.failed", {{"session", id_}, {"peer", peer_}, {"user", user},
-                                    {"reason", result.status == auth::LoginStatus::disabled ? "disabled" : "credentials"}});
-    co_await sleep_for(shared_.settings.auth_failure_delay);
     send_error(535, "5.7.8", "Authentication credentials invalid");
     co_return;
   }
