@@ -7,6 +7,8 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/write.hpp>
+#include <cstring>
+#include <zlib.h>
 
 namespace mailstead::net {
 
@@ -55,7 +57,67 @@ void Stream::expires_after(std::chrono::steady_clock::duration d) {
   if (earlier) timer_.cancel();  // re-arm at the new, earlier deadline
 }
 
+struct Stream::Zip {
+  z_stream def{}, inf{};
+  std::string pending;  // inflated bytes not yet handed out
+};
+
+void Stream::enable_deflate() {
+  auto* z = new Zip;
+  deflateInit2(&z->def, Z_DEFAULT_COMPRESSION, Z_DEFLATED, -10, 1, Z_DEFAULT_STRATEGY);
+  inflateInit2(&z->inf, -15);
+  zip_ = std::unique_ptr<Zip, void (*)(Zip*)>(z, [](Zip* p) {
+    deflateEnd(&p->def);
+    inflateEnd(&p->inf);
+    delete p;
+  });
+}
+
 asio::awaitable<std::size_t> Stream::read_some(asio::mutable_buffer buf, boost::system::error_code& ec) {
+  if (!zip_) co_return co_await raw_read(buf, ec);
+  auto& z = *zip_;
+  while (z.pending.empty()) {
+    char in[8192];
+    auto n = co_await raw_read(asio::buffer(in), ec);
+    if (ec) co_return 0;
+    z.inf.next_in = reinterpret_cast<Bytef*>(in);
+    z.inf.avail_in = static_cast<uInt>(n);
+    while (z.inf.avail_in > 0) {
+      char out[16384];
+      z.inf.next_out = reinterpret_cast<Bytef*>(out);
+      z.inf.avail_out = sizeof out;
+      int rc = inflate(&z.inf, Z_SYNC_FLUSH);
+      if (rc != Z_OK && rc != Z_BUF_ERROR && rc != Z_STREAM_END) {
+        ec = asio::error::invalid_argument;  // corrupt compressed data: end the session
+        co_return 0;
+      }
+      z.pending.append(out, sizeof out - z.inf.avail_out);
+      if (rc == Z_BUF_ERROR) break;
+    }
+  }
+  auto n = std::min(buf.size(), z.pending.size());
+  std::memcpy(buf.data(), z.pending.data(), n);
+  z.pending.erase(0, n);
+  co_return n;
+}
+
+asio::awaitable<void> Stream::write(std::string_view data, boost::system::error_code& ec) {
+  if (!zip_) co_return co_await raw_write(data, ec);
+  auto& d = zip_->def;
+  std::string out;
+  d.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
+  d.avail_in = static_cast<uInt>(data.size());
+  do {
+    char chunk[16384];
+    d.next_out = reinterpret_cast<Bytef*>(chunk);
+    d.avail_out = sizeof chunk;
+    deflate(&d, Z_SYNC_FLUSH);  // each write decodable on its own (RFC 4978 4)
+    out.append(chunk, sizeof chunk - d.avail_out);
+  } while (d.avail_out == 0);
+  co_await raw_write(out, ec);
+}
+
+asio::awaitable<std::size_t> Stream::raw_read(asio::mutable_buffer buf, boost::system::error_code& ec) {
   if (tls_) {
     auto [e, n] = co_await tls_->async_read_some(buf, tuple_awaitable);
     ec = e;
@@ -66,7 +128,7 @@ asio::awaitable<std::size_t> Stream::read_some(asio::mutable_buffer buf, boost::
   co_return n;
 }
 
-asio::awaitable<void> Stream::write(std::string_view data, boost::system::error_code& ec) {
+asio::awaitable<void> Stream::raw_write(std::string_view data, boost::system::error_code& ec) {
   if (tls_) {
     auto [e, n] = co_await asio::async_write(*tls_, asio::buffer(data), tuple_awaitable);
     ec = e;

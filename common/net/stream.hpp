@@ -28,6 +28,12 @@ class Stream {
   asio::awaitable<void> handshake(asio::ssl::context& ctx, boost::system::error_code& ec);
   asio::awaitable<void> shutdown();
 
+  // COMPRESS=DEFLATE (RFC 4978): from now on both directions are raw deflate streams.
+  // Compression uses a small window and memory level (the peer inflates with any window),
+  // so an idle compressed session stays small.
+  void enable_deflate();
+  bool deflating() const { return zip_ != nullptr; }
+
   bool tls() const { return tls_ != nullptr; }
   std::string tls_version() const;
   std::string tls_cipher() const;
@@ -43,6 +49,10 @@ class Stream {
 
  private:
   asio::awaitable<void> watchdog();
+  asio::awaitable<std::size_t> raw_read(asio::mutable_buffer buf, boost::system::error_code& ec);
+  asio::awaitable<void> raw_write(std::string_view data, boost::system::error_code& ec);
+  struct Zip;
+  std::unique_ptr<Zip, void (*)(Zip*)> zip_{nullptr, nullptr};
   tcp::socket socket_;
   std::unique_ptr<asio::ssl::stream<tcp::socket&>> tls_;
   asio::steady_timer timer_;

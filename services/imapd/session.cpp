@@ -30,7 +30,7 @@ std::string Session::capabilities() const {
   std::string c = "IMAP4rev1 SASL-IR LITERAL+ ID ENABLE IDLE";
   if (!user_id_) return c + " AUTH=PLAIN";
   return c + " NAMESPACE UIDPLUS MOVE UNSELECT CHILDREN SPECIAL-USE STATUS=SIZE ESEARCH QUOTA QUOTA=RES-STORAGE"
-             " CONDSTORE QRESYNC";
+             " CONDSTORE QRESYNC COMPRESS=DEFLATE";
 }
 
 void Session::bad(const std::string& tag, std::string_view text) {
@@ -210,6 +210,15 @@ asio::awaitable<void> Session::dispatch(Command& c) {
   else if (n == "SUBSCRIBE" || n == "UNSUBSCRIBE") { if (need_auth()) co_await cmd_subscribe(c, n == "SUBSCRIBE"); }
   else if (n == "APPEND") { if (need_auth()) co_await cmd_append(c); }
   else if (n == "IDLE") { if (need_auth()) co_await cmd_idle(c); }
+  else if (n == "COMPRESS") {
+    if (!need_auth()) co_return;
+    // RFC 4978: the OK goes out uncompressed; everything after it is deflated both ways.
+    if (c.args.size() != 1 || !c.args[0].is_atom("DEFLATE")) co_return bad(c.tag, "Only COMPRESS DEFLATE is supported");
+    if (stream_->deflating()) co_return tagged(c.tag, "NO", "[COMPRESSIONACTIVE] Already compressing");
+    tagged(c.tag, "OK", "DEFLATE active");
+    if (!co_await flush()) co_return;
+    stream_->enable_deflate();
+  }
   else if (n == "GETQUOTAROOT" || n == "GETQUOTA") { if (need_auth()) cmd_quota(c, n == "GETQUOTAROOT"); }
   // selected
   else if (n == "CLOSE" || n == "UNSELECT") {

@@ -448,6 +448,37 @@ class ImapTest(unittest.TestCase):
         tagged, un = c.cmd("EXPUNGE")
         self.assertEqual(un, [b"* VANISHED 1"])
 
+    def test_compress_deflate(self):
+        import zlib
+        r = self.raw()
+        msg = b"Subject: squeeze\r\n\r\n" + b"compressible line of text\r\n" * 40000
+        r.send(f"c1 APPEND INBOX {{{len(msg)}+}}\r\n".encode() + msg + b"\r\n")
+        uid = re.search(r"APPENDUID \d+ (\d+)", r.response("c1")[0]).group(1)
+        self.assertIn("COMPRESS=DEFLATE", r.cmd("CAPABILITY")[1][0].decode())
+        tagged, _ = r.cmd("COMPRESS DEFLATE")
+        self.assertIn(" OK ", tagged)
+        # From here both directions are raw deflate (RFC 4978), as Thunderbird does it.
+        comp = zlib.compressobj(wbits=-15)
+        decomp = zlib.decompressobj(wbits=-15)
+        raw_recv = r.sock.recv
+        wire = [0]
+
+        def recv(n):
+            data = raw_recv(n)
+            wire[0] += len(data)
+            return decomp.decompress(data) if data else data
+        r.sock.recv = recv
+        raw_send = r.sock.sendall
+        r.send = lambda data: raw_send(comp.compress(data if isinstance(data, bytes) else data.encode()) +
+                                       comp.flush(zlib.Z_SYNC_FLUSH))
+        r.cmd("SELECT INBOX")
+        tagged, un = r.cmd(f"UID FETCH {uid} (BODY.PEEK[])")
+        self.assertIn(" OK ", tagged)
+        self.assertIn(b"BODY[] {%d}\r\n" % len(msg) + msg + b" UID ", un[0])
+        self.assertLess(wire[0], len(msg) // 10, "the body crossed the wire compressed")
+        self.assertIn("NO [COMPRESSIONACTIVE]", r.cmd("COMPRESS DEFLATE")[0])
+        self.assertIn(" OK ", r.cmd("NOOP")[0])
+
     def test_idle_woken_by_smtp_delivery(self):
         r = self.raw(user="bob@example.test", password="bob-pw")
         tagged, un = r.cmd("SELECT INBOX")
