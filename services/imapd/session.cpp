@@ -29,7 +29,8 @@ std::string Session::capabilities() const {
   // Only what works (CLIENTS.md). IMAP4rev1 always; no IMAP4rev2 until it is complete.
   std::string c = "IMAP4rev1 SASL-IR LITERAL+ ID ENABLE IDLE";
   if (!user_id_) return c + " AUTH=PLAIN";
-  return c + " NAMESPACE UIDPLUS MOVE UNSELECT CHILDREN SPECIAL-USE STATUS=SIZE ESEARCH QUOTA QUOTA=RES-STORAGE"
+  return c + " NAMESPACE UIDPLUS MOVE UNSELECT CHILDREN SPECIAL-USE CREATE-SPECIAL-USE LIST-EXTENDED LIST-STATUS"
+             " STATUS=SIZE ESEARCH QUOTA QUOTA=RES-STORAGE"
              " CONDSTORE QRESYNC COMPRESS=DEFLATE";
 }
 

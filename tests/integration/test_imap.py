@@ -377,6 +377,25 @@ class ImapTest(unittest.TestCase):
         self.assertRegex(un[0].decode(), r'^\* STATUS "INBOX" \(MESSAGES \d+ UNSEEN \d+ UIDNEXT \d+ UIDVALIDITY \d+ RECENT 0 SIZE \d+\)$')
         c.logout()
 
+    def test_list_extended_status_and_create_special_use(self):
+        r = self.raw()
+        self.assertIn(" OK ", r.cmd("CREATE Projects/Alpha")[0])
+        r.cmd("UNSUBSCRIBE Projects")
+        tagged, un = r.cmd('LIST (SUBSCRIBED RECURSIVEMATCH) "" "Projects*"')
+        self.assertIn(b'* LIST (\\HasChildren) "/" "Projects" ("CHILDINFO" ("SUBSCRIBED"))', un)
+        self.assertIn(b'* LIST (\\HasNoChildren \\Subscribed) "/" "Projects/Alpha"', un)
+        self.assertIn("BAD", r.cmd('LIST (RECURSIVEMATCH) "" "*"')[0])
+        tagged, un = r.cmd('LIST "" "INBOX" RETURN (STATUS (MESSAGES UIDNEXT SIZE))')
+        self.assertEqual(un[0], b'* LIST (\\HasNoChildren) "/" "INBOX"')
+        self.assertRegex(un[1].decode(), r'^\* STATUS "INBOX" \(MESSAGES \d+ UIDNEXT \d+ SIZE \d+\)$')
+        tagged, un = r.cmd('LIST (SPECIAL-USE) "" "*"')
+        self.assertTrue(un and all(re.search(rb"\\(Sent|Drafts|Trash|Junk|Archive|All|Flagged)", u) for u in un), un)
+        self.assertIn(" OK ", r.cmd("CREATE Outbox (USE (\\Sent))")[0])
+        tagged, un = r.cmd('LIST "" "Outbox"')
+        self.assertEqual(un, [b'* LIST (\\HasNoChildren \\Sent) "/" "Outbox"'])
+        self.assertIn("NO [USEATTR]", r.cmd("CREATE Weird (USE (\\Important))")[0])
+        r.cmd("DELETE Outbox")
+
     # ---- concurrency ----
     def test_two_sessions_see_each_other(self):
         a = self.raw()

@@ -306,13 +306,46 @@ void Session::cmd_select(Command& c, bool read_only) {
   tagged(c.tag, "OK", std::string(read_only ? "[READ-ONLY]" : "[READ-WRITE]") + " " + c.name + " completed");
 }
 
+// The STATUS data items of `m` that `items` names, or "" and `bad_item` set.
+static std::string status_items(const store::MailboxRecord& m, const std::vector<Token>& items, std::string& bad_item,
+                                bool& wants_modseq) {
+  std::string out;
+  for (const auto& it : items) {
+    auto u = upper(it.text);
+    std::string value;
+    if (u == "MESSAGES") value = std::to_string(m.messages);
+    else if (u == "UIDNEXT") value = std::to_string(m.uidnext);
+    else if (u == "UIDVALIDITY") value = std::to_string(m.uidvalidity);
+    else if (u == "UNSEEN") value = std::to_string(m.unseen);
+    else if (u == "RECENT") value = "0";
+    else if (u == "SIZE") value = std::to_string(m.bytes);
+    else if (u == "HIGHESTMODSEQ") {
+      wants_modseq = true;
+      value = std::to_string(m.highestmodseq);
+    } else {
+      bad_item = it.text;
+      return "";
+    }
+    out += (out.empty() ? "" : " ") + u + " " + value;
+  }
+  return out;
+}
+
 void Session::cmd_list(Command& c, bool lsub) {
-  // LIST [(selection)] reference pattern [RETURN (options)]
+  // LIST [(selection)] reference pattern(s) [RETURN (options)] — RFC 3501 6.3.8, RFC 5258
+  // (LIST-EXTENDED), RFC 5819 (LIST-STATUS), RFC 6154 (SPECIAL-USE).
   std::size_t i = 0;
-  bool only_subscribed = lsub, return_subscribed = lsub;
+  bool only_subscribed = lsub, return_subscribed = lsub, recursive = false, only_special = false;
+  const Token* status = nullptr;
   if (!lsub && i < c.args.size() && c.args[i].kind == Token::Kind::list) {
-    for (const auto& o : c.args[i].items)
+    for (const auto& o : c.args[i].items) {
       if (o.is_atom("SUBSCRIBED")) only_subscribed = return_subscribed = true;
+      else if (o.is_atom("RECURSIVEMATCH")) recursive = true;
+      else if (o.is_atom("SPECIAL-USE")) only_special = true;
+      else if (!o.is_atom("REMOTE")) return bad(c.tag, "Unknown LIST selection option " + o.text);
+    }
+    // RFC 5258 3.1: RECURSIVEMATCH only with another selection option.
+    if (recursive && !only_subscribed && !only_special) return bad(c.tag, "RECURSIVEMATCH needs another selection option");
     ++i;
   }
   if (c.args.size() < i + 2) return bad(c.tag, c.name + " takes a reference and a pattern");
@@ -326,8 +359,13 @@ void Session::cmd_list(Command& c, bool lsub) {
   if (!lsub && c.args.size() > i + 2) {
     if (c.args.size() != i + 4 || !c.args[i + 2].is_atom("RETURN") || c.args[i + 3].kind != Token::Kind::list)
       return bad(c.tag, "Bad LIST options");
-    for (const auto& o : c.args[i + 3].items)
-      if (o.is_atom("SUBSCRIBED")) return_subscribed = true;
+    const auto& opts = c.args[i + 3].items;
+    for (std::size_t k = 0; k < opts.size(); ++k) {
+      if (opts[k].is_atom("SUBSCRIBED")) return_subscribed = true;
+      else if (opts[k].is_atom("STATUS") && k + 1 < opts.size() && opts[k + 1].kind == Token::Kind::list) status = &opts[++k];
+      else if (!opts[k].is_atom("CHILDREN") && !opts[k].is_atom("SPECIAL-USE"))
+        return bad(c.tag, "Unknown LIST return option " + opts[k].text);  // CHILDREN, SPECIAL-USE: always returned
+    }
   }
   if (!ref) return bad(c.tag, "Bad reference name");
   if (patterns.size() == 1 && patterns[0].empty()) {
@@ -339,6 +377,9 @@ void Session::cmd_list(Command& c, bool lsub) {
     auto txn = shared_.store.read();
     boxes = store::list_mailboxes(*txn, *user_id_);
   }
+  auto selected_by = [&](const store::MailboxRecord& o) {
+    return (!only_subscribed || o.subscribed) && (!only_special || !o.special_use.empty());
+  };
   for (const auto& b : boxes) {
     bool match = false;
     for (const auto& p : patterns) {
@@ -349,14 +390,31 @@ void Session::cmd_list(Command& c, bool lsub) {
       if (b.name == "INBOX" && upper(full) == "INBOX") match = true;
       if (wildcard(full, b.name)) match = true;
     }
-    if (!match || (only_subscribed && !b.subscribed)) continue;
+    if (!match) continue;
+    std::string childinfo;
+    if (!selected_by(b)) {
+      // RECURSIVEMATCH: a parent whose descendant meets the selection is listed with CHILDINFO.
+      bool descendant = recursive && std::any_of(boxes.begin(), boxes.end(), [&](const store::MailboxRecord& o) {
+                          return o.name.starts_with(b.name + "/") && selected_by(o);
+                        });
+      if (!descendant) continue;
+      childinfo = std::string(" (\"CHILDINFO\" (") + (only_subscribed ? "\"SUBSCRIBED\"" : "\"SPECIAL-USE\"") + "))";
+    }
     bool children = std::any_of(boxes.begin(), boxes.end(), [&](const store::MailboxRecord& o) {
       return o.name.size() > b.name.size() && o.name.starts_with(b.name + "/");
     });
     std::string attrs = children ? "\\HasChildren" : "\\HasNoChildren";
     if (!b.special_use.empty()) attrs += " " + b.special_use;
     if (return_subscribed && b.subscribed && !lsub) attrs += " \\Subscribed";
-    untagged(std::string(lsub ? "LSUB" : "LIST") + " (" + attrs + ") \"/\" " + mailbox_out(b.name));
+    untagged(std::string(lsub ? "LSUB" : "LIST") + " (" + attrs + ") \"/\" " + mailbox_out(b.name) + childinfo);
+    if (status) {
+      std::string bad_item;
+      bool modseq = false;
+      auto items = status_items(b, status->items, bad_item, modseq);
+      if (!bad_item.empty()) return bad(c.tag, "Unknown STATUS item " + bad_item);
+      if (modseq) condstore_ = true;
+      untagged("STATUS " + mailbox_out(b.name) + " (" + items + ")");
+    }
   }
   tagged(c.tag, "OK", c.name + " completed");
 }
@@ -373,23 +431,11 @@ void Session::cmd_status(Command& c) {
     m = store::find_mailbox(*txn, *user_id_, *name);
   }
   if (!m) return tagged(c.tag, "NO", "[NONEXISTENT] No such mailbox");
-  std::string items;
-  for (const auto& it : c.args[1].items) {
-    auto u = upper(it.text);
-    std::string value;
-    if (u == "MESSAGES") value = std::to_string(m->messages);
-    else if (u == "UIDNEXT") value = std::to_string(m->uidnext);
-    else if (u == "UIDVALIDITY") value = std::to_string(m->uidvalidity);
-    else if (u == "UNSEEN") value = std::to_string(m->unseen);
-    else if (u == "RECENT") value = "0";
-    else if (u == "SIZE") value = std::to_string(m->bytes);
-    else if (u == "HIGHESTMODSEQ") {
-      condstore_ = true;
-      value = std::to_string(m->highestmodseq);
-    }
-    else return bad(c.tag, "Unknown STATUS item " + it.text);
-    items += (items.empty() ? "" : " ") + u + " " + value;
-  }
+  std::string bad_item;
+  bool modseq = false;
+  auto items = status_items(*m, c.args[1].items, bad_item, modseq);
+  if (!bad_item.empty()) return bad(c.tag, "Unknown STATUS item " + bad_item);
+  if (modseq) condstore_ = true;
   untagged("STATUS " + mailbox_out(m->name) + " (" + items + ")");
   tagged(c.tag, "OK", "STATUS completed");
 }
@@ -399,8 +445,20 @@ asio::awaitable<void> Session::cmd_create(Command& c) {
   auto name = mailbox_arg(c.args[0]);
   if (!name) co_return tagged(c.tag, "NO", "Invalid mailbox name");
   if (*name == "INBOX") co_return tagged(c.tag, "NO", "[ALREADYEXISTS] INBOX exists");
-  std::string special;  // CREATE-SPECIAL-USE is not advertised; (USE (...)) is refused
-  if (c.args.size() == 2) co_return bad(c.tag, "CREATE options are not supported");
+  // CREATE name (USE (\\Sent)) — RFC 6154 CREATE-SPECIAL-USE
+  std::string special;
+  if (c.args.size() == 2) {
+    const auto& o = c.args[1];
+    if (o.kind != Token::Kind::list || o.items.size() != 2 || !o.items[0].is_atom("USE") ||
+        o.items[1].kind != Token::Kind::list || o.items[1].items.size() > 1)
+      co_return bad(c.tag, "Bad CREATE parameters");
+    if (!o.items[1].items.empty()) {
+      static const char* allowed[] = {"\\All", "\\Archive", "\\Drafts", "\\Flagged", "\\Junk", "\\Sent", "\\Trash"};
+      for (const char* a : allowed)
+        if (iequals(o.items[1].items[0].text, a)) special = a;
+      if (special.empty()) co_return tagged(c.tag, "NO", "[USEATTR] Unsupported special-use attribute");
+    }
+  }
   std::optional<Error> err;
   auto owner = *user_id_;
   auto ec = co_await store::async_commit(
@@ -419,7 +477,7 @@ asio::awaitable<void> Session::cmd_create(Command& c) {
             if (!r) { err = r.error(); return store::Errc::aborted; }
           }
         }
-        auto r = store::create_mailbox(t, owner, *name);
+        auto r = store::create_mailbox(t, owner, *name, special);
         if (!r) { err = r.error(); return store::Errc::aborted; }
         return {};
       },
