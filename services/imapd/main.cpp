@@ -1,11 +1,8 @@
 // mailstead-imapd: IMAPS (993) sessions on the shared server runner.
-#include <boost/asio/thread_pool.hpp>
 #include <cstdio>
 
-#include "auth/failure_limiter.hpp"
-#include "auth/password.hpp"
+#include "net/runtime.hpp"
 #include "net/server.hpp"
-#include "net/tls.hpp"
 #include "service/service.hpp"
 #include "session.hpp"
 #include "settings.hpp"
@@ -17,21 +14,11 @@ namespace asio = boost::asio;
 namespace {
 
 int serve(const service::Context& ctx, const imap::Settings& settings) {
-  auto store = service::open_store(ctx);
-  if (!store) return 1;
-  std::optional<asio::ssl::context> tls;
-  try {
-    tls.emplace(net::make_server_tls(ctx.core.tls_cert(), ctx.core.tls_key(), ctx.core.tls.min_version));
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "mailstead-imapd: %s\n", e.what());
-    return 1;
-  }
-  auth::VerifiedCache cache(ctx.core.auth.verified_cache_ttl, ctx.core.auth.verified_cache_entries);
-  auth::FailureLimiter limiter({settings.auth_max_failures_per_ip, settings.auth_max_failures_per_account,
-                                settings.auth_failure_window, std::chrono::seconds(2)});
-  net::ConnectionLimits limits(settings.max_connections, settings.max_connections_per_ip);
-  asio::thread_pool slow_pool(2);
-  imap::Shared shared{settings, ctx.core, *store, *tls, cache, limiter, slow_pool};
+  auto rt = net::make_runtime(ctx, {settings.max_connections, settings.max_connections_per_ip,
+                                     {settings.auth_max_failures_per_ip, settings.auth_max_failures_per_account,
+                                      settings.auth_failure_window, std::chrono::seconds(2)}});
+  if (!rt) return 1;
+  imap::Shared shared{settings, ctx.core, *rt->store, *rt->tls, rt->cache, rt->limiter, rt->slow_pool};
   std::vector<net::Listener> listeners;
   for (const auto& a : settings.imaps_listen)
     listeners.push_back({a, [&shared](net::tcp::socket s) -> asio::awaitable<void> {
@@ -39,10 +26,11 @@ int serve(const service::Context& ctx, const imap::Settings& settings) {
                            co_await one.run();
                          },
                          "", ""});
-  net::ServerOptions options{"imapd", settings.threads, &limits, [&] { return service::drop_privileges(ctx.core); }};
+  net::ServerOptions options{"imapd", settings.threads, &rt->connections,
+                             [&] { return service::drop_privileges(ctx.core); }};
   int rc = net::serve(options, std::move(listeners));
-  slow_pool.join();
-  store->close();
+  rt->slow_pool.join();
+  rt->store->close();
   return rc;
 }
 

@@ -1,14 +1,10 @@
 // mailstead-smtpd: MX, submission and submissions listeners on one io_context per
 // thread (SO_REUSEPORT acceptors on each), sessions as coroutines, a shared store.
-#include <boost/asio/thread_pool.hpp>
 #include <cstdio>
 
-#include "auth/failure_limiter.hpp"
-#include "auth/password.hpp"
-#include "log/log.hpp"
 #include "net/listener.hpp"
+#include "net/runtime.hpp"
 #include "net/server.hpp"
-#include "net/tls.hpp"
 #include "service/service.hpp"
 #include "session/session.hpp"
 #include "settings.hpp"
@@ -20,21 +16,11 @@ namespace asio = boost::asio;
 namespace {
 
 int serve(const service::Context& ctx, const smtp::Settings& settings) {
-  auto store = service::open_store(ctx);
-  if (!store) return 1;
-  std::optional<asio::ssl::context> tls;
-  try {
-    tls.emplace(net::make_server_tls(ctx.core.tls_cert(), ctx.core.tls_key(), ctx.core.tls.min_version));
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "mailstead-smtpd: %s\n", e.what());
-    return 1;
-  }
-  auth::VerifiedCache cache(ctx.core.auth.verified_cache_ttl, ctx.core.auth.verified_cache_entries);
-  auth::FailureLimiter limiter({settings.auth_max_failures_per_ip, settings.auth_max_failures_per_account,
-                                settings.auth_failure_window, std::chrono::seconds(2)});
-  net::ConnectionLimits limits(settings.max_connections, settings.max_connections_per_ip);
-  asio::thread_pool slow_pool(2);
-  smtp::Shared shared{settings, ctx.core, *store, *tls, cache, limiter, limits, slow_pool,
+  auto rt = net::make_runtime(ctx, {settings.max_connections, settings.max_connections_per_ip,
+                                     {settings.auth_max_failures_per_ip, settings.auth_max_failures_per_account,
+                                      settings.auth_failure_window, std::chrono::seconds(2)}});
+  if (!rt) return 1;
+  smtp::Shared shared{settings, ctx.core, *rt->store, *rt->tls, rt->cache, rt->limiter, rt->connections, rt->slow_pool,
                       directory::RoutingSettings{ctx.core.routing.recipient_delimiter}};
 
   auto session = [&shared](smtp::Port port) {
@@ -55,11 +41,11 @@ int serve(const service::Context& ctx, const smtp::Settings& settings) {
   add(settings.mx_listen, smtp::Port::mx);
   add(settings.submission_listen, smtp::Port::submission);
   add(settings.submissions_listen, smtp::Port::submissions);
-  net::ServerOptions options{"smtpd", settings.threads, &limits,
+  net::ServerOptions options{"smtpd", settings.threads, &rt->connections,
                              [&] { return service::drop_privileges(ctx.core); }};
   int rc = net::serve(options, std::move(listeners));
-  slow_pool.join();
-  store->close();
+  rt->slow_pool.join();
+  rt->store->close();
   return rc;
 }
 

@@ -1,0 +1,23 @@
+// Protocol service set-up (see runtime.hpp).
+#include "net/runtime.hpp"
+
+#include <cstdio>
+
+#include "net/tls.hpp"
+
+namespace mailstead::net {
+
+std::unique_ptr<Runtime> make_runtime(const service::Context& ctx, const RuntimeLimits& limits) {
+  auto rt = std::make_unique<Runtime>(ctx.core, limits);
+  rt->store = service::open_store(ctx);
+  if (!rt->store) return nullptr;
+  try {
+    rt->tls.emplace(make_server_tls(ctx.core.tls_cert(), ctx.core.tls_key(), ctx.core.tls.min_version));
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "%s: %s\n", ctx.name.c_str(), e.what());
+    return nullptr;
+  }
+  return rt;
+}
+
+}  // namespace mailstead::net

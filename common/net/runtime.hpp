@@ -1,0 +1,41 @@
+// What every protocol service sets up before serving, made once: the store, the TLS
+// context, the verified-password cache, the failed-login limiter, the connection limits and
+// the pool where argon2id runs.
+#pragma once
+
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <chrono>
+#include <memory>
+#include <optional>
+
+#include "auth/failure_limiter.hpp"
+#include "auth/password.hpp"
+#include "net/listener.hpp"
+#include "service/service.hpp"
+#include "store/store.hpp"
+
+namespace mailstead::net {
+
+struct RuntimeLimits {
+  std::uint32_t max_connections = 1000, max_connections_per_ip = 20;
+  auth::FailureLimits auth;
+};
+
+struct Runtime {
+  Runtime(const config::CoreSettings& core, const RuntimeLimits& limits)
+      : cache(core.auth.verified_cache_ttl, core.auth.verified_cache_entries),
+        limiter(limits.auth),
+        connections(limits.max_connections, limits.max_connections_per_ip) {}
+  std::unique_ptr<store::Store> store;
+  std::optional<boost::asio::ssl::context> tls;
+  auth::VerifiedCache cache;
+  auth::FailureLimiter limiter;
+  ConnectionLimits connections;
+  boost::asio::thread_pool slow_pool{2};
+};
+
+// Opens the store and loads the TLS files; on failure prints why and returns null.
+std::unique_ptr<Runtime> make_runtime(const service::Context& ctx, const RuntimeLimits& limits);
+
+}  // namespace mailstead::net
