@@ -107,6 +107,7 @@ class Session {
   asio::awaitable<void> cmd_fetch(Command& c, bool uid);
   asio::awaitable<void> cmd_store(Command& c, bool uid);
   void cmd_search(Command& c, bool uid);
+  void cmd_sort(Command& c, bool uid);
   asio::awaitable<void> cmd_copy(Command& c, bool uid, bool move);
 
   // mailbox view

@@ -301,6 +301,35 @@ class ImapTest(unittest.TestCase):
         q.send(f"qa APPEND INBOX {{{len(big)}+}}\r\n".encode() + big + b"\r\n")
         self.assertIn("qa NO [OVERQUOTA]", q.response("qa")[0])
 
+    def test_sort(self):
+        r = self.raw()
+        r.cmd("CREATE Sorted")
+        msgs = [
+            ("Re: [team] Budget", "Zed <zed@remote.example>", "Tue, 2 Jan 2024 10:00:00 +0000", 100),
+            ("apples", "\"Anna Able\" <zz@remote.example>", "Mon, 1 Jan 2024 10:00:00 +0000", 3000),
+            ("Fwd: budget (fwd)", "bob@remote.example", "Wed, 3 Jan 2024 10:00:00 +0000", 10),
+            ("=?utf-8?q?Caf=C3=A9?=", "Carl <carl@remote.example>", "Mon, 1 Jan 2024 09:00:00 +0000", 500),
+        ]
+        for i, (subject, sender, date, pad) in enumerate(msgs):
+            m = f"From: {sender}\r\nSubject: {subject}\r\nDate: {date}\r\n\r\n{'x' * pad}\r\n".encode()
+            r.send(f"s{i} APPEND Sorted {{{len(m)}+}}\r\n".encode() + m + b"\r\n")
+            r.response(f"s{i}")
+        r.cmd("SELECT Sorted")
+        def sort(criteria, keys="ALL", uid=False):
+            tagged, un = r.cmd(f"{'UID ' if uid else ''}SORT ({criteria}) UTF-8 {keys}")
+            self.assertIn(" OK ", tagged)
+            return un[0].decode()
+        self.assertEqual(sort("SUBJECT"), "* SORT 2 1 3 4", "apples, budget, budget, café: base subjects")
+        self.assertEqual(sort("DATE"), "* SORT 4 2 1 3")
+        self.assertEqual(sort("REVERSE DATE"), "* SORT 3 1 2 4")
+        self.assertEqual(sort("SIZE"), "* SORT 3 1 4 2")
+        self.assertEqual(sort("FROM"), "* SORT 3 4 1 2", "by mailbox: bob, carl, zed, zz")
+        self.assertEqual(sort("DISPLAYFROM"), "* SORT 2 3 4 1", "by display name: anna, bob@, carl, zed")
+        self.assertEqual(sort("SUBJECT REVERSE DATE", "NOT LARGER 2000"), "* SORT 3 1 4")
+        self.assertRegex(sort("ARRIVAL", uid=True), r"^\* SORT \d+ \d+ \d+ \d+$")
+        self.assertIn("BAD", r.cmd("SORT (SHOESIZE) UTF-8 ALL")[0])
+        self.assertIn("NO [BADCHARSET", r.cmd("SORT (DATE) KOI8-R ALL")[0])
+
     def test_search_charset_refused(self):
         r = self.raw()
         r.cmd("SELECT INBOX")

@@ -3,11 +3,13 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <algorithm>
 #include <cctype>
+#include <cstring>
 #include <ctime>
 
 #include "directory/directory.hpp"
 #include "mime/cache.hpp"
 #include "mime/imap_structure.hpp"
+#include "mime/header.hpp"
 #include "mime/mime.hpp"
 #include "proto/fetch.hpp"
 #include "proto/mutf7.hpp"
@@ -380,6 +382,168 @@ void Session::cmd_search(Command& c, bool uid) {
     if (modseq_key && !found.empty()) result += " (MODSEQ " + std::to_string(max_modseq) + ")";
     untagged("SEARCH" + result);
   }
+  tagged(c.tag, "OK", c.name + " completed");
+}
+
+namespace {
+
+// RFC 5256 2.1 base subject: decoded, lower case, without "Re:", "Fwd:", "[list]" prefixes
+// and "(fwd)" suffixes, so a thread's messages sort together.
+std::string base_subject(std::string_view raw) {
+  std::string s = lower(mime::decode_words(raw));
+  for (auto& c : s)
+    if (c == '\t') c = ' ';
+  bool changed = true;
+  while (changed) {
+    changed = false;
+    auto t = std::string(trim(s));
+    if (t.size() >= 5 && t.compare(t.size() - 5, 5, "(fwd)") == 0) {
+      t.resize(t.size() - 5);
+      changed = true;
+    }
+    // leading "re", "fw", "fwd" with an optional [blob] and a colon
+    for (const char* p : {"re", "fwd", "fw"}) {
+      std::string_view v(t);
+      if (!v.starts_with(p)) continue;
+      v.remove_prefix(std::strlen(p));
+      v = trim(v);
+      if (v.starts_with("[")) {
+        auto close = v.find(']');
+        if (close == std::string_view::npos) continue;
+        v = trim(v.substr(close + 1));
+      }
+      if (!v.starts_with(":")) continue;
+      t = std::string(trim(v.substr(1)));
+      changed = true;
+      break;
+    }
+    // a leading [blob] when something follows it
+    if (!changed && t.starts_with("[")) {
+      auto close = t.find(']');
+      if (close != std::string::npos && !trim(std::string_view(t).substr(close + 1)).empty()) {
+        t = std::string(trim(std::string_view(t).substr(close + 1)));
+        changed = true;
+      }
+    }
+    // "[fwd: subject]"
+    if (t.starts_with("[fwd:") && t.ends_with("]")) {
+      t = std::string(trim(std::string_view(t).substr(5, t.size() - 6)));
+      changed = true;
+    }
+    s = t;
+  }
+  return s;
+}
+
+struct SortKeys {
+  std::int64_t date = 0, arrival = 0;
+  std::uint64_t size = 0;
+  std::string subject, from, to, cc, display_from, display_to;
+};
+
+// First address of a header: its mailbox (local part) for FROM/TO/CC, its decoded display
+// name or else its addr-spec for DISPLAYFROM/DISPLAYTO (RFC 5957).
+void first_address(const std::string& value, std::string& mailbox, std::string& display) {
+  for (const auto& a : mime::parse_addresses(value)) {
+    if (a.group_start || a.group_end) continue;
+    mailbox = lower(a.mailbox);
+    display = a.name.empty() ? lower(a.mailbox + (a.host.empty() ? "" : "@" + a.host)) : lower(mime::decode_words(a.name));
+    return;
+  }
+}
+
+}  // namespace
+
+void Session::cmd_sort(Command& c, bool uid) {
+  // SORT (criteria) charset search-keys (RFC 5256 3)
+  if (c.args.size() < 3 || c.args[0].kind != Token::Kind::list || c.args[0].items.empty())
+    return bad(c.tag, "SORT takes (criteria), a charset and search keys");
+  struct Criterion {
+    std::string key;
+    bool reverse;
+  };
+  std::vector<Criterion> criteria;
+  bool reverse = false;
+  for (const auto& t : c.args[0].items) {
+    auto u = upper(t.text);
+    if (u == "REVERSE") {
+      reverse = true;
+      continue;
+    }
+    if (u != "ARRIVAL" && u != "CC" && u != "DATE" && u != "FROM" && u != "SIZE" && u != "SUBJECT" && u != "TO" &&
+        u != "DISPLAYFROM" && u != "DISPLAYTO")
+      return bad(c.tag, "Unknown SORT criterion " + t.text);
+    criteria.push_back({u, reverse});
+    reverse = false;
+  }
+  if (reverse || criteria.empty()) return bad(c.tag, "REVERSE must precede a criterion");
+  auto cs = upper(c.args[1].text);
+  if (cs != "UTF-8" && cs != "US-ASCII") return tagged(c.tag, "NO", "[BADCHARSET (UTF-8 US-ASCII)] Unsupported charset");
+  auto parsed = parse_search(c.args, 2);
+  if (auto* e = std::get_if<std::string>(&parsed)) return bad(c.tag, *e);
+  const auto& key = std::get<SearchKey>(parsed);
+  refresh(false);
+  auto& msgs = selected_->messages;
+  std::vector<std::pair<std::size_t, SortKeys>> found;
+  {
+    auto txn = shared_.store.read();
+    for (std::size_t i = 0; i < msgs.size(); ++i) {
+      auto rec = store::get_message(*txn, selected_->id, msgs[i].uid);
+      if (!rec) continue;
+      SearchMessage sm;
+      sm.seq = static_cast<std::uint32_t>(i + 1);
+      sm.uid = msgs[i].uid;
+      sm.flags = msgs[i].flags;
+      sm.keywords = &msgs[i].keywords;
+      sm.internaldate = rec->internaldate;
+      sm.size = rec->size;
+      sm.prefix = rec->prefix;
+      sm.blob = store::get_blob(*txn, rec->blob).value_or(std::string_view{});
+      sm.max_seq = static_cast<std::uint32_t>(msgs.size());
+      sm.max_uid = msgs.back().uid;
+      sm.modseq = msgs[i].modseq;
+      if (!matches(key, sm)) continue;
+      SortKeys k;
+      k.arrival = rec->internaldate;
+      k.date = rec->internaldate;  // RFC 5256: no valid Date: header → INTERNALDATE
+      k.size = rec->size;
+      auto header = sm.blob.substr(0, mime::parse(sm.blob).header_end);
+      for (const auto& [name, value] : mime::header_fields(header)) {
+        auto n = lower(name);
+        if (n == "subject" && k.subject.empty()) k.subject = base_subject(value);
+        else if (n == "date") parse_rfc5322_date(value, k.date);
+        else if (n == "from" && k.from.empty()) first_address(value, k.from, k.display_from);
+        else if (n == "to" && k.to.empty()) first_address(value, k.to, k.display_to);
+        else if (n == "cc" && k.cc.empty()) {
+          std::string ignored;
+          first_address(value, k.cc, ignored);
+        }
+      }
+      found.emplace_back(i, std::move(k));
+    }
+  }
+  auto compare = [&](const std::pair<std::size_t, SortKeys>& a, const std::pair<std::size_t, SortKeys>& b) {
+    for (const auto& cr : criteria) {
+      int r = 0;
+      const auto& x = a.second;
+      const auto& y = b.second;
+      if (cr.key == "ARRIVAL") r = x.arrival < y.arrival ? -1 : x.arrival > y.arrival;
+      else if (cr.key == "DATE") r = x.date < y.date ? -1 : x.date > y.date;
+      else if (cr.key == "SIZE") r = x.size < y.size ? -1 : x.size > y.size;
+      else if (cr.key == "SUBJECT") r = x.subject.compare(y.subject);
+      else if (cr.key == "FROM") r = x.from.compare(y.from);
+      else if (cr.key == "TO") r = x.to.compare(y.to);
+      else if (cr.key == "CC") r = x.cc.compare(y.cc);
+      else if (cr.key == "DISPLAYFROM") r = x.display_from.compare(y.display_from);
+      else if (cr.key == "DISPLAYTO") r = x.display_to.compare(y.display_to);
+      if (r != 0) return cr.reverse ? r > 0 : r < 0;
+    }
+    return a.first < b.first;  // ties in sequence order (RFC 5256 3)
+  };
+  std::sort(found.begin(), found.end(), compare);
+  std::string result;
+  for (const auto& [i, k] : found) result += " " + std::to_string(uid ? msgs[i].uid : static_cast<std::uint32_t>(i + 1));
+  untagged("SORT" + result);
   tagged(c.tag, "OK", c.name + " completed");
 }
 
