@@ -8,6 +8,7 @@
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -21,6 +22,7 @@
 
 namespace mailstead::store {
 class Store;
+struct MessageRecord;
 }
 namespace mailstead::auth {
 class VerifiedCache;
@@ -108,6 +110,10 @@ class Session {
   asio::awaitable<void> cmd_store(Command& c, bool uid);
   void cmd_search(Command& c, bool uid);
   void cmd_sort(Command& c, bool uid);
+  // Calls `fn` with the view index, the search record and the stored message of every
+  // message of the selected mailbox that `key` matches (one short read transaction).
+  void for_each_match(const struct SearchKey& key,
+                      const std::function<void(std::size_t, const struct SearchMessage&, const store::MessageRecord&)>& fn);
   asio::awaitable<void> cmd_copy(Command& c, bool uid, bool move);
 
   // mailbox view

@@ -313,6 +313,29 @@ asio::awaitable<void> Session::cmd_store(Command& c, bool uid) {
   tagged(c.tag, "OK", c.name + " completed");
 }
 
+void Session::for_each_match(
+    const SearchKey& key, const std::function<void(std::size_t, const SearchMessage&, const store::MessageRecord&)>& fn) {
+  auto& msgs = selected_->messages;
+  auto txn = shared_.store.read();
+  for (std::size_t i = 0; i < msgs.size(); ++i) {
+    auto rec = store::get_message(*txn, selected_->id, msgs[i].uid);
+    if (!rec) continue;  // expunged by another session, not yet reported
+    SearchMessage sm;
+    sm.seq = static_cast<std::uint32_t>(i + 1);
+    sm.uid = msgs[i].uid;
+    sm.flags = msgs[i].flags;
+    sm.keywords = &msgs[i].keywords;
+    sm.internaldate = rec->internaldate;
+    sm.size = rec->size;
+    sm.prefix = rec->prefix;
+    sm.blob = store::get_blob(*txn, rec->blob).value_or(std::string_view{});
+    sm.max_seq = static_cast<std::uint32_t>(msgs.size());
+    sm.max_uid = msgs.back().uid;
+    sm.modseq = msgs[i].modseq;
+    if (matches(key, sm)) fn(i, sm, *rec);
+  }
+}
+
 void Session::cmd_search(Command& c, bool uid) {
   std::size_t from = 0;
   // ESEARCH (RFC 4731): SEARCH RETURN (MIN MAX COUNT ALL) keys…
@@ -347,29 +370,11 @@ void Session::cmd_search(Command& c, bool uid) {
   std::uint64_t max_modseq = 0;
   bool modseq_key = uses_modseq(key);
   if (modseq_key) condstore_ = true;
-  auto& msgs = selected_->messages;
-  auto txn = shared_.store.read();
-  for (std::size_t i = 0; i < msgs.size(); ++i) {
-    auto rec = store::get_message(*txn, selected_->id, msgs[i].uid);
-    if (!rec) continue;
-    SearchMessage sm;
-    sm.seq = static_cast<std::uint32_t>(i + 1);
-    sm.uid = msgs[i].uid;
-    sm.flags = msgs[i].flags;
-    sm.keywords = &msgs[i].keywords;
-    sm.internaldate = rec->internaldate;
-    sm.size = rec->size;
-    sm.prefix = rec->prefix;
-    sm.blob = store::get_blob(*txn, rec->blob).value_or(std::string_view{});
-    sm.max_seq = static_cast<std::uint32_t>(msgs.size());
-    sm.max_uid = msgs.back().uid;
-    sm.modseq = msgs[i].modseq;
-    if (matches(key, sm)) {
-      max_modseq = std::max(max_modseq, sm.modseq);
-      found.push_back(uid ? sm.uid : sm.seq);
-      result += " " + std::to_string(found.back());
-    }
-  }
+  for_each_match(key, [&](std::size_t, const SearchMessage& sm, const store::MessageRecord&) {
+    max_modseq = std::max(max_modseq, sm.modseq);
+    found.push_back(uid ? sm.uid : sm.seq);
+    result += " " + std::to_string(found.back());
+  });
   if (esearch) {
     std::string e = "ESEARCH (TAG \"" + c.tag + "\")" + (uid ? " UID" : "");
     if (want_min && !found.empty()) e += " MIN " + std::to_string(found.front());
@@ -485,43 +490,25 @@ void Session::cmd_sort(Command& c, bool uid) {
   refresh(false);
   auto& msgs = selected_->messages;
   std::vector<std::pair<std::size_t, SortKeys>> found;
-  {
-    auto txn = shared_.store.read();
-    for (std::size_t i = 0; i < msgs.size(); ++i) {
-      auto rec = store::get_message(*txn, selected_->id, msgs[i].uid);
-      if (!rec) continue;
-      SearchMessage sm;
-      sm.seq = static_cast<std::uint32_t>(i + 1);
-      sm.uid = msgs[i].uid;
-      sm.flags = msgs[i].flags;
-      sm.keywords = &msgs[i].keywords;
-      sm.internaldate = rec->internaldate;
-      sm.size = rec->size;
-      sm.prefix = rec->prefix;
-      sm.blob = store::get_blob(*txn, rec->blob).value_or(std::string_view{});
-      sm.max_seq = static_cast<std::uint32_t>(msgs.size());
-      sm.max_uid = msgs.back().uid;
-      sm.modseq = msgs[i].modseq;
-      if (!matches(key, sm)) continue;
-      SortKeys k;
-      k.arrival = rec->internaldate;
-      k.date = rec->internaldate;  // RFC 5256: no valid Date: header → INTERNALDATE
-      k.size = rec->size;
-      auto header = sm.blob.substr(0, mime::parse(sm.blob).header_end);
-      for (const auto& [name, value] : mime::header_fields(header)) {
-        auto n = lower(name);
-        if (n == "subject" && k.subject.empty()) k.subject = base_subject(value);
-        else if (n == "date") parse_rfc5322_date(value, k.date);
-        else if (n == "from" && k.from.empty()) first_address(value, k.from, k.display_from);
-        else if (n == "to" && k.to.empty()) first_address(value, k.to, k.display_to);
-        else if (n == "cc" && k.cc.empty()) {
-          std::string ignored;
-          first_address(value, k.cc, ignored);
-        }
+  for_each_match(key, [&](std::size_t i, const SearchMessage& sm, const store::MessageRecord& rec) {
+    SortKeys k;
+    k.arrival = rec.internaldate;
+    k.date = rec.internaldate;  // RFC 5256: no valid Date: header → INTERNALDATE
+    k.size = rec.size;
+    auto header = sm.blob.substr(0, mime::parse(sm.blob).header_end);
+    for (const auto& [name, value] : mime::header_fields(header)) {
+      auto n = lower(name);
+      if (n == "subject" && k.subject.empty()) k.subject = base_subject(value);
+      else if (n == "date") parse_rfc5322_date(value, k.date);
+      else if (n == "from" && k.from.empty()) first_address(value, k.from, k.display_from);
+      else if (n == "to" && k.to.empty()) first_address(value, k.to, k.display_to);
+      else if (n == "cc" && k.cc.empty()) {
+        std::string ignored;
+        first_address(value, k.cc, ignored);
       }
-      found.emplace_back(i, std::move(k));
     }
-  }
+    found.emplace_back(i, std::move(k));
+  });
   auto compare = [&](const std::pair<std::size_t, SortKeys>& a, const std::pair<std::size_t, SortKeys>& b) {
     for (const auto& cr : criteria) {
       int r = 0;
