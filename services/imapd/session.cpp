@@ -30,7 +30,7 @@ std::string Session::capabilities() const {
   std::string c = "IMAP4rev1 SASL-IR LITERAL+ ID ENABLE IDLE";
   if (!user_id_) return c + " AUTH=PLAIN";
   return c + " NAMESPACE UIDPLUS MOVE UNSELECT CHILDREN SPECIAL-USE CREATE-SPECIAL-USE LIST-EXTENDED LIST-STATUS"
-             " STATUS=SIZE ESEARCH SORT SORT=DISPLAY QUOTA QUOTA=RES-STORAGE"
+             " STATUS=SIZE ESEARCH SORT SORT=DISPLAY THREAD=ORDEREDSUBJECT THREAD=REFERENCES QUOTA QUOTA=RES-STORAGE"
              " CONDSTORE QRESYNC COMPRESS=DEFLATE";
 }
 
@@ -234,6 +234,8 @@ asio::awaitable<void> Session::dispatch(Command& c) {
     if (need_auth() && need_selected()) cmd_search(c, n == "UID SEARCH");
   } else if (n == "SORT" || n == "UID SORT") {
     if (need_auth() && need_selected()) cmd_sort(c, n == "UID SORT");
+  } else if (n == "THREAD" || n == "UID THREAD") {
+    if (need_auth() && need_selected()) cmd_thread(c, n == "UID THREAD");
   } else if (n == "COPY" || n == "UID COPY" || n == "MOVE" || n == "UID MOVE") {
     if (need_auth() && need_selected())
       co_await cmd_copy(c, n.starts_with("UID"), n.ends_with("MOVE"));

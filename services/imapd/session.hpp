@@ -110,6 +110,7 @@ class Session {
   asio::awaitable<void> cmd_store(Command& c, bool uid);
   void cmd_search(Command& c, bool uid);
   void cmd_sort(Command& c, bool uid);
+  void cmd_thread(Command& c, bool uid);
   // Calls `fn` with the view index, the search record and the stored message of every
   // message of the selected mailbox that `key` matches (one short read transaction).
   void for_each_match(const struct SearchKey& key,

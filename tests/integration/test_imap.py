@@ -330,6 +330,42 @@ class ImapTest(unittest.TestCase):
         self.assertIn("BAD", r.cmd("SORT (SHOESIZE) UTF-8 ALL")[0])
         self.assertIn("NO [BADCHARSET", r.cmd("SORT (DATE) KOI8-R ALL")[0])
 
+    def test_thread(self):
+        r = self.raw()
+        r.cmd("CREATE Threads")
+        msgs = [  # (subject, Message-ID, References, In-Reply-To, date)
+            ("Plan", "<p1@x>", "", "", "Mon, 1 Jan 2024 10:00:00 +0000"),
+            ("Re: Plan", "<p2@x>", "<p1@x>", "", "Mon, 1 Jan 2024 11:00:00 +0000"),
+            ("Lunch", "<l1@x>", "", "", "Mon, 1 Jan 2024 10:30:00 +0000"),
+            ("Re: Plan", "<p3@x>", "<p1@x> <p2@x>", "", "Mon, 1 Jan 2024 12:00:00 +0000"),
+            ("Re: Plan", "<p4@x>", "", "<p1@x>", "Mon, 1 Jan 2024 13:00:00 +0000"),
+            ("Re: Lunch", "<l2@x>", "", "", "Mon, 1 Jan 2024 14:00:00 +0000"),
+        ]
+        for i, (subject, mid, refs, irt, date) in enumerate(msgs):
+            h = f"From: a@remote.example\r\nSubject: {subject}\r\nMessage-ID: {mid}\r\nDate: {date}\r\n"
+            if refs:
+                h += f"References: {refs}\r\n"
+            if irt:
+                h += f"In-Reply-To: {irt}\r\n"
+            m = (h + "\r\nbody\r\n").encode()
+            r.send(f"t{i} APPEND Threads {{{len(m)}+}}\r\n".encode() + m + b"\r\n")
+            r.response(f"t{i}")
+        self.assertIn(b"THREAD=REFERENCES", r.cmd("CAPABILITY")[1][0])
+        r.cmd("SELECT Threads")
+        def thread(algorithm, keys="ALL", uid=False):
+            tagged, un = r.cmd(f"{'UID ' if uid else ''}THREAD {algorithm} UTF-8 {keys}")
+            self.assertIn(" OK ", tagged)
+            return un[0].decode()
+        # Plan: 1 → 2 → 4 and 1 → 5 (In-Reply-To); Lunch: 3 → 6 by subject alone
+        self.assertEqual(thread("REFERENCES"), "* THREAD (1 (2 4)(5))(3 6)")
+        self.assertEqual(thread("ORDEREDSUBJECT"), "* THREAD (1 (2)(4)(5))(3 6)")
+        self.assertEqual(thread("REFERENCES", "SUBJECT lunch"), "* THREAD (3 6)")
+        self.assertEqual(thread("REFERENCES", "SUBJECT nothing-like-this"), "* THREAD")
+        uids = thread("REFERENCES", uid=True)
+        self.assertRegex(uids, r"^\* THREAD \(\d+ \(\d+ \d+\)\(\d+\)\)\(\d+ \d+\)$")
+        self.assertIn("BAD", r.cmd("THREAD BYMOOD UTF-8 ALL")[0])
+        self.assertIn("NO [BADCHARSET", r.cmd("THREAD REFERENCES KOI8-R ALL")[0])
+
     def test_search_charset_refused(self):
         r = self.raw()
         r.cmd("SELECT INBOX")

@@ -14,6 +14,7 @@
 #include "proto/fetch.hpp"
 #include "proto/mutf7.hpp"
 #include "proto/search.hpp"
+#include "proto/thread.hpp"
 #include "session.hpp"
 #include "store/async.hpp"
 #include "store/mailstore.hpp"
@@ -392,58 +393,11 @@ void Session::cmd_search(Command& c, bool uid) {
 
 namespace {
 
-// RFC 5256 2.1 base subject: decoded, lower case, without "Re:", "Fwd:", "[list]" prefixes
-// and "(fwd)" suffixes, so a thread's messages sort together.
-std::string base_subject(std::string_view raw) {
-  std::string s = lower(mime::decode_words(raw));
-  for (auto& c : s)
-    if (c == '\t') c = ' ';
-  bool changed = true;
-  while (changed) {
-    changed = false;
-    auto t = std::string(trim(s));
-    if (t.size() >= 5 && t.compare(t.size() - 5, 5, "(fwd)") == 0) {
-      t.resize(t.size() - 5);
-      changed = true;
-    }
-    // leading "re", "fw", "fwd" with an optional [blob] and a colon
-    for (const char* p : {"re", "fwd", "fw"}) {
-      std::string_view v(t);
-      if (!v.starts_with(p)) continue;
-      v.remove_prefix(std::strlen(p));
-      v = trim(v);
-      if (v.starts_with("[")) {
-        auto close = v.find(']');
-        if (close == std::string_view::npos) continue;
-        v = trim(v.substr(close + 1));
-      }
-      if (!v.starts_with(":")) continue;
-      t = std::string(trim(v.substr(1)));
-      changed = true;
-      break;
-    }
-    // a leading [blob] when something follows it
-    if (!changed && t.starts_with("[")) {
-      auto close = t.find(']');
-      if (close != std::string::npos && !trim(std::string_view(t).substr(close + 1)).empty()) {
-        t = std::string(trim(std::string_view(t).substr(close + 1)));
-        changed = true;
-      }
-    }
-    // "[fwd: subject]"
-    if (t.starts_with("[fwd:") && t.ends_with("]")) {
-      t = std::string(trim(std::string_view(t).substr(5, t.size() - 6)));
-      changed = true;
-    }
-    s = t;
-  }
-  return s;
-}
-
 struct SortKeys {
   std::int64_t date = 0, arrival = 0;
   std::uint64_t size = 0;
   std::string subject, from, to, cc, display_from, display_to;
+  std::string raw_subject, message_id, references, in_reply_to;  // for THREAD
 };
 
 // First address of a header: its mailbox (local part) for FROM/TO/CC, its decoded display
@@ -455,6 +409,38 @@ void first_address(const std::string& value, std::string& mailbox, std::string& 
     display = a.name.empty() ? lower(a.mailbox + (a.host.empty() ? "" : "@" + a.host)) : lower(mime::decode_words(a.name));
     return;
   }
+}
+
+// The keys SORT and THREAD order by, from the message's header (RFC 5256).
+SortKeys sort_keys(const SearchMessage& sm, const store::MessageRecord& rec) {
+  SortKeys k;
+  k.arrival = rec.internaldate;
+  k.date = rec.internaldate;  // RFC 5256: no valid Date: header → INTERNALDATE
+  k.size = rec.size;
+  auto header = sm.blob.substr(0, mime::parse(sm.blob).header_end);
+  for (const auto& [name, value] : mime::header_fields(header)) {
+    auto n = lower(name);
+    if (n == "subject" && k.raw_subject.empty()) {
+      k.raw_subject = value;
+      k.subject = base_subject(value).text;
+    } else if (n == "date") {
+      parse_rfc5322_date(value, k.date);
+    } else if (n == "from" && k.from.empty()) {
+      first_address(value, k.from, k.display_from);
+    } else if (n == "to" && k.to.empty()) {
+      first_address(value, k.to, k.display_to);
+    } else if (n == "cc" && k.cc.empty()) {
+      std::string ignored;
+      first_address(value, k.cc, ignored);
+    } else if (n == "message-id" && k.message_id.empty()) {
+      k.message_id = value;
+    } else if (n == "references" && k.references.empty()) {
+      k.references = value;
+    } else if (n == "in-reply-to" && k.in_reply_to.empty()) {
+      k.in_reply_to = value;
+    }
+  }
+  return k;
 }
 
 }  // namespace
@@ -491,23 +477,7 @@ void Session::cmd_sort(Command& c, bool uid) {
   auto& msgs = selected_->messages;
   std::vector<std::pair<std::size_t, SortKeys>> found;
   for_each_match(key, [&](std::size_t i, const SearchMessage& sm, const store::MessageRecord& rec) {
-    SortKeys k;
-    k.arrival = rec.internaldate;
-    k.date = rec.internaldate;  // RFC 5256: no valid Date: header → INTERNALDATE
-    k.size = rec.size;
-    auto header = sm.blob.substr(0, mime::parse(sm.blob).header_end);
-    for (const auto& [name, value] : mime::header_fields(header)) {
-      auto n = lower(name);
-      if (n == "subject" && k.subject.empty()) k.subject = base_subject(value);
-      else if (n == "date") parse_rfc5322_date(value, k.date);
-      else if (n == "from" && k.from.empty()) first_address(value, k.from, k.display_from);
-      else if (n == "to" && k.to.empty()) first_address(value, k.to, k.display_to);
-      else if (n == "cc" && k.cc.empty()) {
-        std::string ignored;
-        first_address(value, k.cc, ignored);
-      }
-    }
-    found.emplace_back(i, std::move(k));
+    found.emplace_back(i, sort_keys(sm, rec));
   });
   auto compare = [&](const std::pair<std::size_t, SortKeys>& a, const std::pair<std::size_t, SortKeys>& b) {
     for (const auto& cr : criteria) {
@@ -531,6 +501,28 @@ void Session::cmd_sort(Command& c, bool uid) {
   std::string result;
   for (const auto& [i, k] : found) result += " " + std::to_string(uid ? msgs[i].uid : static_cast<std::uint32_t>(i + 1));
   untagged("SORT" + result);
+  tagged(c.tag, "OK", c.name + " completed");
+}
+
+void Session::cmd_thread(Command& c, bool uid) {
+  // THREAD algorithm charset search-keys (RFC 5256 3)
+  if (c.args.size() < 3) return bad(c.tag, "THREAD takes an algorithm, a charset and search keys");
+  auto algorithm = upper(c.args[0].text);
+  if (algorithm != "REFERENCES" && algorithm != "ORDEREDSUBJECT") return bad(c.tag, "Unknown THREAD algorithm");
+  auto cs = upper(c.args[1].text);
+  if (cs != "UTF-8" && cs != "US-ASCII") return tagged(c.tag, "NO", "[BADCHARSET (UTF-8 US-ASCII)] Unsupported charset");
+  auto parsed = parse_search(c.args, 2);
+  if (auto* e = std::get_if<std::string>(&parsed)) return bad(c.tag, *e);
+  refresh(false);
+  auto& msgs = selected_->messages;
+  std::vector<ThreadMessage> found;
+  for_each_match(std::get<SearchKey>(parsed), [&](std::size_t i, const SearchMessage& sm, const store::MessageRecord& rec) {
+    auto k = sort_keys(sm, rec);
+    found.push_back(ThreadMessage{uid ? msgs[i].uid : static_cast<std::uint32_t>(i + 1), k.date, std::move(k.raw_subject),
+                                  std::move(k.message_id), std::move(k.references), std::move(k.in_reply_to)});
+  });
+  auto tree = algorithm == "REFERENCES" ? thread_references(found) : thread_orderedsubject(found);
+  untagged(tree.empty() ? "THREAD" : "THREAD " + tree);
   tagged(c.tag, "OK", c.name + " completed");
 }
 
