@@ -2,6 +2,7 @@
 #include "config/core_settings.hpp"
 
 #include "config/source.hpp"
+#include "notify/changes.hpp"
 
 namespace mailstead::config {
 
@@ -24,6 +25,8 @@ CoreSettings load_core(Source& src) {
   src.get("dns", "nameservers", s.dns.nameservers);
   src.get("spamd", "address", s.spamd.address);
   src.get("redis", "url", s.redis.url);
+  if (std::string why; !s.redis.url.empty() && !notify::valid_redis_url(s.redis.url, why))
+    src.fail("redis", "url", why);
 
   src.get_size("store", "map_size", s.store.map_size, 1 << 20);
   src.get("store", "max_readers", s.store.max_readers, 16, 1 << 20);

@@ -11,6 +11,12 @@ std::unique_ptr<Runtime> make_runtime(const service::Context& ctx, const Runtime
   auto rt = std::make_unique<Runtime>(ctx.core, limits);
   rt->store = service::open_store(ctx);
   if (!rt->store) return nullptr;
+  if (!ctx.core.redis.url.empty()) {
+    rt->changes = std::make_unique<notify::Publisher>(ctx.core.redis.url);
+    rt->store->set_commit_hook([p = rt->changes.get()](const std::vector<std::uint64_t>& mailboxes) {
+      for (auto id : mailboxes) p->changed(id);
+    });
+  }
   try {
     rt->tls.emplace(make_server_tls(ctx.core.tls_cert(), ctx.core.tls_key(), ctx.core.tls.min_version));
   } catch (const std::exception& e) {

@@ -1,6 +1,6 @@
 // What every protocol service sets up before serving, made once: the store, the TLS
 // context, the verified-password cache, the failed-login limiter, the connection limits and
-// the pool where argon2id runs.
+// the pool where argon2id runs; with Redis configured, the publisher of mailbox changes.
 #pragma once
 
 #include <boost/asio/ssl/context.hpp>
@@ -12,6 +12,7 @@
 #include "auth/failure_limiter.hpp"
 #include "auth/password.hpp"
 #include "net/listener.hpp"
+#include "notify/changes.hpp"
 #include "service/service.hpp"
 #include "store/store.hpp"
 
@@ -27,6 +28,8 @@ struct Runtime {
       : cache(core.auth.verified_cache_ttl, core.auth.verified_cache_entries),
         limiter(limits.auth),
         connections(limits.max_connections, limits.max_connections_per_ip) {}
+  // Declared first so it outlives the store whose commit hook feeds it.
+  std::unique_ptr<notify::Publisher> changes;
   std::unique_ptr<store::Store> store;
   std::optional<boost::asio::ssl::context> tls;
   auth::VerifiedCache cache;

@@ -87,6 +87,7 @@ std::vector<MailboxRecord> list_mailboxes(ReadTxn& txn, std::uint64_t owner) {
 }
 
 std::error_code delete_mailbox(WriteTxn& txn, std::uint64_t id) {
+  txn.touch(id);
   auto m = get_mailbox(txn, id);
   if (!m) return {};
   std::vector<std::uint32_t> uids;
@@ -130,6 +131,7 @@ std::optional<BlobRef> get_blob_ref(ReadTxn& txn, std::string_view key) {
 }
 
 Result<Appended> append(WriteTxn& txn, std::uint64_t mailbox_id, MessageRecord msg) {
+  txn.touch(mailbox_id);
   auto m = get_mailbox(txn, mailbox_id);
   if (!m) return not_found("no such mailbox");
   auto ref = get_blob_ref(txn, msg.blob);
@@ -158,6 +160,7 @@ std::optional<MessageRecord> get_message(ReadTxn& txn, std::uint64_t mailbox_id,
 
 Result<std::uint64_t> set_flags(WriteTxn& txn, std::uint64_t mailbox_id, std::uint32_t uid, std::uint32_t flags,
                                 std::vector<std::string> keywords) {
+  txn.touch(mailbox_id);
   auto m = get_mailbox(txn, mailbox_id);
   auto msg = get_message(txn, mailbox_id, uid);
   if (!m || !msg) return not_found("no such message");
@@ -174,6 +177,7 @@ Result<std::uint64_t> set_flags(WriteTxn& txn, std::uint64_t mailbox_id, std::ui
 }
 
 Result<void> rename_mailbox(WriteTxn& txn, std::uint64_t id, std::string_view new_name) {
+  txn.touch(id);
   auto m = get_mailbox(txn, id);
   if (!m) return not_found("no such mailbox");
   auto new_key = key_u64_str(m->owner, new_name);
@@ -201,6 +205,7 @@ std::error_code record_spam_move(WriteTxn& txn, std::uint64_t user, std::string_
 }
 
 std::error_code expunge(WriteTxn& txn, std::uint64_t mailbox_id, std::uint32_t uid) {
+  txn.touch(mailbox_id);
   auto m = get_mailbox(txn, mailbox_id);
   auto msg = get_message(txn, mailbox_id, uid);
   if (!m || !msg) return Errc::corrupt;

@@ -10,6 +10,7 @@
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <vector>
 
 namespace mailstead::store {
 
@@ -79,6 +80,13 @@ class WriteTxn : public ReadTxn {
  public:
   virtual std::error_code put(Table t, std::string_view key, std::string_view value) = 0;
   virtual bool del(Table t, std::string_view key) = 0;  // false when absent
+  // Records that a mailbox changed; once the commit is durable the store's commit hook
+  // hears of it (and tells other processes). mailstore.cpp calls it for every change.
+  void touch(std::uint64_t mailbox) { touched_.push_back(mailbox); }
+  const std::vector<std::uint64_t>& touched() const { return touched_; }
+
+ private:
+  std::vector<std::uint64_t> touched_;
 };
 
 // A batch: changes made inside the writer's transaction. It returns an error to undo
@@ -107,6 +115,16 @@ class Store {
   virtual void close() = 0;
   // The size the map has now (grows as data does).
   virtual std::uint64_t map_size() const = 0;
+  // Grows with every commit by any process sharing the store: a cheap "anything changed?"
+  // (LMDB: the last transaction ID in the meta page).
+  virtual std::uint64_t generation() = 0;
+  // Called on the writer thread after each durable commit with the mailboxes its batches
+  // touched (never empty). Set before the first submit; keep it short.
+  using CommitHook = std::function<void(const std::vector<std::uint64_t>&)>;
+  void set_commit_hook(CommitHook hook) { commit_hook_ = std::move(hook); }
+
+ protected:
+  CommitHook commit_hook_;
 };
 
 // Opens (creating if needed) and migrates the schema to the current version.

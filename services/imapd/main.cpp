@@ -3,6 +3,7 @@
 
 #include "net/runtime.hpp"
 #include "net/server.hpp"
+#include "notify/changes.hpp"
 #include "service/service.hpp"
 #include "session.hpp"
 #include "settings.hpp"
@@ -18,7 +19,9 @@ int serve(const service::Context& ctx, const imap::Settings& settings) {
                                      {settings.auth_max_failures_per_ip, settings.auth_max_failures_per_account,
                                       settings.auth_failure_window, std::chrono::seconds(2)}});
   if (!rt) return 1;
-  imap::Shared shared{settings, ctx.core, *rt->store, *rt->tls, rt->cache, rt->limiter, rt->slow_pool};
+  imap::Watcher watcher(*rt->store, settings.idle_poll);
+  notify::Subscriber redis(ctx.core.redis.url, [&watcher](std::uint64_t mailbox) { watcher.changed(mailbox); });
+  imap::Shared shared{settings, ctx.core, *rt->store, *rt->tls, rt->cache, rt->limiter, rt->slow_pool, watcher};
   std::vector<net::Listener> listeners;
   for (const auto& a : settings.imaps_listen)
     listeners.push_back({a, [&shared](net::tcp::socket s) -> asio::awaitable<void> {

@@ -19,6 +19,7 @@
 #include "net/stream.hpp"
 #include "proto/parser.hpp"
 #include "settings.hpp"
+#include "watcher.hpp"
 
 namespace mailstead::store {
 class Store;
@@ -41,6 +42,7 @@ struct Shared {
   auth::VerifiedCache& password_cache;
   auth::FailureLimiter& auth_limiter;
   asio::thread_pool& slow_pool;
+  Watcher& watcher;
 };
 
 struct ViewMessage {

@@ -179,3 +179,29 @@ class Suite:
         for log in self.logs.values():
             log.close()
         self.instance.cleanup()
+
+
+class Redis:
+    """A real redis-server on a free loopback port, without persistence."""
+
+    def __init__(self):
+        import shutil
+        import tempfile
+        self.port = free_ports(1)[0]
+        self.dir = tempfile.mkdtemp(prefix="mailstead-redis-")
+        self.proc = subprocess.Popen([shutil.which("redis-server") or "/usr/bin/redis-server",
+                                      "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+                                      "--appendonly", "no", "--dir", self.dir],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_port(self.port)
+
+    @property
+    def url(self):
+        return f"redis://127.0.0.1:{self.port}"
+
+    def stop(self):
+        import shutil
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(timeout=10)
+        shutil.rmtree(self.dir, ignore_errors=True)

@@ -3,6 +3,7 @@
 // process's growth, MDB_READERS_FULL clears stale readers) and runs the group-commit writer.
 #include <lmdb.h>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <condition_variable>
@@ -167,7 +168,7 @@ class LmdbStore final : public Store {
     {
       std::lock_guard lock(mu_);
       if (!stopping_) {
-        queue_.push_back(Item{std::move(fn), std::move(done), {}});
+        queue_.push_back(Item{std::move(fn), std::move(done), {}, {}});
         cv_.notify_one();
         return;
       }
@@ -187,11 +188,19 @@ class LmdbStore final : public Store {
 
   std::uint64_t map_size() const override { return map_size_.load(); }
 
+  std::uint64_t generation() override {
+    std::shared_lock lock(resize_mu_);
+    MDB_envinfo info{};
+    mdb_env_info(env_, &info);
+    return static_cast<std::uint64_t>(info.me_last_txnid);
+  }
+
  private:
   struct Item {
     BatchFn fn;
     Completion done;
     std::error_code result;
+    std::vector<std::uint64_t> touched;  // mailboxes it changed, once committed
   };
 
   void writer_loop() {
@@ -209,6 +218,14 @@ class LmdbStore final : public Store {
       if (auto ec = run_group(group, false))
         for (auto& item : group) if (!item.result) item.result = ec;
       for (auto& item : group) if (item.done) item.done(item.result);
+      if (commit_hook_) {
+        std::vector<std::uint64_t> touched;
+        for (auto& item : group)
+          if (!item.result) touched.insert(touched.end(), item.touched.begin(), item.touched.end());
+        std::sort(touched.begin(), touched.end());
+        touched.erase(std::unique(touched.begin(), touched.end()), touched.end());
+        if (!touched.empty()) commit_hook_(touched);
+      }
       group.clear();
     }
   }
@@ -232,6 +249,7 @@ class LmdbStore final : public Store {
       bool full = false;
       for (auto& item : group) {
         item.result = {};
+        item.touched.clear();
         MDB_txn* child = nullptr;
         rc = mdb_txn_begin(env_, parent, 0, &child);
         if (rc != MDB_SUCCESS) { full = rc == MDB_MAP_FULL; item.result = from_mdb(rc); if (full) break; continue; }
@@ -242,6 +260,7 @@ class LmdbStore final : public Store {
         rc = mdb_txn_commit(child);
         if (rc == MDB_MAP_FULL) { full = true; break; }
         item.result = from_mdb(rc);
+        if (rc == MDB_SUCCESS) item.touched = txn.touched();
       }
       if (!full) {
         rc = mdb_txn_commit(parent);  // the fsync that makes the whole group durable

@@ -664,17 +664,23 @@ asio::awaitable<void> Session::cmd_idle(Command& c) {
     co_return;
   }
   // A watcher reports changes while this coroutine waits for DONE; an SSL stream allows
-  // one read and one write at a time, and only the watcher writes until DONE.
+  // one read and one write at a time, and only the watcher writes until DONE. The process's
+  // Watcher wakes it when the selected mailbox changes (store commit counter or Redis).
   auto ex = co_await asio::this_coro::executor;
   auto active = std::make_shared<bool>(true);
   auto finished = std::make_shared<asio::steady_timer>(ex, asio::steady_timer::time_point::max());
-  auto poll = std::make_shared<asio::steady_timer>(ex);
+  auto wake = std::make_shared<Wake>(ex);
+  std::optional<std::uint64_t> token;
+  if (selected_) token = shared_.watcher.watch(selected_->id, selected_->highestmodseq, ex, wake);
   asio::co_spawn(
       ex,
-      [this, active, finished, poll]() -> asio::awaitable<void> {
+      [this, active, finished, wake]() -> asio::awaitable<void> {
         while (*active) {
-          poll->expires_after(shared_.settings.idle_poll);
-          co_await poll->async_wait(asio::as_tuple(asio::use_awaitable));
+          if (!wake->woken) {
+            wake->timer.expires_at(asio::steady_timer::time_point::max());
+            co_await wake->timer.async_wait(asio::as_tuple(asio::use_awaitable));
+          }
+          wake->woken = false;
           if (!*active) break;
           refresh(true);
           if (!out_.empty() && !co_await flush()) break;
@@ -684,7 +690,8 @@ asio::awaitable<void> Session::cmd_idle(Command& c) {
       asio::detached);
   auto line = co_await read_line(false);
   *active = false;
-  poll->cancel();
+  if (token) shared_.watcher.unwatch(*token);
+  wake->timer.cancel();
   co_await finished->async_wait(asio::as_tuple(asio::use_awaitable));
   if (!line) {
     logout_ = true;
