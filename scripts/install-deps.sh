@@ -9,7 +9,7 @@ packages=(
   libssl-dev liblmdb-dev lmdb-utils libsodium-dev libspdlog-dev libfmt-dev
   libtoml11-dev libc-ares-dev libhiredis-dev libidn2-dev zlib1g-dev
   libgtest-dev googletest
-  python3 openssl swaks isync redis-server sieve-connect
+  python3 openssl curl swaks isync redis-server sieve-connect
   clang libclang-rt-14-dev
 )
 
