@@ -1,4 +1,5 @@
-// mailstead-imapd: IMAPS (993) sessions on the shared server runner.
+// mailstead-imapd: IMAPS (993) and, if configured, IMAP with STARTTLS (143) sessions on the
+// shared server runner.
 #include <cstdio>
 
 #include "net/runtime.hpp"
@@ -26,6 +27,12 @@ int serve(const service::Context& ctx, const imap::Settings& settings) {
   for (const auto& a : settings.imaps_listen)
     listeners.push_back({a, [&shared](net::tcp::socket s) -> asio::awaitable<void> {
                            imap::Session one(shared, std::move(s));
+                           co_await one.run();
+                         },
+                         "", ""});
+  for (const auto& a : settings.imap_listen)
+    listeners.push_back({a, [&shared](net::tcp::socket s) -> asio::awaitable<void> {
+                           imap::Session one(shared, std::move(s), false);
                            co_await one.run();
                          },
                          "", ""});

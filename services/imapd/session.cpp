@@ -20,14 +20,19 @@ namespace mailstead::imap {
 namespace {
 }  // namespace
 
-Session::Session(Shared& shared, asio::ip::tcp::socket socket)
-    : shared_(shared), stream_(std::make_unique<net::Stream>(std::move(socket))), id_(new_session_id()) {
+Session::Session(Shared& shared, asio::ip::tcp::socket socket, bool implicit_tls)
+    : shared_(shared),
+      stream_(std::make_unique<net::Stream>(std::move(socket))),
+      id_(new_session_id()),
+      implicit_tls_(implicit_tls) {
   peer_ = stream_->peer_address();
 }
 
 std::string Session::capabilities() const {
   // Only what works (CLIENTS.md). IMAP4rev1 always; no IMAP4rev2 until it is complete.
   std::string c = "IMAP4rev1 SASL-IR LITERAL+ ID ENABLE IDLE";
+  // Port 143 before STARTTLS: no way to log in (RFC 3501 6.2.1, LOGINDISABLED).
+  if (!stream_->tls()) return c + " STARTTLS LOGINDISABLED";
   if (!user_id_) return c + " AUTH=PLAIN";
   return c + " NAMESPACE UIDPLUS MOVE UNSELECT CHILDREN SPECIAL-USE CREATE-SPECIAL-USE LIST-EXTENDED LIST-STATUS"
              " STATUS=SIZE ESEARCH SORT SORT=DISPLAY THREAD=ORDEREDSUBJECT THREAD=REFERENCES QUOTA QUOTA=RES-STORAGE"
@@ -137,16 +142,21 @@ asio::awaitable<std::optional<std::string>> Session::read_command() {
   }
 }
 
-asio::awaitable<void> Session::run() {
-  stream_->start_watchdog();
-  log::info("imap.connect", {{"session", id_}, {"peer", peer_}});
+asio::awaitable<bool> Session::start_tls() {
   boost::system::error_code ec;
   stream_->expires_after(shared_.settings.tls_handshake_timeout);
   co_await stream_->handshake(shared_.tls, ec);
   if (ec) {
     log::info("imap.tls.failed", {{"session", id_}, {"peer", peer_}, {"error", ec.message()}});
-    co_return;
+    co_return false;
   }
+  co_return true;
+}
+
+asio::awaitable<void> Session::run() {
+  stream_->start_watchdog();
+  log::info("imap.connect", {{"session", id_}, {"peer", peer_}});
+  if (implicit_tls_ && !co_await start_tls()) co_return;
   untagged("OK [CAPABILITY " + capabilities() + "] Mailstead ready");
   while (!logout_) {
     auto text = co_await read_command();
@@ -188,12 +198,24 @@ asio::awaitable<void> Session::dispatch(Command& c) {
   else if (n == "ENABLE") {
     if (need_auth()) cmd_enable(c);
   } else if (n == "STARTTLS") {
-    bad(c.tag, "TLS is already active");
+    if (stream_->tls()) co_return bad(c.tag, "TLS is already active");
+    tagged(c.tag, "OK", "Begin TLS negotiation now");
+    if (!co_await flush()) {
+      logout_ = true;
+      co_return;
+    }
+    // Anything pipelined after STARTTLS came in plain text: drop it (RFC 3501 6.2.1).
+    in_.clear();
+    if (!co_await start_tls()) logout_ = true;
   }
   // not authenticated
   else if (n == "LOGIN" || n == "AUTHENTICATE") {
     if (user_id_) {
       bad(c.tag, "Already logged in");
+      co_return;
+    }
+    if (!stream_->tls()) {
+      tagged(c.tag, "NO", "[PRIVACYREQUIRED] Use STARTTLS first");
       co_return;
     }
     if (n == "LOGIN") co_await cmd_login(c);

@@ -64,12 +64,14 @@ struct MailboxView {
 
 class Session {
  public:
-  Session(Shared& shared, asio::ip::tcp::socket socket);
+  // implicit_tls: IMAPS (993); otherwise port 143, where STARTTLS comes first.
+  Session(Shared& shared, asio::ip::tcp::socket socket, bool implicit_tls = true);
   asio::awaitable<void> run();
 
  private:
   // I/O
   asio::awaitable<bool> flush();
+  asio::awaitable<bool> start_tls();
   // flush_first = false only while IDLE's watcher owns the write side.
   asio::awaitable<bool> read_more(bool flush_first = true);
   asio::awaitable<std::optional<std::string>> read_command();
@@ -135,6 +137,7 @@ class Session {
   std::string in_, out_;
   std::uint32_t errors_ = 0;
   bool logout_ = false;
+  bool implicit_tls_ = true;
   std::optional<std::uint64_t> user_id_;
   std::string user_address_;
   std::optional<MailboxView> selected_;

@@ -10,7 +10,6 @@ Settings load_settings(config::Source& src) {
   const std::string sec = "imapd";
   src.get_listeners(sec, "imaps_listen", s.imaps_listen);
   src.get_listeners(sec, "imap_listen", s.imap_listen);
-  if (!s.imap_listen.empty()) src.fail(sec, "imap_listen", "port 143 with STARTTLS is not implemented yet; use imaps_listen");
   src.get(sec, "threads", s.threads, 0, 256);
   src.get(sec, "max_line_length", s.max_line_length, 1024, 1 << 24);
   src.get_size(sec, "max_literal_size", s.max_literal_size, 1024, 1ull << 31);

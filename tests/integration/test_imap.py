@@ -11,7 +11,7 @@ import ssl
 import time
 import unittest
 
-from helpers import Redis, Suite, client_tls
+from helpers import Redis, Suite, client_tls, free_ports
 
 
 class Raw:
@@ -603,6 +603,48 @@ class ImapTest(unittest.TestCase):
         r.send(b"x" * 70000 + b"\r\n")
         self.assertEqual(r.line(), b"* BAD [TOOBIG] Command line too long")
         self.assertIn(" OK ", r.cmd("NOOP")[0])
+
+
+class ImapStartTlsTest(unittest.TestCase):
+    """Port 143 when imap_listen is set: STARTTLS and LOGINDISABLED before it."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.plain = free_ports(1)[0]
+        cls.s = Suite(imapd_toml=f'imap_listen = ["127.0.0.1:{cls.plain}"]\n').start("imapd")
+        cls.s.cli("domain", "add", "example.test")
+        cls.s.cli("user", "add", "dan@example.test", "--password", "dan-pw")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.s.cleanup()
+
+    def test_login_only_after_starttls(self):
+        c = imaplib.IMAP4("127.0.0.1", self.plain)
+        self.assertIn("STARTTLS", c.capabilities)
+        self.assertIn("LOGINDISABLED", c.capabilities)
+        self.assertNotIn("AUTH=PLAIN", c.capabilities)
+        with self.assertRaises(imaplib.IMAP4.error) as e:
+            c.login("dan@example.test", "dan-pw")
+        self.assertIn("PRIVACYREQUIRED", str(e.exception))
+        c.starttls(ssl_context=client_tls(self.s.cert))
+        self.assertIn("AUTH=PLAIN", c.capabilities)
+        self.assertNotIn("STARTTLS", c.capabilities)
+        self.assertEqual(c.login("dan@example.test", "dan-pw")[0], "OK")
+        self.assertEqual(c.select("INBOX")[0], "OK")
+        c.logout()
+
+    def test_plaintext_pipelined_after_starttls_is_dropped(self):
+        sock = socket.create_connection(("127.0.0.1", self.plain), timeout=10)
+        f = sock.makefile("rb")
+        self.assertTrue(f.readline().startswith(b"* OK"))
+        sock.sendall(b"a STARTTLS\r\nb LOGIN dan@example.test dan-pw\r\n")
+        self.assertTrue(f.readline().startswith(b"a OK"))
+        tls = client_tls(self.s.cert).wrap_socket(sock, server_hostname="localhost")
+        tls.sendall(b"c NOOP\r\n")
+        reply = tls.recv(4096)
+        self.assertTrue(reply.startswith(b"c OK"), reply)
+        tls.close()
 
 
 class ImapRedisTest(unittest.TestCase):
