@@ -14,6 +14,7 @@
 #include "proto/fetch.hpp"
 #include "proto/mutf7.hpp"
 #include "proto/search.hpp"
+#include "mime/text.hpp"
 #include "proto/thread.hpp"
 #include "session.hpp"
 #include "store/async.hpp"
@@ -424,7 +425,7 @@ SortKeys sort_keys(const SearchMessage& sm, const store::MessageRecord& rec) {
       k.raw_subject = value;
       k.subject = base_subject(value).text;
     } else if (n == "date") {
-      parse_rfc5322_date(value, k.date);
+      mime::parse_date(value, k.date);
     } else if (n == "from" && k.from.empty()) {
       first_address(value, k.from, k.display_from);
     } else if (n == "to" && k.to.empty()) {

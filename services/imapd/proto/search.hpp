@@ -46,7 +46,5 @@ bool matches(const SearchKey& key, const SearchMessage& m);
 
 // "1-Feb-2024" → days since the epoch.
 bool parse_search_date(std::string_view s, std::int64_t& day);
-// An RFC 5322 Date: value → seconds since the epoch (UTC).
-bool parse_rfc5322_date(std::string_view s, std::int64_t& t);
 
 }  // namespace mailstead::imap

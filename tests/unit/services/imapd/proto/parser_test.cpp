@@ -7,6 +7,7 @@
 #include "proto/fetch.hpp"
 #include "proto/mutf7.hpp"
 #include "proto/search.hpp"
+#include "mime/text.hpp"
 
 namespace mailstead::imap {
 
@@ -167,7 +168,7 @@ TEST(ImapSearch, ParseAndMatch) {
   for (const char* bad : {"FROB", "OR SEEN", "LARGER x", "SINCE yesterday", "UID x", "()"})
     EXPECT_TRUE(std::holds_alternative<std::string>(keys(bad))) << bad;
   std::int64_t t = 0;
-  ASSERT_TRUE(parse_rfc5322_date("Mon, 1 Jan 2024 10:00:00 +0100", t));
+  ASSERT_TRUE(mime::parse_date("Mon, 1 Jan 2024 10:00:00 +0100", t));
   EXPECT_EQ(t, 1704099600);
 }
 
