@@ -47,6 +47,13 @@ CoreSettings load_core(Source& src) {
   src.get_duration("auth", "verified_cache_ttl", s.auth.verified_cache_ttl);
   src.get("auth", "verified_cache_entries", s.auth.verified_cache_entries, 0, 10'000'000);
 
+  src.get_size("sieve", "max_script_size", s.sieve.max_script_size, 1024);
+  src.get("sieve", "max_scripts", s.sieve.max_scripts, 1, 10000);
+  src.get("sieve", "max_redirects", s.sieve.max_redirects, 0, 100);
+  src.get("sieve", "max_steps", s.sieve.max_steps, 100, 100'000'000);
+  src.get("sieve", "max_include_depth", s.sieve.max_include_depth, 0, 50);
+  src.get("sieve", "max_actions", s.sieve.max_actions, 1, 10000);
+
   src.get_secret("relay", "password", s.secrets.relay_password);
   return s;
 }

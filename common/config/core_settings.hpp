@@ -56,6 +56,16 @@ struct CoreSettings {
     std::uint32_t verified_cache_entries = 10000;
   } auth;
 
+  // Sieve limits, shared by smtpd (running scripts) and sieved (accepting them).
+  struct Sieve {
+    std::uint64_t max_script_size = 256 * 1024;
+    std::uint32_t max_scripts = 32;  // per user
+    std::uint32_t max_redirects = 4;
+    std::uint32_t max_steps = 100'000;
+    std::uint32_t max_include_depth = 5;
+    std::uint32_t max_actions = 64;
+  } sieve;
+
   struct Secrets {
     std::string relay_password;
   } secrets;

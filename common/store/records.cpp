@@ -5,6 +5,24 @@
 
 namespace mailstead::store {
 
+std::uint32_t system_flag(std::string_view name) {
+  struct Entry {
+    const char* name;
+    std::uint32_t bit;
+  };
+  static const Entry table[] = {{"\\seen", flag_seen}, {"\\answered", flag_answered}, {"\\flagged", flag_flagged},
+                                {"\\deleted", flag_deleted}, {"\\draft", flag_draft}};
+  for (const auto& e : table)
+    if (name.size() == std::char_traits<char>::length(e.name)) {
+      bool same = true;
+      for (std::size_t i = 0; i < name.size() && same; ++i)
+        same = (name[i] >= 'A' && name[i] <= 'Z' ? static_cast<char>(name[i] - 'A' + 'a') : name[i]) == e.name[i];
+      if (same) return e.bit;
+    }
+  return 0;
+}
+
+
 namespace {
 void encode_mailbox_common(Encoder& e, const MailboxRecord& m) {
   e.u64(m.id).u64(m.owner).str(m.name).u32(m.uidvalidity).u32(m.uidnext).u64(m.highestmodseq)

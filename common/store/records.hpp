@@ -19,6 +19,8 @@ enum Flag : std::uint32_t {
   flag_deleted = 8,
   flag_draft = 16,
 };
+// "\Seen" (any case) → flag_seen, and so on; 0 for anything else (a keyword, or "\Recent").
+std::uint32_t system_flag(std::string_view name);
 
 struct MailboxRecord {
   std::uint64_t id = 0;

@@ -23,6 +23,9 @@ const char* table_name(Table t) {
     case Table::expunge_log: return "expunge_log";
     case Table::queue: return "queue";
     case Table::spam_training: return "spam_training";
+    case Table::sieve_scripts: return "sieve_scripts";
+    case Table::sieve_active: return "sieve_active";
+    case Table::sieve_tracking: return "sieve_tracking";
     case Table::count_: break;
   }
   return "?";

@@ -32,6 +32,9 @@ enum class Table : std::uint8_t {
   expunge_log,      // mailbox id (u64) + MODSEQ (u64) → UID (u32)
   queue,            // queue id (u64) → QueueRecord
   spam_training,    // event id (u64) → user, blob, direction, time (moves into/out of Spam)
+  sieve_scripts,    // user id (u64) + script name → the script's bytes as uploaded
+  sieve_active,     // user id (u64) → the name of the active script
+  sieve_tracking,   // user id (u64) + kind + SHA-256 of a key → expiry (i64): vacation replies, duplicate IDs
   count_
 };
 inline constexpr int table_count = static_cast<int>(Table::count_);

@@ -576,12 +576,7 @@ asio::awaitable<void> Session::cmd_append(Command& c) {
     const auto& a = c.args[i];
     if (a.kind == Token::Kind::list) {
       for (const auto& f : a.items) {
-        auto u = upper(f.text);
-        if (u == "\\SEEN") flags |= store::flag_seen;
-        else if (u == "\\ANSWERED") flags |= store::flag_answered;
-        else if (u == "\\FLAGGED") flags |= store::flag_flagged;
-        else if (u == "\\DELETED") flags |= store::flag_deleted;
-        else if (u == "\\DRAFT") flags |= store::flag_draft;
+        if (auto bit = store::system_flag(f.text)) flags |= bit;
         else if (!f.text.empty() && f.text[0] == '\\') co_return bad(c.tag, "Unknown system flag " + f.text);
         else keywords.push_back(f.text);
       }

@@ -236,13 +236,8 @@ asio::awaitable<void> Session::cmd_store(Command& c, bool uid) {
   std::uint32_t bits = 0;
   std::vector<std::string> words;
   for (const auto* t : list) {
-    auto u = upper(t->text);
-    if (u == "\\SEEN") bits |= store::flag_seen;
-    else if (u == "\\ANSWERED") bits |= store::flag_answered;
-    else if (u == "\\FLAGGED") bits |= store::flag_flagged;
-    else if (u == "\\DELETED") bits |= store::flag_deleted;
-    else if (u == "\\DRAFT") bits |= store::flag_draft;
-    else if (u == "\\RECENT") continue;
+    if (auto bit = store::system_flag(t->text)) bits |= bit;
+    else if (upper(t->text) == "\\RECENT") continue;
     else if (t->text.empty() || t->text[0] == '\\' || t->kind != Token::Kind::atom) co_return bad(c.tag, "Bad flag " + t->text);
     else words.push_back(t->text);
   }

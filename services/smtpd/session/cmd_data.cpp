@@ -11,6 +11,8 @@
 #include "mime/header.hpp"
 #include "proto/input.hpp"
 #include "session/session.hpp"
+#include "sieve/delivery.hpp"
+#include "sieve/storage.hpp"
 #include "store/async.hpp"
 #include "store/mailstore.hpp"
 #include "store/store.hpp"
@@ -155,35 +157,116 @@ asio::awaitable<void> Session::deliver(std::string message) {
     co_return send(452, "4.2.2", "Mailbox full, try again later");
   }
 
-  auto key = store::blob_key(blob);
-  // Parsed once, here, for IMAP and Sieve (DESIGN principle 4).
-  auto cache = mime::build_cache(blob).encode();
   auto now = static_cast<std::int64_t>(std::time(nullptr));
   std::string sender = txn_.mail.path;
   std::uint64_t auth_user = user_id_.value_or(0);
-  auto batch = [&, key](store::WriteTxn& t) -> std::error_code {
-    if (auto ec = store::put_blob(t, key, blob)) return ec;
-    if (!t.get(store::Table::blob_cache, key))
-      if (auto ec = t.put(store::Table::blob_cache, key, cache)) return ec;
+
+  // Sieve: each local recipient's active script decides where their copy goes, before the
+  // one write batch (docs/sieve.md). A script that fails keeps the message in INBOX.
+  sieve::DeliveryContext sctx;
+  sctx.hostname = shared_.core.hostname;
+  sctx.sender = sender;
+  sctx.now = now;
+  sctx.routing = &shared_.routing;
+  sctx.limits = sieve::limits_of(shared_.core);
+  std::vector<sieve::Plan> plans;
+  {
+    auto rtxn = shared_.store.read();
     for (const auto& l : locals) {
-      auto inbox = store::find_mailbox(t, l.user, "INBOX");
-      if (!inbox) continue;  // the user was removed since RCPT
-      store::MessageRecord m;
-      m.blob = key;
-      m.internaldate = now;
-      m.prefix = "Return-Path: <" + sender + ">\r\nDelivered-To: " + l.delivered_to + "\r\n";
-      if (!store::append(t, inbox->id, std::move(m))) return store::Errc::aborted;
+      sctx.recipient = l.delivered_to;
+      plans.push_back(sieve::plan(*rtxn, l.user, blob, sctx));
+      if (!plans.back().error.empty())
+        log::warn("sieve.error", {{"session", id_}, {"user", l.user}, {"error", plans.back().error}});
     }
-    if (!remotes.empty()) {
+  }
+  // reject/ereject: refused in the protocol when this is the only recipient (RFC 5429 2.1),
+  // otherwise a notice to the sender.
+  std::vector<sieve::Outgoing> outgoing;
+  for (std::size_t i = 0; i < plans.size(); ++i) {
+    if (!plans[i].reject) continue;
+    if (txn_.recipients.size() == 1) {
+      log::info("sieve.reject", {{"session", id_}, {"user", locals[i].user}, {"mode", "protocol"}});
+      auto reason = *plans[i].reject;
+      for (auto& ch : reason)
+        if (ch == '\r' || ch == '\n' || static_cast<unsigned char>(ch) < 0x20) ch = ' ';
+      reset_transaction();
+      co_return send_error(550, "5.7.1", reason.empty() ? std::string("Rejected by the recipient's filter") : reason.substr(0, 400));
+    }
+    if (!sender.empty())
+      outgoing.push_back({"", {sender}, sieve::rejection_notice(sctx, locals[i].delivered_to, *plans[i].reject, blob)});
+  }
+  struct Copy {
+    std::uint64_t user;
+    std::string delivered_to, prefix;
+    sieve::Filing filing;
+    const std::string* bytes;  // the original or an edited message
+  };
+  std::vector<Copy> copies;
+  for (std::size_t i = 0; i < plans.size(); ++i) {
+    auto& p = plans[i];
+    const std::string* bytes = p.edited ? &*p.edited : &blob;
+    for (auto& f : p.filings) copies.push_back({locals[i].user, locals[i].delivered_to, "", f, bytes});
+    for (auto u : p.local_copies) copies.push_back({u, locals[i].delivered_to, p.redirect_prefix, sieve::Filing{}, bytes});
+    for (auto& o : p.outgoing) outgoing.push_back(std::move(o));
+  }
+  // Parsed once, here, for IMAP and Sieve (DESIGN principle 4).
+  struct Blob {
+    std::string key, cache;
+    const std::string* bytes;
+  };
+  std::vector<Blob> blobs;
+  auto blob_for = [&](const std::string* bytes) -> const std::string& {
+    for (const auto& b : blobs)
+      if (b.bytes == bytes) return b.key;
+    blobs.push_back({store::blob_key(*bytes), mime::build_cache(*bytes).encode(), bytes});
+    return blobs.back().key;
+  };
+  std::vector<std::string> copy_keys;
+  for (const auto& c : copies) copy_keys.push_back(blob_for(c.bytes));
+  std::string remote_key = remotes.empty() ? "" : blob_for(&blob);
+  std::vector<std::string> outgoing_keys;
+  for (const auto& o : outgoing) outgoing_keys.push_back(store::blob_key(o.message));
+
+  auto batch = [&](store::WriteTxn& t) -> std::error_code {
+    for (const auto& b : blobs) {
+      if (auto ec = store::put_blob(t, b.key, *b.bytes)) return ec;
+      if (!t.get(store::Table::blob_cache, b.key))
+        if (auto ec = t.put(store::Table::blob_cache, b.key, b.cache)) return ec;
+    }
+    for (std::size_t i = 0; i < copies.size(); ++i) {
+      const auto& c = copies[i];
+      auto box = store::find_mailbox(t, c.user, c.filing.mailbox);
+      if (!box && c.filing.create) {
+        if (auto made = store::create_mailbox(t, c.user, c.filing.mailbox)) box = store::get_mailbox(t, *made);
+      }
+      if (!box) box = store::find_mailbox(t, c.user, "INBOX");  // fileinto a missing mailbox: keep (RFC 5228 4.1)
+      if (!box) continue;  // the user was removed since RCPT
+      store::MessageRecord m;
+      m.blob = copy_keys[i];
+      m.internaldate = now;
+      m.flags = c.filing.flags;
+      m.keywords = c.filing.keywords;
+      m.prefix = "Return-Path: <" + sender + ">\r\nDelivered-To: " + c.delivered_to + "\r\n" + c.prefix;
+      if (!store::append(t, box->id, std::move(m))) return store::Errc::aborted;
+    }
+    auto queue = [&](const std::string& from, const std::vector<std::string>& to, const std::string& key) {
       store::QueueRecord q;
-      q.sender = sender;
-      q.recipients = remotes;
+      q.sender = from;
+      q.recipients = to;
       q.blob = key;
       q.authenticated_user = auth_user;
       q.created = now;
       q.next_attempt = now;
-      if (!store::enqueue(t, std::move(q))) return store::Errc::aborted;
+      return store::enqueue(t, std::move(q)).has_value();
+    };
+    if (!remotes.empty() && !queue(sender, remotes, remote_key)) return store::Errc::aborted;
+    for (std::size_t i = 0; i < outgoing.size(); ++i) {
+      if (auto ec = store::put_blob(t, outgoing_keys[i], outgoing[i].message)) return ec;
+      if (!queue(outgoing[i].sender, outgoing[i].recipients, outgoing_keys[i])) return store::Errc::aborted;
     }
+    for (std::size_t i = 0; i < plans.size(); ++i)
+      for (const auto& tr : plans[i].tracking)
+        if (auto ec = sieve::track(t, locals[i].user, tr.kind, tr.key, tr.expires)) return ec;
     return {};
   };
   auto ec = co_await store::async_commit(shared_.store, batch, asio::use_awaitable);
@@ -193,7 +276,7 @@ asio::awaitable<void> Session::deliver(std::string message) {
     co_return send(451, "4.3.0", "Local error in processing, try again later");
   }
   log::info("smtp.delivered", {{"session", id_}, {"id", id}, {"from", sender}, {"size", blob.size()},
-                               {"local", locals.size()}, {"remote", remotes.size()}});
+                               {"local", copies.size()}, {"remote", remotes.size()}, {"generated", outgoing.size()}});
   reset_transaction();
   send(250, "2.0.0", "Ok: queued as " + id);
 }

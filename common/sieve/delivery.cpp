@@ -1,0 +1,247 @@
+#include "sieve/delivery.hpp"
+
+#include <ctime>
+#include <mutex>
+#include <unordered_map>
+
+#include "directory/directory.hpp"
+#include "log/log.hpp"
+#include "mime/header.hpp"
+#include "sieve/storage.hpp"
+#include "store/mailstore.hpp"
+#include "store/records.hpp"
+#include "util/base64.hpp"
+#include "util/text.hpp"
+
+namespace mailstead::sieve {
+
+namespace {
+
+std::string rfc5322_date(std::int64_t t) {
+  std::time_t tt = static_cast<std::time_t>(t);
+  std::tm tm{};
+  gmtime_r(&tt, &tm);
+  char buf[64];
+  std::strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S +0000", &tm);
+  return buf;
+}
+
+std::string message_id(const DeliveryContext& ctx) { return "<" + new_session_id() + "@" + ctx.hostname + ">"; }
+
+std::string first_field(std::string_view message, std::string_view name) {
+  auto values = mime::field_values(message.substr(0, mime::header_end(message)), name);
+  return values.empty() ? "" : std::string(trim(values.front()));
+}
+
+// A header value safe to put on one line (no CR/LF from a script or a sender).
+std::string one_line(std::string s) {
+  for (auto& c : s)
+    if (c == '\r' || c == '\n') c = ' ';
+  return s;
+}
+
+std::string vacation_reply(const DeliveryContext& ctx, const std::string& user_address, const Vacation& v,
+                           std::string_view original) {
+  auto from = v.from.empty() ? user_address : v.from;
+  std::string m;
+  m += "From: " + one_line(from) + "\r\n";
+  m += "To: <" + v.recipient + ">\r\n";
+  m += "Subject: " + one_line(v.subject) + "\r\n";
+  m += "Date: " + rfc5322_date(ctx.now) + "\r\n";
+  m += "Message-ID: " + message_id(ctx) + "\r\n";
+  auto mid = first_field(original, "Message-ID");
+  if (!mid.empty()) {
+    m += "In-Reply-To: " + one_line(mid) + "\r\n";
+    auto refs = first_field(original, "References");
+    m += "References: " + one_line(refs.empty() ? mid : refs + " " + mid) + "\r\n";
+  }
+  m += "Auto-Submitted: auto-replied (vacation)\r\n";  // RFC 3834 5
+  m += "Precedence: bulk\r\n";
+  m += "MIME-Version: 1.0\r\n";
+  if (v.mime) {
+    // :mime: the reason is a MIME entity of its own (header and body)
+    m += v.reason;
+    if (!v.reason.ends_with("\r\n")) m += "\r\n";
+    return m;
+  }
+  m += "Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n";
+  m += v.reason;
+  if (!v.reason.ends_with("\r\n")) m += "\r\n";
+  return m;
+}
+
+std::string notification(const DeliveryContext& ctx, const std::string& user_address, const Notify& n) {
+  auto from = n.from.empty() ? user_address : n.from;
+  std::string m;
+  m += "From: " + one_line(from) + "\r\n";
+  m += "To: " + one_line(n.method.substr(7, n.method.find('?') == std::string::npos ? std::string::npos : n.method.find('?') - 7)) + "\r\n";
+  m += "Subject: " + one_line(n.message) + "\r\n";
+  m += "Date: " + rfc5322_date(ctx.now) + "\r\n";
+  m += "Message-ID: " + message_id(ctx) + "\r\n";
+  m += "Auto-Submitted: auto-notified\r\n";  // RFC 5436 2.7
+  if (n.importance == "1") m += "X-Priority: 1\r\nImportance: high\r\n";
+  if (n.importance == "3") m += "X-Priority: 5\r\nImportance: low\r\n";
+  m += "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n";
+  m += n.message + "\r\n";
+  return m;
+}
+
+void to_filing(const Action& a, Filing& f) {
+  for (const auto& flag : a.flags) {
+    if (auto bit = store::system_flag(flag)) f.flags |= bit;
+    else if (!flag.empty() && flag[0] != '\\') f.keywords.push_back(flag);
+  }
+}
+
+}  // namespace
+
+std::shared_ptr<const Script> cached_parse(const std::string& text, const Limits& limits, std::string* error) {
+  static std::mutex mu;
+  static std::unordered_map<std::string, std::shared_ptr<const Script>> cache;
+  auto key = store::blob_key(text);
+  {
+    std::lock_guard lock(mu);
+    if (auto it = cache.find(key); it != cache.end()) return it->second;
+  }
+  auto parsed = parse(text, limits);
+  if (!parsed.script) {
+    if (error) *error = parsed.error;
+    return nullptr;
+  }
+  std::lock_guard lock(mu);
+  if (cache.size() >= 1024) cache.clear();
+  cache.emplace(key, parsed.script);
+  return parsed.script;
+}
+
+std::string rejection_notice(const DeliveryContext& ctx, std::string_view user_address, std::string_view reason,
+                             std::string_view original) {
+  auto boundary = "=_" + new_session_id();
+  std::string m;
+  m += "From: Mail Delivery System <MAILER-DAEMON@" + ctx.hostname + ">\r\n";
+  m += "To: <" + ctx.sender + ">\r\n";
+  m += "Subject: Message rejected: " + one_line(first_field(original, "Subject")) + "\r\n";
+  m += "Date: " + rfc5322_date(ctx.now) + "\r\n";
+  m += "Message-ID: " + message_id(ctx) + "\r\n";
+  m += "Auto-Submitted: auto-replied\r\n";
+  m += "MIME-Version: 1.0\r\n";
+  m += "Content-Type: multipart/report; report-type=delivery-status; boundary=\"" + boundary + "\"\r\n\r\n";
+  m += "--" + boundary + "\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n";
+  m += "Your message to " + std::string(user_address) + " was rejected by the recipient's filter:\r\n\r\n";
+  m += std::string(reason) + "\r\n\r\n";
+  m += "--" + boundary + "\r\nContent-Type: message/delivery-status\r\n\r\n";
+  m += "Reporting-MTA: dns; " + ctx.hostname + "\r\n\r\n";
+  m += "Final-Recipient: rfc822; " + std::string(user_address) + "\r\n";
+  m += "Action: failed\r\nStatus: 5.7.1\r\n";
+  m += "Diagnostic-Code: smtp; 550 5.7.1 " + one_line(std::string(reason)) + "\r\n\r\n";
+  m += "--" + boundary + "\r\nContent-Type: text/rfc822-headers\r\n\r\n";
+  m += std::string(original.substr(0, mime::header_end(original)));
+  m += "\r\n--" + boundary + "--\r\n";
+  return m;
+}
+
+Plan plan(store::ReadTxn& txn, std::uint64_t user, std::string_view message, const DeliveryContext& ctx) {
+  Plan p;
+  auto keep_only = [&] {
+    p.filings.assign(1, Filing{});
+    p.local_copies.clear();
+    p.outgoing.clear();
+    p.tracking.clear();
+    p.reject.reset();
+  };
+  auto name = active_script(txn, user);
+  auto text = name ? get_script(txn, user, *name) : std::nullopt;
+  if (!text) {
+    p.filings.push_back(Filing{});
+    return p;
+  }
+  p.ran = true;
+  std::string error;
+  auto script = cached_parse(*text, ctx.limits, &error);
+  if (!script) {
+    p.error = "the active script does not parse: " + error;
+    keep_only();
+    return p;
+  }
+  auto u = directory::get_user(txn, user);
+  std::string address = u ? u->address : ctx.recipient;
+  StoreEnvironment env(txn, user, ctx.now);
+  RunOptions options;
+  options.subaddress_separator = ctx.routing && !ctx.routing->delimiter.empty() ? ctx.routing->delimiter[0] : '+';
+  options.user_addresses = {address};
+  auto out = run(*script, message, Envelope{ctx.sender, ctx.recipient, ""}, env, options, ctx.limits);
+  if (!out.error.empty()) {
+    p.error = out.error;
+    keep_only();
+    return p;
+  }
+  if (out.header) {
+    // header_end is past the blank line: the new fields, the blank line, the same body
+    p.edited = *out.header + "\r\n" + std::string(message.substr(std::min(mime::header_end(message), message.size())));
+  }
+  const std::string_view original = p.edited ? std::string_view(*p.edited) : message;
+  for (const auto& a : out.actions) {
+    switch (a.kind) {
+      case Action::Kind::keep:
+      case Action::Kind::fileinto: {
+        Filing f;
+        if (a.kind == Action::Kind::fileinto) {
+          f.mailbox = a.mailbox;
+          f.create = a.create;
+        }
+        to_filing(a, f);
+        // The same mailbox twice is one delivery (RFC 5228 2.10.3); flags merge.
+        bool merged = false;
+        for (auto& e : p.filings)
+          if (e.mailbox == f.mailbox) {
+            e.flags |= f.flags;
+            e.keywords.insert(e.keywords.end(), f.keywords.begin(), f.keywords.end());
+            e.create |= f.create;
+            merged = true;
+          }
+        if (!merged) p.filings.push_back(std::move(f));
+        break;
+      }
+      case Action::Kind::redirect: {
+        directory::RoutingSettings rs = ctx.routing ? *ctx.routing : directory::RoutingSettings{};
+        auto route = directory::resolve(txn, rs, a.address, directory::RouteContext{ctx.sender, std::nullopt});
+        if (auto* rej = std::get_if<directory::Rejection>(&route)) {
+          p.error = "redirect to " + a.address + " refused: " + rej->text;
+          keep_only();
+          return p;
+        }
+        const auto& d = std::get<directory::Delivery>(route);
+        p.redirect_prefix = "X-Mailstead-Redirected-By: " + address + "\r\n";
+        if (d.kind == directory::RouteKind::remote) {
+          p.outgoing.push_back({ctx.sender, {a.address}, p.redirect_prefix + std::string(original)});
+        } else {
+          for (auto id : d.users)
+            if (id != user) p.local_copies.push_back(id);
+        }
+        break;
+      }
+      case Action::Kind::reject:
+      case Action::Kind::ereject:
+        p.reject = a.text;
+        break;
+      case Action::Kind::vacation: {
+        const auto& v = a.vacation;
+        auto key = (v.handle.empty() ? v.reason + '\0' + v.subject + '\0' + v.from : v.handle) + '\0' + lower(v.recipient);
+        if (tracked(txn, user, 'v', key, ctx.now)) break;  // answered within the period
+        p.tracking.push_back({'v', key, ctx.now + std::max<std::int64_t>(v.period, 1)});
+        p.outgoing.push_back({"", {v.recipient}, vacation_reply(ctx, address, v, message)});
+        break;
+      }
+      case Action::Kind::notify: {
+        auto to = a.notify.method.substr(7, a.notify.method.find('?') == std::string::npos ? std::string::npos
+                                                                                          : a.notify.method.find('?') - 7);
+        p.outgoing.push_back({"", {to}, notification(ctx, address, a.notify)});
+        break;
+      }
+    }
+  }
+  for (const auto& [key, period] : out.duplicates) p.tracking.push_back({'d', key, ctx.now + period});
+  return p;
+}
+
+}  // namespace mailstead::sieve

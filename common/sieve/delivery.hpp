@@ -1,0 +1,81 @@
+// What Sieve decides for one recipient at delivery, turned into store work: the mailboxes
+// to file into (with flags, :create), messages to queue (redirects, vacation replies,
+// notifications, rejection notices) and records to keep (vacation, duplicate). smtpd plans
+// every local recipient before its one write batch and applies the plans inside it.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "config/core_settings.hpp"
+#include "directory/routing.hpp"
+#include "sieve/sieve.hpp"
+#include "store/store.hpp"
+
+namespace mailstead::sieve {
+
+struct Filing {
+  std::string mailbox = "INBOX";
+  bool create = false;
+  std::uint32_t flags = 0;
+  std::vector<std::string> keywords;
+};
+
+struct Outgoing {
+  std::string sender;  // "" for the null reverse path
+  std::vector<std::string> recipients;
+  std::string message;
+};
+
+struct Tracking {
+  char kind;  // 'v' vacation, 'd' duplicate
+  std::string key;
+  std::int64_t expires;
+};
+
+struct Plan {
+  std::vector<Filing> filings;             // empty: discarded
+  std::vector<std::uint64_t> local_copies;  // local users a redirect reached (their INBOX)
+  std::string redirect_prefix;              // header lines on redirected copies (loop marker)
+  std::vector<Outgoing> outgoing;
+  std::vector<Tracking> tracking;
+  std::optional<std::string> reject;        // reject/ereject reason
+  std::optional<std::string> edited;        // the message with editheader's header
+  std::string error;                        // run-time error (the message was kept)
+  bool ran = false;                         // the user has an active script
+};
+
+struct DeliveryContext {
+  std::string hostname;
+  std::string sender;      // envelope reverse path
+  std::string recipient;   // as the sender addressed it (Delivered-To)
+  std::int64_t now = 0;
+  const directory::RoutingSettings* routing = nullptr;
+  Limits limits;
+};
+
+// Runs the user's active script (if any) on `message` and plans the result; reads only.
+Plan plan(store::ReadTxn& txn, std::uint64_t user, std::string_view message, const DeliveryContext& ctx);
+
+// The DSN-style notice for a message rejected by Sieve (RFC 5429 2.1), to the sender.
+std::string rejection_notice(const DeliveryContext& ctx, std::string_view user_address, std::string_view reason,
+                             std::string_view original);
+
+// The [sieve] limits of the configuration.
+inline Limits limits_of(const config::CoreSettings& core) {
+  Limits l;
+  l.max_script_size = core.sieve.max_script_size;
+  l.max_redirects = core.sieve.max_redirects;
+  l.max_steps = core.sieve.max_steps;
+  l.max_include_depth = core.sieve.max_include_depth;
+  l.max_actions = core.sieve.max_actions;
+  return l;
+}
+
+// Parsed scripts by their text: delivery parses each distinct script once per process.
+std::shared_ptr<const Script> cached_parse(const std::string& text, const Limits& limits, std::string* error);
+
+}  // namespace mailstead::sieve
