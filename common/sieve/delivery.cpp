@@ -204,7 +204,8 @@ Plan plan(store::ReadTxn& txn, std::uint64_t user, std::string_view message, con
       }
       case Action::Kind::redirect: {
         directory::RoutingSettings rs = ctx.routing ? *ctx.routing : directory::RoutingSettings{};
-        auto route = directory::resolve(txn, rs, a.address, directory::RouteContext{ctx.sender, std::nullopt});
+        // The user sends this copy on: routed as their submission would be (no relay refusal).
+        auto route = directory::resolve(txn, rs, a.address, directory::RouteContext{ctx.sender, user});
         if (auto* rej = std::get_if<directory::Rejection>(&route)) {
           p.error = "redirect to " + a.address + " refused: " + rej->text;
           keep_only();

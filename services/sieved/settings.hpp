@@ -1,6 +1,9 @@
-// Settings of mailstead-sieved: the [sieved] section (docs/configuration.md).
+// Settings of mailstead-sieved: the [sieved] section (docs/configuration.md). Script limits
+// are in [sieve], shared with smtpd.
 #pragma once
 
+#include <chrono>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -8,12 +11,24 @@ namespace mailstead::config {
 class Source;
 }
 
-namespace mailstead::sieve {
+namespace mailstead::managesieve {
 
 struct Settings {
-  std::vector<std::string> listen{"127.0.0.1:24190"};
+  std::vector<std::string> listen{"127.0.0.1:24190"};  // 4190 in production: STARTTLS first
+  std::uint32_t threads = 1;
+  std::uint32_t max_line_length = 8192;  // a command line without its literals
+  std::uint32_t max_connections = 1000;
+  std::uint32_t max_connections_per_ip = 20;
+  std::uint32_t max_errors = 20;  // bad commands before BYE
+  std::chrono::milliseconds idle_timeout{std::chrono::minutes(30)};
+  std::chrono::milliseconds login_timeout{std::chrono::minutes(1)};
+  std::chrono::milliseconds tls_handshake_timeout{std::chrono::seconds(30)};
+  std::uint32_t auth_max_failures_per_ip = 10;
+  std::uint32_t auth_max_failures_per_account = 20;
+  std::chrono::milliseconds auth_failure_window{std::chrono::minutes(15)};
+  std::chrono::milliseconds auth_failure_delay{std::chrono::seconds(1)};
 };
 
 Settings load_settings(config::Source& src);
 
-}  // namespace mailstead::sieve
+}  // namespace mailstead::managesieve

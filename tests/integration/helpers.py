@@ -141,15 +141,16 @@ class SmtpServer:
 
 
 class Suite:
-    """mailstead-smtpd and mailstead-imapd on free loopback ports over one data directory."""
+    """mailstead-smtpd, -imapd and -sieved on free loopback ports over one data directory."""
 
-    def __init__(self, imapd_toml="", smtpd_toml="", top_toml=""):
-        self.mx, self.submission, self.submissions, self.imaps = free_ports(4)
+    def __init__(self, imapd_toml="", smtpd_toml="", top_toml="", sieved_toml=""):
+        self.mx, self.submission, self.submissions, self.imaps, self.sieve = free_ports(5)
         self.instance = Instance(top_toml + "[smtpd]\n"
                                  f'mx_listen = ["127.0.0.1:{self.mx}"]\n'
                                  f'submission_listen = ["127.0.0.1:{self.submission}"]\n'
                                  f'submissions_listen = ["127.0.0.1:{self.submissions}"]\n' + smtpd_toml +
-                                 "[imapd]\n" f'imaps_listen = ["127.0.0.1:{self.imaps}"]\n' + imapd_toml)
+                                 "[imapd]\n" f'imaps_listen = ["127.0.0.1:{self.imaps}"]\n' + imapd_toml +
+                                 "[sieved]\n" f'listen = ["127.0.0.1:{self.sieve}"]\n' + sieved_toml)
         self.cert = make_cert(self.instance.data_dir)
         self.procs = {}
         self.logs = {}
@@ -160,7 +161,7 @@ class Suite:
             self.logs[name] = log
             self.procs[name] = subprocess.Popen([binary(f"mailstead-{name}"), "--config", self.instance.config],
                                                 stdout=log, stderr=log)
-            wait_port({"smtpd": self.mx, "imapd": self.imaps}[name])
+            wait_port({"smtpd": self.mx, "imapd": self.imaps, "sieved": self.sieve}[name])
         return self
 
     def log(self, name):

@@ -24,7 +24,7 @@ struct AllSettings {
   config::CoreSettings core;
   smtp::Settings smtpd;
   imap::Settings imapd;
-  sieve::Settings sieved;
+  managesieve::Settings sieved;
   admin::Settings admin;
 };
 

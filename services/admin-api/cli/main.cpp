@@ -26,7 +26,7 @@ AllSettings load_all_settings(const std::string& path) {
   all.core = config::load_core(src);
   all.smtpd = smtp::load_settings(src);
   all.imapd = imap::load_settings(src);
-  all.sieved = sieve::load_settings(src);
+  all.sieved = managesieve::load_settings(src);
   all.admin = admin::load_settings(src);
   src.check_unknown();
   return all;
@@ -388,6 +388,16 @@ int message_get(Env& e) {
 }
 
 // ---- queue ----
+int queue_get(Env& e) {
+  auto& id_text = operand(e.args, 2, "ID");
+  expect_operands(e.args, 3);
+  std::uint64_t id = 0;
+  if (!config::parse_size(id_text, id) || id == 0) throw UsageError{"ID must be a number"};
+  auto r = e.ops.get_queued(id);
+  if (!r) return fail(r.error());
+  std::fwrite(r->data(), 1, r->size(), stdout);
+  return 0;
+}
 int queue_list(Env& e) {
   expect_operands(e.args, 2);
   auto q = e.ops.list_queue();
@@ -450,6 +460,7 @@ const Command commands[] = {
     {"message", "list", "message list USER MAILBOX [--json]", message_list},
     {"message", "get", "message get USER MAILBOX UID", message_get},
     {"queue", "list", "queue list [--json]", queue_list},
+    {"queue", "get", "queue get ID", queue_get},
 };
 
 void usage(FILE* out) {

@@ -226,6 +226,16 @@ std::vector<store::QueueRecord> Ops::list_queue() {
   return out;
 }
 
+Result<std::string> Ops::get_queued(std::uint64_t id) {
+  auto txn = store_.read();
+  auto v = txn->get(store::Table::queue, key_u64(id));
+  auto q = v ? store::QueueRecord::decode(*v) : std::nullopt;
+  if (!q) return not_found("no queued message " + std::to_string(id));
+  auto blob = store::get_blob(*txn, q->blob);
+  if (!blob) return internal("the message's stored bytes are missing");
+  return q->prefix + std::string(*blob);
+}
+
 Result<std::string> Ops::get_message(std::string_view user, std::string_view mailbox, std::uint32_t uid) {
   auto txn = store_.read();
   auto mb = require_mailbox(*txn, user, mailbox);

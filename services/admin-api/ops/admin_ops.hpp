@@ -79,6 +79,8 @@ class Ops {
   };
   Result<std::vector<MessageView>> list_messages(std::string_view user, std::string_view mailbox);
   std::vector<store::QueueRecord> list_queue();
+  // A queued message's bytes (its prefix, then the stored message).
+  Result<std::string> get_queued(std::uint64_t id);
   // The whole message as IMAP serves it: the per-recipient prefix, then the stored bytes.
   Result<std::string> get_message(std::string_view user, std::string_view mailbox, std::uint32_t uid);
 
