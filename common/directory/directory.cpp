@@ -331,6 +331,15 @@ Result<void> remove_user(WriteTxn& txn, std::string_view address) {
     d.catchall.erase(it, d.catchall.end());
     if (auto p = put(txn, Table::domains, d.name, encode(d)); !p) return p.error();
   }
+  // The user's Sieve scripts and their records go too (docs/storage.md).
+  auto prefix = key_u64(u->id);
+  for (auto t : {Table::sieve_scripts, Table::sieve_tracking}) {
+    std::vector<std::string> keys;
+    auto c = txn.cursor(t);
+    for (bool ok = c->seek(prefix); ok && c->key().starts_with(prefix); ok = c->next()) keys.emplace_back(c->key());
+    for (const auto& k : keys) txn.del(t, k);
+  }
+  txn.del(Table::sieve_active, prefix);
   txn.del(Table::user_by_address, u->address);
   txn.del(Table::users, key_u64(u->id));
   return {};

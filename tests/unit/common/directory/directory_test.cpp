@@ -1,5 +1,6 @@
 // Directory writes check before they change anything: a refused change writes nothing.
 #include "directory/directory.hpp"
+#include "sieve/storage.hpp"
 
 #include <gtest/gtest.h>
 
@@ -114,7 +115,19 @@ TEST_F(Directory, ADomainWithAccountsCannotBeRemoved) {
 
 TEST_F(Directory, RemovingAUserRemovesWhatPointsAtIt) {
   ASSERT_TRUE(apply([](WriteTxn& t) { return set_catchall(t, "example.test", {"alice@example.test", "bob@example.test"}); }));
+  ASSERT_TRUE(apply([](WriteTxn& t) -> Result<void> {
+    for (const char* who : {"alice@example.test", "bob@example.test"}) {
+      auto id = find_user(t, who)->id;
+      sieve::put_script(t, id, "rules", "keep;");
+      sieve::set_active(t, id, "rules");
+      sieve::track(t, id, 'v', "someone", 1);
+    }
+    return {};
+  }));
   ASSERT_TRUE(apply([](WriteTxn& t) { return remove_user(t, "alice@example.test"); }));
+  EXPECT_EQ(count(store::Table::sieve_scripts), 1u) << "only bob's script remains";
+  EXPECT_EQ(count(store::Table::sieve_active), 1u);
+  EXPECT_EQ(count(store::Table::sieve_tracking), 1u);
   auto r = store_->read();
   EXPECT_FALSE(find_user(*r, "alice@example.test"));
   EXPECT_FALSE(get_alias(*r, "info@example.test"));
