@@ -3,6 +3,7 @@
 
 #include <cstdio>
 
+#include "net/server.hpp"
 #include "net/tls.hpp"
 
 namespace mailstead::net {
@@ -24,6 +25,15 @@ std::unique_ptr<Runtime> make_runtime(const service::Context& ctx, const Runtime
     return nullptr;
   }
   return rt;
+}
+
+int serve_until_stopped(Runtime& rt, const service::Context& ctx, const std::string& name, unsigned threads,
+                        std::vector<Listener> listeners) {
+  ServerOptions options{name, threads, &rt.connections, [&] { return service::drop_privileges(ctx.core); }};
+  int rc = serve(options, std::move(listeners));
+  rt.slow_pool.join();
+  rt.store->close();
+  return rc;
 }
 
 }  // namespace mailstead::net

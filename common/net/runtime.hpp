@@ -12,6 +12,7 @@
 #include "auth/failure_limiter.hpp"
 #include "auth/password.hpp"
 #include "net/listener.hpp"
+#include "net/server.hpp"
 #include "notify/changes.hpp"
 #include "service/service.hpp"
 #include "store/store.hpp"
@@ -40,5 +41,28 @@ struct Runtime {
 
 // Opens the store and loads the TLS files; on failure prints why and returns null.
 std::unique_ptr<Runtime> make_runtime(const service::Context& ctx, const RuntimeLimits& limits);
+
+// The limits from a service's settings (every protocol service names them alike).
+template <class Settings>
+RuntimeLimits limits_of(const Settings& s) {
+  return {s.max_connections, s.max_connections_per_ip,
+          {s.auth_max_failures_per_ip, s.auth_max_failures_per_account, s.auth_failure_window, std::chrono::seconds(2)}};
+}
+
+// A listener whose every connection runs one `Session(shared, socket, extra...)`.
+template <class Session, class Shared, class... Extra>
+Listener session_listener(const std::string& address, Shared& shared, Extra... extra) {
+  return {address,
+          [&shared, extra...](tcp::socket s) -> boost::asio::awaitable<void> {
+            Session one(shared, std::move(s), extra...);
+            co_await one.run();
+          },
+          "", ""};
+}
+
+// Serves the listeners until SIGTERM/SIGINT, dropping privileges once they are bound, then
+// stops the slow pool and the store. Returns the process's exit code.
+int serve_until_stopped(Runtime& rt, const service::Context& ctx, const std::string& name, unsigned threads,
+                        std::vector<Listener> listeners);
 
 }  // namespace mailstead::net

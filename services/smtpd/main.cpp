@@ -16,9 +16,7 @@ namespace asio = boost::asio;
 namespace {
 
 int serve(const service::Context& ctx, const smtp::Settings& settings) {
-  auto rt = net::make_runtime(ctx, {settings.max_connections, settings.max_connections_per_ip,
-                                     {settings.auth_max_failures_per_ip, settings.auth_max_failures_per_account,
-                                      settings.auth_failure_window, std::chrono::seconds(2)}});
+  auto rt = net::make_runtime(ctx, net::limits_of(settings));
   if (!rt) return 1;
   smtp::Shared shared{settings, ctx.core, *rt->store, *rt->tls, rt->cache, rt->limiter, rt->connections, rt->slow_pool,
                       directory::RoutingSettings{ctx.core.routing.recipient_delimiter}};
@@ -41,12 +39,7 @@ int serve(const service::Context& ctx, const smtp::Settings& settings) {
   add(settings.mx_listen, smtp::Port::mx);
   add(settings.submission_listen, smtp::Port::submission);
   add(settings.submissions_listen, smtp::Port::submissions);
-  net::ServerOptions options{"smtpd", settings.threads, &rt->connections,
-                             [&] { return service::drop_privileges(ctx.core); }};
-  int rc = net::serve(options, std::move(listeners));
-  rt->slow_pool.join();
-  rt->store->close();
-  return rc;
+  return net::serve_until_stopped(*rt, ctx, "smtpd", settings.threads, std::move(listeners));
 }
 
 }  // namespace

@@ -136,11 +136,11 @@ class UpTest(unittest.TestCase):
                            text=True, timeout=30)
         self.assertEqual(p.returncode, 78)
         self.assertIn("'imapd.imaps_lisen': unknown key", p.stderr)
-        # sieved leaves [imapd] to imapd
-        p = subprocess.Popen([binary("mailstead-sieved"), "--config", self.m.config],
+        # admin-api leaves [imapd] to imapd
+        p = subprocess.Popen([binary("mailstead-admin-api"), "--config", self.m.config],
                              stderr=subprocess.PIPE, text=True)
         time.sleep(0.5)
-        self.assertIsNone(p.poll(), "sieved refused another service's section")
+        self.assertIsNone(p.poll(), "admin-api refused another service's section")
         p.send_signal(signal.SIGTERM)
         _, err = p.communicate(timeout=10)
         self.assertEqual(p.returncode, 0, err)
