@@ -101,25 +101,6 @@ asio::awaitable<std::size_t> Stream::read_some(asio::mutable_buffer buf, boost::
   co_return n;
 }
 
-asio::awaitable<bool> Stream::send(std::string& out, std::chrono::steady_clock::duration timeout) {
-  if (out.empty()) co_return true;
-  boost::system::error_code ec;
-  expires_after(timeout);
-  co_await write(out, ec);
-  out.clear();
-  co_return !ec;
-}
-
-asio::awaitable<bool> Stream::receive(std::string& in, std::chrono::steady_clock::duration timeout) {
-  char buf[16384];
-  boost::system::error_code ec;
-  expires_after(timeout);
-  auto n = co_await read_some(asio::buffer(buf), ec);
-  if (ec) co_return false;
-  in.append(buf, n);
-  co_return true;
-}
-
 asio::awaitable<void> Stream::write(std::string_view data, boost::system::error_code& ec) {
   if (!zip_) co_return co_await raw_write(data, ec);
   auto& d = zip_->def;

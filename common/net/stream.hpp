@@ -24,10 +24,6 @@ class Stream {
 
   asio::awaitable<std::size_t> read_some(asio::mutable_buffer buf, boost::system::error_code& ec);
   asio::awaitable<void> write(std::string_view data, boost::system::error_code& ec);
-  // What sessions do: write and clear `out` (nothing when empty), or append one read of up
-  // to 16 KiB to `in`, each within `timeout`; false on an error, a timeout or EOF.
-  asio::awaitable<bool> send(std::string& out, std::chrono::steady_clock::duration timeout);
-  asio::awaitable<bool> receive(std::string& in, std::chrono::steady_clock::duration timeout);
   // Server side of the TLS handshake, on this connection.
   asio::awaitable<void> handshake(asio::ssl::context& ctx, boost::system::error_code& ec);
   asio::awaitable<void> shutdown();

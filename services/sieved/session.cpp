@@ -62,11 +62,24 @@ void Session::bad(std::string_view text) {
   }
 }
 
-asio::awaitable<bool> Session::flush() { co_return co_await stream_->send(out_, shared_.settings.idle_timeout); }
+asio::awaitable<bool> Session::flush() {
+  if (out_.empty()) co_return true;
+  boost::system::error_code ec;
+  stream_->expires_after(shared_.settings.idle_timeout);
+  co_await stream_->write(out_, ec);
+  out_.clear();
+  co_return !ec;
+}
 
 asio::awaitable<bool> Session::read_more() {
   if (!co_await flush()) co_return false;
-  co_return co_await stream_->receive(in_, user_id_ ? shared_.settings.idle_timeout : shared_.settings.login_timeout);
+  char buf[16384];
+  boost::system::error_code ec;
+  stream_->expires_after(user_id_ ? shared_.settings.idle_timeout : shared_.settings.login_timeout);
+  auto n = co_await stream_->read_some(asio::buffer(buf), ec);
+  if (ec) co_return false;
+  in_.append(buf, n);
+  co_return true;
 }
 
 asio::awaitable<std::optional<std::string>> Session::read_command() {

@@ -49,18 +49,30 @@ void Session::log_line(const char* dir, std::string_view line) {
   log::info("smtp.trace", {{"session", id_}, {"dir", dir}, {"line", l}});
 }
 
-asio::awaitable<bool> Session::flush() { co_return co_await stream_->send(out_, shared_.settings.command_timeout); }
+asio::awaitable<bool> Session::flush() {
+  if (out_.empty()) co_return true;
+  boost::system::error_code ec;
+  stream_->expires_after(shared_.settings.command_timeout);
+  co_await stream_->write(out_, ec);
+  out_.clear();
+  co_return !ec;
+}
 
 asio::awaitable<bool> Session::read_more(std::chrono::milliseconds timeout) {
   // The client is about to wait for us: everything we owe it goes out first.
   if (!co_await flush()) co_return false;
-  if (!co_await stream_->receive(in_, timeout)) {
+  char buf[16384];
+  boost::system::error_code ec;
+  stream_->expires_after(timeout);
+  auto n = co_await stream_->read_some(asio::buffer(buf), ec);
+  if (ec) {
     if (stream_->timed_out()) {
       log::info("smtp.timeout", {{"session", id_}, {"peer", peer_}});
       // Best effort: the socket is closed already.
     }
     co_return false;
   }
+  in_.append(buf, n);
   co_return true;
 }
 
