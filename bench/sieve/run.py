@@ -43,9 +43,11 @@ def sieve_connect(port, *args):
     os.write(w, b"bench-password\n")
     os.close(w)
     try:
-        subprocess.run(["sieve-connect", "--server", "127.0.0.1", "--port", str(port), "--user", "bench@example.test",
-                        "--passwordfd", str(r), "--notlsverify", *args],
-                       check=True, capture_output=True, pass_fds=(r,), timeout=60)
+        p = subprocess.run(["sieve-connect", "--server", "127.0.0.1", "--port", str(port), "--user", "bench@example.test",
+                            "--passwordfd", str(r), "--notlsverify", *args],
+                           capture_output=True, text=True, pass_fds=(r,), timeout=60)
+        if p.returncode != 0:
+            raise SystemExit(f"sieve-connect {' '.join(args)}: {p.stdout} {p.stderr}")
     finally:
         os.close(r)
 

@@ -60,3 +60,21 @@ Call call_of(const Test& t);
 // Expands ${hex:...} and ${unicode:...} (RFC 5228 2.4.2.4); false on a bad sequence.
 bool expand_encoded(std::string& s);
 }  // namespace mailstead::sieve
+
+namespace mailstead::sieve {
+// A POSIX extended regular expression (libc's regcomp, as the regex draft asks), compiled.
+class Regex {
+ public:
+  Regex(const std::string& pattern, bool icase);
+  ~Regex();
+  Regex(const Regex&) = delete;
+  Regex& operator=(const Regex&) = delete;
+  bool ok() const { return ok_; }
+  // Searches `subject`; on a match fills `groups` (0 = the whole match, up to 9 more).
+  bool search(const std::string& subject, std::vector<std::string>* groups) const;
+
+ private:
+  void* re_;  // regex_t
+  bool ok_ = false;
+};
+}  // namespace mailstead::sieve

@@ -3,7 +3,7 @@
 // expressions that compile. The first problem stops the parse with its line.
 #include <algorithm>
 #include <charconv>
-#include <regex>
+#include <regex.h>
 #include <stdexcept>
 
 #include "sieve/ast.hpp"
@@ -514,11 +514,7 @@ void check_match(const Call& c, const Script& s, int line) {
       throw Error(line, ":regex cannot use the i;ascii-numeric comparator");
     for (const auto& key : c.positional.back()->strings) {
       if (has_variables(s) && key.find("${") != std::string::npos) continue;  // compiled at run time
-      try {
-        std::regex re(key, std::regex::extended);
-      } catch (const std::regex_error&) {
-        throw Error(line, "invalid regular expression \"" + key + "\"");
-      }
+      if (!Regex(key, false).ok()) throw Error(line, "invalid regular expression \"" + key + "\"");
     }
   }
 }
@@ -684,6 +680,31 @@ bool expand_encoded(std::string& s) {
     i = close + 1;
   }
   s = std::move(out);
+  return true;
+}
+
+Regex::Regex(const std::string& pattern, bool icase) : re_(new regex_t) {
+  ok_ = regcomp(static_cast<regex_t*>(re_), pattern.c_str(), REG_EXTENDED | (icase ? REG_ICASE : 0)) == 0;
+}
+
+Regex::~Regex() {
+  if (ok_) regfree(static_cast<regex_t*>(re_));
+  delete static_cast<regex_t*>(re_);
+}
+
+bool Regex::search(const std::string& subject, std::vector<std::string>* groups) const {
+  regmatch_t m[10];
+  if (regexec(static_cast<regex_t*>(re_), subject.c_str(), 10, m, 0) != 0) return false;
+  if (groups) {
+    groups->clear();
+    for (const auto& g : m) {
+      if (g.rm_so < 0) {
+        groups->emplace_back();
+        continue;
+      }
+      groups->push_back(subject.substr(static_cast<std::size_t>(g.rm_so), static_cast<std::size_t>(g.rm_eo - g.rm_so)));
+    }
+  }
   return true;
 }
 

@@ -228,6 +228,12 @@ TEST(SieveRun, VariablesAndMatchCaptures) {
                     "if header :regex \"Subject\" \"Quarterly (r[^ ]*)t\" { fileinto \"got-${1}\"; }",
                     w);
   EXPECT_EQ(summary(r), "fileinto got-répor") << r.error;
+  // POSIX extended, as libc compiles it: escaped brackets, classes, alternation
+  auto posix = run_text("require [\"regex\",\"fileinto\"];\n"
+                        "if header :regex \"Subject\" \"\\\\[(urgent|later)\\\\]$\" { fileinto \"x\"; }\n"
+                        "if header :regex \"X-Spam-Score\" \"^[[:digit:]]+\\\\.[0-9]$\" { fileinto \"y\"; }",
+                        w);
+  EXPECT_EQ(summary(posix), "fileinto x; fileinto y") << posix.error;
 }
 
 TEST(SieveRun, EncodedCharacter) {
