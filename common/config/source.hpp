@@ -73,3 +73,19 @@ namespace mailstead::config {
 // "1048576", "25M", "1G" → bytes. False when malformed.
 bool parse_size(const std::string& s, std::uint64_t& out);
 }  // namespace mailstead::config
+
+namespace mailstead::config {
+// The keys every protocol service's section has alike: threads, connection and error limits,
+// and the failed-login limits (docs/configuration.md).
+template <class Settings>
+void get_protocol_limits(Source& src, const std::string& sec, Settings& s) {
+  src.get(sec, "threads", s.threads, 0, 256);
+  src.get(sec, "max_errors", s.max_errors, 1, 1000);
+  src.get(sec, "max_connections", s.max_connections, 1, 1000000);
+  src.get(sec, "max_connections_per_ip", s.max_connections_per_ip, 1, 1000000);
+  src.get(sec, "auth_max_failures_per_ip", s.auth_max_failures_per_ip, 1, 1000000);
+  src.get(sec, "auth_max_failures_per_account", s.auth_max_failures_per_account, 1, 1000000);
+  src.get_duration(sec, "auth_failure_window", s.auth_failure_window);
+  src.get_duration(sec, "auth_failure_delay", s.auth_failure_delay);
+}
+}  // namespace mailstead::config

@@ -8,16 +8,13 @@ namespace mailstead::smtp {
 Settings load_settings(config::Source& src) {
   Settings s;
   const std::string sec = "smtpd";
+  config::get_protocol_limits(src, sec, s);
   src.get_listeners(sec, "mx_listen", s.mx_listen);
   src.get_listeners(sec, "submission_listen", s.submission_listen);
   src.get_listeners(sec, "submissions_listen", s.submissions_listen);
-  src.get(sec, "threads", s.threads, 0, 256);
   src.get(sec, "max_line_length", s.max_line_length, 512, 1 << 20);
   src.get_size(sec, "max_message_size", s.max_message_size, 1024, 1ull << 31);
   src.get(sec, "max_recipients", s.max_recipients, 1, 100000);
-  src.get(sec, "max_errors", s.max_errors, 1, 1000);
-  src.get(sec, "max_connections", s.max_connections, 1, 1000000);
-  src.get(sec, "max_connections_per_ip", s.max_connections_per_ip, 1, 1000000);
   src.get_duration(sec, "command_timeout", s.command_timeout);
   src.get_duration(sec, "data_timeout", s.data_timeout);
   src.get_duration(sec, "tls_handshake_timeout", s.tls_handshake_timeout);
@@ -25,10 +22,6 @@ Settings load_settings(config::Source& src) {
   src.get(sec, "quota_reply", quota);
   if (quota != "temporary" && quota != "permanent") src.fail(sec, "quota_reply", "must be \"temporary\" or \"permanent\"");
   s.quota_permanent = quota == "permanent";
-  src.get(sec, "auth_max_failures_per_ip", s.auth_max_failures_per_ip, 1, 1000000);
-  src.get(sec, "auth_max_failures_per_account", s.auth_max_failures_per_account, 1, 1000000);
-  src.get_duration(sec, "auth_failure_window", s.auth_failure_window);
-  src.get_duration(sec, "auth_failure_delay", s.auth_failure_delay);
   for (auto* d : {&s.command_timeout, &s.data_timeout, &s.tls_handshake_timeout})
     if (d->count() == 0) src.fail(sec, "timeouts", "timeouts must be greater than zero");
   return s;
