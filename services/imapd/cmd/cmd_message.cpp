@@ -413,7 +413,7 @@ SortKeys sort_keys(const SearchMessage& sm, const store::MessageRecord& rec) {
   k.arrival = rec.internaldate;
   k.date = rec.internaldate;  // RFC 5256: no valid Date: header → INTERNALDATE
   k.size = rec.size;
-  auto header = sm.blob.substr(0, mime::parse(sm.blob).header_end);
+  auto header = sm.blob.substr(0, mime::header_end(sm.blob));
   for (const auto& [name, value] : mime::header_fields(header)) {
     auto n = lower(name);
     if (n == "subject" && k.raw_subject.empty()) {

@@ -5,6 +5,7 @@
 #include <cctype>
 #include <cstring>
 
+#include "mime/header.hpp"
 #include "mime/mime.hpp"
 #include "mime/text.hpp"
 #include "store/records.hpp"
@@ -172,9 +173,10 @@ class P {
 
 bool header_matches(const SearchMessage& m, std::string_view name, std::string_view value) {
   std::string header(m.prefix);
-  header.append(m.blob.substr(0, std::min(m.blob.size(), mime::parse(m.blob).header_end)));
+  // Only the header: finding its end is a scan for the blank line, not a MIME parse.
+  header.append(m.blob.substr(0, std::min(m.blob.size(), mime::header_end(m.blob))));
   for (const auto& [k, v] : mime::header_fields(header))
-    if (lower(k) == lower(name) && contains_ci(mime::decode_words(v), value)) return true;
+    if (iequals(k, name) && contains_ci(mime::decode_words(v), value)) return true;
   return false;
 }
 
@@ -252,7 +254,7 @@ bool matches(const SearchKey& k, const SearchMessage& m) {
     case K::sent_before:
     case K::sent_on:
     case K::sent_since: {
-      std::string header(m.blob.substr(0, mime::parse(m.blob).header_end));
+      std::string header(m.blob.substr(0, mime::header_end(m.blob)));
       std::int64_t t = m.internaldate;
       for (const auto& [name, v] : mime::header_fields(header))
         if (lower(name) == "date") {
