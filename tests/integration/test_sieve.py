@@ -77,7 +77,7 @@ class SieveTest(unittest.TestCase):
     def setUpClass(cls):
         cls.s = Suite(top_toml='[sieve]\nmax_scripts = 3\nmax_script_size = "8K"\n').start("smtpd", "imapd", "sieved")
         cls.s.cli("domain", "add", "example.test")
-        for user in ("erin", "frank", "gina", "hank"):
+        for user in ("erin", "frank", "gina", "hank", "ivy"):
             cls.s.cli("user", "add", f"{user}@example.test", "--password", f"{user}-pw")
         cls.tmp = tempfile.mkdtemp(prefix="mailstead-sieve-")
 
@@ -324,6 +324,30 @@ class SieveTest(unittest.TestCase):
         self.assertIn("I am away until Monday.", reply)
         self.sieve_connect(user, "--deactivate")
 
+
+    def test_g_cli_manages_scripts_too(self):
+        user = "ivy@example.test"
+        cli = self.s.cli
+        bad = cli("sieve", "put", user, "x", "-", stdin='require "fileinto";\nfileinto "A"\n', check=False)
+        self.assertNotEqual(bad.returncode, 0)
+        self.assertIn("line 3: expected ';' or a block after fileinto", bad.stderr)
+        script = ('require ["fileinto","vacation"];\nvacation :days 0 "x";\n'
+                  'if header :contains "Subject" "[cli]" { fileinto "Spam"; }\n')
+        p = cli("sieve", "put", user, "junk", "-", stdin=script)
+        self.assertIn("warning: line 2: :days 0 is taken as 1 day", p.stderr)
+        cli("sieve", "activate", user, "junk")
+        self.assertEqual(self.s.instance.cli_json("sieve", "list", user), [{"name": "junk", "active": True, "size": len(script)}])
+        self.assertEqual(cli("sieve", "get", user, "junk").stdout, script)
+        self.assertIn('"junk" ACTIVE', self.sieve_connect(user, "--list").stdout, "the same scripts as ManageSieve")
+        self.send("z@remote.example", [user], f"From: z@remote.example\r\nTo: {user}\r\nSubject: [cli] hi\r\n\r\nx\r\n")
+        self.assertEqual(self.subjects(user, "Spam"), [("[cli] hi", "")])
+        refused = cli("sieve", "delete", user, "junk", check=False)
+        self.assertNotEqual(refused.returncode, 0)
+        self.assertIn("active script cannot be deleted", refused.stderr)
+        cli("sieve", "deactivate", user)
+        cli("sieve", "delete", user, "junk")
+        self.assertEqual(self.s.instance.cli_json("sieve", "list", user), [])
+        self.assertNotEqual(cli("sieve", "list", "nobody@example.test", check=False).returncode, 0)
 
 
 class SieveLoginLimitTest(unittest.TestCase):

@@ -387,6 +387,67 @@ int message_get(Env& e) {
   return 0;
 }
 
+// ---- sieve ----
+int sieve_list(Env& e) {
+  auto& user = operand(e.args, 2, "USER");
+  expect_operands(e.args, 3);
+  auto r = e.ops.list_scripts(user);
+  if (!r) return fail(r.error());
+  if (e.args.json) {
+    json::array arr;
+    for (auto& s : *r) arr.push_back(json::object{{"name", s.name}, {"active", s.active}, {"size", s.size}});
+    print_json(arr);
+  } else {
+    for (auto& s : *r) std::printf("%s%s\n", s.name.c_str(), s.active ? " (active)" : "");
+  }
+  return 0;
+}
+int sieve_get(Env& e) {
+  auto& user = operand(e.args, 2, "USER");
+  auto& name = operand(e.args, 3, "NAME");
+  expect_operands(e.args, 4);
+  auto r = e.ops.get_script(user, name);
+  if (!r) return fail(r.error());
+  std::fwrite(r->data(), 1, r->size(), stdout);
+  return 0;
+}
+int sieve_put(Env& e) {
+  auto& user = operand(e.args, 2, "USER");
+  auto& name = operand(e.args, 3, "NAME");
+  auto& file = operand(e.args, 4, "FILE");
+  expect_operands(e.args, 5);
+  std::string text;
+  FILE* f = file == "-" ? stdin : std::fopen(file.c_str(), "rb");
+  if (!f) throw UsageError{"cannot read " + file};
+  char buf[8192];
+  for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, f)) > 0;) text.append(buf, n);
+  if (f != stdin) std::fclose(f);
+  auto r = e.ops.put_script(user, name, text);
+  if (!r) return fail(r.error());
+  for (auto& w : *r) std::fprintf(stderr, "warning: %s\n", w.c_str());
+  return 0;
+}
+int sieve_activate(Env& e) {
+  auto& user = operand(e.args, 2, "USER");
+  auto& name = operand(e.args, 3, "NAME");
+  expect_operands(e.args, 4);
+  auto r = e.ops.activate_script(user, name);
+  return r ? 0 : fail(r.error());
+}
+int sieve_deactivate(Env& e) {
+  auto& user = operand(e.args, 2, "USER");
+  expect_operands(e.args, 3);
+  auto r = e.ops.activate_script(user, "");
+  return r ? 0 : fail(r.error());
+}
+int sieve_delete(Env& e) {
+  auto& user = operand(e.args, 2, "USER");
+  auto& name = operand(e.args, 3, "NAME");
+  expect_operands(e.args, 4);
+  auto r = e.ops.delete_script(user, name);
+  return r ? 0 : fail(r.error());
+}
+
 // ---- queue ----
 int queue_get(Env& e) {
   auto& id_text = operand(e.args, 2, "ID");
@@ -459,6 +520,12 @@ const Command commands[] = {
     {"mailbox", "list", "mailbox list USER [--json]", mailbox_list},
     {"message", "list", "message list USER MAILBOX [--json]", message_list},
     {"message", "get", "message get USER MAILBOX UID", message_get},
+    {"sieve", "list", "sieve list USER [--json]", sieve_list},
+    {"sieve", "get", "sieve get USER NAME", sieve_get},
+    {"sieve", "put", "sieve put USER NAME FILE|-   (validated; warnings on stderr)", sieve_put},
+    {"sieve", "activate", "sieve activate USER NAME", sieve_activate},
+    {"sieve", "deactivate", "sieve deactivate USER", sieve_deactivate},
+    {"sieve", "delete", "sieve delete USER NAME", sieve_delete},
     {"queue", "list", "queue list [--json]", queue_list},
     {"queue", "get", "queue get ID", queue_get},
 };

@@ -4,6 +4,8 @@
 #include "auth/password.hpp"
 #include "directory/address.hpp"
 #include "mime/cache.hpp"
+#include "sieve/delivery.hpp"
+#include "sieve/sieve.hpp"
 #include "store/mailstore.hpp"
 #include "store/store.hpp"
 #include "util/bytes.hpp"
@@ -196,6 +198,68 @@ Result<store::MailboxRecord> require_mailbox(store::ReadTxn& txn, std::string_vi
   return *mb;
 }
 }  // namespace
+
+namespace {
+Result<std::uint64_t> require_user_id(store::ReadTxn& txn, std::string_view user) {
+  auto u = directory::find_user(txn, directory::lowercase_ascii(user));
+  if (!u) return not_found("no user " + std::string(user));
+  return u->id;
+}
+}  // namespace
+
+Result<std::vector<sieve::ScriptInfo>> Ops::list_scripts(std::string_view user) {
+  auto txn = store_.read();
+  auto id = require_user_id(*txn, user);
+  if (!id) return id.error();
+  return sieve::list_scripts(*txn, *id);
+}
+
+Result<std::string> Ops::get_script(std::string_view user, std::string_view name) {
+  auto txn = store_.read();
+  auto id = require_user_id(*txn, user);
+  if (!id) return id.error();
+  auto text = sieve::get_script(*txn, *id, name);
+  if (!text) return not_found("no script " + std::string(name));
+  return *text;
+}
+
+Result<std::vector<std::string>> Ops::put_script(std::string_view user, std::string_view name, std::string_view text) {
+  if (name.empty() || name.size() > 128) return invalid("a script name is 1 to 128 bytes");
+  for (unsigned char c : name)
+    if (c < 0x20 || c == 0x7F) return invalid("a script name has no control characters");
+  auto parsed = sieve::parse(text, sieve::limits_of(core_));
+  if (!parsed.script) return invalid(parsed.error);
+  auto limit = core_.sieve.max_scripts;
+  auto ok = write<void>([&](store::WriteTxn& t) -> Result<void> {
+    auto id = require_user_id(t, user);
+    if (!id) return id.error();
+    if (!sieve::get_script(t, *id, name) && sieve::list_scripts(t, *id).size() >= limit)
+      return invalid("too many scripts (limit " + std::to_string(limit) + ")");
+    if (auto ec = sieve::put_script(t, *id, name, text)) return internal(ec.message());
+    return {};
+  });
+  if (!ok) return ok.error();
+  return parsed.warnings;
+}
+
+Result<void> Ops::activate_script(std::string_view user, std::string_view name) {
+  return write<void>([&](store::WriteTxn& t) -> Result<void> {
+    auto id = require_user_id(t, user);
+    if (!id) return id.error();
+    if (!sieve::set_active(t, *id, name)) return not_found("no script " + std::string(name));
+    return {};
+  });
+}
+
+Result<void> Ops::delete_script(std::string_view user, std::string_view name) {
+  return write<void>([&](store::WriteTxn& t) -> Result<void> {
+    auto id = require_user_id(t, user);
+    if (!id) return id.error();
+    if (auto a = sieve::active_script(t, *id); a && *a == name) return conflict("the active script cannot be deleted");
+    if (!sieve::delete_script(t, *id, name)) return not_found("no script " + std::string(name));
+    return {};
+  });
+}
 
 Result<std::vector<Ops::MessageView>> Ops::list_messages(std::string_view user, std::string_view mailbox) {
   auto txn = store_.read();

@@ -12,6 +12,7 @@
 #include "config/core_settings.hpp"
 #include "directory/directory.hpp"
 #include "directory/routing.hpp"
+#include "sieve/storage.hpp"
 #include "store/records.hpp"
 #include "util/error.hpp"
 
@@ -81,6 +82,13 @@ class Ops {
   std::vector<store::QueueRecord> list_queue();
   // A queued message's bytes (its prefix, then the stored message).
   Result<std::string> get_queued(std::uint64_t id);
+  // Sieve scripts, as ManageSieve manages them (docs/sieve.md): validated with the same
+  // parser and limits; put returns the parser's warnings.
+  Result<std::vector<sieve::ScriptInfo>> list_scripts(std::string_view user);
+  Result<std::string> get_script(std::string_view user, std::string_view name);
+  Result<std::vector<std::string>> put_script(std::string_view user, std::string_view name, std::string_view text);
+  Result<void> activate_script(std::string_view user, std::string_view name);  // "" deactivates
+  Result<void> delete_script(std::string_view user, std::string_view name);
   // The whole message as IMAP serves it: the per-recipient prefix, then the stored bytes.
   Result<std::string> get_message(std::string_view user, std::string_view mailbox, std::uint32_t uid);
 
