@@ -158,22 +158,35 @@ std::optional<MessageRecord> get_message(ReadTxn& txn, std::uint64_t mailbox_id,
   return MessageRecord::decode(*v);
 }
 
-Result<std::uint64_t> set_flags(WriteTxn& txn, std::uint64_t mailbox_id, std::uint32_t uid, std::uint32_t flags,
-                                std::vector<std::string> keywords) {
+Result<void> set_flags(WriteTxn& txn, std::uint64_t mailbox_id, std::vector<FlagChange>& changes) {
   txn.touch(mailbox_id);
   auto m = get_mailbox(txn, mailbox_id);
-  auto msg = get_message(txn, mailbox_id, uid);
-  if (!m || !msg) return not_found("no such message");
-  bool was_unseen = !(msg->flags & flag_seen), now_unseen = !(flags & flag_seen);
-  if (was_unseen && !now_unseen) --m->unseen;
-  if (!was_unseen && now_unseen) ++m->unseen;
-  m->highestmodseq += 1;
-  msg->modseq = m->highestmodseq;
-  msg->flags = flags;
-  msg->keywords = std::move(keywords);
-  if (auto ec = txn.put(Table::messages, key_u64_u32(mailbox_id, uid), msg->encode())) return from_ec(ec);
+  if (!m) return not_found("no such mailbox");
+  for (auto& ch : changes) {
+    ch.modseq = 0;
+    auto key = key_u64_u32(mailbox_id, ch.uid);
+    auto msg = get_message(txn, mailbox_id, ch.uid);
+    if (!msg) continue;
+    bool was_unseen = !(msg->flags & flag_seen), now_unseen = !(ch.flags & flag_seen);
+    if (was_unseen && !now_unseen) --m->unseen;
+    if (!was_unseen && now_unseen) ++m->unseen;
+    m->highestmodseq += 1;
+    msg->modseq = m->highestmodseq;
+    msg->flags = ch.flags;
+    msg->keywords = ch.keywords;
+    if (auto ec = txn.put(Table::messages, key, msg->encode())) return from_ec(ec);
+    ch.modseq = msg->modseq;
+  }
   if (auto ec = txn.put(Table::mailboxes, key_u64(mailbox_id), m->encode())) return from_ec(ec);
-  return msg->modseq;
+  return {};
+}
+
+Result<std::uint64_t> set_flags(WriteTxn& txn, std::uint64_t mailbox_id, std::uint32_t uid, std::uint32_t flags,
+                                std::vector<std::string> keywords) {
+  std::vector<FlagChange> one{FlagChange{uid, flags, std::move(keywords), 0}};
+  if (auto r = set_flags(txn, mailbox_id, one); !r) return r.error();
+  if (!one[0].modseq) return not_found("no such message");
+  return one[0].modseq;
 }
 
 Result<void> rename_mailbox(WriteTxn& txn, std::uint64_t id, std::string_view new_name) {

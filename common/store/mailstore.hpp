@@ -56,6 +56,15 @@ std::optional<MessageRecord> get_message(ReadTxn& txn, std::uint64_t mailbox_id,
 // Changes a message's flags and keywords: the next MODSEQ, and the unseen total.
 Result<std::uint64_t> set_flags(WriteTxn& txn, std::uint64_t mailbox_id, std::uint32_t uid, std::uint32_t flags,
                                 std::vector<std::string> keywords);
+// The same for many messages of one mailbox, reading and writing the mailbox record once.
+// Each change gets its MODSEQ, or 0 when the message is gone.
+struct FlagChange {
+  std::uint32_t uid = 0;
+  std::uint32_t flags = 0;
+  std::vector<std::string> keywords;
+  std::uint64_t modseq = 0;  // out
+};
+Result<void> set_flags(WriteTxn& txn, std::uint64_t mailbox_id, std::vector<FlagChange>& changes);
 // Renames a mailbox (UIDVALIDITY stays: the messages did not change).
 Result<void> rename_mailbox(WriteTxn& txn, std::uint64_t id, std::string_view new_name);
 Result<void> set_subscribed(WriteTxn& txn, std::uint64_t id, bool subscribed);

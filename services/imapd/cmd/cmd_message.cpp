@@ -126,10 +126,13 @@ asio::awaitable<void> Session::cmd_fetch(Command& c, bool uid) {
           shared_.store,
           [&, box](store::WriteTxn& t) -> std::error_code {
             changed.clear();
-            for (const auto& m : msgs) {
-              auto r = store::set_flags(t, box, m.uid, m.flags | store::flag_seen, m.keywords);
-              if (r) changed.emplace_back(m.uid, *r);
-            }
+            std::vector<store::FlagChange> batch;
+            batch.reserve(msgs.size());
+            for (const auto& m : msgs) batch.push_back({m.uid, m.flags | store::flag_seen, m.keywords, 0});
+            if (auto r = store::set_flags(t, box, batch); !r && r.error().kind != ErrorKind::not_found)
+              return store::Errc::aborted;
+            for (const auto& ch : batch)
+              if (ch.modseq) changed.emplace_back(ch.uid, ch.modseq);
             return {};
           },
           asio::use_awaitable);
@@ -280,10 +283,13 @@ asio::awaitable<void> Session::cmd_store(Command& c, bool uid) {
     auto ec = co_await store::async_commit(
         shared_.store,
         [&, box](store::WriteTxn& t) -> std::error_code {
-          for (auto& ch : changes) {
-            auto r = store::set_flags(t, box, ch.uid, ch.flags, ch.keywords);
-            ch.modseq = r ? *r : 0;  // 0: expunged meanwhile
-          }
+          // One pass, the mailbox record read and written once (the batch may run again).
+          std::vector<store::FlagChange> batch;
+          batch.reserve(changes.size());
+          for (const auto& ch : changes) batch.push_back({ch.uid, ch.flags, ch.keywords, 0});
+          if (auto r = store::set_flags(t, box, batch); !r && r.error().kind != ErrorKind::not_found)
+            return store::Errc::aborted;  // a mailbox deleted meanwhile leaves every MODSEQ 0
+          for (std::size_t k = 0; k < changes.size(); ++k) changes[k].modseq = batch[k].modseq;  // 0: expunged meanwhile
           return {};
         },
         asio::use_awaitable);
