@@ -165,6 +165,16 @@ Plan plan(store::ReadTxn& txn, std::uint64_t user, std::string_view message, con
   }
   auto u = directory::get_user(txn, user);
   std::string address = u ? u->address : ctx.recipient;
+  // A :from in vacation or notify must be an address this user may send as (no spoofing
+  // through auto-replies); otherwise the user's own address is used.
+  directory::RoutingSettings owner_rs = ctx.routing ? *ctx.routing : directory::RoutingSettings{};
+  auto own_from = [&](std::string& from) {
+    if (from.empty()) return;
+    auto list = mime::parse_address_list(from);
+    if (list.size() == 1 && !directory::check_sender(txn, owner_rs, user, list[0])) return;
+    log::info("sieve.from_refused", {{"user", address}, {"from", from}});
+    from.clear();
+  };
   StoreEnvironment env(txn, user, ctx.now);
   RunOptions options;
   options.subaddress_separator = ctx.routing && !ctx.routing->delimiter.empty() ? ctx.routing->delimiter[0] : '+';
@@ -226,7 +236,8 @@ Plan plan(store::ReadTxn& txn, std::uint64_t user, std::string_view message, con
         p.reject = a.text;
         break;
       case Action::Kind::vacation: {
-        const auto& v = a.vacation;
+        auto v = a.vacation;
+        own_from(v.from);
         auto key = (v.handle.empty() ? v.reason + '\0' + v.subject + '\0' + v.from : v.handle) + '\0' + lower(v.recipient);
         if (tracked(txn, user, 'v', key, ctx.now)) break;  // answered within the period
         p.tracking.push_back({'v', key, ctx.now + std::max<std::int64_t>(v.period, 1)});
@@ -234,9 +245,11 @@ Plan plan(store::ReadTxn& txn, std::uint64_t user, std::string_view message, con
         break;
       }
       case Action::Kind::notify: {
+        auto n = a.notify;
+        own_from(n.from);
         auto to = a.notify.method.substr(7, a.notify.method.find('?') == std::string::npos ? std::string::npos
                                                                                           : a.notify.method.find('?') - 7);
-        p.outgoing.push_back({"", {to}, notification(ctx, address, a.notify)});
+        p.outgoing.push_back({"", {to}, notification(ctx, address, n)});
         break;
       }
     }

@@ -349,6 +349,23 @@ class SieveTest(unittest.TestCase):
         self.assertEqual(self.s.instance.cli_json("sieve", "list", user), [])
         self.assertNotEqual(cli("sieve", "list", "nobody@example.test", check=False).returncode, 0)
 
+    def test_h_vacation_from_must_be_the_users_own(self):
+        user = "hank@example.test"
+        self.activate(user, 'require "vacation";\r\nvacation :from "The CEO <ceo@elsewhere.example>" "Away";\r\n',
+                      name="spoof")
+        before = len(self.queue())
+        self.send("k@remote.example", [user], f"From: k@remote.example\r\nTo: {user}\r\nSubject: hi\r\n\r\nx\r\n")
+        q = self.queue()[before:]
+        self.assertEqual(len(q), 1, q)
+        reply = self.s.cli("queue", "get", str(q[0]["id"])).stdout
+        self.assertRegex(reply, r"(?m)^From: hank@example\.test$")
+        self.assertNotIn("ceo@elsewhere.example", reply)
+        self.activate(user, 'require "vacation";\r\nvacation :from "Hank <hank@example.test>" "Away";\r\n', name="own")
+        self.send("l@remote.example", [user], f"From: l@remote.example\r\nTo: {user}\r\nSubject: hi\r\n\r\nx\r\n")
+        reply = self.s.cli("queue", "get", str(self.queue()[-1]["id"])).stdout
+        self.assertRegex(reply, r"(?m)^From: Hank <hank@example\.test>$")
+        self.sieve_connect(user, "--deactivate")
+
 
 class SieveLoginLimitTest(unittest.TestCase):
     @classmethod
