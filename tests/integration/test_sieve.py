@@ -77,7 +77,7 @@ class SieveTest(unittest.TestCase):
     def setUpClass(cls):
         cls.s = Suite(top_toml='[sieve]\nmax_scripts = 3\nmax_script_size = "8K"\n').start("smtpd", "imapd", "sieved")
         cls.s.cli("domain", "add", "example.test")
-        for user in ("erin", "frank", "gina", "hank", "ivy"):
+        for user in ("erin", "frank", "gina", "hank", "ivy", "jo"):
             cls.s.cli("user", "add", f"{user}@example.test", "--password", f"{user}-pw")
         cls.tmp = tempfile.mkdtemp(prefix="mailstead-sieve-")
 
@@ -365,6 +365,35 @@ class SieveTest(unittest.TestCase):
         reply = self.s.cli("queue", "get", str(self.queue()[-1]["id"])).stdout
         self.assertRegex(reply, r"(?m)^From: Hank <hank@example\.test>$")
         self.sieve_connect(user, "--deactivate")
+
+    def test_i_roundcube_and_thunderbird_sequences(self):
+        """CLIENTS.md 3: what Roundcube's managesieve plugin and the Thunderbird add-on send."""
+        m = ManageSieve(self.s.sieve, self.s.cert)
+        m.starttls()
+        self.assertEqual(m.login("jo@example.test", "jo-pw"), [b'OK "Authenticated"'])
+        self.assertIn(b'"SIEVE"', b"\r\n".join(m.cmd("CAPABILITY")))
+        self.assertEqual(m.cmd("LISTSCRIPTS"), [b'OK "Listscripts completed"'])
+        self.assertEqual(m.cmd("LISTSCRIPTS"), [b'OK "Listscripts completed"'])
+        script = ("require [\"fileinto\",\"vacation\"];\r\n# rule:[Newsletters]\r\n"
+                  "if anyof (header :contains \"list-id\" \"news\", header :contains \"subject\" \"[news]\")\r\n"
+                  "{\r\n\tfileinto \"Archive\";\r\n}\r\n# rule:[off]\r\nif false # true\r\n{\r\n\tdiscard;\r\n}\r\n").encode()
+        self.assertEqual(m.cmd(b'PUTSCRIPT "roundcube" {%d+}\r\n%s\r\n' % (len(script), script))[-1][:2], b"OK")
+        self.assertEqual(m.cmd('SETACTIVE "roundcube"')[-1][:2], b"OK")
+        self.assertEqual(m.cmd("LISTSCRIPTS")[0], b'"roundcube" ACTIVE')
+        self.assertEqual(m.cmd('GETSCRIPT "roundcube"')[0], b"{%d}\r\n%s" % (len(script), script))
+        changed = script.replace(b"Archive", b"Sent")
+        self.assertEqual(m.cmd(b'PUTSCRIPT "roundcube" {%d+}\r\n%s\r\n' % (len(changed), changed))[-1][:2], b"OK")
+        self.assertEqual(m.cmd('GETSCRIPT "roundcube"')[0], b"{%d}\r\n%s" % (len(changed), changed))
+        # the Thunderbird add-on's syntax check without CHECKSCRIPT: upload, then delete
+        self.assertEqual(m.cmd('PUTSCRIPT "TMP_FILE_DELETE_ME" "keep;"')[-1][:2], b"OK")
+        self.assertEqual(m.cmd('DELETESCRIPT "TMP_FILE_DELETE_ME"')[-1][:2], b"OK")
+        # a non-ASCII name as a literal, listed back as a quoted UTF-8 string
+        name = "Grüße".encode()
+        self.assertEqual(m.cmd(b'PUTSCRIPT {%d+}\r\n%s "keep;"\r\n' % (len(name), name))[-1][:2], b"OK")
+        self.assertIn(b'"' + name + b'"', m.cmd("LISTSCRIPTS"))
+        self.assertEqual(m.cmd('RENAMESCRIPT "roundcube" "main"')[-1][:2], b"OK")
+        self.assertIn(b'"main" ACTIVE', m.cmd("LISTSCRIPTS"), "renaming the active script keeps it active")
+        self.assertEqual(m.cmd("LOGOUT")[-1][:2], b"OK")
 
 
 class SieveLoginLimitTest(unittest.TestCase):
