@@ -3,6 +3,8 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
+#include <mutex>
 #include <set>
 #include <string>
 #include <vector>
@@ -35,9 +37,20 @@ struct Command {
   int line = 0;
 };
 
+class Regex;
+
 struct Script {
   std::vector<Command> commands;
   std::set<std::string> require;  // extensions named in require
+
+  // A :regex key compiled once and shared by every run of this script, on any thread
+  // (glibc's regexec may be called concurrently). Keys built from variables vary per
+  // message: past a few hundred entries they are compiled for the one use.
+  std::shared_ptr<const Regex> regex(const std::string& pattern, bool icase) const;
+
+ private:
+  mutable std::mutex regex_mu_;
+  mutable std::map<std::pair<std::string, bool>, std::shared_ptr<const Regex>> regexes_;
 };
 
 // A command's or test's arguments sorted out against its signature: tags with their values,

@@ -230,8 +230,17 @@ class Runner {
 
   std::vector<std::string> header_values(std::string_view name, const Call& c, int line, bool decode = true) {
     std::vector<std::string> all;
-    for (const auto& [k, v] : fields_)
-      if (iequals(k, name)) all.push_back(decode ? mime::decode_words(v) : v);
+    if (decoded_.size() != fields_.size()) decoded_.assign(fields_.size(), std::nullopt);  // after editheader
+    for (std::size_t i = 0; i < fields_.size(); ++i) {
+      if (!iequals(fields_[i].first, name)) continue;
+      if (!decode) {
+        all.push_back(fields_[i].second);
+        continue;
+      }
+      // RFC 2047 decoding once per field and message, however many tests read it
+      if (!decoded_[i]) decoded_[i] = mime::decode_words(fields_[i].second);
+      all.push_back(*decoded_[i]);
+    }
     if (c.has("index")) {
       auto n = c.tags.at("index").number;
       if (n == 0) throw RunError(line, ":index starts at 1");
@@ -267,7 +276,8 @@ class Runner {
     return m;
   }
 
-  bool one(const MatchSpec& m, const std::string& value, const std::string& key, std::vector<std::string>* caps, int line) {
+  bool one(const Script& script, const MatchSpec& m, const std::string& value, const std::string& key,
+           std::vector<std::string>* caps, int line) {
     switch (m.type) {
       case Match::is: return compare(m.cmp, value, key) == 0;
       case Match::contains: {
@@ -277,11 +287,11 @@ class Runner {
       }
       case Match::matches: return glob(key, value, m.cmp != Cmp::octet, caps);
       case Match::regex: {
-        Regex re(key, m.cmp == Cmp::casemap);
-        if (!re.ok()) throw RunError(line, "invalid regular expression \"" + key + "\"");
+        auto re = script.regex(key, m.cmp == Cmp::casemap);
+        if (!re->ok()) throw RunError(line, "invalid regular expression \"" + key + "\"");
         // The subject ends at a NUL for regexec; bound it too, like every run-time cost.
         std::string subject = value.substr(0, std::min(value.find('\0'), std::size_t{65536}));
-        if (!re.search(subject, caps)) return false;
+        if (!re->search(subject, caps)) return false;
         return true;
       }
       case Match::value: return relation(m.rel, compare(m.cmp, value, key));
@@ -303,7 +313,7 @@ class Runner {
     std::vector<std::string> caps;
     for (const auto& v : values)
       for (const auto& k : keys)
-        if (one(m, v, k, capture ? &caps : nullptr, line)) {
+        if (one(*f.script, m, v, k, capture ? &caps : nullptr, line)) {
           if (capture) match_vars_ = caps;
           return true;
         }
@@ -717,6 +727,7 @@ class Runner {
         if (ch == '\r' || ch == '\n') ch = ' ';
       if (c.has("last")) fields_.emplace_back(name, value);
       else fields_.insert(fields_.begin(), {name, value});
+      decoded_.clear();
       header_edited_ = true;
       return;
     }
@@ -738,6 +749,7 @@ class Runner {
         if (patterns.empty() || match(f, c, {std::string(trim(mime::decode_words(fields_[i].second)))}, patterns, cmd.line))
           remove.push_back(i);
       for (auto it = remove.rbegin(); it != remove.rend(); ++it) fields_.erase(fields_.begin() + static_cast<long>(*it));
+      if (!remove.empty()) decoded_.clear();
       header_edited_ |= !remove.empty();
       return;
     }
@@ -867,6 +879,7 @@ class Runner {
   const RunOptions& options_;
   const Limits& limits_;
   std::vector<std::pair<std::string, std::string>> fields_;
+  std::vector<std::optional<std::string>> decoded_;  // fields_' values, RFC 2047 decoded, on demand
   std::string_view body_;
   std::map<std::string, std::string> globals_;
   std::vector<std::string> match_vars_;

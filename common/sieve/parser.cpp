@@ -708,6 +708,15 @@ bool Regex::search(const std::string& subject, std::vector<std::string>* groups)
   return true;
 }
 
+std::shared_ptr<const Regex> Script::regex(const std::string& pattern, bool icase) const {
+  std::lock_guard lock(regex_mu_);
+  auto key = std::make_pair(pattern, icase);
+  if (auto it = regexes_.find(key); it != regexes_.end()) return it->second;
+  auto re = std::make_shared<const Regex>(pattern, icase);
+  if (regexes_.size() < 256) regexes_.emplace(std::move(key), re);
+  return re;
+}
+
 Call call_of(const Command& c) { return sort_args(*find(commands_table(), c.name), c.args, c.line, nullptr); }
 Call call_of(const Test& t) { return sort_args(*find(tests_table(), t.name), t.args, t.line, nullptr); }
 
