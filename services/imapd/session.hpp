@@ -117,8 +117,11 @@ class Session {
   void cmd_thread(Command& c, bool uid);
   // Calls `fn` with the view index, the search record and the stored message of every
   // message of the selected mailbox that `key` matches (one short read transaction).
+  // With `all_fields` false, reads from the store only what the key needs (SEARCH UNSEEN
+  // reads nothing); the record passed to `fn` is then empty unless the key needed it.
   void for_each_match(const struct SearchKey& key,
-                      const std::function<void(std::size_t, const struct SearchMessage&, const store::MessageRecord&)>& fn);
+                      const std::function<void(std::size_t, const struct SearchMessage&, const store::MessageRecord&)>& fn,
+                      bool all_fields = true);
   asio::awaitable<void> cmd_copy(Command& c, bool uid, bool move);
 
   // mailbox view

@@ -317,12 +317,19 @@ asio::awaitable<void> Session::cmd_store(Command& c, bool uid) {
 }
 
 void Session::for_each_match(
-    const SearchKey& key, const std::function<void(std::size_t, const SearchMessage&, const store::MessageRecord&)>& fn) {
+    const SearchKey& key, const std::function<void(std::size_t, const SearchMessage&, const store::MessageRecord&)>& fn,
+    bool all_fields) {
   auto& msgs = selected_->messages;
+  auto need = all_fields ? SearchNeeds::content : needs(key);
   auto txn = shared_.store.read();
+  std::optional<store::MessageRecord> rec;
   for (std::size_t i = 0; i < msgs.size(); ++i) {
-    auto rec = store::get_message(*txn, selected_->id, msgs[i].uid);
-    if (!rec) continue;  // expunged by another session, not yet reported
+    if (need == SearchNeeds::view) {
+      rec.emplace();  // flags, UIDs and MODSEQ come from the view, as in a store read
+    } else {
+      rec = store::get_message(*txn, selected_->id, msgs[i].uid);
+      if (!rec) continue;  // expunged by another session, not yet reported
+    }
     SearchMessage sm;
     sm.seq = static_cast<std::uint32_t>(i + 1);
     sm.uid = msgs[i].uid;
@@ -331,7 +338,7 @@ void Session::for_each_match(
     sm.internaldate = rec->internaldate;
     sm.size = rec->size;
     sm.prefix = rec->prefix;
-    sm.blob = store::get_blob(*txn, rec->blob).value_or(std::string_view{});
+    if (need == SearchNeeds::content) sm.blob = store::get_blob(*txn, rec->blob).value_or(std::string_view{});
     sm.max_seq = static_cast<std::uint32_t>(msgs.size());
     sm.max_uid = msgs.back().uid;
     sm.modseq = msgs[i].modseq;
@@ -373,11 +380,14 @@ void Session::cmd_search(Command& c, bool uid) {
   std::uint64_t max_modseq = 0;
   bool modseq_key = uses_modseq(key);
   if (modseq_key) condstore_ = true;
-  for_each_match(key, [&](std::size_t, const SearchMessage& sm, const store::MessageRecord&) {
-    max_modseq = std::max(max_modseq, sm.modseq);
-    found.push_back(uid ? sm.uid : sm.seq);
-    result += " " + std::to_string(found.back());
-  });
+  for_each_match(
+      key,
+      [&](std::size_t, const SearchMessage& sm, const store::MessageRecord&) {
+        max_modseq = std::max(max_modseq, sm.modseq);
+        found.push_back(uid ? sm.uid : sm.seq);
+        result += " " + std::to_string(found.back());
+      },
+      false);
   if (esearch) {
     std::string e = "ESEARCH (TAG \"" + c.tag + "\")" + (uid ? " UID" : "");
     if (want_min && !found.empty()) e += " MIN " + std::to_string(found.front());

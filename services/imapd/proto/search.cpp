@@ -215,6 +215,26 @@ std::variant<SearchKey, std::string> parse_search(const std::vector<Token>& args
   return all;
 }
 
+SearchNeeds needs(const SearchKey& k) {
+  using K = SearchKey::Kind;
+  auto most = SearchNeeds::view;
+  for (const auto& c : k.children) most = std::max(most, needs(c));
+  switch (k.kind) {
+    case K::header:
+    case K::body:
+    case K::text:
+    case K::sent_before:
+    case K::sent_on:
+    case K::sent_since: return SearchNeeds::content;
+    case K::before:
+    case K::on:
+    case K::since:
+    case K::larger:
+    case K::smaller: return std::max(most, SearchNeeds::record);
+    default: return most;
+  }
+}
+
 bool matches(const SearchKey& k, const SearchMessage& m) {
   using K = SearchKey::Kind;
   switch (k.kind) {

@@ -44,6 +44,11 @@ struct SearchMessage {
 
 bool matches(const SearchKey& key, const SearchMessage& m);
 
+// How much of each message a key reads: only the session's view (flags, UIDs, MODSEQ), also
+// the stored record (INTERNALDATE, size), or also the message's bytes (headers, text).
+enum class SearchNeeds { view = 0, record = 1, content = 2 };
+SearchNeeds needs(const SearchKey& key);
+
 // "1-Feb-2024" → days since the epoch.
 bool parse_search_date(std::string_view s, std::int64_t& day);
 

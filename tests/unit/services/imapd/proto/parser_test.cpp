@@ -165,6 +165,11 @@ TEST(ImapSearch, ParseAndMatch) {
   EXPECT_TRUE(matches(std::get<SearchKey>(keys("SUBJECT {" + std::to_string(word.size()) + "}\r\n" + word)), m));
   EXPECT_FALSE(matches(std::get<SearchKey>(keys("BEFORE 2-Feb-2024")), m));
   EXPECT_TRUE(matches(std::get<SearchKey>(keys("ON 2-Feb-2024")), m));
+  // what SEARCH must read from the store for each key
+  EXPECT_EQ(needs(std::get<SearchKey>(keys("UNSEEN FLAGGED KEYWORD $x UID 1:* MODSEQ 5"))), SearchNeeds::view);
+  EXPECT_EQ(needs(std::get<SearchKey>(keys("NOT LARGER 10"))), SearchNeeds::record);
+  EXPECT_EQ(needs(std::get<SearchKey>(keys("OR UNSEEN SUBJECT x"))), SearchNeeds::content);
+  EXPECT_EQ(needs(std::get<SearchKey>(keys("SINCE 1-Feb-2024 SENTBEFORE 1-Feb-2024"))), SearchNeeds::content);
   for (const char* bad : {"FROB", "OR SEEN", "LARGER x", "SINCE yesterday", "UID x", "()"})
     EXPECT_TRUE(std::holds_alternative<std::string>(keys(bad))) << bad;
   std::int64_t t = 0;
