@@ -145,13 +145,6 @@ asio::awaitable<void> Session::cmd_fetch(Command& c, bool uid) {
     }
   }
 
-  // FLAGS, UID and MODSEQ come from the session's view: no store read for them. Otherwise
-  // one read transaction serves many messages, closed before each flush (never held
-  // across a co_await, DESIGN principle 3).
-  bool view_only = std::all_of(items.begin(), items.end(), [](const FetchItem& it) {
-    return it.kind == FetchItem::Kind::flags || it.kind == FetchItem::Kind::uid || it.kind == FetchItem::Kind::modseq;
-  });
-  std::unique_ptr<store::ReadTxn> txn;
   for (auto i : targets) {
     const auto& vm = selected_->messages[i];
     std::string resp = std::to_string(i + 1) + " FETCH (";
@@ -162,12 +155,9 @@ asio::awaitable<void> Session::cmd_fetch(Command& c, bool uid) {
       resp += s;
     };
     bool has_uid = false, has_flags = false;
-    std::optional<store::MessageRecord> rec;
-    if (!view_only) {
-      if (!txn) txn = shared_.store.read();
-      rec = store::get_message(*txn, selected_->id, vm.uid);
-      if (!rec) continue;  // expunged by another session: nothing to report (RFC 2180 4.1.2)
-    }
+    auto txn = shared_.store.read();
+    auto rec = store::get_message(*txn, selected_->id, vm.uid);
+    if (!rec) continue;  // expunged by another session: nothing to report (RFC 2180 4.1.2)
     std::optional<std::string_view> blob;
     std::optional<mime::Cache> cache;
     std::optional<mime::Part> tree;
@@ -212,12 +202,9 @@ asio::awaitable<void> Session::cmd_fetch(Command& c, bool uid) {
     if (want_modseq || (condstore_ && (has_flags || seen_now))) add("MODSEQ (" + std::to_string(vm.modseq) + ")");
     untagged(resp + ")");
     // Keep large responses from piling up: send each message's data as it is made.
-    if (out_.size() > (1 << 20)) {
-      txn.reset();
-      if (!co_await flush()) {
-        logout_ = true;
-        co_return;
-      }
+    if (out_.size() > (1 << 20) && !co_await flush()) {
+      logout_ = true;
+      co_return;
     }
   }
   tagged(c.tag, "OK", c.name + " completed");
