@@ -74,7 +74,7 @@ std::string notification(const DeliveryContext& ctx, const std::string& user_add
   auto from = n.from.empty() ? user_address : n.from;
   std::string m;
   m += "From: " + one_line(from) + "\r\n";
-  m += "To: " + one_line(n.method.substr(7, n.method.find('?') == std::string::npos ? std::string::npos : n.method.find('?') - 7)) + "\r\n";
+  m += "To: " + one_line(std::string(mailto_address(n.method))) + "\r\n";
   m += "Subject: " + one_line(n.message) + "\r\n";
   m += "Date: " + rfc5322_date(ctx.now) + "\r\n";
   m += "Message-ID: " + message_id(ctx) + "\r\n";
@@ -167,17 +167,17 @@ Plan plan(store::ReadTxn& txn, std::uint64_t user, std::string_view message, con
   std::string address = u ? u->address : ctx.recipient;
   // A :from in vacation or notify must be an address this user may send as (no spoofing
   // through auto-replies); otherwise the user's own address is used.
-  directory::RoutingSettings owner_rs = ctx.routing ? *ctx.routing : directory::RoutingSettings{};
+  const directory::RoutingSettings rs = ctx.routing ? *ctx.routing : directory::RoutingSettings{};
   auto own_from = [&](std::string& from) {
     if (from.empty()) return;
     auto list = mime::parse_address_list(from);
-    if (list.size() == 1 && !directory::check_sender(txn, owner_rs, user, list[0])) return;
+    if (list.size() == 1 && !directory::check_sender(txn, rs, user, list[0])) return;
     log::info("sieve.from_refused", {{"user", address}, {"from", from}});
     from.clear();
   };
   StoreEnvironment env(txn, user, ctx.now);
   RunOptions options;
-  options.subaddress_separator = ctx.routing && !ctx.routing->delimiter.empty() ? ctx.routing->delimiter[0] : '+';
+  options.subaddress_separator = !rs.delimiter.empty() ? rs.delimiter[0] : '+';
   options.user_addresses = {address};
   auto out = run(*script, message, Envelope{ctx.sender, ctx.recipient, ""}, env, options, ctx.limits);
   if (!out.error.empty()) {
@@ -213,7 +213,6 @@ Plan plan(store::ReadTxn& txn, std::uint64_t user, std::string_view message, con
         break;
       }
       case Action::Kind::redirect: {
-        directory::RoutingSettings rs = ctx.routing ? *ctx.routing : directory::RoutingSettings{};
         // The user sends this copy on: routed as their submission would be (no relay refusal).
         auto route = directory::resolve(txn, rs, a.address, directory::RouteContext{ctx.sender, user});
         if (auto* rej = std::get_if<directory::Rejection>(&route)) {
@@ -247,8 +246,7 @@ Plan plan(store::ReadTxn& txn, std::uint64_t user, std::string_view message, con
       case Action::Kind::notify: {
         auto n = a.notify;
         own_from(n.from);
-        auto to = a.notify.method.substr(7, a.notify.method.find('?') == std::string::npos ? std::string::npos
-                                                                                          : a.notify.method.find('?') - 7);
+        std::string to(mailto_address(a.notify.method));
         p.outgoing.push_back({"", {to}, notification(ctx, address, n)});
         break;
       }

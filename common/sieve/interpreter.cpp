@@ -574,7 +574,7 @@ class Runner {
 
   static bool valid_mailto(std::string_view uri) {
     if (uri.size() < 8 || !iequals(uri.substr(0, 7), "mailto:")) return false;
-    auto addr = uri.substr(7, uri.find('?') == std::string_view::npos ? std::string_view::npos : uri.find('?') - 7);
+    auto addr = mailto_address(uri);
     auto at = addr.find('@');
     return at != std::string_view::npos && at > 0 && at + 1 < addr.size() && addr.find_first_of(" <>\"") == std::string_view::npos;
   }
@@ -893,6 +893,11 @@ class Runner {
 };
 
 }  // namespace
+
+std::string_view mailto_address(std::string_view uri) {
+  auto rest = uri.substr(std::min<std::size_t>(7, uri.size()));  // after "mailto:"
+  return rest.substr(0, rest.find('?'));
+}
 
 Outcome run(const Script& script, std::string_view message, const Envelope& envelope, Environment& env,
             const RunOptions& options, const Limits& limits) {

@@ -96,6 +96,9 @@ struct RunOptions {
   std::vector<std::string> user_addresses;  // vacation: mail to these is "to me"
 };
 
+// The address of a "mailto:" URI (RFC 6068), without its "?headers" part.
+std::string_view mailto_address(std::string_view uri);
+
 Outcome run(const Script& script, std::string_view message, const Envelope& envelope, Environment& env,
             const RunOptions& options = {}, const Limits& limits = {});
 
