@@ -24,6 +24,8 @@ struct CoreSettings {
     std::string min_version = "1.2";
     // A private key others can read is refused unless this is set (then it is a warning).
     bool allow_world_readable_key = false;
+    // How often the services look for a renewed certificate or key (0: only on SIGHUP).
+    std::chrono::milliseconds reload_check{std::chrono::seconds(60)};
   } tls;
 
   struct Dns {
