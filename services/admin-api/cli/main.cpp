@@ -14,6 +14,7 @@
 #include "config/source.hpp"
 #include "log/log.hpp"
 #include "ops/admin_ops.hpp"
+#include "service/service.hpp"
 #include "store/store.hpp"
 
 namespace mailstead::cli {
@@ -533,13 +534,16 @@ const Command commands[] = {
 void usage(FILE* out) {
   std::fprintf(out, "usage: mailstead [--config FILE] [--json] COMMAND ...\n\ncommands:\n");
   std::fprintf(out, "  up [--standard-ports] [--no-demo]   start and supervise every service\n");
+  std::fprintf(out, "  init --domain DOMAIN --admin ADDRESS [--password-stdin]   first start without `up` (containers)\n");
+  std::fprintf(out, "  backup DIR                          a consistent copy of the store, configuration and keys, while serving\n");
+  std::fprintf(out, "  restore DIR                         put a backup back into a stopped deployment\n");
   for (const auto& c : commands) std::fprintf(out, "  %s\n", c.usage);
 }
 
 // Options that take a value; every other --option is a flag.
 bool takes_value(const std::string& name) {
   return name == "config" || name == "password" || name == "name" || name == "quota" || name == "from" ||
-         name == "authenticated-as";
+         name == "authenticated-as" || name == "domain" || name == "admin";
 }
 
 }  // namespace
@@ -581,6 +585,9 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (args.words[0] == "up") return run_up(args);
+  if (args.words[0] == "init") return run_init(args);
+  if (args.words[0] == "backup") return run_backup(args);
+  if (args.words[0] == "restore") return run_restore(args);
 
   const Command* cmd = nullptr;
   bool noun_known = false;
@@ -620,9 +627,7 @@ int main(int argc, char** argv) {
   log::init("mailstead", "warn");
   std::error_code ec;
   std::string why;
-  auto store = store::open({core.store_dir(), core.store.map_size, core.store.max_readers,
-                            core.store.max_batches_per_commit},
-                           ec, why);
+  auto store = store::open(service::store_options(core), ec, why);
   if (!store) {
     std::fprintf(stderr, "mailstead: %s\n", why.c_str());
     return 1;
