@@ -37,12 +37,13 @@ int run(int argc, char** argv, const std::string& name,
       return 64;
     }
   }
-  // Block the stop signals before any thread starts, so every thread inherits the mask
-  // and sigwait/signal_set sees them.
+  // Block the stop and reload signals before any thread starts, so every thread inherits
+  // the mask and sigwait/signal_set sees them (a SIGHUP before serving waits, not kills).
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGTERM);
   sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   try {
     auto src = config::Source::load(ctx.config_path);

@@ -12,18 +12,9 @@ import sys
 import time
 import unittest
 
-from helpers import Instance, binary, free_ports
+from helpers import Instance, binary, free_ports, missing
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-
-
-def require(ok, what):
-    """A missing tool fails under CI=true (naming it) and skips elsewhere."""
-    if ok:
-        return
-    if os.environ.get("CI") == "true":
-        raise AssertionError(f"{what} is required (scripts/install-deps.sh installs it)")
-    raise unittest.SkipTest(f"{what} is not installed")
 
 
 def verifier_python():
@@ -32,12 +23,13 @@ def verifier_python():
         if exe and os.path.exists(exe) and subprocess.run(
                 [exe, "-c", "import dkim, dns.resolver, nacl"], capture_output=True).returncode == 0:
             return exe
-    require(False, "python3-dkim (dkimpy, with python3-dnspython and python3-nacl)")
+    missing("python3-dkim (dkimpy, with python3-dnspython and python3-nacl)")
 
 
 def dnsmasq_binary():
     path = shutil.which("dnsmasq") or ("/usr/sbin/dnsmasq" if os.path.exists("/usr/sbin/dnsmasq") else None)
-    require(path, "dnsmasq (dnsmasq-base)")
+    if not path:
+        missing("dnsmasq (dnsmasq-base)")
     return path
 
 

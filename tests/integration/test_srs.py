@@ -11,7 +11,7 @@ import sys
 import tempfile
 import unittest
 
-from helpers import SmtpServer
+from helpers import SmtpServer, missing
 
 SECRET = "srs integration secret 7f3a9c"
 
@@ -21,9 +21,7 @@ def pysrs_python():
         if exe and os.path.exists(exe) and subprocess.run([exe, "-c", "import SRS"],
                                                           capture_output=True).returncode == 0:
             return exe
-    if os.environ.get("CI") == "true":
-        raise AssertionError("python3-srs (pysrs) is required (scripts/install-deps.sh installs it)")
-    raise unittest.SkipTest("python3-srs is not installed")
+    missing("python3-srs (pysrs)")
 
 
 def pysrs(secret, sender, *forwarders, days_ago=0):

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <sys/stat.h>
+
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 
@@ -108,6 +111,7 @@ TEST(Config, SecretsComeFromTheirOwnFile) {
   testing::TempDir dir;
   auto secrets = dir.path() + "/secrets.toml";
   std::ofstream(secrets) << "[relay]\npassword = \"s3cret\"\n";
+  ::chmod(secrets.c_str(), 0600);
   auto main = dir.path() + "/mailstead.toml";
   std::ofstream(main) << "secrets_file = \"" << secrets << "\"\n";
   auto src = Source::load(main);
@@ -140,6 +144,7 @@ TEST(Config, DkimSrsAndTheirSecrets) {
   std::ofstream(main) << "secrets_file = \"" << secrets << "\"\n";
   std::ofstream(secrets) << "[relay]\nkey = \"0123456789abcdef\"\n[srs]\nsecret = \"srs secret of length\"\n"
                          << "old_secret = \"the old srs secret\"\n";
+  ::chmod(secrets.c_str(), 0600);
   auto ok = Source::load(main);
   auto s = load_core(ok);
   EXPECT_EQ(s.secrets.relay_key, "0123456789abcdef");
@@ -157,6 +162,29 @@ TEST(Config, DkimSrsAndTheirSecrets) {
       EXPECT_EQ(std::string(e.what()).find("short"), std::string::npos) << "the secret is not repeated";
     }
   }
+}
+
+TEST(Config, SecretsFileReadableByOthersIsRefused) {
+  testing::TempDir dir;
+  auto secrets = dir.path() + "/secrets.toml";
+  std::ofstream(secrets) << "[relay]\npassword = \"s3cret\"\n";
+  auto main = dir.path() + "/mailstead.toml";
+  std::ofstream(main) << "secrets_file = \"" << secrets << "\"\n";
+  for (mode_t mode : {0644, 0640, 0604, 0620, 0602}) {
+    ::chmod(secrets.c_str(), mode);
+    try {
+      Source::load(main);
+      ADD_FAILURE() << "mode " << std::oct << mode << " was accepted";
+    } catch (const ConfigError& e) {
+      std::string what = e.what();
+      EXPECT_NE(what.find(secrets), std::string::npos) << what;
+      char text[8];
+      std::snprintf(text, sizeof text, "%04o", static_cast<unsigned>(mode));
+      EXPECT_NE(what.find(text), std::string::npos) << what;
+    }
+  }
+  ::chmod(secrets.c_str(), 0400);
+  EXPECT_NO_THROW(Source::load(main));
 }
 
 TEST(Config, ParseSize) {
