@@ -109,7 +109,7 @@ struct Options {
   std::uint32_t max_batches_per_commit = 1024;  // 1 = one fsync per batch (bench baseline)
   // When set: before an older schema is migrated forward, a copy of the store as it was is
   // written to a new directory under this one (`pre-upgrade-schema-<v>-<unix time>`).
-  std::string backup_before_upgrade;
+  std::string backup_before_upgrade{};
 };
 
 class Store {
