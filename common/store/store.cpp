@@ -26,6 +26,10 @@ const char* table_name(Table t) {
     case Table::sieve_scripts: return "sieve_scripts";
     case Table::sieve_active: return "sieve_active";
     case Table::sieve_tracking: return "sieve_tracking";
+    case Table::admins: return "admins";
+    case Table::api_tokens: return "api_tokens";
+    case Table::web_sessions: return "web_sessions";
+    case Table::app_passwords: return "app_passwords";
     case Table::count_: break;
   }
   return "?";

@@ -35,6 +35,10 @@ enum class Table : std::uint8_t {
   sieve_scripts,    // user id (u64) + script name → the script's bytes as uploaded
   sieve_active,     // user id (u64) → the name of the active script
   sieve_tracking,   // user id (u64) + kind + SHA-256 of a key → expiry (i64): vacation replies, duplicate IDs
+  admins,           // user id (u64) → time the admin role was granted (i64)
+  api_tokens,       // token id (u64) → ApiTokenRecord (the secret only as a digest)
+  web_sessions,     // BLAKE2b-256 of the session cookie → WebSessionRecord
+  app_passwords,    // user id (u64) + app password id (4 bytes) → AppPasswordRecord
   count_
 };
 inline constexpr int table_count = static_cast<int>(Table::count_);
