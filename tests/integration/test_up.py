@@ -78,7 +78,7 @@ class UpTest(unittest.TestCase):
             self.assertIn("IMAPS                 127.0.0.1:2993", out)
             self.assertIn("ManageSieve           127.0.0.1:24190", out)
             url = f"https://127.0.0.1:{self.ports[3]}/"
-            self.assertIn(f"Admin API and web     {url}", out)
+            self.assertIn(f"Admin API             {url}", out)
             self.assertIn("user: demo@example.test", out)
             password = out.split("password: ")[1].split()[0]
             self.assertGreaterEqual(len(password), 16)

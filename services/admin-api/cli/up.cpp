@@ -190,7 +190,7 @@ int run_up(const Args& args) {
   std::printf("  SMTP submissions      %s (TLS)\n", join(s.smtpd.submissions_listen).c_str());
   std::printf("  IMAPS                 %s\n", join(s.imapd.imaps_listen).c_str());
   std::printf("  ManageSieve           %s (STARTTLS)\n", join(s.sieved.listen).c_str());
-  for (const auto& a : s.admin.listen) std::printf("  Admin API and web     %s\n", admin_url(a, s.core.hostname).c_str());
+  for (const auto& a : s.admin.listen) std::printf("  Admin API             %s\n", admin_url(a, s.core.hostname).c_str());
   std::printf("  TLS certificate       %s\n", s.core.tls_cert().c_str());
   if (!credentials.empty()) std::printf("Demo account:\n%s", credentials.c_str());
   std::printf("Stop with Ctrl-C.\n");
