@@ -1,5 +1,7 @@
 // Password login against the directory (shared by smtpd, imapd, sieved): the primary
-// address only, enabled users only, argon2id outside any store transaction.
+// address only, enabled users only, argon2id outside any store transaction. A password in
+// the app-password form is checked against that one app password (auth/app_passwords.hpp)
+// before the account password.
 #pragma once
 
 #include <cstdint>
@@ -21,6 +23,7 @@ struct LoginResult {
   std::uint64_t user_id = 0;
   std::string address;
   bool from_cache = false;
+  std::string app_password;  // the name of the app password used; "" for the account password
 };
 
 LoginResult login(store::Store& store, VerifiedCache& cache, std::string_view address, std::string_view password);

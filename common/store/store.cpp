@@ -28,6 +28,10 @@ const char* table_name(Table t) {
     case Table::sieve_tracking: return "sieve_tracking";
     case Table::dkim_keys: return "dkim_keys";
     case Table::relays: return "relays";
+    case Table::admins: return "admins";
+    case Table::api_tokens: return "api_tokens";
+    case Table::web_sessions: return "web_sessions";
+    case Table::app_passwords: return "app_passwords";
     case Table::count_: break;
   }
   return "?";

@@ -37,6 +37,10 @@ enum class Table : std::uint8_t {
   sieve_tracking,   // user id (u64) + kind + SHA-256 of a key → expiry (i64): vacation replies, duplicate IDs
   dkim_keys,        // domain + '\0' + selector → DKIM signing key (common/dkim/keys.hpp)
   relays,           // "*" (the default) or a sender domain → relay (smarthost) settings (common/relay)
+  admins,           // user id (u64) → time the admin role was granted (i64)
+  api_tokens,       // token id (u64) → ApiTokenRecord (the secret only as a digest)
+  web_sessions,     // BLAKE2b-256 of the session cookie → WebSessionRecord
+  app_passwords,    // user id (u64) + app password id (4 bytes) → AppPasswordRecord
   count_
 };
 inline constexpr int table_count = static_cast<int>(Table::count_);
