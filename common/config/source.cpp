@@ -131,6 +131,11 @@ void Source::get(const std::string& section, const std::string& key, std::string
   out = v->as_string().str;
 }
 
+bool Source::has(const std::string& section, const std::string& key) {
+  impl_->used.insert(dotted(section, key));
+  return env_value(section, key) || impl_->find(impl_->root, section, key);
+}
+
 void Source::get(const std::string& section, const std::string& key, bool& out) {
   impl_->used.insert(dotted(section, key));
   if (const char* e = env_value(section, key)) {
@@ -198,6 +203,7 @@ bool parse_scaled(std::string s, std::uint64_t& out, bool duration) {
     else if (unit == "ms") mul = 1;
     else if (unit == "m") mul = 60'000;
     else if (unit == "h") mul = 3'600'000;
+    else if (unit == "d") mul = 86'400'000;
   } else {
     if (unit.empty() || unit == "b") mul = 1;
     else if (unit == "k" || unit == "kb" || unit == "kib") mul = 1024;

@@ -18,7 +18,7 @@ namespace {
 int serve(const service::Context& ctx, const smtp::Settings& settings) {
   auto rt = net::make_runtime(ctx, net::limits_of(settings));
   if (!rt) return 1;
-  smtp::Shared shared{settings, ctx.core, *rt->store, *rt->tls, rt->cache, rt->limiter, rt->connections, rt->slow_pool,
+  smtp::Shared shared{settings, ctx.core, *rt->store, *rt->tls, rt->cache, *rt->limiter, rt->connections, rt->slow_pool,
                       directory::RoutingSettings{ctx.core.routing.recipient_delimiter}};
 
   auto session = [&shared](smtp::Port port) {
