@@ -6,6 +6,7 @@
 // (down, slow beyond the timeout, an error), the fallback table (the store) does.
 #include <hiredis/hiredis.h>
 
+#include <algorithm>
 #include <condition_variable>
 #include <deque>
 #include <mutex>
