@@ -13,6 +13,7 @@
 #include "auth/password.hpp"
 #include "net/listener.hpp"
 #include "net/server.hpp"
+#include "net/tls.hpp"
 #include "notify/changes.hpp"
 #include "service/service.hpp"
 #include "store/store.hpp"
@@ -31,6 +32,7 @@ struct Runtime {
   std::unique_ptr<notify::Publisher> changes;
   std::unique_ptr<store::Store> store;
   std::optional<boost::asio::ssl::context> tls;
+  std::unique_ptr<Certificate> certificate;  // presented by `tls`; reloaded on SIGHUP and when the files change
   auth::VerifiedCache cache;
   // Over the store (or Redis): one budget for smtpd, imapd and sieved. Made with the store.
   std::unique_ptr<auth::FailureLimiter> limiter;
