@@ -45,4 +45,22 @@ LoginResult login(store::Store& store, VerifiedCache& cache, std::string_view ad
   return r;
 }
 
+std::optional<LoginResult> login_from_cache(store::Store& store, VerifiedCache& cache, std::string_view address,
+                                            std::string_view password) {
+  auto n = directory::normalize_admin_address(address, "");
+  if (!n) return std::nullopt;
+  std::optional<directory::UserRecord> user;
+  {
+    auto txn = store.read();
+    user = directory::find_user(*txn, n->address());
+  }
+  if (!user || !user->enabled || !cache.check(user->id, user->password_hash, password)) return std::nullopt;
+  LoginResult r;
+  r.status = LoginStatus::ok;
+  r.user_id = user->id;
+  r.address = user->address;
+  r.from_cache = true;
+  return r;
+}
+
 }  // namespace mailstead::auth

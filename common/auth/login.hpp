@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -27,5 +28,11 @@ struct LoginResult {
 };
 
 LoginResult login(store::Store& store, VerifiedCache& cache, std::string_view address, std::string_view password);
+
+// The verified-password cache alone (no argon2id, cheap enough for a session thread): an
+// enabled user whose password was verified within the cache's TTL gets `ok`; anything else
+// (no entry, a wrong password, a disabled user) gets nullopt and needs login().
+std::optional<LoginResult> login_from_cache(store::Store& store, VerifiedCache& cache, std::string_view address,
+                                            std::string_view password);
 
 }  // namespace mailstead::auth

@@ -49,6 +49,15 @@ CoreSettings load_core(Source& src) {
 
   src.get_duration("auth", "verified_cache_ttl", s.auth.verified_cache_ttl);
   src.get("auth", "verified_cache_entries", s.auth.verified_cache_entries, 0, 10'000'000);
+  src.get("auth", "max_failures_per_ip", s.auth.max_failures_per_ip, 1, 10000);
+  src.get("auth", "max_failures_per_account", s.auth.max_failures_per_account, 1, 10000);
+  src.get_duration("auth", "failure_window", s.auth.failure_window);
+  if (s.auth.failure_window.count() < 1000) src.fail("auth", "failure_window", "must be at least 1s");
+  src.get_duration("auth", "failure_delay", s.auth.failure_delay);
+  src.get_duration("auth", "account_delay", s.auth.account_delay);
+  src.get_duration("auth", "trusted_login_ttl", s.auth.trusted_login_ttl);
+  src.get("auth", "trusted_login_entries", s.auth.trusted_login_entries, 0, 100'000'000);
+  src.get("auth", "failure_entries", s.auth.failure_entries, 100, 100'000'000);
 
   src.get_size("sieve", "max_script_size", s.sieve.max_script_size, 1024);
   src.get("sieve", "max_scripts", s.sieve.max_scripts, 1, 10000);

@@ -17,6 +17,14 @@ std::unique_ptr<Runtime> make_runtime(const service::Context& ctx, const Runtime
       for (auto id : mailboxes) p->changed(id);
     });
   }
+  const auto& a = ctx.core.auth;
+  auth::FailureLimits failures{a.max_failures_per_ip, a.max_failures_per_account, a.failure_window, a.account_delay,
+                               a.trusted_login_ttl,   a.trusted_login_entries,    a.failure_entries};
+  auto table = auth::make_store_limit_table(*rt->store, auth::bounds_of(failures), auth::wall_clock_ms);
+  if (!ctx.core.redis.url.empty())
+    table = auth::make_redis_limit_table(ctx.core.redis.url, std::move(table), auth::bounds_of(failures),
+                                         auth::wall_clock_ms);
+  rt->limiter = std::make_unique<auth::FailureLimiter>(failures, std::move(table));
   try {
     rt->certificate = std::make_unique<Certificate>(ctx.core.tls_cert(), ctx.core.tls_key(),
                                                     ctx.core.tls.allow_world_readable_key);

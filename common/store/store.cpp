@@ -32,6 +32,7 @@ const char* table_name(Table t) {
     case Table::api_tokens: return "api_tokens";
     case Table::web_sessions: return "web_sessions";
     case Table::app_passwords: return "app_passwords";
+    case Table::auth_limits: return "auth_limits";
     case Table::count_: break;
   }
   return "?";

@@ -41,6 +41,7 @@ enum class Table : std::uint8_t {
   api_tokens,       // token id (u64) → ApiTokenRecord (the secret only as a digest)
   web_sessions,     // BLAKE2b-256 of the session cookie → WebSessionRecord
   app_passwords,    // user id (u64) + app password id (4 bytes) → AppPasswordRecord
+  auth_limits,      // failed-login counters and trusted logins, with expiry (common/auth/limit_table.hpp)
   count_
 };
 inline constexpr int table_count = static_cast<int>(Table::count_);

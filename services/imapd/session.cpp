@@ -312,7 +312,7 @@ void Session::cmd_enable(Command& c) {
 
 asio::awaitable<bool> Session::finish_login(const std::string& tag, const std::string& user, const std::string& password) {
   net::LoginGate gate{shared_.store, shared_.password_cache, shared_.auth_limiter, shared_.slow_pool,
-                      shared_.settings.auth_failure_delay};
+                      shared_.core.auth.failure_delay};
   auto r = co_await net::gated_login(gate, "imap", id_, peer_, user, password);
   if (r.result == net::GateResult::throttled) {
     tagged(tag, "NO", "[UNAVAILABLE] Too many failed logins from your address; try again later");

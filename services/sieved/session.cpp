@@ -253,7 +253,7 @@ asio::awaitable<void> Session::cmd_authenticate(Command& c) {
   std::string authz = decoded->substr(0, p1), user = decoded->substr(p1 + 1, p2 - p1 - 1), pw = decoded->substr(p2 + 1);
   if (!authz.empty() && !iequals(authz, user)) co_return reply("NO", "", "Proxy authorisation is not supported");
   net::LoginGate gate{shared_.store, shared_.password_cache, shared_.auth_limiter, shared_.slow_pool,
-                      shared_.settings.auth_failure_delay};
+                      shared_.core.auth.failure_delay};
   auto r = co_await net::gated_login(gate, "sieve", id_, peer_, user, pw);
   if (r.result == net::GateResult::throttled) co_return reply("NO", "TRYLATER", "Too many failed logins; try again later");
   if (r.result == net::GateResult::failed) co_return reply("NO", "", "Authentication failed");

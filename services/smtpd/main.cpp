@@ -25,7 +25,7 @@ int serve(const service::Context& ctx, const smtp::Settings& settings) {
     std::fprintf(stderr, "mailstead-smtpd: %s\n", srs_keys.error().message.c_str());
     return 1;
   }
-  smtp::Shared shared{settings, ctx.core, *rt->store, *rt->tls, rt->cache, rt->limiter, rt->connections, rt->slow_pool,
+  smtp::Shared shared{settings, ctx.core, *rt->store, *rt->tls, rt->cache, *rt->limiter, rt->connections, rt->slow_pool,
                       directory::RoutingSettings{ctx.core.routing.recipient_delimiter, std::move(*srs_keys),
                                                  ctx.core.srs.max_age_days}};
 

@@ -30,10 +30,6 @@ struct Settings {
   std::chrono::milliseconds tls_handshake_timeout{std::chrono::seconds(30)};
   bool quota_permanent = false;  // over quota: 452 4.2.2 (false) or 552 5.2.2 (true)
 
-  std::uint32_t auth_max_failures_per_ip = 10;
-  std::uint32_t auth_max_failures_per_account = 20;
-  std::chrono::milliseconds auth_failure_window{std::chrono::minutes(15)};
-  std::chrono::milliseconds auth_failure_delay{std::chrono::seconds(1)};  // before each 535
 };
 
 Settings load_settings(config::Source& src);

@@ -692,8 +692,8 @@ class ImapRedisTest(unittest.TestCase):
 class ImapLimitsTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.s = Suite(imapd_toml='max_errors = 3\nlogin_timeout = "1s"\nmax_connections_per_ip = 2\n'
-                                 'auth_max_failures_per_ip = 2\nauth_failure_delay = "10ms"\n').start("imapd")
+        cls.s = Suite(imapd_toml='max_errors = 3\nlogin_timeout = "1s"\nmax_connections_per_ip = 2\n',
+                      top_toml='[auth]\nmax_failures_per_ip = 2\nfailure_delay = "10ms"\n').start("imapd")
         cls.s.cli("domain", "add", "example.test")
         cls.s.cli("user", "add", "alice@example.test", "--password", "alice-pw")
 

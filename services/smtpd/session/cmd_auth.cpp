@@ -118,7 +118,7 @@ asio::awaitable<void> Session::handle_auth(const Auth& a) {
 
   {
     net::LoginGate gate{shared_.store, shared_.password_cache, shared_.auth_limiter, shared_.slow_pool,
-                        shared_.settings.auth_failure_delay};
+                        shared_.core.auth.failure_delay};
     auto r = co_await net::gated_login(gate, "smtp", id_, peer_, user, password);
     if (r.result == net::GateResult::throttled) {
       send(454, "4.7.0", "Too many failed logins from your address; try again later");
