@@ -3,6 +3,7 @@
 // fsync. Nothing outside common/store includes <lmdb.h>; another backend implements this.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -69,14 +70,34 @@ class Cursor {
   virtual std::string_view value() const = 0;
 };
 
-// A read transaction: a consistent snapshot. Never hold one across a co_await.
+// A read transaction: a consistent snapshot. Never hold one across a co_await: it pins
+// the snapshot and holds up map growth for every session (docs/architecture.md); every
+// suspension point of the services checks it (no_transaction_open below).
 class ReadTxn {
  public:
-  virtual ~ReadTxn() = default;
+  ReadTxn();
+  virtual ~ReadTxn();
+  ReadTxn(const ReadTxn&) = delete;
+  ReadTxn& operator=(const ReadTxn&) = delete;
   // The view is valid until the transaction ends.
   virtual std::optional<std::string_view> get(Table t, std::string_view key) = 0;
   virtual std::unique_ptr<Cursor> cursor(Table t) = 0;
+  // The store's change counter as of this snapshot: it grows with every commit by any
+  // process, and the snapshot holds every commit up to it. What a snapshot contains is
+  // known only from here (Store::generation is a hint that may run ahead of it).
+  virtual std::uint64_t change_counter() const = 0;
+
+ private:
+  std::size_t* open_count_;  // the creating thread's count of open transactions
 };
+
+// Transactions open on the calling thread (read transactions of sessions, mostly).
+std::size_t transactions_open_on_this_thread();
+// Call before a session suspends (co_await): true when no transaction is open on this
+// thread. Otherwise a transaction would live across the suspension: debug builds (the
+// sanitizer build is one) abort; release builds log `store.txn.across_suspension` at error
+// level, naming `where`, and return false.
+bool no_transaction_open(const char* where);
 
 // A write transaction, as a batch function sees it.
 class WriteTxn : public ReadTxn {
@@ -119,7 +140,9 @@ class Store {
   // The size the map has now (grows as data does).
   virtual std::uint64_t map_size() const = 0;
   // Grows with every commit by any process sharing the store: a cheap "anything changed?"
-  // (LMDB: the last transaction ID in the meta page).
+  // hint. It may run ahead of what a read transaction begun now sees (LMDB writes the meta
+  // page it reads before new readers see the commit), so a poller must record the
+  // change_counter() of the snapshot it actually read, never this value.
   virtual std::uint64_t generation() = 0;
   // Called on the writer thread after each durable commit with the mailboxes its batches
   // touched (never empty). Set before the first submit; keep it short.

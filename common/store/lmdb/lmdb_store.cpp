@@ -77,6 +77,8 @@ class LmdbTxn : public WriteTxn {
     return view(v);
   }
   std::unique_ptr<Cursor> cursor(Table t) override { return std::make_unique<LmdbCursor>(txn_, dbi(t)); }
+  // LMDB's transaction ID: a read transaction's is the last commit its snapshot holds.
+  std::uint64_t change_counter() const override { return static_cast<std::uint64_t>(mdb_txn_id(txn_)); }
   std::error_code put(Table t, std::string_view key, std::string_view value) override {
     MDB_val k = val(key), v = val(value);
     int rc = mdb_put(txn_, dbi(t), &k, &v, 0);
@@ -188,6 +190,8 @@ class LmdbStore final : public Store {
 
   std::uint64_t map_size() const override { return map_size_.load(); }
 
+  // The meta page's transaction ID: written (and synced) before mdb_txn_begin hands the
+  // commit to new readers, hence only a hint (store.hpp).
   std::uint64_t generation() override {
     std::shared_lock lock(resize_mu_);
     MDB_envinfo info{};

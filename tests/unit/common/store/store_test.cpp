@@ -97,6 +97,58 @@ TEST(Store, CompletionComesAfterTheDataIsReadable) {
   EXPECT_EQ(missing, 0);
 }
 
+TEST(Store, ASnapshotsChangeCounterNamesTheCommitsItHolds) {
+  TempDir dir;
+  auto s = open_store(dir.path());
+  auto before = s->read();
+  ASSERT_FALSE(s->commit_sync([](WriteTxn& t) { return t.put(Table::meta, "c", "1"); }));
+  auto after = s->read();
+  EXPECT_GT(after->change_counter(), before->change_counter());
+  EXPECT_FALSE(before->get(Table::meta, "c"));  // the older snapshot keeps its view
+  EXPECT_TRUE(after->get(Table::meta, "c"));
+  // Once a commit has completed, the store's hint and a new snapshot agree.
+  EXPECT_EQ(s->generation(), after->change_counter());
+  EXPECT_GE(s->generation(), before->change_counter());
+}
+
+TEST(Store, TransactionsOpenOnThisThreadAreCounted) {
+  TempDir dir;
+  auto s = open_store(dir.path());
+  auto base = transactions_open_on_this_thread();
+  {
+    auto a = s->read();
+    auto b = s->read();
+    EXPECT_EQ(transactions_open_on_this_thread(), base + 2);
+    std::size_t elsewhere = 99;
+    std::thread([&] { elsewhere = transactions_open_on_this_thread(); }).join();
+    EXPECT_EQ(elsewhere, 0u);  // per thread: another session's thread is not blamed
+  }
+  EXPECT_EQ(transactions_open_on_this_thread(), base);
+  EXPECT_TRUE(no_transaction_open("test"));
+  // The writer's transactions live on the writer thread.
+  ASSERT_FALSE(s->commit_sync([&](WriteTxn&) {
+    EXPECT_EQ(transactions_open_on_this_thread(), 1u);
+    return std::error_code{};
+  }));
+  EXPECT_EQ(transactions_open_on_this_thread(), base);
+}
+
+#ifdef NDEBUG
+TEST(Store, ATransactionAcrossASuspensionIsReported) {
+  TempDir dir;
+  auto s = open_store(dir.path());
+  auto txn = s->read();
+  EXPECT_FALSE(no_transaction_open("test"));  // release builds log it at error level
+}
+#else
+TEST(StoreDeathTest, ATransactionAcrossASuspensionAborts) {
+  TempDir dir;
+  auto s = open_store(dir.path());
+  auto txn = s->read();
+  EXPECT_DEATH(no_transaction_open("test"), "");
+}
+#endif
+
 TEST(Store, MapGrowsPastItsInitialSize) {
   TempDir dir;
   auto s = open_store(dir.path(), 1 << 20);  // 1 MiB
