@@ -84,5 +84,114 @@ class IdleWakeTest(unittest.TestCase):
             c.logout()
 
 
+class IdleResetTest(unittest.TestCase):
+    """A client that resets its connection during IDLE while the server still has output
+    for it: the session must end and give back its per-IP connection slot. The server's
+    write is made to block first (the client reads nothing, with a tiny receive buffer,
+    while another session changes many long keywords), so the reset fails the write and
+    the read at once, the order that used to leave the session waiting forever."""
+
+    SLOTS = 3
+
+    @classmethod
+    def setUpClass(cls):
+        cls.s = Suite(imapd_toml=f"max_connections_per_ip = {cls.SLOTS + 1}\n").start("imapd")
+        cls.s.cli("domain", "add", "example.test")
+        cls.s.cli("user", "add", "carol@example.test", "--password", "carol-pw")
+        c = imap(cls.s, "carol@example.test", "carol-pw")
+        c.create("Busy")
+        for i in range(200):
+            c.append("Busy", None, None, f"Subject: m{i}\r\n\r\nbody\r\n".encode())
+        c.logout()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.s.cleanup()
+
+    def idler(self):
+        """A raw TLS client with a tiny receive buffer, IDLE on Busy, reading nothing more."""
+        sock = socket.socket()
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        sock.settimeout(TIMEOUT)
+        sock.connect(("127.0.0.1", self.s.imaps))
+        tls = client_tls(self.s.cert).wrap_socket(sock, server_hostname="mail.example.test")
+        f = tls.makefile("rb")
+        f.readline()
+        for cmd in (b"a LOGIN carol@example.test carol-pw", b"b SELECT Busy", b"c IDLE"):
+            tls.sendall(cmd + b"\r\n")
+            while True:
+                line = f.readline()
+                if line.startswith(cmd[:2]) or line.startswith(b"+"):
+                    break
+        self.assertTrue(line.startswith(b"+"), line)
+        return tls, f
+
+    def reset(self, tls, f):
+        """Closes with SO_LINGER 0: the kernel sends RST, discarding what is unread."""
+        tls.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        f.close()
+        tls.close()
+
+    def server_send_queue(self, client_port):
+        """Bytes the server has written to this client's connection and the client has not
+        taken yet (the kernel's send queue of the server's socket, from /proc/net/tcp)."""
+        with open("/proc/net/tcp") as f:
+            for row in f.readlines()[1:]:
+                fields = row.split()
+                local, remote, queues = fields[1], fields[2], fields[4]
+                if int(local.split(":")[1], 16) == self.s.imaps and int(remote.split(":")[1], 16) == client_port:
+                    return int(queues.split(":")[0], 16)
+        return 0
+
+    def test_reset_during_idle_with_output_pending_frees_the_slot(self):
+        changer = imap(self.s, "carol@example.test", "carol-pw")
+        changer.select("Busy")
+        for round_ in range(self.SLOTS):
+            tls, f = self.idler()
+            port = tls.getsockname()[1]
+            # One change that gives the idler ~6 MB of untagged FETCH: more than the kernel's
+            # buffers on both sides hold, so the server's write cannot finish.
+            words = " ".join(f"k{round_}x{w}" + "y" * 1000 for w in range(30))
+            typ, _ = changer.store("1:*", "FLAGS.SILENT", f"({words})")
+            self.assertEqual(typ, "OK")
+            deadline = time.monotonic() + TIMEOUT
+            while self.server_send_queue(port) == 0:
+                self.assertLess(time.monotonic(), deadline, "the server never wrote the changes")
+                time.sleep(0.05)  # polling a condition: the server's write has begun
+            self.reset(tls, f)
+        changer.logout()
+        # Every reset session must end: all SLOTS + 1 connections from this address fit
+        # again (a session stuck in IDLE would keep its slot for ever).
+        deadline = time.monotonic() + TIMEOUT
+        while True:
+            held = []
+            try:
+                for _ in range(self.SLOTS + 1):
+                    c = imap(self.s, "carol@example.test", "carol-pw", timeout=10)
+                    held.append(c)
+                    self.assertEqual(c.noop()[0], "OK")
+                break
+            except (imaplib.IMAP4.abort, imaplib.IMAP4.error, OSError):
+                if time.monotonic() > deadline:
+                    self.fail(f"only {len(held)} of {self.SLOTS + 1} connections accepted: reset IDLE sessions kept their slots")
+                time.sleep(0.2)  # polling a condition (the slots coming back), not a synchronisation
+            finally:
+                for c in held:
+                    try:
+                        c.logout()
+                    except (imaplib.IMAP4.abort, OSError):
+                        pass
+        # ... and every session that logged in logged its end.
+        while True:
+            log = self.s.log("imapd")
+            began = set(re.findall(r"event=imap\.auth\.ok session=(\w+)", log))
+            ended = set(re.findall(r"event=imap\.disconnect session=(\w+)", log))
+            if began <= ended:
+                break
+            if time.monotonic() > deadline:
+                self.fail(f"sessions {sorted(began - ended)} never ended")
+            time.sleep(0.2)  # polling the log for a condition
+
+
 if __name__ == "__main__":
     unittest.main()

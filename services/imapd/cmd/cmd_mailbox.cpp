@@ -661,33 +661,42 @@ asio::awaitable<void> Session::cmd_idle(Command& c) {
   // A watcher reports changes while this coroutine waits for DONE; an SSL stream allows
   // one read and one write at a time, and only the watcher writes until DONE. The process's
   // Watcher wakes it when the selected mailbox changes (store commit counter or Redis).
+  // Both coroutines run on this session's single-threaded executor, so the flags below
+  // need no lock; `done` is set before the cancel, and checked before waiting, because
+  // the helper can end first (its write failed) and a cancel with no waiter is lost.
+  struct Idle {
+    explicit Idle(const asio::any_io_executor& ex) : finished(ex, asio::steady_timer::time_point::max()) {}
+    bool active = true, done = false;
+    asio::steady_timer finished;
+  };
   auto ex = co_await asio::this_coro::executor;
-  auto active = std::make_shared<bool>(true);
-  auto finished = std::make_shared<asio::steady_timer>(ex, asio::steady_timer::time_point::max());
+  auto idle = std::make_shared<Idle>(ex);
   auto wake = std::make_shared<Wake>(ex);
   std::optional<std::uint64_t> token;
   if (selected_) token = shared_.watcher.watch(selected_->id, selected_->highestmodseq, ex, wake);
   asio::co_spawn(
       ex,
-      [this, active, finished, wake]() -> asio::awaitable<void> {
-        while (*active) {
+      [this, idle, wake]() -> asio::awaitable<void> {
+        while (idle->active) {
           if (!wake->woken) {
             wake->timer.expires_at(asio::steady_timer::time_point::max());
+            store::no_transaction_open("imap.idle.wait");
             co_await wake->timer.async_wait(asio::as_tuple(asio::use_awaitable));
           }
           wake->woken = false;
-          if (!*active) break;
+          if (!idle->active) break;
           refresh(true);
           if (!out_.empty() && !co_await flush()) break;
         }
-        finished->cancel();
+        idle->done = true;
+        idle->finished.cancel();
       },
       asio::detached);
   auto line = co_await read_line(false);
-  *active = false;
+  idle->active = false;
   if (token) shared_.watcher.unwatch(*token);
   wake->timer.cancel();
-  co_await finished->async_wait(asio::as_tuple(asio::use_awaitable));
+  if (!idle->done) co_await idle->finished.async_wait(asio::as_tuple(asio::use_awaitable));
   if (!line) {
     logout_ = true;
     co_return;
