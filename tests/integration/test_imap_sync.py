@@ -8,6 +8,7 @@ import re
 import smtplib
 import socket
 import struct
+import subprocess
 import threading
 import time
 import unittest
@@ -15,6 +16,19 @@ import unittest
 from helpers import Suite, client_tls
 
 TIMEOUT = 60  # seconds: generous on a loaded machine; a lost wake-up never arrives at all
+
+
+def stop(suite):
+    """Suite.cleanup, killing a server that does not stop on SIGTERM (a deadlocked one)."""
+    for p in suite.procs.values():
+        if p.poll() is None:
+            p.terminate()
+            try:
+                p.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait(timeout=20)
+    suite.cleanup()
 
 
 def imap(suite, user, password, timeout=TIMEOUT):
@@ -57,7 +71,7 @@ class IdleWakeTest(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        cls.s.cleanup()
+        stop(cls.s)
 
     def test_500_deliveries_lose_no_wake_up(self):
         sessions = []
@@ -106,7 +120,7 @@ class IdleResetTest(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        cls.s.cleanup()
+        stop(cls.s)
 
     def idler(self):
         """A raw TLS client with a tiny receive buffer, IDLE on Busy, reading nothing more."""
@@ -191,6 +205,84 @@ class IdleResetTest(unittest.TestCase):
             if time.monotonic() > deadline:
                 self.fail(f"sessions {sorted(began - ended)} never ended")
             time.sleep(0.2)  # polling the log for a condition
+
+
+class SlowReaderTest(unittest.TestCase):
+    """A client that reads nothing of a large FETCH while smtpd's deliveries grow the map
+    past the size imapd has mapped. A FETCH that kept its read transaction across the wait
+    for the client would pin the map: imapd's next reader on that thread would wait for it
+    for ever (adopting the larger map needs every transaction of the process closed)."""
+
+    BIG = 5 << 20  # each stored message: more than the kernel buffers take at once
+
+    @classmethod
+    def setUpClass(cls):
+        cls.s = Suite(top_toml='[store]\nmap_size = "1M"\n', imapd_toml="threads = 1\n").start()
+        cls.s.cli("domain", "add", "example.test")
+        cls.s.cli("user", "add", "erin@example.test", "--password", "erin-pw")
+        c = imap(cls.s, "erin@example.test", "erin-pw")
+        c.create("Big")
+        cls.stored = 0
+        for i in range(3):
+            msg = f"Subject: big {i}\r\n\r\n".encode() + (f"line {i} " * 16 + "\r\n").encode() * (cls.BIG // 114)
+            c.append("Big", None, None, msg)
+            cls.stored += len(msg)
+        c.logout()
+
+    @classmethod
+    def tearDownClass(cls):
+        stop(cls.s)
+
+    def test_fetch_to_a_client_that_does_not_read_blocks_nobody(self):
+        sock = socket.socket()
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        sock.settimeout(TIMEOUT)
+        sock.connect(("127.0.0.1", self.s.imaps))
+        slow = client_tls(self.s.cert).wrap_socket(sock, server_hostname="mail.example.test")
+        f = slow.makefile("rb")
+        f.readline()
+        slow.sendall(b"a LOGIN erin@example.test erin-pw\r\n")
+        self.assertTrue(f.readline().startswith(b"a OK"))
+        slow.sendall(b"b SELECT Big\r\n")
+        while not f.readline().startswith(b"b OK"):
+            pass
+        slow.sendall(b"c FETCH 1:* BODY.PEEK[]\r\n")
+        # From here the slow client reads nothing until the end of the test.
+
+        other = imap(self.s, "erin@example.test", "erin-pw")
+        smtp = smtplib.SMTP("127.0.0.1", self.s.mx, timeout=TIMEOUT)
+        for i in range(10):
+            body = (f"delivery {i} " * 12 + "\r\n").encode() * (self.BIG // 130)
+            smtp.sendmail("x@remote.example", ["erin@example.test"], f"Subject: grow {i}\r\n\r\n".encode() + body)
+            # imapd (one thread, shared with the slow session) keeps answering, and sees
+            # each delivery.
+            try:
+                typ, data = other.status("INBOX", "(MESSAGES)")
+            except (socket.timeout, TimeoutError):
+                held = [l for l in self.s.log("imapd").splitlines() if "across_suspension" in l]
+                self.fail(f"imapd stopped answering after delivery {i}; {held[:1]}")
+            self.assertEqual(typ, "OK")
+            self.assertIn(f"MESSAGES {i + 1})".encode(), data[0])
+        smtp.quit()
+        other.logout()
+
+        # The slow client finally reads: the whole FETCH arrives, then its OK.
+        got = 0
+        while True:
+            line = f.readline()
+            m = re.search(rb"\{(\d+)\}\r\n$", line)
+            if m:
+                got += len(f.read(int(m.group(1))))
+                continue
+            if line.startswith(b"c "):
+                self.assertTrue(line.startswith(b"c OK"), line)
+                break
+            self.assertTrue(line, "the connection closed before the FETCH completed")
+        self.assertEqual(got, self.stored)
+        f.close()
+        slow.close()
+        self.assertNotIn("store.txn.across_suspension", self.s.log("imapd"))
+        self.assertIn("event=store.grow", self.s.log("smtpd"))
 
 
 if __name__ == "__main__":

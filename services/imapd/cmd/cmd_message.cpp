@@ -201,6 +201,7 @@ asio::awaitable<void> Session::cmd_fetch(Command& c, bool uid) {
     if (seen_now && !has_flags) add("FLAGS " + flags_text(vm));
     if (want_modseq || (condstore_ && (has_flags || seen_now))) add("MODSEQ (" + std::to_string(vm.modseq) + ")");
     untagged(resp + ")");
+    txn.reset();  // never across the co_await below (docs/architecture.md, "Serving")
     // Keep large responses from piling up: send each message's data as it is made.
     if (out_.size() > (1 << 20) && !co_await flush()) {
       logout_ = true;
