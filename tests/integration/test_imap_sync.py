@@ -285,5 +285,136 @@ class SlowReaderTest(unittest.TestCase):
         self.assertIn("event=store.grow", self.s.log("smtpd"))
 
 
+class FlagRaceTest(unittest.TestCase):
+    """Two sessions change the flags of the same messages at once. Each change must be
+    applied to the stored flags inside the write (a session's view may be stale), and an
+    UNCHANGEDSINCE check must be made in the same transaction as the write."""
+
+    N = 1000
+
+    @classmethod
+    def setUpClass(cls):
+        cls.s = Suite().start("imapd")
+        cls.s.cli("domain", "add", "example.test")
+        cls.s.cli("user", "add", "fay@example.test", "--password", "fay-pw")
+        c = imap(cls.s, "fay@example.test", "fay-pw")
+        for box in ("Plus", "Seen", "Cond"):
+            c.create(box)
+        c.logout()
+
+        def fill(box, first, count):
+            c = imap(cls.s, "fay@example.test", "fay-pw")
+            for i in range(first, first + count):
+                c.append(box, None, None, f"Subject: m{i}\r\n\r\nbody {i}\r\n".encode())
+            c.logout()
+
+        # Four writers at once: the group commit keeps filling the mailboxes quick.
+        threads = [threading.Thread(target=fill, args=(box, k * cls.N // 4, cls.N // 4))
+                   for box in ("Plus", "Seen", "Cond") for k in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+
+    @classmethod
+    def tearDownClass(cls):
+        stop(cls.s)
+
+    def session(self, box):
+        c = imap(self.s, "fay@example.test", "fay-pw")
+        typ, data = c.select(box)
+        self.assertEqual((typ, int(data[0])), ("OK", self.N))
+        return c
+
+    def at_once(self, *jobs):
+        """Runs each job(session) in its own thread, all starting together."""
+        start = threading.Barrier(len(jobs))
+        errors = []
+
+        def run(job):
+            try:
+                start.wait()
+                job()
+            except Exception as e:  # reported below, in the test's thread
+                errors.append(e)
+
+        threads = [threading.Thread(target=run, args=(j,)) for j in jobs]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        if errors:
+            raise errors[0]
+
+    def flags(self, box):
+        c = self.session(box)
+        typ, data = c.fetch("1:*", "(UID FLAGS)")
+        c.logout()
+        out = {}
+        for line in data:
+            m = re.search(rb"UID (\d+) FLAGS \(([^)]*)\)", line)
+            out[int(m.group(1))] = set(m.group(2).decode().split())
+        self.assertEqual(len(out), self.N)
+        return out
+
+    def test_two_sessions_add_different_flags_to_the_same_messages(self):
+        a, b = self.session("Plus"), self.session("Plus")
+
+        def add(c, flags):
+            return lambda: [self.assertEqual(c.uid("STORE", str(uid), "+FLAGS.SILENT", flags)[0], "OK")
+                            for uid in range(1, self.N + 1)]
+
+        self.at_once(add(a, "(\\Flagged $alpha)"), add(b, "(\\Answered $beta)"))
+        a.logout()
+        b.logout()
+        lost = {uid: f for uid, f in self.flags("Plus").items() if f != {"\\Flagged", "\\Answered", "$alpha", "$beta"}}
+        self.assertEqual(lost, {}, f"{len(lost)} of {self.N} messages lost a change")
+
+    def test_implicit_seen_and_a_store_at_once(self):
+        a, b = self.session("Seen"), self.session("Seen")
+
+        def read_all():
+            for uid in range(1, self.N + 1):
+                self.assertEqual(a.uid("FETCH", str(uid), "(BODY[TEXT])")[0], "OK")
+
+        def flag_all():
+            for uid in range(1, self.N + 1):
+                self.assertEqual(b.uid("STORE", str(uid), "+FLAGS.SILENT", "(\\Flagged)")[0], "OK")
+
+        self.at_once(read_all, flag_all)
+        a.logout()
+        b.logout()
+        lost = {uid: f for uid, f in self.flags("Seen").items() if f != {"\\Seen", "\\Flagged"}}
+        self.assertEqual(lost, {}, f"{len(lost)} of {self.N} messages lost a change")
+
+    def test_unchangedsince_lets_exactly_one_of_two_sessions_win(self):
+        # RFC 7162 3.1.3: both sessions know MODSEQ m of every message and both store
+        # "(UNCHANGEDSINCE m)": for each message exactly one succeeds, the other is MODIFIED.
+        a, b = self.session("Cond"), self.session("Cond")
+        typ, data = a.fetch("1:*", "(UID MODSEQ)")
+        modseq = {int(m.group(1)): int(m.group(2))
+                  for m in (re.search(rb"UID (\d+) MODSEQ \((\d+)\)", line) for line in data)}
+        won = {"a": set(), "b": set()}
+
+        def conditional(c, name, flag):
+            def job():
+                for uid in range(1, self.N + 1):
+                    typ, dat = c._simple_command("UID", "STORE", str(uid), f"(UNCHANGEDSINCE {modseq[uid]})",
+                                                 "+FLAGS.SILENT", f"({flag})")
+                    self.assertEqual(typ, "OK", dat)
+                    if b"MODIFIED" not in dat[-1]:
+                        won[name].add(uid)
+            return job
+
+        self.at_once(conditional(a, "a", "$alpha"), conditional(b, "b", "$beta"))
+        a.logout()
+        b.logout()
+        both = won["a"] & won["b"]
+        self.assertEqual(both, set(), f"{len(both)} messages were changed by both conditional STOREs")
+        self.assertEqual(won["a"] | won["b"], set(range(1, self.N + 1)))
+        for uid, f in self.flags("Cond").items():
+            self.assertEqual(f, {"$alpha"} if uid in won["a"] else {"$beta"}, uid)
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -237,6 +237,104 @@ TEST(Store, MigratesAPopulatedStoreFromVersion1To2) {
   EXPECT_GT(in->bytes, 0u);
 }
 
+TEST(Mailstore, FlagUpdatesApplyToWhatIsStored) {
+  TempDir dir;
+  auto s = open_store(dir.path());
+  std::uint64_t box = 0;
+  ASSERT_FALSE(s->commit_sync([&](WriteTxn& t) -> std::error_code {
+    box = create_mailbox(t, 1, "INBOX").value();
+    for (int i = 0; i < 3; ++i) {
+      std::string body = "Subject: " + std::to_string(i) + "\r\n\r\nx\r\n";
+      put_blob(t, blob_key(body), body);
+      MessageRecord m;
+      m.blob = blob_key(body);
+      m.keywords = {"$Old"};
+      append(t, box, m).value();
+    }
+    return {};
+  }));
+  auto run = [&](const std::vector<std::uint32_t>& uids, const FlagUpdate& u) {
+    std::vector<FlagOutcome> out;
+    EXPECT_FALSE(s->commit_sync([&](WriteTxn& t) -> std::error_code {
+      out = update_flags(t, box, uids, u).value();
+      return {};
+    }));
+    return out;
+  };
+  using Kind = FlagOutcome::Kind;
+  // Two sessions add different flags, each knowing nothing of the other: both stay.
+  run({1, 2}, {FlagOp::add, flag_flagged, {"$A"}, std::nullopt});
+  auto out = run({1, 2}, {FlagOp::add, flag_answered, {"$b"}, std::nullopt});
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_EQ(out[0].kind, Kind::changed);
+  EXPECT_EQ(out[0].flags, flag_flagged | flag_answered);
+  EXPECT_EQ(out[0].keywords, (std::vector<std::string>{"$Old", "$A", "$b"}));
+  // A keyword already there in another case is not added twice; removal ignores case.
+  out = run({1}, {FlagOp::add, 0, {"$a", "$OLD"}, std::nullopt});
+  EXPECT_EQ(out[0].kind, Kind::unchanged);
+  auto before = get_message(*s->read(), box, 1)->modseq;
+  EXPECT_EQ(out[0].modseq, before);  // nothing changed: the MODSEQ stays
+  out = run({1}, {FlagOp::remove, flag_answered, {"$OLD", "$B"}, std::nullopt});
+  EXPECT_EQ(out[0].flags, std::uint32_t{flag_flagged});
+  EXPECT_EQ(out[0].keywords, (std::vector<std::string>{"$A"}));
+  EXPECT_GT(out[0].modseq, before);
+  // Replace; a missing UID is reported gone.
+  out = run({3, 9}, {FlagOp::replace, flag_seen, {"x", "X"}, std::nullopt});
+  EXPECT_EQ(out[0].flags, std::uint32_t{flag_seen});
+  EXPECT_EQ(out[0].keywords, (std::vector<std::string>{"x"}));
+  EXPECT_EQ(out[1].kind, Kind::gone);
+  // The unseen total follows (3 unseen, then message 3 seen).
+  EXPECT_EQ(get_mailbox(*s->read(), box)->unseen, 2u);
+  EXPECT_EQ(get_mailbox(*s->read(), box)->highestmodseq, get_message(*s->read(), box, 3)->modseq);
+}
+
+TEST(Mailstore, UnchangedSinceIsCheckedAgainstTheRecordItChanges) {
+  TempDir dir;
+  auto s = open_store(dir.path());
+  std::uint64_t box = 0;
+  ASSERT_FALSE(s->commit_sync([&](WriteTxn& t) -> std::error_code {
+    box = create_mailbox(t, 1, "INBOX").value();
+    for (int i = 0; i < 2; ++i) {
+      std::string body = "Subject: " + std::to_string(i) + "\r\n\r\nx\r\n";
+      put_blob(t, blob_key(body), body);
+      MessageRecord m;
+      m.blob = blob_key(body);
+      append(t, box, m).value();
+    }
+    return {};
+  }));
+  auto known = get_message(*s->read(), box, 1)->modseq;
+  auto known2 = get_message(*s->read(), box, 2)->modseq;
+  // Two conditional changes with the same knowledge, committed in one group: the first
+  // wins, the second finds the MODSEQ moved.
+  std::vector<FlagOutcome> first, second;
+  std::mutex m;
+  std::condition_variable cv;
+  int done = 0;
+  auto submit = [&](std::vector<FlagOutcome>& out, const char* kw) {
+    s->submit(
+        [&, kw](WriteTxn& t) -> std::error_code {
+          out = update_flags(t, box, {1, 2}, {FlagOp::add, 0, {kw}, std::max(known, known2)}).value();
+          return {};
+        },
+        [&](std::error_code) {
+          std::lock_guard l(m);
+          ++done;
+          cv.notify_all();
+        });
+  };
+  submit(first, "$a");
+  submit(second, "$b");
+  std::unique_lock l(m);
+  cv.wait(l, [&] { return done == 2; });
+  EXPECT_EQ(first[0].kind, FlagOutcome::Kind::changed);
+  EXPECT_EQ(first[1].kind, FlagOutcome::Kind::changed);
+  EXPECT_EQ(second[0].kind, FlagOutcome::Kind::modified);
+  EXPECT_EQ(second[1].kind, FlagOutcome::Kind::modified);
+  EXPECT_EQ(second[0].keywords, (std::vector<std::string>{"$a"}));  // as stored, untouched
+  EXPECT_EQ(get_message(*s->read(), box, 1)->keywords, (std::vector<std::string>{"$a"}));
+}
+
 TEST(Mailstore, UidsAndModseqsOnlyGrow) {
   TempDir dir;
   auto s = open_store(dir.path());
