@@ -48,6 +48,7 @@ class Category final : public std::error_category {
       case Errc::version: return "the store was written by a newer version";
       case Errc::shutting_down: return "the store is shutting down";
       case Errc::too_large: return "a key or value is too large";
+      case Errc::full: return "the store is full (no space left on its disk)";
     }
     return "unknown store error";
   }
@@ -75,6 +76,11 @@ bool no_transaction_open(const char* where) {
   std::abort();  // a broken invariant: find the transaction that outlives its scope
 #endif
   return false;
+}
+
+bool is_temporary(std::error_code ec) {
+  return ec == Errc::full || ec == Errc::map_full || ec == Errc::io || ec == Errc::readers_full ||
+         ec == Errc::shutting_down;
 }
 
 std::error_code Store::commit_sync(BatchFn fn) {

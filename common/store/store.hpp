@@ -51,7 +51,11 @@ enum class Errc {
   version,           // the store's schema is newer than this program
   shutting_down,
   too_large,         // a key or value over the backend's limit
+  full,              // no room: the disk (or file system quota) is full, or the map cannot grow
 };
+// The store failed for a reason outside this program (full, I/O, readers, shutting down):
+// a temporary condition for the client, not a bug in the server.
+bool is_temporary(std::error_code ec);
 const std::error_category& store_category();
 inline std::error_code make_error_code(Errc e) { return {static_cast<int>(e), store_category()}; }
 

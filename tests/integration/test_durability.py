@@ -219,5 +219,89 @@ class SyncBeforeReplyTest(unittest.TestCase):
         self.assertEqual(len(self.s.instance.cli_json("message", "list", "gus@example.test", "INBOX")), 5)
 
 
+class FullDiskTest(unittest.TestCase):
+    """The store on a small tmpfs (mounted here, as root) fills up: IMAP APPEND answers
+    NO [UNAVAILABLE] (RFC 5530; not SERVERBUG), SMTP answers 452 4.3.1, both servers log the
+    cause (ENOSPC) at error level, nothing acknowledged is lost, and once space is freed
+    both accept mail again without a restart."""
+
+    def setUp(self):
+        if os.geteuid() != 0:
+            if os.environ.get("CI") == "true":
+                raise AssertionError("the full-disk test needs root to mount a small tmpfs")
+            raise unittest.SkipTest("needs root to mount a small tmpfs")
+        self.s = Suite(top_toml='[store]\nmap_size = "1M"\n')
+        self.mnt = os.path.join(self.s.instance.data_dir, "store")
+        os.makedirs(self.mnt)
+        subprocess.run(["mount", "-t", "tmpfs", "-o", "size=24m,mode=0700", "tmpfs", self.mnt], check=True)
+        self.mounted = True
+        # Space the test gives back later: a file on the same file system.
+        self.filler = os.path.join(self.mnt, "filler")
+        with open(self.filler, "wb") as f:
+            f.write(b"\0" * (6 << 20))
+        self.s.cli("domain", "add", "example.test")
+        self.s.cli("user", "add", "hal@example.test", "--password", "hal-pw")
+        self.s.start("smtpd", "imapd")
+
+    def tearDown(self):
+        for p in self.s.procs.values():
+            if p.poll() is None:
+                p.terminate()
+                try:
+                    p.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+                    p.wait(timeout=20)
+        if self.mounted:
+            subprocess.run(["umount", self.mnt], check=False)
+            if os.path.ismount(self.mnt):
+                subprocess.run(["umount", "-l", self.mnt], check=False)
+        self.s.cleanup()
+
+    def test_full_store_is_reported_and_loses_nothing(self):
+        c = imaplib.IMAP4_SSL("127.0.0.1", self.s.imaps, ssl_context=client_tls(self.s.cert), timeout=TIMEOUT)
+        c.login("hal@example.test", "hal-pw")
+        body = b"x" * 76 + b"\r\n"
+        stored, refusal = 0, None
+        for i in range(100):
+            typ, data = c.append("INBOX", None, None, f"Subject: fill {i}\r\n\r\n".encode() + body * 13000)
+            if typ != "OK":
+                refusal = data[0].decode()
+                break
+            stored += 1
+        self.assertIsNotNone(refusal, "24 MB never filled up")
+        self.assertIn("[UNAVAILABLE]", refusal)
+        self.assertNotIn("SERVERBUG", refusal)
+        self.assertGreater(stored, 0)
+
+        # SMTP: a temporary refusal (the client keeps the message and retries).
+        big = b"Subject: while full\r\n\r\n" + body * 26000
+        smtp = smtplib.SMTP("127.0.0.1", self.s.mx, timeout=TIMEOUT)
+        with self.assertRaises(smtplib.SMTPDataError) as e:
+            smtp.sendmail("x@remote.example", ["hal@example.test"], big)
+        self.assertEqual(e.exception.smtp_code, 452)
+        self.assertIn(b"4.3.1", e.exception.smtp_error)
+
+        for name in ("imapd", "smtpd"):
+            failures = [l for l in self.s.log(name).splitlines() if "event=store.commit.failed" in l]
+            self.assertTrue(failures, f"{name} logged no store failure")
+            self.assertIn("level=error", failures[0])
+            self.assertIn("cause=ENOSPC", failures[0])
+        self.assertIn("event=imap.store.failed", self.s.log("imapd"))
+        self.assertIn("event=smtp.deliver.failed", self.s.log("smtpd"))
+
+        # Nothing acknowledged was lost; freeing space is enough to go on.
+        typ, data = c.select("INBOX")
+        self.assertEqual(int(data[0]), stored)
+        os.remove(self.filler)
+        smtp.sendmail("x@remote.example", ["hal@example.test"], big)
+        smtp.quit()
+        typ, _ = c.append("INBOX", None, None, b"Subject: after\r\n\r\nspace again\r\n")
+        self.assertEqual(typ, "OK")
+        typ, data = c.select("INBOX")
+        self.assertEqual(int(data[0]), stored + 2)
+        c.logout()
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -19,6 +19,7 @@
 #include "proto/search.hpp"
 #include "session.hpp"
 #include "store/async.hpp"
+#include "store_errors.hpp"
 #include "store/mailstore.hpp"
 #include "store/store.hpp"
 #include "util/bytes.hpp"
@@ -483,7 +484,7 @@ asio::awaitable<void> Session::cmd_create(Command& c) {
       },
       asio::use_awaitable);
   if (err) co_return tagged(c.tag, "NO", err->message);
-  if (ec) co_return tagged(c.tag, "NO", "[SERVERBUG] Cannot create the mailbox now");
+  if (ec) co_return tagged(c.tag, "NO", store_failure(id_, c.name, ec, "create the mailbox"));
   tagged(c.tag, "OK", "CREATE completed");
 }
 
@@ -506,7 +507,7 @@ asio::awaitable<void> Session::cmd_delete(Command& c) {
       },
       asio::use_awaitable);
   if (err) co_return tagged(c.tag, "NO", *err);
-  if (ec) co_return tagged(c.tag, "NO", "[SERVERBUG] Cannot delete the mailbox now");
+  if (ec) co_return tagged(c.tag, "NO", store_failure(id_, c.name, ec, "delete the mailbox"));
   if (selected_ && selected_->name == *name) selected_.reset();
   tagged(c.tag, "OK", "DELETE completed");
 }
@@ -537,7 +538,7 @@ asio::awaitable<void> Session::cmd_rename(Command& c) {
       },
       asio::use_awaitable);
   if (err) co_return tagged(c.tag, "NO", *err);
-  if (ec) co_return tagged(c.tag, "NO", "[SERVERBUG] Cannot rename the mailbox now");
+  if (ec) co_return tagged(c.tag, "NO", store_failure(id_, c.name, ec, "rename the mailbox"));
   if (selected_ && selected_->name == *from) selected_->name = *to;
   tagged(c.tag, "OK", "RENAME completed");
 }
@@ -624,7 +625,7 @@ asio::awaitable<void> Session::cmd_append(Command& c) {
       },
       asio::use_awaitable);
   if (err) co_return tagged(c.tag, "NO", *err);
-  if (ec) co_return tagged(c.tag, "NO", "[SERVERBUG] Cannot store the message now");
+  if (ec) co_return tagged(c.tag, "NO", store_failure(id_, c.name, ec, "store the message"));
   if (selected_ && selected_->name == *name) refresh(false);
   tagged(c.tag, "OK", "[APPENDUID " + std::to_string(uidvalidity) + " " + std::to_string(added.uid) + "] APPEND completed");
 }

@@ -18,6 +18,7 @@
 #include "proto/thread.hpp"
 #include "session.hpp"
 #include "store/async.hpp"
+#include "store_errors.hpp"
 #include "store/mailstore.hpp"
 #include "store/store.hpp"
 #include "util/bytes.hpp"
@@ -272,7 +273,7 @@ asio::awaitable<void> Session::cmd_store(Command& c, bool uid) {
           return {};
         },
         asio::use_awaitable);
-    if (ec) co_return tagged(c.tag, "NO", "[SERVERBUG] Cannot store flags now");
+    if (ec) co_return tagged(c.tag, "NO", store_failure(id_, c.name, ec, "store the flags"));
   }
   std::vector<std::uint32_t> modified;  // failed UNCHANGEDSINCE: UIDs or sequence numbers
   for (std::size_t k = 0; k < targets.size(); ++k) {
@@ -591,7 +592,7 @@ asio::awaitable<void> Session::cmd_copy(Command& c, bool uid, bool move) {
       },
       asio::use_awaitable);
   if (err) co_return tagged(c.tag, "NO", *err);
-  if (ec) co_return tagged(c.tag, "NO", "[SERVERBUG] Cannot copy now");
+  if (ec) co_return tagged(c.tag, "NO", store_failure(id_, c.name, ec, move ? "move the messages" : "copy the messages"));
   std::string copyuid = src_uids.empty() ? "" : "[COPYUID " + std::to_string(dst_validity) + " " + compact(src_uids) + " " +
                                                     compact(dst_uids) + "] ";
   if (move) {
@@ -636,7 +637,7 @@ asio::awaitable<void> Session::cmd_expunge(Command& c, bool uid) {
   std::uint32_t star = msgs.empty() ? 0 : msgs.back().uid;
   for (const auto& m : msgs)
     if ((m.flags & store::flag_deleted) && (!set || set->contains(m.uid, star))) uids.push_back(m.uid);
-  if (auto ec = co_await expunge_uids(uids)) co_return tagged(c.tag, "NO", "[SERVERBUG] Cannot expunge now");
+  if (auto ec = co_await expunge_uids(uids)) co_return tagged(c.tag, "NO", store_failure(id_, c.name, ec, "expunge"));
   std::vector<std::size_t> gone;
   for (std::size_t i = msgs.size(); i-- > 0;)
     if (std::find(uids.begin(), uids.end(), msgs[i].uid) != uids.end()) gone.push_back(i);
