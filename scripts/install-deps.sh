@@ -13,6 +13,7 @@ packages=(
   python3 openssl curl swaks isync redis-server sieve-connect
   dnsmasq-base python3-dkim python3-srs
   python3-jsonschema python3-prometheus-client
+  strace
   clang libclang-rt-14-dev
   docker.io docker-compose debootstrap
 )

@@ -10,6 +10,8 @@
 #include <cstring>
 #include <zlib.h>
 
+#include "store/store.hpp"
+
 namespace mailstead::net {
 
 namespace {
@@ -73,7 +75,10 @@ void Stream::enable_deflate() {
   });
 }
 
+// Every session suspends here (or in store::async_commit) to wait for its peer: no store
+// transaction may be open on the thread then (docs/architecture.md, "Serving").
 asio::awaitable<std::size_t> Stream::read_some(asio::mutable_buffer buf, boost::system::error_code& ec) {
+  store::no_transaction_open("net.read");
   if (!zip_) co_return co_await raw_read(buf, ec);
   auto& z = *zip_;
   while (z.pending.empty()) {
@@ -102,6 +107,7 @@ asio::awaitable<std::size_t> Stream::read_some(asio::mutable_buffer buf, boost::
 }
 
 asio::awaitable<void> Stream::write(std::string_view data, boost::system::error_code& ec) {
+  store::no_transaction_open("net.write");
   if (!zip_) co_return co_await raw_write(data, ec);
   auto& d = zip_->def;
   std::string out;
@@ -139,6 +145,7 @@ asio::awaitable<void> Stream::raw_write(std::string_view data, boost::system::er
 }
 
 asio::awaitable<void> Stream::handshake(asio::ssl::context& ctx, boost::system::error_code& ec) {
+  store::no_transaction_open("net.handshake");
   tls_ = std::make_unique<asio::ssl::stream<tcp::socket&>>(socket_, ctx);
   auto [e] = co_await tls_->async_handshake(asio::ssl::stream_base::server, tuple_awaitable);
   ec = e;

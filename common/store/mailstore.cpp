@@ -8,6 +8,7 @@
 
 #include "store/store.hpp"
 #include "util/bytes.hpp"
+#include "util/text.hpp"
 
 namespace mailstead::store {
 
@@ -179,6 +180,68 @@ Result<void> set_flags(WriteTxn& txn, std::uint64_t mailbox_id, std::vector<Flag
   }
   if (auto ec = txn.put(Table::mailboxes, key_u64(mailbox_id), m->encode())) return from_ec(ec);
   return {};
+}
+
+void apply(const FlagUpdate& u, std::uint32_t& flags, std::vector<std::string>& keywords) {
+  auto listed = [&](std::string_view k) {
+    return std::any_of(u.keywords.begin(), u.keywords.end(), [&](const std::string& w) { return iequals(k, w); });
+  };
+  switch (u.op) {
+    case FlagOp::replace:
+      flags = u.flags;
+      keywords.clear();
+      [[fallthrough]];
+    case FlagOp::add:
+      if (u.op == FlagOp::add) flags |= u.flags;
+      for (const auto& w : u.keywords)
+        if (std::none_of(keywords.begin(), keywords.end(), [&](const std::string& k) { return iequals(k, w); }))
+          keywords.push_back(w);
+      break;
+    case FlagOp::remove:
+      flags &= ~u.flags;
+      std::erase_if(keywords, [&](const std::string& k) { return listed(k); });
+      break;
+  }
+}
+
+Result<std::vector<FlagOutcome>> update_flags(WriteTxn& txn, std::uint64_t mailbox_id,
+                                              const std::vector<std::uint32_t>& uids, const FlagUpdate& u) {
+  auto m = get_mailbox(txn, mailbox_id);
+  if (!m) return not_found("no such mailbox");
+  std::vector<FlagOutcome> out(uids.size());
+  bool any = false;
+  for (std::size_t i = 0; i < uids.size(); ++i) {
+    auto& o = out[i];
+    auto msg = get_message(txn, mailbox_id, uids[i]);
+    if (!msg) continue;  // gone
+    o.flags = msg->flags;
+    o.keywords = msg->keywords;
+    o.modseq = msg->modseq;
+    if (u.unchanged_since && msg->modseq > *u.unchanged_since) {
+      o.kind = FlagOutcome::Kind::modified;
+      continue;
+    }
+    apply(u, o.flags, o.keywords);
+    if (o.flags == msg->flags && o.keywords == msg->keywords) {
+      o.kind = FlagOutcome::Kind::unchanged;
+      continue;
+    }
+    bool was_unseen = !(msg->flags & flag_seen), now_unseen = !(o.flags & flag_seen);
+    if (was_unseen && !now_unseen) --m->unseen;
+    if (!was_unseen && now_unseen) ++m->unseen;
+    m->highestmodseq += 1;
+    msg->modseq = o.modseq = m->highestmodseq;
+    msg->flags = o.flags;
+    msg->keywords = o.keywords;
+    if (auto ec = txn.put(Table::messages, key_u64_u32(mailbox_id, uids[i]), msg->encode())) return from_ec(ec);
+    o.kind = FlagOutcome::Kind::changed;
+    any = true;
+  }
+  if (any) {
+    txn.touch(mailbox_id);
+    if (auto ec = txn.put(Table::mailboxes, key_u64(mailbox_id), m->encode())) return from_ec(ec);
+  }
+  return out;
 }
 
 Result<std::uint64_t> set_flags(WriteTxn& txn, std::uint64_t mailbox_id, std::uint32_t uid, std::uint32_t flags,

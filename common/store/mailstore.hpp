@@ -65,6 +65,34 @@ struct FlagChange {
   std::uint64_t modseq = 0;  // out
 };
 Result<void> set_flags(WriteTxn& txn, std::uint64_t mailbox_id, std::vector<FlagChange>& changes);
+
+// A flag change as IMAP STORE asks for it (RFC 3501 6.4.6), applied to what is stored at
+// the moment of the write: another session's change made since a client last looked is
+// kept, not overwritten with that client's stale view.
+enum class FlagOp { replace, add, remove };
+struct FlagUpdate {
+  FlagOp op = FlagOp::replace;
+  std::uint32_t flags = 0;            // system flag bits
+  std::vector<std::string> keywords;  // compared ASCII case-insensitively
+  // RFC 7162 3.1.3: change only messages whose MODSEQ is not above this, checked against
+  // the record the same transaction changes.
+  std::optional<std::uint64_t> unchanged_since;
+};
+// `flags` and `keywords` after the update (a keyword added once, whatever its case).
+void apply(const FlagUpdate& u, std::uint32_t& flags, std::vector<std::string>& keywords);
+struct FlagOutcome {
+  enum class Kind { changed, unchanged, modified, gone };
+  Kind kind = Kind::gone;  // modified: UNCHANGEDSINCE failed; gone: no such message
+  // The message as stored after the update (for every kind but gone).
+  std::uint32_t flags = 0;
+  std::vector<std::string> keywords;
+  std::uint64_t modseq = 0;
+};
+// Applies `u` to each UID of the mailbox in the transaction, one outcome per UID in order.
+// A message whose flags change gets the mailbox's next MODSEQ; one whose flags stay keeps
+// its MODSEQ. The mailbox record (HIGHESTMODSEQ, unseen total) is written once.
+Result<std::vector<FlagOutcome>> update_flags(WriteTxn& txn, std::uint64_t mailbox_id,
+                                              const std::vector<std::uint32_t>& uids, const FlagUpdate& u);
 // Renames a mailbox (UIDVALIDITY stays: the messages did not change).
 Result<void> rename_mailbox(WriteTxn& txn, std::uint64_t id, std::string_view new_name);
 Result<void> set_subscribed(WriteTxn& txn, std::uint64_t id, bool subscribed);

@@ -19,6 +19,7 @@
 #include "proto/search.hpp"
 #include "session.hpp"
 #include "store/async.hpp"
+#include "store_errors.hpp"
 #include "store/mailstore.hpp"
 #include "store/store.hpp"
 #include "util/bytes.hpp"
@@ -483,7 +484,7 @@ asio::awaitable<void> Session::cmd_create(Command& c) {
       },
       asio::use_awaitable);
   if (err) co_return tagged(c.tag, "NO", err->message);
-  if (ec) co_return tagged(c.tag, "NO", "[SERVERBUG] Cannot create the mailbox now");
+  if (ec) co_return tagged(c.tag, "NO", store_failure(id_, c.name, ec, "create the mailbox"));
   tagged(c.tag, "OK", "CREATE completed");
 }
 
@@ -506,7 +507,7 @@ asio::awaitable<void> Session::cmd_delete(Command& c) {
       },
       asio::use_awaitable);
   if (err) co_return tagged(c.tag, "NO", *err);
-  if (ec) co_return tagged(c.tag, "NO", "[SERVERBUG] Cannot delete the mailbox now");
+  if (ec) co_return tagged(c.tag, "NO", store_failure(id_, c.name, ec, "delete the mailbox"));
   if (selected_ && selected_->name == *name) selected_.reset();
   tagged(c.tag, "OK", "DELETE completed");
 }
@@ -537,7 +538,7 @@ asio::awaitable<void> Session::cmd_rename(Command& c) {
       },
       asio::use_awaitable);
   if (err) co_return tagged(c.tag, "NO", *err);
-  if (ec) co_return tagged(c.tag, "NO", "[SERVERBUG] Cannot rename the mailbox now");
+  if (ec) co_return tagged(c.tag, "NO", store_failure(id_, c.name, ec, "rename the mailbox"));
   if (selected_ && selected_->name == *from) selected_->name = *to;
   tagged(c.tag, "OK", "RENAME completed");
 }
@@ -624,7 +625,7 @@ asio::awaitable<void> Session::cmd_append(Command& c) {
       },
       asio::use_awaitable);
   if (err) co_return tagged(c.tag, "NO", *err);
-  if (ec) co_return tagged(c.tag, "NO", "[SERVERBUG] Cannot store the message now");
+  if (ec) co_return tagged(c.tag, "NO", store_failure(id_, c.name, ec, "store the message"));
   if (selected_ && selected_->name == *name) refresh(false);
   tagged(c.tag, "OK", "[APPENDUID " + std::to_string(uidvalidity) + " " + std::to_string(added.uid) + "] APPEND completed");
 }
@@ -661,33 +662,42 @@ asio::awaitable<void> Session::cmd_idle(Command& c) {
   // A watcher reports changes while this coroutine waits for DONE; an SSL stream allows
   // one read and one write at a time, and only the watcher writes until DONE. The process's
   // Watcher wakes it when the selected mailbox changes (store commit counter or Redis).
+  // Both coroutines run on this session's single-threaded executor, so the flags below
+  // need no lock; `done` is set before the cancel, and checked before waiting, because
+  // the helper can end first (its write failed) and a cancel with no waiter is lost.
+  struct Idle {
+    explicit Idle(const asio::any_io_executor& ex) : finished(ex, asio::steady_timer::time_point::max()) {}
+    bool active = true, done = false;
+    asio::steady_timer finished;
+  };
   auto ex = co_await asio::this_coro::executor;
-  auto active = std::make_shared<bool>(true);
-  auto finished = std::make_shared<asio::steady_timer>(ex, asio::steady_timer::time_point::max());
+  auto idle = std::make_shared<Idle>(ex);
   auto wake = std::make_shared<Wake>(ex);
   std::optional<std::uint64_t> token;
   if (selected_) token = shared_.watcher.watch(selected_->id, selected_->highestmodseq, ex, wake);
   asio::co_spawn(
       ex,
-      [this, active, finished, wake]() -> asio::awaitable<void> {
-        while (*active) {
+      [this, idle, wake]() -> asio::awaitable<void> {
+        while (idle->active) {
           if (!wake->woken) {
             wake->timer.expires_at(asio::steady_timer::time_point::max());
+            store::no_transaction_open("imap.idle.wait");
             co_await wake->timer.async_wait(asio::as_tuple(asio::use_awaitable));
           }
           wake->woken = false;
-          if (!*active) break;
+          if (!idle->active) break;
           refresh(true);
           if (!out_.empty() && !co_await flush()) break;
         }
-        finished->cancel();
+        idle->done = true;
+        idle->finished.cancel();
       },
       asio::detached);
   auto line = co_await read_line(false);
-  *active = false;
+  idle->active = false;
   if (token) shared_.watcher.unwatch(*token);
   wake->timer.cancel();
-  co_await finished->async_wait(asio::as_tuple(asio::use_awaitable));
+  if (!idle->done) co_await idle->finished.async_wait(asio::as_tuple(asio::use_awaitable));
   if (!line) {
     logout_ = true;
     co_return;

@@ -18,6 +18,7 @@
 #include "proto/thread.hpp"
 #include "session.hpp"
 #include "store/async.hpp"
+#include "store_errors.hpp"
 #include "store/mailstore.hpp"
 #include "store/store.hpp"
 #include "util/bytes.hpp"
@@ -119,29 +120,30 @@ asio::awaitable<void> Session::cmd_fetch(Command& c, bool uid) {
       if (!(selected_->messages[i].flags & store::flag_seen)) newly_seen.push_back(i);
     if (!newly_seen.empty()) {
       auto box = selected_->id;
-      std::vector<std::pair<std::uint32_t, std::uint64_t>> changed;  // uid, modseq
-      std::vector<ViewMessage> msgs;
-      for (auto i : newly_seen) msgs.push_back(selected_->messages[i]);
+      std::vector<std::uint32_t> uids;
+      for (auto i : newly_seen) uids.push_back(selected_->messages[i].uid);
+      store::FlagUpdate seen{store::FlagOp::add, store::flag_seen, {}, std::nullopt};
+      std::vector<store::FlagOutcome> outcomes(uids.size());
+      // Added to the stored flags inside the write: another session's change is kept.
       co_await store::async_commit(
           shared_.store,
           [&, box](store::WriteTxn& t) -> std::error_code {
-            changed.clear();
-            std::vector<store::FlagChange> batch;
-            batch.reserve(msgs.size());
-            for (const auto& m : msgs) batch.push_back({m.uid, m.flags | store::flag_seen, m.keywords, 0});
-            if (auto r = store::set_flags(t, box, batch); !r && r.error().kind != ErrorKind::not_found)
-              return store::Errc::aborted;
-            for (const auto& ch : batch)
-              if (ch.modseq) changed.emplace_back(ch.uid, ch.modseq);
+            auto r = store::update_flags(t, box, uids, seen);
+            if (!r) {
+              outcomes.assign(uids.size(), {});
+              return r.error().kind == ErrorKind::not_found ? std::error_code{} : store::Errc::aborted;
+            }
+            outcomes = std::move(*r);
             return {};
           },
           asio::use_awaitable);
-      for (auto i : newly_seen)
-        for (auto [u, ms] : changed)
-          if (selected_->messages[i].uid == u) {
-            selected_->messages[i].flags |= store::flag_seen;
-            selected_->messages[i].modseq = ms;
-          }
+      for (std::size_t k = 0; k < newly_seen.size(); ++k) {
+        if (outcomes[k].kind == store::FlagOutcome::Kind::gone) continue;
+        auto& m = selected_->messages[newly_seen[k]];
+        m.flags = outcomes[k].flags;
+        m.keywords = outcomes[k].keywords;
+        m.modseq = outcomes[k].modseq;
+      }
     }
   }
 
@@ -201,6 +203,7 @@ asio::awaitable<void> Session::cmd_fetch(Command& c, bool uid) {
     if (seen_now && !has_flags) add("FLAGS " + flags_text(vm));
     if (want_modseq || (condstore_ && (has_flags || seen_now))) add("MODSEQ (" + std::to_string(vm.modseq) + ")");
     untagged(resp + ")");
+    txn.reset();  // never across the co_await below (docs/architecture.md, "Serving")
     // Keep large responses from piling up: send each message's data as it is made.
     if (out_.size() > (1 << 20) && !co_await flush()) {
       logout_ = true;
@@ -249,68 +252,55 @@ asio::awaitable<void> Session::cmd_store(Command& c, bool uid) {
       if (std::max(a, b) > selected_->messages.size()) co_return bad(c.tag, "Invalid sequence number");
   refresh(false);
   auto targets = resolve_set(*set, uid);
-  struct Change {
-    std::size_t index;
-    std::uint32_t uid, flags;
-    std::vector<std::string> keywords;
-    std::uint64_t modseq = 0;
-  };
-  std::vector<Change> changes;
-  std::vector<std::uint32_t> modified;  // failed UNCHANGEDSINCE: UIDs or sequence numbers
-  for (auto i : targets) {
-    const auto& m = selected_->messages[i];
-    if (unchanged_since && m.modseq > *unchanged_since) {
-      modified.push_back(uid ? m.uid : static_cast<std::uint32_t>(i + 1));
-      continue;
-    }
-    Change ch{i, m.uid, m.flags, m.keywords};
-    if (mode == 0) {
-      ch.flags = bits;
-      ch.keywords = words;
-    } else if (mode == 1) {
-      ch.flags |= bits;
-      for (const auto& w : words)
-        if (std::none_of(ch.keywords.begin(), ch.keywords.end(), [&](auto& k) { return upper(k) == upper(w); }))
-          ch.keywords.push_back(w);
-    } else {
-      ch.flags &= ~bits;
-      std::erase_if(ch.keywords, [&](auto& k) { return std::any_of(words.begin(), words.end(), [&](auto& w) { return upper(k) == upper(w); }); });
-    }
-    if (ch.flags != m.flags || ch.keywords != m.keywords) changes.push_back(std::move(ch));
-  }
+  // The change is applied to the stored flags inside the write, and UNCHANGEDSINCE is
+  // checked there too: this session's view may be behind another session's change.
+  store::FlagUpdate update{mode == 0 ? store::FlagOp::replace : mode == 1 ? store::FlagOp::add : store::FlagOp::remove,
+                           bits, words, unchanged_since};
+  std::vector<std::uint32_t> uids;
+  for (auto i : targets) uids.push_back(selected_->messages[i].uid);
+  std::vector<store::FlagOutcome> outcomes(uids.size());  // all "gone" if the mailbox went
   auto box = selected_->id;
-  if (!changes.empty()) {
+  if (!uids.empty()) {
     auto ec = co_await store::async_commit(
         shared_.store,
         [&, box](store::WriteTxn& t) -> std::error_code {
-          // One pass, the mailbox record read and written once (the batch may run again).
-          std::vector<store::FlagChange> batch;
-          batch.reserve(changes.size());
-          for (const auto& ch : changes) batch.push_back({ch.uid, ch.flags, ch.keywords, 0});
-          if (auto r = store::set_flags(t, box, batch); !r && r.error().kind != ErrorKind::not_found)
-            return store::Errc::aborted;  // a mailbox deleted meanwhile leaves every MODSEQ 0
-          for (std::size_t k = 0; k < changes.size(); ++k) changes[k].modseq = batch[k].modseq;  // 0: expunged meanwhile
+          auto r = store::update_flags(t, box, uids, update);
+          if (!r) {
+            outcomes.assign(uids.size(), {});
+            return r.error().kind == ErrorKind::not_found ? std::error_code{} : store::Errc::aborted;
+          }
+          outcomes = std::move(*r);
           return {};
         },
         asio::use_awaitable);
-    if (ec) co_return tagged(c.tag, "NO", "[SERVERBUG] Cannot store flags now");
-    for (auto& ch : changes) {
-      if (!ch.modseq) continue;
-      auto& m = selected_->messages[ch.index];
-      m.flags = ch.flags;
-      m.keywords = ch.keywords;
-      m.modseq = ch.modseq;
-    }
+    if (ec) co_return tagged(c.tag, "NO", store_failure(id_, c.name, ec, "store the flags"));
   }
-  for (auto i : targets) {
-    const auto& m = selected_->messages[i];
-    bool failed = std::find(modified.begin(), modified.end(), uid ? m.uid : static_cast<std::uint32_t>(i + 1)) != modified.end();
+  std::vector<std::uint32_t> modified;  // failed UNCHANGEDSINCE: UIDs or sequence numbers
+  for (std::size_t k = 0; k < targets.size(); ++k) {
+    auto i = targets[k];
+    auto& m = selected_->messages[i];
+    const auto& o = outcomes[k];
+    using Kind = store::FlagOutcome::Kind;
+    if (o.kind == Kind::gone) continue;  // expunged meanwhile: reported later
+    if (o.kind == Kind::modified) {
+      modified.push_back(uid ? m.uid : static_cast<std::uint32_t>(i + 1));
+      continue;  // the view keeps its state; the next refresh reports the other change
+    }
+    // What the client expects now; anything else is another session's change, which it
+    // is told even after .SILENT (an unsolicited FETCH is always allowed).
+    auto expect_flags = m.flags;
+    auto expect_keywords = m.keywords;
+    store::apply(update, expect_flags, expect_keywords);
+    bool surprise = o.flags != expect_flags || o.keywords != expect_keywords;
+    bool changed = o.kind == Kind::changed || o.modseq != m.modseq;
+    m.flags = o.flags;
+    m.keywords = o.keywords;
+    m.modseq = o.modseq;
     // .SILENT still reports a MODSEQ change to a CONDSTORE client (RFC 7162 3.1.3).
-    if (failed || (silent && !condstore_)) continue;
-    bool changed = std::any_of(changes.begin(), changes.end(), [&](const Change& ch) { return ch.index == i && ch.modseq; });
-    if (silent && !changed) continue;
+    bool with_flags = !silent || surprise;
+    if (!with_flags && !(changed && condstore_)) continue;
     untagged(std::to_string(i + 1) + " FETCH (" + (uid ? "UID " + std::to_string(m.uid) + " " : "") +
-             (silent ? std::string() : "FLAGS " + flags_text(m)) + (silent ? modseq_item(m).substr(1) : modseq_item(m)) + ")");
+             (with_flags ? "FLAGS " + flags_text(m) + modseq_item(m) : modseq_item(m).substr(1)) + ")");
   }
   if (!modified.empty()) co_return tagged(c.tag, "OK", "[MODIFIED " + compact(modified) + "] Conditional STORE failed");
   tagged(c.tag, "OK", c.name + " completed");
@@ -602,7 +592,7 @@ asio::awaitable<void> Session::cmd_copy(Command& c, bool uid, bool move) {
       },
       asio::use_awaitable);
   if (err) co_return tagged(c.tag, "NO", *err);
-  if (ec) co_return tagged(c.tag, "NO", "[SERVERBUG] Cannot copy now");
+  if (ec) co_return tagged(c.tag, "NO", store_failure(id_, c.name, ec, move ? "move the messages" : "copy the messages"));
   std::string copyuid = src_uids.empty() ? "" : "[COPYUID " + std::to_string(dst_validity) + " " + compact(src_uids) + " " +
                                                     compact(dst_uids) + "] ";
   if (move) {
@@ -647,7 +637,7 @@ asio::awaitable<void> Session::cmd_expunge(Command& c, bool uid) {
   std::uint32_t star = msgs.empty() ? 0 : msgs.back().uid;
   for (const auto& m : msgs)
     if ((m.flags & store::flag_deleted) && (!set || set->contains(m.uid, star))) uids.push_back(m.uid);
-  if (auto ec = co_await expunge_uids(uids)) co_return tagged(c.tag, "NO", "[SERVERBUG] Cannot expunge now");
+  if (auto ec = co_await expunge_uids(uids)) co_return tagged(c.tag, "NO", store_failure(id_, c.name, ec, "expunge"));
   std::vector<std::size_t> gone;
   for (std::size_t i = msgs.size(); i-- > 0;)
     if (std::find(uids.begin(), uids.end(), msgs[i].uid) != uids.end()) gone.push_back(i);

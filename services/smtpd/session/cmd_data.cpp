@@ -273,6 +273,8 @@ asio::awaitable<void> Session::deliver(std::string message) {
   if (ec) {
     log::error("smtp.deliver.failed", {{"session", id_}, {"id", id}, {"error", ec.message()}});
     reset_transaction();
+    // RFC 5321 4.2.3 (452) and RFC 3463 X.3.1: the store's disk is full; the client retries.
+    if (ec == store::Errc::full) co_return send(452, "4.3.1", "Insufficient system storage, try again later");
     co_return send(451, "4.3.0", "Local error in processing, try again later");
   }
   log::info("smtp.delivered", {{"session", id_}, {"id", id}, {"from", sender}, {"size", blob.size()},
