@@ -7,6 +7,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/thread_pool.hpp>
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -34,6 +35,26 @@ namespace mailstead::imap {
 
 namespace asio = boost::asio;
 
+// The process-wide allowance for literal bytes that sessions hold in memory while a command
+// is read and run (APPEND's message, above all). Over it, a literal gets a temporary NO.
+class LiteralBudget {
+ public:
+  explicit LiteralBudget(std::uint64_t limit) : limit_(limit) {}
+  bool reserve(std::uint64_t n) {
+    auto used = used_.load(std::memory_order_relaxed);
+    do {
+      if (n > limit_ || used > limit_ - n) return false;
+    } while (!used_.compare_exchange_weak(used, used + n, std::memory_order_relaxed));
+    return true;
+  }
+  void release(std::uint64_t n) { used_.fetch_sub(n, std::memory_order_relaxed); }
+  std::uint64_t used() const { return used_.load(std::memory_order_relaxed); }
+
+ private:
+  std::atomic<std::uint64_t> used_{0};
+  std::uint64_t limit_;
+};
+
 struct Shared {
   const Settings& settings;
   const config::CoreSettings& core;
@@ -43,6 +64,7 @@ struct Shared {
   auth::FailureLimiter& auth_limiter;
   asio::thread_pool& slow_pool;
   Watcher& watcher;
+  LiteralBudget literal_budget{settings.max_literal_memory};
 };
 
 struct ViewMessage {
@@ -66,6 +88,7 @@ class Session {
  public:
   // implicit_tls: IMAPS (993); otherwise port 143, where STARTTLS comes first.
   Session(Shared& shared, asio::ip::tcp::socket socket, bool implicit_tls = true);
+  ~Session();
   asio::awaitable<void> run();
 
  private:
@@ -75,6 +98,10 @@ class Session {
   // flush_first = false only while IDLE's watcher owns the write side.
   asio::awaitable<bool> read_more(bool flush_first = true);
   asio::awaitable<std::optional<std::string>> read_command();
+  // Drops a refused command's remaining bytes without keeping them (see session.cpp).
+  asio::awaitable<bool> discard_command(std::size_t line_start, std::uint64_t literal_left);
+  std::string tag_in_buffer() const;
+  void release_literals();
   asio::awaitable<std::optional<std::string>> read_line(bool flush_first = true);
   void untagged(std::string_view s) { out_ += "* "; out_ += s; out_ += "\r\n"; }
   void tagged(const std::string& tag, std::string_view status, std::string_view text) {
@@ -123,6 +150,7 @@ class Session {
                       const std::function<void(std::size_t, const struct SearchMessage&, const store::MessageRecord&)>& fn,
                       bool all_fields = true);
   asio::awaitable<void> cmd_copy(Command& c, bool uid, bool move);
+  struct SearchLimits search_limits() const;
 
   // mailbox view
   // Reports changes made by others: EXISTS and flag changes always, EXPUNGE only when
@@ -139,6 +167,7 @@ class Session {
   std::string id_, peer_;
   std::string in_, out_;
   std::uint32_t errors_ = 0;
+  std::uint64_t literal_reserved_ = 0;  // this session's share of shared_.literal_budget
   bool logout_ = false;
   bool implicit_tls_ = true;
   std::optional<std::uint64_t> user_id_;

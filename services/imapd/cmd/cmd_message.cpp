@@ -346,6 +346,10 @@ void Session::for_each_match(
   }
 }
 
+SearchLimits Session::search_limits() const {
+  return {shared_.settings.max_search_depth, shared_.settings.max_search_keys};
+}
+
 void Session::cmd_search(Command& c, bool uid) {
   std::size_t from = 0;
   // ESEARCH (RFC 4731): SEARCH RETURN (MIN MAX COUNT ALL) keys…
@@ -371,7 +375,7 @@ void Session::cmd_search(Command& c, bool uid) {
     if (cs != "UTF-8" && cs != "US-ASCII") return tagged(c.tag, "NO", "[BADCHARSET (UTF-8 US-ASCII)] Unsupported charset");
     from += 2;
   }
-  auto parsed = parse_search(c.args, from);
+  auto parsed = parse_search(c.args, from, search_limits());
   if (auto* e = std::get_if<std::string>(&parsed)) return bad(c.tag, *e);
   const auto& key = std::get<SearchKey>(parsed);
   refresh(false);
@@ -482,7 +486,7 @@ void Session::cmd_sort(Command& c, bool uid) {
   if (reverse || criteria.empty()) return bad(c.tag, "REVERSE must precede a criterion");
   auto cs = upper(c.args[1].text);
   if (cs != "UTF-8" && cs != "US-ASCII") return tagged(c.tag, "NO", "[BADCHARSET (UTF-8 US-ASCII)] Unsupported charset");
-  auto parsed = parse_search(c.args, 2);
+  auto parsed = parse_search(c.args, 2, search_limits());
   if (auto* e = std::get_if<std::string>(&parsed)) return bad(c.tag, *e);
   const auto& key = std::get<SearchKey>(parsed);
   refresh(false);
@@ -523,7 +527,7 @@ void Session::cmd_thread(Command& c, bool uid) {
   if (algorithm != "REFERENCES" && algorithm != "ORDEREDSUBJECT") return bad(c.tag, "Unknown THREAD algorithm");
   auto cs = upper(c.args[1].text);
   if (cs != "UTF-8" && cs != "US-ASCII") return tagged(c.tag, "NO", "[BADCHARSET (UTF-8 US-ASCII)] Unsupported charset");
-  auto parsed = parse_search(c.args, 2);
+  auto parsed = parse_search(c.args, 2, search_limits());
   if (auto* e = std::get_if<std::string>(&parsed)) return bad(c.tag, *e);
   refresh(false);
   auto& msgs = selected_->messages;
