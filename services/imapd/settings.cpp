@@ -19,6 +19,7 @@ Settings load_settings(config::Source& src) {
   // Matching walks the key tree recursively: 1,000 levels stay far inside a thread's stack.
   src.get(sec, "max_search_depth", s.max_search_depth, 1, 1000);
   src.get(sec, "max_search_keys", s.max_search_keys, 1, 1000000);
+  src.get(sec, "max_list_pattern", s.max_list_pattern, 64, 65536);
   src.get_duration(sec, "idle_timeout", s.idle_timeout);
   src.get_duration(sec, "login_timeout", s.login_timeout);
   src.get_duration(sec, "tls_handshake_timeout", s.tls_handshake_timeout);

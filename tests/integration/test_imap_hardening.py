@@ -105,6 +105,31 @@ class ImapHardeningTest(unittest.TestCase):
         self.assertIn(" OK ", r.cmd("SEARCH TEXT x")[0])
         self.assert_alive()
 
+    # 10.2: LIST patterns are matched in linear time, and bounded
+
+    def test_list_patterns_that_backtrack_are_fast(self):
+        r = self.raw()
+        name = "q" * 40 + "/" + "q" * 200
+        self.assertIn(" OK ", r.cmd(f'CREATE "{name}"')[0])
+        other = self.raw()
+        for pattern in ("*q" * 12 + "Z", "%q" * 12 + "Z", "*q%q" * 6 + "Z", "*q" * 200 + "Z"):
+            tagged, un = r.cmd(f'LIST "" "{pattern}"')
+            self.assertIn(" OK ", tagged)
+            self.assertEqual(un, [])
+            self.assertIn(" OK ", other.cmd("NOOP")[0], "another session is served meanwhile")
+        tagged, un = r.cmd('LIST "" "*q*q*q"')
+        self.assertEqual(len(un), 2)  # the parent created with it, and the name
+        tagged, un = r.cmd('LSUB "" "%q%q/*q*q"')
+        self.assertEqual(len(un), 1)
+        tagged, un = r.cmd('LIST "" ("*q*q*Z" "%/*q")')
+        self.assertEqual(len(un), 1)
+        # a pattern over max_list_pattern (1024 bytes with the reference)
+        self.assertRegex(r.cmd('LIST "" "' + "*q" * 600 + '"')[0], r"NO \[LIMIT\].*1024")
+        self.assertRegex(r.cmd('LIST "' + "q" * 600 + '" ("' + "%" * 300 + '" "' + "*" * 300 + '")')[0],
+                         r"NO \[LIMIT\]")
+        self.assertIn(" OK ", r.cmd(f'DELETE "{name}"')[0])
+        self.assert_alive()
+
     # 10.3: before login only small literals, and only LOGIN's two
 
     def test_literals_before_login_are_small_and_few(self):

@@ -17,6 +17,7 @@
 #include "mime/imap_structure.hpp"
 #include "proto/mutf7.hpp"
 #include "proto/search.hpp"
+#include "proto/wildcard.hpp"
 #include "session.hpp"
 #include "store/async.hpp"
 #include "store/mailstore.hpp"
@@ -36,22 +37,6 @@ std::optional<std::string> mailbox_arg(const Token& t) {
   auto n = normalize_mailbox(*utf8);
   if (n.front() == '/' || n.back() == '/' || n.find("//") != std::string::npos) return std::nullopt;
   return n;
-}
-
-// RFC 3501 6.3.8: "*" matches anything, "%" anything but the hierarchy delimiter.
-bool wildcard(std::string_view pattern, std::string_view name) {
-  if (pattern.empty()) return name.empty();
-  char p = pattern.front();
-  if (p == '*' || p == '%') {
-    for (std::size_t i = 0; i <= name.size(); ++i) {
-      if (wildcard(pattern.substr(1), name.substr(i))) return true;
-      if (i < name.size() && p == '%' && name[i] == '/') return false;
-    }
-    return false;
-  }
-  if (name.empty()) return false;
-  bool same = p == name.front() || (std::toupper(static_cast<unsigned char>(p)) == 'I' && false);
-  return same && wildcard(pattern.substr(1), name.substr(1));
 }
 
 std::string mailbox_out(const std::string& utf8_name) { return mime::imap_string(utf8_to_mutf7(utf8_name)); }
@@ -372,6 +357,22 @@ void Session::cmd_list(Command& c, bool lsub) {
     untagged(std::string(lsub ? "LSUB" : "LIST") + " (\\Noselect) \"/\" \"\"");
     return tagged(c.tag, "OK", c.name + " completed");
   }
+  // Patterns are matched by an automaton (proto/wildcard.hpp), in time linear in each name;
+  // their total length is bounded, so one LIST costs at most names × max_list_pattern / 64.
+  std::vector<ListPattern> matchers;
+  std::vector<std::string> inbox_patterns;
+  std::size_t pattern_bytes = 0;
+  for (const auto& p : patterns) {
+    auto pu = mutf7_to_utf8(p);
+    if (!pu) continue;  // matches no name
+    auto full = *ref + *pu;
+    pattern_bytes += full.size();
+    if (pattern_bytes > shared_.settings.max_list_pattern)
+      return tagged(c.tag, "NO", "[LIMIT] LIST patterns longer than " + std::to_string(shared_.settings.max_list_pattern) +
+                                     " bytes");
+    matchers.emplace_back(full);
+    inbox_patterns.push_back(upper(full));
+  }
   std::vector<store::MailboxRecord> boxes;
   {
     auto txn = shared_.store.read();
@@ -380,29 +381,32 @@ void Session::cmd_list(Command& c, bool lsub) {
   auto selected_by = [&](const store::MailboxRecord& o) {
     return (!only_subscribed || o.subscribed) && (!only_special || !o.special_use.empty());
   };
+  // The names in byte order: a name's descendants ("name/…") are one contiguous run.
+  std::vector<std::pair<std::string_view, bool>> sorted;  // name, meets the selection
+  for (const auto& b : boxes) sorted.emplace_back(b.name, selected_by(b));
+  std::sort(sorted.begin(), sorted.end());
+  std::vector<std::size_t> selected_before(sorted.size() + 1, 0);
+  for (std::size_t k = 0; k < sorted.size(); ++k) selected_before[k + 1] = selected_before[k] + sorted[k].second;
+  auto descendants = [&](const std::string& name) {  // [first, last) in `sorted`
+    auto lo = std::lower_bound(sorted.begin(), sorted.end(), std::make_pair(std::string_view(name + "/"), false));
+    auto hi = std::lower_bound(sorted.begin(), sorted.end(), std::make_pair(std::string_view(name + "0"), false));
+    return std::make_pair(static_cast<std::size_t>(lo - sorted.begin()), static_cast<std::size_t>(hi - sorted.begin()));
+  };
   for (const auto& b : boxes) {
     bool match = false;
-    for (const auto& p : patterns) {
-      auto pu = mutf7_to_utf8(p);
-      if (!pu) continue;
-      auto full = *ref + *pu;
+    for (std::size_t k = 0; k < matchers.size() && !match; ++k)
       // INBOX matches case-insensitively.
-      if (b.name == "INBOX" && upper(full) == "INBOX") match = true;
-      if (wildcard(full, b.name)) match = true;
-    }
+      match = (b.name == "INBOX" && inbox_patterns[k] == "INBOX") || matchers[k].matches(b.name);
     if (!match) continue;
+    auto [first, last] = descendants(b.name);
     std::string childinfo;
     if (!selected_by(b)) {
       // RECURSIVEMATCH: a parent whose descendant meets the selection is listed with CHILDINFO.
-      bool descendant = recursive && std::any_of(boxes.begin(), boxes.end(), [&](const store::MailboxRecord& o) {
-                          return o.name.starts_with(b.name + "/") && selected_by(o);
-                        });
+      bool descendant = recursive && selected_before[last] > selected_before[first];
       if (!descendant) continue;
       childinfo = std::string(" (\"CHILDINFO\" (") + (only_subscribed ? "\"SUBSCRIBED\"" : "\"SPECIAL-USE\"") + "))";
     }
-    bool children = std::any_of(boxes.begin(), boxes.end(), [&](const store::MailboxRecord& o) {
-      return o.name.size() > b.name.size() && o.name.starts_with(b.name + "/");
-    });
+    bool children = last > first;
     std::string attrs = children ? "\\HasChildren" : "\\HasNoChildren";
     if (!b.special_use.empty()) attrs += " " + b.special_use;
     if (return_subscribed && b.subscribed && !lsub) attrs += " \\Subscribed";
