@@ -130,6 +130,30 @@ class ImapHardeningTest(unittest.TestCase):
         self.assertIn(" OK ", r.cmd(f'DELETE "{name}"')[0])
         self.assert_alive()
 
+    # 10.10: names that would alias other names or namespaces are not created
+
+    def test_mailbox_names_refused_at_create_and_rename(self):
+        r = self.raw()
+        self.assertIn(" OK ", r.cmd("CREATE Plain")[0])
+        for name in ('"x&AAA-y"', '"a&AAk-b"', '".."', '"../b"', '"a/../b"', '"a/./b"', '"#shared"', "#shared",
+                     "~b", '"~b"', '"a//b"', '"/a"'):
+            tagged, _ = r.cmd(f"CREATE {name}")
+            self.assertRegex(tagged, r"^a\d+ NO ", name)
+            tagged, _ = r.cmd(f"RENAME Plain {name}")
+            self.assertRegex(tagged, r"^a\d+ NO ", name)
+            # other commands parse the same names and answer normally
+            for cmd in (f"SELECT {name}", f"STATUS {name} (MESSAGES)", f"DELETE {name}", f"SUBSCRIBE {name}"):
+                self.assertRegex(r.cmd(cmd)[0], r"^a\d+ NO ", cmd)
+            tagged, _ = r.cmd(f'LIST "" {name}')
+            self.assertRegex(tagged, r"^a\d+ OK ", name)
+        tagged, un = r.cmd('LIST "" "*"')
+        names = b"\n".join(un)
+        for leaked in (b"x", b"..", b"#shared", b"~b", b"\x00"):
+            self.assertNotIn(b'"' + leaked + b'"', names)
+        self.assertNotIn(b"&AAA-", names)
+        self.assertIn(b'"Plain"', names)
+        self.assertIn(" OK ", r.cmd("DELETE Plain")[0])
+
     # 10.3: before login only small literals, and only LOGIN's two
 
     def test_literals_before_login_are_small_and_few(self):

@@ -29,10 +29,12 @@ namespace mailstead::imap {
 
 namespace {
 
-// A mailbox name argument, decoded to the stored UTF-8 form.
-std::optional<std::string> mailbox_arg(const Token& t) {
+// A mailbox name argument, decoded to the stored UTF-8 form. For CREATE, a trailing
+// delimiter declares that names will be created under it (RFC 3501 6.3.3): it is dropped.
+std::optional<std::string> mailbox_arg(const Token& t, bool for_create = false) {
   if (t.kind == Token::Kind::list) return std::nullopt;
   auto utf8 = mutf7_to_utf8(t.text);
+  if (utf8 && for_create && utf8->size() > 1 && utf8->back() == '/') utf8->pop_back();
   if (!utf8 || utf8->empty() || utf8->size() > 400) return std::nullopt;
   auto n = normalize_mailbox(*utf8);
   if (n.front() == '/' || n.back() == '/' || n.find("//") != std::string::npos) return std::nullopt;
@@ -446,9 +448,11 @@ void Session::cmd_status(Command& c) {
 
 asio::awaitable<void> Session::cmd_create(Command& c) {
   if (c.args.empty() || c.args.size() > 2) co_return bad(c.tag, "CREATE takes a mailbox name");
-  auto name = mailbox_arg(c.args[0]);
+  auto name = mailbox_arg(c.args[0], true);
   if (!name) co_return tagged(c.tag, "NO", "Invalid mailbox name");
   if (*name == "INBOX") co_return tagged(c.tag, "NO", "[ALREADYEXISTS] INBOX exists");
+  if (auto problem = new_mailbox_name_problem(*name); !problem.empty())
+    co_return tagged(c.tag, "NO", "[CANNOT] " + problem);
   // CREATE name (USE (\\Sent)) — RFC 6154 CREATE-SPECIAL-USE
   std::string special;
   if (c.args.size() == 2) {
@@ -522,6 +526,8 @@ asio::awaitable<void> Session::cmd_rename(Command& c) {
   if (!from || !to) co_return tagged(c.tag, "NO", "Invalid mailbox name");
   if (*from == "INBOX") co_return tagged(c.tag, "NO", "Renaming INBOX is not supported");
   if (*to == "INBOX") co_return tagged(c.tag, "NO", "[ALREADYEXISTS] INBOX exists");
+  if (auto problem = new_mailbox_name_problem(*to); !problem.empty())
+    co_return tagged(c.tag, "NO", "[CANNOT] " + problem);
   std::optional<std::string> err;
   auto owner = *user_id_;
   auto ec = co_await store::async_commit(

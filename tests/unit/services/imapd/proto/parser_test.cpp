@@ -88,7 +88,7 @@ TEST(ImapParser, Errors) {
   err("a LOGIN (a b\r\n");
   err("a FETCH 1 BODY[HEADER\r\n");
   err("a X {10}\r\nshort\r\n");
-  err("a X ~{3}\r\nabc\r\n");
+  err("a X ~{3}\r\nab\r\n");
   err("a X  double-space\r\n");
   ParseLimits shallow;
   shallow.max_depth = 3;
