@@ -69,6 +69,42 @@ class ImapProtocolTest(unittest.TestCase):
             self.assertRegex(r.cmd(cmd)[0], r"^a\d+ NO ", cmd)
         self.assertRegex(r.cmd('LIST "" ~foo')[0], r"^a\d+ OK ")
 
+    # 9.7: part numbers inside message/rfc822 parts
+
+    def fetch_section(self, r, seq, section):
+        tagged, un = r.cmd(f"FETCH {seq} (BODY.PEEK[{section}])")
+        self.assertIn(" OK ", tagged)
+        self.assertEqual(len(un), 1, un)
+        m = re.match(rb"^\* \d+ FETCH \(BODY\[[^\]]*\] (?:\{\d+\}\r\n)?(.*)\)$", un[0], re.S)
+        self.assertTrue(m, un[0])
+        return m.group(1)
+
+    def test_part_numbers_inside_forwarded_messages(self):
+        deepest = (b"Subject: deepest\r\nContent-Type: multipart/alternative; boundary=d\r\n\r\n"
+                   b"--d\r\n\r\nplain deepest\r\n--d\r\nContent-Type: text/html\r\n\r\nhtml deepest\r\n--d--\r\n")
+        middle = (b"Subject: middle\r\nContent-Type: multipart/mixed; boundary=m\r\n\r\n--m\r\n\r\nmiddle text\r\n"
+                  b"--m\r\nContent-Type: message/rfc822\r\n\r\n" + deepest + b"\r\n--m--\r\n")
+        nested = (b"Subject: outer\r\nContent-Type: multipart/mixed; boundary=o\r\n\r\n--o\r\n\r\nouter text\r\n"
+                  b"--o\r\nContent-Type: message/rfc822\r\n\r\n" + middle + b"\r\n--o--\r\n")
+        inner = (b"Subject: inner\r\nContent-Type: multipart/mixed; boundary=i\r\n\r\n--i\r\n\r\none\r\n"
+                 b"--i\r\nContent-Type: text/html\r\n\r\ntwo\r\n--i--\r\n")
+        attached = b"Subject: fwd as attachment\r\nContent-Type: message/rfc822\r\n\r\n" + inner
+        r = self.raw()
+        self.fresh(r, nested, attached)
+        self.assertEqual(self.fetch_section(r, 1, "2.1"), b"middle text")
+        self.assertEqual(self.fetch_section(r, 1, "2.2.1"), b"plain deepest")
+        self.assertEqual(self.fetch_section(r, 1, "2.2.2.MIME"), b"Content-Type: text/html\r\n\r\n")
+        self.assertEqual(self.fetch_section(r, 1, "2.2.HEADER"),
+                         b"Subject: deepest\r\nContent-Type: multipart/alternative; boundary=d\r\n\r\n")
+        # the forwarded message at the top: its parts are 1.1, 1.2
+        self.assertEqual(self.fetch_section(r, 2, "1"), inner)
+        self.assertEqual(self.fetch_section(r, 2, "1.1"), b"one")
+        self.assertEqual(self.fetch_section(r, 2, "1.2"), b"two")
+        self.assertEqual(self.fetch_section(r, 2, "1.2.MIME"), b"Content-Type: text/html\r\n\r\n")
+        # parts that do not exist are empty
+        self.assertEqual(self.fetch_section(r, 2, "1.3"), b"")
+        self.assertEqual(self.fetch_section(r, 1, "1.1"), b"")
+
 
 if __name__ == "__main__":
     unittest.main()

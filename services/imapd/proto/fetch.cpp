@@ -206,22 +206,33 @@ std::optional<std::string> section_bytes(std::string_view prefix, std::string_vi
     }
     (void)header_end;
   }
-  // Walk the part numbers (RFC 3501 6.4.5): a multipart's parts are numbered from 1; a
-  // non-multipart body is part 1 of its message; message/rfc822 parts number the parts of
-  // the message they contain.
+  // Walk the part numbers (RFC 3501 6.4.5). A message (the root, or the one a
+  // message/rfc822 part encapsulates) numbers its parts: a multipart's from 1, a
+  // non-multipart body is its only part, 1. A body part that is itself message/rfc822
+  // numbers the parts of the message it encapsulates; any other body part has none. The
+  // same Part stands for a non-multipart message and for its part 1, so `at_message` says
+  // which of the two `node` is now.
   const mime::Part* node = &root;
+  bool at_message = true;
   for (auto n : item.path) {
-    const mime::Part* container = node;
-    if (container != &root && container->is_message()) {
-      if (container->children.empty()) return std::nullopt;
-      container = &container->children.front();
+    if (!at_message) {
+      if (node->is_message()) {
+        if (node->children.empty()) return std::nullopt;
+        node = &node->children.front();  // the encapsulated message, numbered below
+      } else if (!node->is_multipart() || node->children.empty()) {
+        return std::nullopt;  // a leaf has no parts
+      } else {
+        if (n > node->children.size()) return std::nullopt;
+        node = &node->children[n - 1];
+        continue;
+      }
     }
-    if (container->is_multipart() && !container->children.empty()) {
-      if (n > container->children.size()) return std::nullopt;
-      node = &container->children[n - 1];
-    } else {
-      if (n != 1) return std::nullopt;
-      node = container;
+    at_message = false;
+    if (node->is_multipart() && !node->children.empty()) {
+      if (n > node->children.size()) return std::nullopt;
+      node = &node->children[n - 1];
+    } else if (n != 1) {
+      return std::nullopt;  // the body of a non-multipart message is its only part
     }
   }
   auto range = [&](std::size_t a, std::size_t b) { return std::string(blob.substr(a, b > a ? b - a : 0)); };
@@ -229,6 +240,9 @@ std::optional<std::string> section_bytes(std::string_view prefix, std::string_vi
     case FetchItem::Spec::all:
       return range(node->header_end, node->body_end);
     case FetchItem::Spec::mime:
+      // Part 1 of a non-multipart message: its MIME header is the message's header,
+      // per-recipient lines included, as BODY[HEADER] has them.
+      if (node == &root) return std::string(prefix) + range(node->header_begin, node->header_end);
       return range(node->header_begin, node->header_end);
     case FetchItem::Spec::header:
     case FetchItem::Spec::header_fields:
