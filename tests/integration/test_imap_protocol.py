@@ -105,6 +105,30 @@ class ImapProtocolTest(unittest.TestCase):
         self.assertEqual(self.fetch_section(r, 2, "1.3"), b"")
         self.assertEqual(self.fetch_section(r, 1, "1.1"), b"")
 
+    # 9.8: SENT* keys compare the Date: header's own date
+
+    def test_sent_date_keys_use_the_date_as_written(self):
+        r = self.raw()
+        late = b"Date: Mon, 1 Jan 2024 23:30:00 -0500\r\nSubject: late\r\n\r\nx\r\n"   # 2 Jan in UTC
+        early = b"Date: Tue, 2 Jan 2024 00:30:00 +1400\r\nSubject: early\r\n\r\nx\r\n"  # 1 Jan in UTC
+        self.fresh(r, late, early)
+        def search(keys):
+            tagged, un = r.cmd("SEARCH " + keys)
+            self.assertIn(" OK ", tagged)
+            return un[0]
+        self.assertEqual(search("SENTON 1-Jan-2024"), b"* SEARCH 1")
+        self.assertEqual(search("SENTON 2-Jan-2024"), b"* SEARCH 2")
+        self.assertEqual(search("SENTBEFORE 2-Jan-2024"), b"* SEARCH 1")
+        self.assertEqual(search("SENTSINCE 2-Jan-2024"), b"* SEARCH 2")
+        # the internal date: what FETCH INTERNALDATE reports (UTC)
+        name = self.fresh(r, select=False)
+        self.append(r, name, b"Subject: i\r\n\r\nx\r\n", ' "01-Jan-2024 23:30:00 -0500"')
+        r.cmd(f'SELECT "{name}"')
+        tagged, un = r.cmd("FETCH 1 INTERNALDATE")
+        self.assertIn(b'"02-Jan-2024 04:30:00 +0000"', un[0])
+        self.assertEqual(search("ON 2-Jan-2024"), b"* SEARCH 1")
+        self.assertEqual(search("BEFORE 2-Jan-2024"), b"* SEARCH")
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -294,17 +294,23 @@ bool matches(const SearchKey& k, const SearchMessage& m) {
       if (k.kind == K::text && header_matches(m, "subject", k.a)) return true;
       return contains_ci(mime::decoded_text(m.blob, root), k.a);
     }
+    // The internal date is kept, and reported by FETCH INTERNALDATE, in UTC ("+0000"): its
+    // own date is the UTC date.
     case K::before: return day_of(m.internaldate) < k.day;
     case K::on: return day_of(m.internaldate) == k.day;
     case K::since: return day_of(m.internaldate) >= k.day;
     case K::sent_before:
     case K::sent_on:
     case K::sent_since: {
+      // RFC 3501 6.4.4: the Date: header's own date, "disregarding time and timezone" —
+      // the calendar day as written (23:30 -0500 on the 1st is the 1st, though in UTC it is
+      // the 2nd). Without a usable Date:, the internal date stands in.
       std::string header(m.blob.substr(0, mime::header_end(m.blob)));
       std::int64_t t = m.internaldate;
       for (const auto& [name, v] : mime::header_fields(header))
         if (lower(name) == "date") {
-          mime::parse_date(v, t);
+          int zone = 0;
+          if (mime::parse_date(v, t, &zone)) t += zone;
           break;
         }
       auto d = day_of(t);

@@ -64,4 +64,41 @@ TEST(ImapSearchLimits, TheDeepestProgramMatchesWithoutTrouble) {
   EXPECT_EQ(needs(std::get<SearchKey>(r)), SearchNeeds::view);
 }
 
+TEST(ImapSearchDates, SentKeysUseTheDateAsWritten) {
+  // RFC 3501 6.4.4: "disregarding time and timezone"
+  auto on = [](std::string_view date_header, std::string_view key) {
+    std::string blob = "Date: " + std::string(date_header) + "\r\nSubject: x\r\n\r\nbody\r\n";
+    SearchMessage m;
+    m.seq = m.uid = m.max_seq = m.max_uid = 1;
+    m.blob = blob;
+    auto k = keys(key);
+    EXPECT_TRUE(std::holds_alternative<SearchKey>(k)) << key;
+    return matches(std::get<SearchKey>(k), m);
+  };
+  const char* late = "Mon, 1 Jan 2024 23:30:00 -0500";  // 2 Jan in UTC
+  EXPECT_TRUE(on(late, "SENTON 1-Jan-2024"));
+  EXPECT_FALSE(on(late, "SENTON 2-Jan-2024"));
+  EXPECT_TRUE(on(late, "SENTBEFORE 2-Jan-2024"));
+  EXPECT_FALSE(on(late, "SENTSINCE 2-Jan-2024"));
+  EXPECT_TRUE(on(late, "SENTSINCE 1-Jan-2024"));
+  const char* early = "Tue, 2 Jan 2024 00:30:00 +1400";  // 1 Jan in UTC
+  EXPECT_TRUE(on(early, "SENTON 2-Jan-2024"));
+  EXPECT_FALSE(on(early, "SENTBEFORE 2-Jan-2024"));
+  EXPECT_TRUE(on("2 Jan 2024 12:00 EST", "SENTON 2-Jan-2024"));
+}
+
+TEST(ImapSearchDates, InternalDateKeysUseItsUtcDate) {
+  // INTERNALDATE is kept and reported in UTC ("+0000"), so its own date is the UTC date.
+  std::int64_t jan1 = 0;
+  ASSERT_TRUE(parse_search_date("1-Jan-2024", jan1));
+  SearchMessage m;
+  m.seq = m.uid = m.max_seq = m.max_uid = 1;
+  m.internaldate = jan1 * 86400 + 23 * 3600 + 59 * 60;
+  EXPECT_TRUE(matches(std::get<SearchKey>(keys("ON 1-Jan-2024")), m));
+  EXPECT_TRUE(matches(std::get<SearchKey>(keys("BEFORE 2-Jan-2024")), m));
+  EXPECT_FALSE(matches(std::get<SearchKey>(keys("SINCE 2-Jan-2024")), m));
+  m.internaldate = -1;  // 31-Dec-1969 23:59:59
+  EXPECT_TRUE(matches(std::get<SearchKey>(keys("ON 31-Dec-1969")), m));
+}
+
 }  // namespace mailstead::imap
