@@ -364,17 +364,26 @@ void Session::cmd_id(Command& c) {
   tagged(c.tag, "OK", "ID completed");
 }
 
+void Session::enable_condstore() {
+  // RFC 7162 3.1: a CONDSTORE enabling command issued while a mailbox is selected (FETCH
+  // MODSEQ, SEARCH MODSEQ, ENABLE…) makes the server report the mailbox's HIGHESTMODSEQ,
+  // which SELECT did not, before anything that carries a MODSEQ.
+  if (condstore_) return;
+  condstore_ = true;
+  if (selected_) untagged("OK [HIGHESTMODSEQ " + std::to_string(selected_->highestmodseq) + "] Highest");
+}
+
 void Session::cmd_enable(Command& c) {
   // RFC 5161: report what this command newly enabled; unknown names are ignored.
   std::string enabled;
   for (const auto& a : c.args) {
     if (a.is_atom("CONDSTORE") && !condstore_) {
-      condstore_ = true;
+      enable_condstore();
       enabled += " CONDSTORE";
     } else if (a.is_atom("QRESYNC") && !qresync_) {
       qresync_ = true;
       if (!condstore_) enabled += " CONDSTORE";  // QRESYNC implies CONDSTORE (RFC 7162 3.2.3)
-      condstore_ = true;
+      enable_condstore();
       enabled += " QRESYNC";
     }
   }

@@ -175,6 +175,7 @@ class Session {
   std::optional<MailboxView> selected_;
   bool condstore_ = false;  // RFC 7162: MODSEQ in FETCH responses, HIGHESTMODSEQ on SELECT
   bool qresync_ = false;    // VANISHED instead of EXPUNGE
+  void enable_condstore();  // sets condstore_; reports HIGHESTMODSEQ when that enables it
 
   // Reports removed messages: "* n EXPUNGE" each (highest first), or one VANISHED.
   void report_expunged(const std::vector<std::size_t>& indexes_desc);

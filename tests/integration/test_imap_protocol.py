@@ -129,6 +129,82 @@ class ImapProtocolTest(unittest.TestCase):
         self.assertEqual(search("ON 2-Jan-2024"), b"* SEARCH 1")
         self.assertEqual(search("BEFORE 2-Jan-2024"), b"* SEARCH")
 
+    # 9.12: SORT base subjects, THREAD=REFERENCES step 1.C, ENVELOPE addresses, CONDSTORE
+
+    def test_sort_by_base_subject_with_unicode_casemap(self):
+        subjects = [b"zeta", b"[Fwd: [fwd: Re: alpha]]", b"=?utf-8?q?=C3=89COLE?=", b"=?utf-8?q?=C3=A9cole?=", b"Alpha",
+                    b"Re: [list] RE: [fwd: ALPHA (fwd)]"]
+        r = self.raw()
+        self.fresh(r, *[b"Subject: " + s + b"\r\n\r\nx\r\n" for s in subjects])
+        tagged, un = r.cmd("SORT (SUBJECT) UTF-8 ALL")
+        self.assertIn(" OK ", tagged)
+        # alpha ×3 (in sequence order), école = ÉCOLE, zeta
+        self.assertEqual(un, [b"* SORT 2 5 6 3 4 1"])
+        tagged, un = r.cmd("THREAD ORDEREDSUBJECT UTF-8 ALL")
+        # the first message of each subject is the parent of the others (RFC 5256 4)
+        self.assertEqual(un, [b"* THREAD (1)(2 (5)(6))(3 4)"])
+
+    def test_thread_references_breaks_links_per_step_1c(self):
+        r = self.raw()
+        msgs = [b"Date: Mon, 1 Jan 2024 10:00:00 +0000\r\nSubject: One\r\nMessage-ID: <x@x>\r\n\r\nx\r\n",
+                b"Date: Mon, 1 Jan 2024 11:00:00 +0000\r\nSubject: Two\r\nMessage-ID: <c@x>\r\n"
+                b"References: <x@x> <b@x>\r\n\r\nx\r\n",
+                b"Date: Mon, 1 Jan 2024 12:00:00 +0000\r\nSubject: Three\r\nMessage-ID: <b@x>\r\n\r\nx\r\n",
+                # a loop: each references the other
+                b"Date: Mon, 1 Jan 2024 13:00:00 +0000\r\nSubject: L1\r\nMessage-ID: <l1@x>\r\nReferences: <l2@x>\r\n\r\nx\r\n",
+                b"Date: Mon, 1 Jan 2024 14:00:00 +0000\r\nSubject: L2\r\nMessage-ID: <l2@x>\r\nReferences: <l1@x>\r\n\r\nx\r\n"]
+        self.fresh(r, *msgs)
+        tagged, un = r.cmd("THREAD REFERENCES UTF-8 ALL")
+        self.assertIn(" OK ", tagged)
+        # 3 has no References: its parent is none (1.C), so 1 stands alone and 3 heads 2;
+        # the loop keeps its first link (l2 → l1) and drops the one that would close it
+        self.assertEqual(un, [b"* THREAD (1)(3 2)(5 4)"])
+
+    def test_envelope_addresses_without_comments(self):
+        r = self.raw()
+        self.fresh(r, b"From: user@domain.example (Real Name)\r\nTo: \"A (not a comment)\" <a@b.example> (c),"
+                      b" (lead) v@e.example\r\nSubject: s\r\n\r\nx\r\n")
+        tagged, un = r.cmd("FETCH 1 ENVELOPE")
+        self.assertIn(b'((NIL NIL "user" "domain.example"))', un[0])
+        self.assertIn(b'(("A (not a comment)" NIL "a" "b.example")(NIL NIL "v" "e.example"))', un[0])
+        self.assertNotIn(b"Real Name", un[0])
+
+    def test_condstore_enabled_by_fetch_reports_highestmodseq(self):
+        r = self.raw()
+        self.fresh(r, b"Subject: a\r\n\r\nx\r\n", b"Subject: b\r\n\r\nx\r\n", b"Subject: c\r\n\r\nx\r\n")
+        tagged, un = r.cmd("FETCH 1 (MODSEQ)")
+        self.assertIn(" OK ", tagged)
+        self.assertRegex(un[0], rb"^\* OK \[HIGHESTMODSEQ \d+\]")
+        self.assertRegex(un[1], rb"^\* 1 FETCH \(MODSEQ \(\d+\)\)")
+        tagged, un = r.cmd("FETCH 2 (MODSEQ)")
+        self.assertEqual(len(un), 1, "reported once")
+        # SEARCH MODSEQ also enables it, in a session of its own
+        r2 = self.raw()
+        r2.cmd("SELECT INBOX")
+        tagged, un = r2.cmd("SEARCH MODSEQ 1")
+        self.assertRegex(un[0], rb"^\* OK \[HIGHESTMODSEQ \d+\]")
+
+    def test_esearch_min_max_report_their_own_modseq(self):
+        r = self.raw()
+        self.fresh(r, *[b"Subject: %d\r\n\r\nx\r\n" % i for i in range(4)])
+        r.cmd("ENABLE CONDSTORE")
+        r.cmd("STORE 1 +FLAGS (\\Flagged)")
+        r.cmd("STORE 4 +FLAGS (\\Flagged)")
+        r.cmd("STORE 2 +FLAGS (\\Seen)")  # the highest modseq, on a message in the middle
+        modseq = {}
+        for line in r.cmd("FETCH 1:4 (MODSEQ)")[1]:
+            m = re.match(rb"\* (\d) FETCH \(MODSEQ \((\d+)\)\)", line)
+            modseq[int(m.group(1))] = int(m.group(2))
+        def esearch(ret):
+            tagged, un = r.cmd(f"SEARCH RETURN ({ret}) MODSEQ 1")
+            self.assertIn(" OK ", tagged)
+            return int(re.search(rb"MODSEQ (\d+)", un[0]).group(1))
+        self.assertEqual(esearch("MIN"), modseq[1])
+        self.assertEqual(esearch("MAX"), modseq[4])
+        self.assertEqual(esearch("MIN MAX"), max(modseq[1], modseq[4]))
+        self.assertEqual(esearch("COUNT"), max(modseq.values()))
+        self.assertEqual(esearch("ALL"), max(modseq.values()))
+
 
 if __name__ == "__main__":
     unittest.main()

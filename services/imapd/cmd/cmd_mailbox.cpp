@@ -418,7 +418,7 @@ void Session::cmd_list(Command& c, bool lsub) {
       bool modseq = false;
       auto items = status_items(b, status->items, bad_item, modseq);
       if (!bad_item.empty()) return bad(c.tag, "Unknown STATUS item " + bad_item);
-      if (modseq) condstore_ = true;
+      if (modseq) enable_condstore();
       untagged("STATUS " + mailbox_out(b.name) + " (" + items + ")");
     }
   }
@@ -441,7 +441,7 @@ void Session::cmd_status(Command& c) {
   bool modseq = false;
   auto items = status_items(*m, c.args[1].items, bad_item, modseq);
   if (!bad_item.empty()) return bad(c.tag, "Unknown STATUS item " + bad_item);
-  if (modseq) condstore_ = true;
+  if (modseq) enable_condstore();
   untagged("STATUS " + mailbox_out(m->name) + " (" + items + ")");
   tagged(c.tag, "OK", "STATUS completed");
 }

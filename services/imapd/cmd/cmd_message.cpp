@@ -86,7 +86,7 @@ asio::awaitable<void> Session::cmd_fetch(Command& c, bool uid) {
     }
     if (!changed_since) co_return bad(c.tag, "Bad FETCH modifiers");
     if (vanished && (!uid || !qresync_)) co_return bad(c.tag, "VANISHED needs UID FETCH and QRESYNC");
-    condstore_ = true;
+    enable_condstore();
     want_modseq = true;
   }
   auto set = parse_sequence_set(c.args[0].text);
@@ -95,7 +95,7 @@ asio::awaitable<void> Session::cmd_fetch(Command& c, bool uid) {
   if (auto* e = std::get_if<std::string>(&parsed)) co_return bad(c.tag, *e);
   auto items = std::get<std::vector<FetchItem>>(parsed);
   for (const auto& it : items) want_modseq |= it.kind == FetchItem::Kind::modseq;
-  if (want_modseq) condstore_ = true;
+  if (want_modseq) enable_condstore();
   if (!uid) {
     for (auto [a, b] : set->ranges)
       if (std::max(a, b) > selected_->messages.size()) co_return bad(c.tag, "Invalid sequence number");
@@ -221,7 +221,7 @@ asio::awaitable<void> Session::cmd_store(Command& c, bool uid) {
     } catch (...) {
       co_return bad(c.tag, "Bad UNCHANGEDSINCE");
     }
-    condstore_ = true;
+    enable_condstore();
     c.args.erase(c.args.begin() + 1);
   }
   if (c.args.size() != 3) co_return bad(c.tag, "STORE takes a set, an item and flags");
@@ -381,17 +381,23 @@ void Session::cmd_search(Command& c, bool uid) {
   refresh(false);
   std::string result;
   std::vector<std::uint32_t> found;
+  std::vector<std::uint64_t> modseqs;  // of each found message
   std::uint64_t max_modseq = 0;
   bool modseq_key = uses_modseq(key);
-  if (modseq_key) condstore_ = true;
+  if (modseq_key) enable_condstore();
   for_each_match(
       key,
       [&](std::size_t, const SearchMessage& sm, const store::MessageRecord&) {
         max_modseq = std::max(max_modseq, sm.modseq);
         found.push_back(uid ? sm.uid : sm.seq);
+        modseqs.push_back(sm.modseq);
         result += " " + std::to_string(found.back());
       },
       false);
+  // RFC 7162 3.1.5: with only MIN and/or MAX returned, MODSEQ is the highest mod-sequence
+  // of the message(s) they report, not of every match.
+  if (esearch && !want_all && !want_count && (want_min || want_max) && !found.empty())
+    max_modseq = std::max(want_min ? modseqs.front() : 0, want_max ? modseqs.back() : 0);
   if (esearch) {
     std::string e = "ESEARCH (TAG \"" + c.tag + "\")" + (uid ? " UID" : "");
     if (want_min && !found.empty()) e += " MIN " + std::to_string(found.front());
