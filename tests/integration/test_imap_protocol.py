@@ -205,6 +205,50 @@ class ImapProtocolTest(unittest.TestCase):
         self.assertEqual(esearch("COUNT"), max(modseq.values()))
         self.assertEqual(esearch("ALL"), max(modseq.values()))
 
+    # 9.13: NUL bytes never in an ordinary literal; BINARY (RFC 3516)
+
+    def test_nul_bytes_and_binary(self):
+        r = self.raw()
+        tagged, un = r.cmd("CAPABILITY")
+        self.assertIn(b" BINARY", un[0])
+        with_nul = b"Subject: nul\r\n\r\nbefore\0after\r\n"
+        box = self.fresh(r, select=False)
+        r.n += 1
+        tag = f"a{r.n}"
+        r.send(f'{tag} APPEND "{box}" ~{{{len(with_nul)}}}\r\n'.encode())  # literal8, synchronizing
+        self.assertTrue(r.line().startswith(b"+ "))
+        r.send(with_nul + b"\r\n")
+        self.assertIn(" OK ", r.response(tag)[0])
+        encoded = (b"Subject: parts\r\nContent-Type: multipart/mixed; boundary=z\r\n\r\n"
+                   b"--z\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\ncaf=C3=A9 =\r\nsoft\r\n"
+                   b"--z\r\nContent-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+                   b"AAECAw==\r\n"
+                   b"--z\r\nContent-Transfer-Encoding: x-uuencode\r\n\r\nbegin 644 x\r\n--z--\r\n")
+        self.append(r, box, encoded)
+        r.cmd(f'SELECT "{box}"')
+        # an ordinary literal: the NUL is sent as 0x80, the size unchanged
+        tagged, un = r.cmd("FETCH 1 (RFC822.SIZE BODY.PEEK[])")
+        self.assertIn(b"RFC822.SIZE %d" % len(with_nul), un[0])
+        self.assertIn(b"{%d}\r\n" % len(with_nul) + with_nul.replace(b"\0", b"\x80"), un[0])
+        self.assertNotIn(b"\0", un[0])
+        # BINARY: the true bytes, in a literal8
+        tagged, un = r.cmd("FETCH 1 (BINARY.PEEK[] BINARY.SIZE[1])")
+        self.assertIn(b"BINARY[] ~{%d}\r\n" % len(with_nul) + with_nul, un[0])
+        self.assertIn(b"BINARY.SIZE[1] %d" % len(b"before\0after\r\n"), un[0])
+        tagged, un = r.cmd("FETCH 2 (BINARY.PEEK[1] BINARY.PEEK[2] BINARY.SIZE[2] BINARY.PEEK[2]<1.2>)")
+        self.assertIn(" OK ", tagged)
+        self.assertIn(b"BINARY[1] {10}\r\ncaf\xc3\xa9 soft", un[0])
+        self.assertIn(b"BINARY[2] ~{4}\r\n\0\1\2\3", un[0])
+        self.assertIn(b"BINARY.SIZE[2] 4", un[0])
+        self.assertIn(b"BINARY[2]<1> {2}\r\n\1\2", un[0])  # no NUL in this range: a plain literal
+        self.assertRegex(r.cmd("FETCH 2 (BINARY.PEEK[3])")[0], r"NO \[UNKNOWN-CTE\]")
+        self.assertIn(" BAD ", r.cmd("FETCH 2 (BINARY[1.MIME])")[0])
+        # BINARY sets \Seen as BODY does; BINARY.PEEK does not
+        tagged, un = r.cmd("FETCH 2 FLAGS")
+        self.assertIn(b"FLAGS ()", un[0])
+        tagged, un = r.cmd("FETCH 2 (BINARY[1])")
+        self.assertIn(b"\\Seen", un[0])
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -38,7 +38,20 @@ std::string internaldate(std::int64_t t) {
   return buf;
 }
 
-std::string literal(std::string_view s) { return "{" + std::to_string(s.size()) + "}\r\n" + std::string(s); }
+// An ordinary literal never carries NUL (RFC 3501 9: CHAR8 is %x01-ff): NUL bytes are sent
+// as 0x80, as Dovecot does; the size stays the same, so RFC822.SIZE and partial offsets
+// still hold. BINARY (RFC 3516) sends the true bytes in a literal8 instead.
+std::string literal(std::string_view s) {
+  std::string out = "{" + std::to_string(s.size()) + "}\r\n";
+  auto at = out.size();
+  out.append(s);
+  std::replace(out.begin() + static_cast<long>(at), out.end(), '\0', '\x80');
+  return out;
+}
+std::string literal8(std::string_view s) {
+  if (s.find('\0') == std::string_view::npos) return literal(s);
+  return "~{" + std::to_string(s.size()) + "}\r\n" + std::string(s);
+}
 
 // Compresses sorted numbers into a sequence set ("1:3,7").
 std::string compact(std::vector<std::uint32_t> v) {
@@ -154,7 +167,7 @@ asio::awaitable<void> Session::cmd_fetch(Command& c, bool uid) {
       first = false;
       resp += s;
     };
-    bool has_uid = false, has_flags = false;
+    bool has_uid = false, has_flags = false, unknown_cte = false;
     auto txn = shared_.store.read();
     auto rec = store::get_message(*txn, selected_->id, vm.uid);
     if (!rec) continue;  // expunged by another session: nothing to report (RFC 2180 4.1.2)
@@ -183,19 +196,36 @@ asio::awaitable<void> Session::cmd_fetch(Command& c, bool uid) {
         case FetchItem::Kind::envelope: add("ENVELOPE " + need_cache().envelope); break;
         case FetchItem::Kind::bodystructure: add("BODYSTRUCTURE " + need_cache().bodystructure); break;
         case FetchItem::Kind::body: add("BODY " + need_cache().body); break;
-        case FetchItem::Kind::section: {
+        case FetchItem::Kind::section:
+        case FetchItem::Kind::binary_size: {
           auto b = need_blob();
           if (!tree) tree = mime::parse(b);
-          auto bytes = section_bytes(rec->prefix, b, *tree, it).value_or(std::string());
+          std::string bytes;
+          if (it.binary) {
+            auto r = binary_bytes(rec->prefix, b, *tree, it);
+            if (std::holds_alternative<UnknownCte>(r)) {
+              unknown_cte = true;
+              break;
+            }
+            bytes = std::move(std::get<std::string>(r));
+          } else {
+            bytes = section_bytes(rec->prefix, b, *tree, it).value_or(std::string());
+          }
+          if (it.kind == FetchItem::Kind::binary_size) {
+            add(it.label + " " + std::to_string(bytes.size()));
+            break;
+          }
           if (it.offset) {
             auto off = std::min<std::uint64_t>(*it.offset, bytes.size());
             bytes = bytes.substr(off, std::min<std::uint64_t>(*it.length, bytes.size() - off));
           }
-          add(it.label + " " + literal(bytes));
+          add(it.label + " " + (it.binary ? literal8(bytes) : literal(bytes)));
           break;
         }
       }
     }
+    // RFC 3516 4.2: a part whose encoding the server cannot undo fails the FETCH.
+    if (unknown_cte) co_return tagged(c.tag, "NO", "[UNKNOWN-CTE] Cannot decode the part's content-transfer-encoding");
     if (uid && !has_uid) add("UID " + std::to_string(vm.uid));
     bool seen_now = std::find(newly_seen.begin(), newly_seen.end(), i) != newly_seen.end();
     if (seen_now && !has_flags) add("FLAGS " + flags_text(vm));

@@ -82,4 +82,47 @@ TEST(ImapSections, DigestPartsAreMessages) {
   EXPECT_EQ(section(msg, "2.HEADER"), "Subject: two\r\n\r\n");
 }
 
+TEST(ImapBinary, ItemsAndLabels) {
+  auto one = [](std::string_view text) {
+    Token t;
+    t.text = std::string(text);
+    return parse_fetch_items(t);
+  };
+  auto b = std::get<std::vector<FetchItem>>(one("BINARY.PEEK[1.2]<0.10>")).front();
+  EXPECT_TRUE(b.binary);
+  EXPECT_TRUE(b.peek);
+  EXPECT_EQ(b.kind, FetchItem::Kind::section);
+  EXPECT_EQ(b.label, "BINARY[1.2]<0>");
+  auto sz = std::get<std::vector<FetchItem>>(one("binary.size[3]")).front();
+  EXPECT_EQ(sz.kind, FetchItem::Kind::binary_size);
+  EXPECT_EQ(sz.label, "BINARY.SIZE[3]");
+  auto whole = std::get<std::vector<FetchItem>>(one("BINARY[]")).front();
+  EXPECT_FALSE(whole.peek);
+  EXPECT_TRUE(whole.path.empty());
+  for (const char* bad : {"BINARY[1.MIME]", "BINARY[HEADER]", "BINARY[TEXT]", "BINARY.SIZE[1]<0.5>", "BINARY[1.]"})
+    EXPECT_TRUE(std::holds_alternative<std::string>(one(bad))) << bad;
+}
+
+TEST(ImapBinary, ContentTransferDecoding) {
+  std::string msg =
+      "Subject: b\r\nContent-Type: multipart/mixed; boundary=z\r\n\r\n"
+      "--z\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\ncaf=C3=A9 =\r\nsoft=3D\r\n"
+      "--z\r\nContent-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64\r\n\r\nAAECAw==\r\n"
+      "--z\r\nContent-Transfer-Encoding: x-uuencode\r\n\r\nbegin 644 x\r\n"
+      "--z\r\nContent-Transfer-Encoding: 8bit\r\n\r\nplain \xc3\xa9\r\n--z--\r\n";
+  auto root = mime::parse(msg);
+  auto bin = [&](const std::string& sec) {
+    Token t;
+    t.text = "BINARY[" + sec + "]";
+    return binary_bytes("", msg, root, std::get<std::vector<FetchItem>>(parse_fetch_items(t)).front());
+  };
+  EXPECT_EQ(std::get<std::string>(bin("1")), "caf\xc3\xa9 soft=");
+  EXPECT_EQ(std::get<std::string>(bin("2")), std::string("\0\1\2\3", 4));
+  EXPECT_TRUE(std::holds_alternative<UnknownCte>(bin("3")));
+  EXPECT_EQ(std::get<std::string>(bin("4")), "plain \xc3\xa9");
+  EXPECT_EQ(std::get<std::string>(bin("")), msg);
+  EXPECT_EQ(std::get<std::string>(bin("9")), "");
+  EXPECT_EQ(decode_quoted_printable("a=\nb=20=zz="), "ab =zz");
+}
+
 }  // namespace mailstead::imap

@@ -138,7 +138,7 @@ TEST(ImapFetchItems, MacrosSectionsAndLabels) {
   EXPECT_EQ(items[1].label, "BODY[2.1.TEXT]<10>");
   EXPECT_EQ(*items[1].length, 20u);
   EXPECT_EQ(items[2].label, "RFC822.HEADER");
-  for (const char* bad : {"(FROB)", "BODY[MIME]", "BODY[0]", "BODY[1]<5>", "BODY[HEADER.FIELDS ()]", "BODY[X]", "BINARY[1]"})
+  for (const char* bad : {"(FROB)", "BODY[MIME]", "BODY[0]", "BODY[1]<5>", "BODY[HEADER.FIELDS ()]", "BODY[X]", "BINARY[1.MIME]"})
     EXPECT_TRUE(std::holds_alternative<std::string>(one(bad))) << bad;
 }
 
