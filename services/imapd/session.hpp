@@ -82,6 +82,7 @@ struct MailboxView {
   std::uint64_t highestmodseq = 0;
   std::uint32_t messages_total = 0;  // as of the last check, for a cheap "anything new?"
   std::vector<ViewMessage> messages;  // index = sequence number - 1
+  std::vector<std::string> keywords;  // announced in FLAGS / PERMANENTFLAGS so far
 };
 
 class Session {
@@ -157,7 +158,11 @@ class Session {
   // `expunges` (never during FETCH, STORE or SEARCH, RFC 3501 7.4.1).
   void refresh(bool expunges);
   void load_view(std::uint64_t id);
-  std::string flags_text(const ViewMessage& m) const;
+  // "(\\Seen $Work)"; a keyword the client has not been told of is first announced with
+  // untagged FLAGS and PERMANENTFLAGS (RFC 3501 7.2.6), so call it before writing the FETCH.
+  std::string flags_text(const ViewMessage& m);
+  void announce_keywords(const ViewMessage& m);
+  void flags_responses();  // FLAGS and PERMANENTFLAGS of the selected mailbox
   // Sequence numbers (or UIDs) of the set, in ascending order, as indexes into the view.
   std::vector<std::size_t> resolve_set(const SequenceSet& set, bool uid) const;
   std::optional<std::uint64_t> owner_mailbox(const std::string& name);

@@ -249,6 +249,35 @@ class ImapProtocolTest(unittest.TestCase):
         tagged, un = r.cmd("FETCH 2 (BINARY[1])")
         self.assertIn(b"\\Seen", un[0])
 
+    # 9.9: new keywords are announced with FLAGS and PERMANENTFLAGS before a FETCH uses them
+
+    def test_new_keywords_are_announced_before_use(self):
+        a, b = self.raw(), self.raw()
+        box = self.fresh(a, b"Subject: 1\r\n\r\nx\r\n", b"Subject: 2\r\n\r\nx\r\n")
+        b.cmd(f'SELECT "{box}"')
+        self.assertIn(" OK ", b.cmd("STORE 1 +FLAGS ($Foo)")[0])
+        tagged, un = a.cmd("NOOP")
+        flags = next(i for i, u in enumerate(un) if u.startswith(b"* FLAGS "))
+        perm = next(i for i, u in enumerate(un) if u.startswith(b"* OK [PERMANENTFLAGS"))
+        fetch = next(i for i, u in enumerate(un) if b"FETCH" in u)
+        self.assertLess(flags, fetch)
+        self.assertLess(perm, fetch)
+        self.assertIn(b"$Foo", un[flags])
+        self.assertIn(b"$Foo \\*)]", un[perm])
+        # the session's own STORE, even .SILENT, announces its new keyword
+        tagged, un = a.cmd("STORE 2 +FLAGS.SILENT ($Bar)")
+        self.assertTrue(any(u.startswith(b"* FLAGS ") and b"$Bar" in u for u in un), un)
+        # known keywords are not announced again
+        tagged, un = a.cmd("FETCH 1:2 FLAGS")
+        self.assertFalse(any(u.startswith(b"* FLAGS") for u in un))
+        # EXAMINE: PERMANENTFLAGS stays empty
+        c = self.raw()
+        c.cmd(f'EXAMINE "{box}"')
+        b.cmd("STORE 1 +FLAGS ($Baz)")
+        tagged, un = c.cmd("NOOP")
+        self.assertTrue(any(u.startswith(b"* FLAGS ") and b"$Baz" in u for u in un), un)
+        self.assertIn(b"* OK [PERMANENTFLAGS ()] Read-only mailbox", un)
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -75,7 +75,30 @@ bool parse_date_time(std::string_view s, std::int64_t& t) {
 
 }  // namespace
 
-std::string Session::flags_text(const ViewMessage& m) const {
+void Session::flags_responses() {
+  std::string kw;
+  for (const auto& k : selected_->keywords) kw += " " + k;
+  untagged("FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft" + kw + ")");
+  untagged(selected_->read_only ? "OK [PERMANENTFLAGS ()] Read-only mailbox"
+                                : "OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft" + kw +
+                                      " \\*)] Flags permitted");
+}
+
+void Session::announce_keywords(const ViewMessage& m) {
+  if (!selected_) return;
+  bool added = false;
+  for (const auto& k : m.keywords) {
+    auto& known = selected_->keywords;
+    if (std::none_of(known.begin(), known.end(), [&](const std::string& x) { return iequals(x, k); })) {
+      known.push_back(k);
+      added = true;
+    }
+  }
+  if (added) flags_responses();
+}
+
+std::string Session::flags_text(const ViewMessage& m) {
+  announce_keywords(m);
   std::string out = "(";
   for (std::uint32_t bit : {store::flag_seen, store::flag_answered, store::flag_flagged, store::flag_deleted, store::flag_draft})
     if (m.flags & bit) out += (out.size() > 1 ? " " : "") + flag_name(bit);
@@ -254,18 +277,15 @@ void Session::cmd_select(Command& c, bool read_only) {
   selected_->read_only = read_only;
   load_view(*id);
   auto& v = *selected_;
-  std::vector<std::string> keywords;
   std::size_t first_unseen = 0;
+  v.keywords.clear();
   for (std::size_t i = 0; i < v.messages.size(); ++i) {
     for (const auto& k : v.messages[i].keywords)
-      if (std::find(keywords.begin(), keywords.end(), k) == keywords.end()) keywords.push_back(k);
+      if (std::none_of(v.keywords.begin(), v.keywords.end(), [&](const std::string& x) { return iequals(x, k); }))
+        v.keywords.push_back(k);
     if (!first_unseen && !(v.messages[i].flags & store::flag_seen)) first_unseen = i + 1;
   }
-  std::string kw;
-  for (const auto& k : keywords) kw += " " + k;
-  untagged("FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft" + kw + ")");
-  untagged(read_only ? "OK [PERMANENTFLAGS ()] Read-only mailbox"
-                     : "OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft" + kw + " \\*)] Flags permitted");
+  flags_responses();
   untagged(std::to_string(v.messages.size()) + " EXISTS");
   untagged("0 RECENT");
   if (first_unseen) untagged("OK [UNSEEN " + std::to_string(first_unseen) + "] First unseen");

@@ -330,6 +330,7 @@ asio::awaitable<void> Session::cmd_store(Command& c, bool uid) {
       m.flags = ch.flags;
       m.keywords = ch.keywords;
       m.modseq = ch.modseq;
+      announce_keywords(m);  // also for .SILENT: the client learns of a new keyword now
     }
   }
   for (auto i : targets) {
