@@ -26,6 +26,7 @@ const char* table_name(Table t) {
     case Table::sieve_scripts: return "sieve_scripts";
     case Table::sieve_active: return "sieve_active";
     case Table::sieve_tracking: return "sieve_tracking";
+    case Table::subscriptions: return "subscriptions";
     case Table::count_: break;
   }
   return "?";

@@ -35,6 +35,7 @@ enum class Table : std::uint8_t {
   sieve_scripts,    // user id (u64) + script name → the script's bytes as uploaded
   sieve_active,     // user id (u64) → the name of the active script
   sieve_tracking,   // user id (u64) + kind + SHA-256 of a key → expiry (i64): vacation replies, duplicate IDs
+  subscriptions,    // user id (u64) + mailbox name → "" (IMAP subscriptions, by name: RFC 3501 6.3.6)
   count_
 };
 inline constexpr int table_count = static_cast<int>(Table::count_);

@@ -278,6 +278,46 @@ class ImapProtocolTest(unittest.TestCase):
         self.assertTrue(any(u.startswith(b"* FLAGS ") and b"$Baz" in u for u in un), un)
         self.assertIn(b"* OK [PERMANENTFLAGS ()] Read-only mailbox", un)
 
+    # 9.10: subscriptions by name, independent of existence
+
+    def test_subscriptions_are_kept_by_name(self):
+        r = self.raw()
+        self.assertIn(" OK ", r.cmd("CREATE Sub/Child")[0])  # CREATE subscribes, superiors too
+        self.assertIn(" OK ", r.cmd("UNSUBSCRIBE Sub")[0])
+        self.assertIn(" OK ", r.cmd("DELETE Sub/Child")[0])
+        # the deleted name stays subscribed (RFC 3501 6.3.6), marked \NonExistent (RFC 5258)
+        tagged, un = r.cmd('LIST (SUBSCRIBED) "" "Sub*"')
+        self.assertEqual(un, [b'* LIST (\\NonExistent \\Subscribed) "/" "Sub/Child"'])
+        tagged, un = r.cmd('LIST (SUBSCRIBED RECURSIVEMATCH) "" "Sub"')
+        self.assertEqual(un, [b'* LIST (\\HasNoChildren) "/" "Sub" ("CHILDINFO" ("SUBSCRIBED"))'])
+        tagged, un = r.cmd('LIST "" "Sub*"')
+        self.assertEqual(un, [b'* LIST (\\HasNoChildren) "/" "Sub"'])
+        tagged, un = r.cmd('LSUB "" "Sub/*"')
+        self.assertEqual(un, [b'* LSUB (\\Noselect) "/" "Sub/Child"'])
+        # an unsubscribed parent of a subscribed child: \Noselect with "%"
+        tagged, un = r.cmd('LSUB "" "S%"')
+        self.assertIn(b'* LSUB (\\Noselect \\HasNoChildren) "/" "Sub"', un)
+        tagged, un = r.cmd('LSUB "" "Sub"')
+        self.assertEqual(un, [], "not with a pattern that names it exactly")
+        # a name subscribed before it exists, then created
+        self.assertIn(" OK ", r.cmd("SUBSCRIBE Future/Plans")[0])
+        tagged, un = r.cmd('LIST (SUBSCRIBED RECURSIVEMATCH) "" "Future*"')
+        self.assertEqual(un, [b'* LIST (\\NonExistent) "/" "Future" ("CHILDINFO" ("SUBSCRIBED"))',
+                              b'* LIST (\\NonExistent \\Subscribed) "/" "Future/Plans"'])
+        self.assertIn(" OK ", r.cmd("CREATE Future/Plans")[0])
+        tagged, un = r.cmd('LIST "" "Future/*" RETURN (SUBSCRIBED)')
+        self.assertEqual(un, [b'* LIST (\\HasNoChildren \\Subscribed) "/" "Future/Plans"'])
+        # RENAME carries the subscription to the new name
+        self.assertIn(" OK ", r.cmd("RENAME Future Later")[0])
+        tagged, un = r.cmd('LSUB "" "*/Plans"')
+        self.assertEqual(un, [b'* LSUB (\\HasNoChildren) "/" "Later/Plans"'])
+        # UNSUBSCRIBE of a name never subscribed is fine; a name no mailbox could have is refused
+        self.assertIn(" OK ", r.cmd("UNSUBSCRIBE Never")[0])
+        self.assertRegex(r.cmd('SUBSCRIBE "a//b"')[0], r"NO ")
+        self.assertIn(" OK ", r.cmd("UNSUBSCRIBE Sub/Child")[0])
+        tagged, un = r.cmd('LSUB "" "S%"')
+        self.assertNotIn(b'"Sub"', b"".join(un))
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cctype>
 #include <ctime>
+#include <map>
 
 #include "directory/directory.hpp"
 #include "log/log.hpp"
@@ -395,51 +396,94 @@ void Session::cmd_list(Command& c, bool lsub) {
     matchers.emplace_back(full);
     inbox_patterns.push_back(upper(full));
   }
+  // The names LIST and LSUB can report: every mailbox, every subscribed name (a
+  // subscription outlives its mailbox, RFC 3501 6.3.6), and the superiors of subscribed
+  // names (LSUB's \Noselect parents, RECURSIVEMATCH's CHILDINFO), in byte order, so a
+  // name's descendants ("name/…") are one contiguous run.
+  struct Entry {
+    std::string name;
+    const store::MailboxRecord* box = nullptr;  // null: no such mailbox
+    bool subscribed = false;
+    bool selected = false;  // meets the selection options
+  };
   std::vector<store::MailboxRecord> boxes;
+  std::vector<std::string> subscribed;
   {
     auto txn = shared_.store.read();
     boxes = store::list_mailboxes(*txn, *user_id_);
+    subscribed = store::subscriptions(*txn, *user_id_);
   }
-  auto selected_by = [&](const store::MailboxRecord& o) {
-    return (!only_subscribed || o.subscribed) && (!only_special || !o.special_use.empty());
+  std::map<std::string, Entry> by_name;
+  for (const auto& b : boxes) by_name[b.name].box = &b;
+  for (const auto& n : subscribed) {
+    by_name[n].subscribed = true;
+    for (auto slash = n.find('/'); slash != std::string::npos; slash = n.find('/', slash + 1)) by_name[n.substr(0, slash)];
+  }
+  std::vector<Entry> entries;
+  entries.reserve(by_name.size());
+  for (auto& [name, e] : by_name) {
+    e.name = name;
+    // Without SUBSCRIBED only mailboxes are selected; with it, subscribed names, existing or not.
+    e.selected = (only_subscribed ? e.subscribed : e.box != nullptr) &&
+                 (!only_special || (e.box && !e.box->special_use.empty()));
+    entries.push_back(std::move(e));
+  }
+  std::vector<std::size_t> selected_before(entries.size() + 1, 0), boxes_before(entries.size() + 1, 0);
+  for (std::size_t k = 0; k < entries.size(); ++k) {
+    selected_before[k + 1] = selected_before[k] + entries[k].selected;
+    boxes_before[k + 1] = boxes_before[k] + (entries[k].box != nullptr);
+  }
+  auto descendants = [&](const std::string& name) {  // [first, last) in `entries`
+    auto at = [&](const std::string& key) {
+      return static_cast<std::size_t>(
+          std::lower_bound(entries.begin(), entries.end(), key, [](const Entry& e, const std::string& k) { return e.name < k; }) -
+          entries.begin());
+    };
+    return std::make_pair(at(name + "/"), at(name + "0"));
   };
-  // The names in byte order: a name's descendants ("name/…") are one contiguous run.
-  std::vector<std::pair<std::string_view, bool>> sorted;  // name, meets the selection
-  for (const auto& b : boxes) sorted.emplace_back(b.name, selected_by(b));
-  std::sort(sorted.begin(), sorted.end());
-  std::vector<std::size_t> selected_before(sorted.size() + 1, 0);
-  for (std::size_t k = 0; k < sorted.size(); ++k) selected_before[k + 1] = selected_before[k] + sorted[k].second;
-  auto descendants = [&](const std::string& name) {  // [first, last) in `sorted`
-    auto lo = std::lower_bound(sorted.begin(), sorted.end(), std::make_pair(std::string_view(name + "/"), false));
-    auto hi = std::lower_bound(sorted.begin(), sorted.end(), std::make_pair(std::string_view(name + "0"), false));
-    return std::make_pair(static_cast<std::size_t>(lo - sorted.begin()), static_cast<std::size_t>(hi - sorted.begin()));
-  };
-  for (const auto& b : boxes) {
-    bool match = false;
-    for (std::size_t k = 0; k < matchers.size() && !match; ++k)
+  auto matches = [&](const std::string& name) {
+    for (std::size_t k = 0; k < matchers.size(); ++k)
       // INBOX matches case-insensitively.
-      match = (b.name == "INBOX" && inbox_patterns[k] == "INBOX") || matchers[k].matches(b.name);
-    if (!match) continue;
-    auto [first, last] = descendants(b.name);
-    std::string childinfo;
-    if (!selected_by(b)) {
-      // RECURSIVEMATCH: a parent whose descendant meets the selection is listed with CHILDINFO.
-      bool descendant = recursive && selected_before[last] > selected_before[first];
-      if (!descendant) continue;
+      if ((name == "INBOX" && inbox_patterns[k] == "INBOX") || matchers[k].matches(name)) return true;
+    return false;
+  };
+  std::vector<const Entry*> order;  // INBOX first, as clients list it
+  for (const auto& e : entries)
+    if (e.name == "INBOX") order.push_back(&e);
+  for (const auto& e : entries)
+    if (e.name != "INBOX") order.push_back(&e);
+  bool percent = std::any_of(patterns.begin(), patterns.end(), [](const std::string& p) { return p.find('%') != std::string::npos; });
+  for (const Entry* e : order) {
+    if (!matches(e->name)) continue;
+    auto [first, last] = descendants(e->name);
+    std::string attrs, childinfo;
+    auto add = [&](std::string_view a) { attrs += (attrs.empty() ? "" : " ") + std::string(a); };
+    if (lsub) {
+      // RFC 3501 6.3.9: subscribed names; with "%", an unsubscribed superior of a
+      // subscribed name matched by the pattern is listed \Noselect.
+      bool sub_below = selected_before[last] > selected_before[first];
+      if (!e->subscribed && !(percent && sub_below)) continue;
+      if (!e->subscribed || !e->box) add("\\Noselect");
+    } else if (!e->selected) {
+      // RECURSIVEMATCH: a name whose descendant meets the selection is listed with CHILDINFO.
+      if (!recursive || selected_before[last] == selected_before[first]) continue;
       childinfo = std::string(" (\"CHILDINFO\" (") + (only_subscribed ? "\"SUBSCRIBED\"" : "\"SPECIAL-USE\"") + "))";
     }
-    bool children = last > first;
-    std::string attrs = children ? "\\HasChildren" : "\\HasNoChildren";
-    if (!b.special_use.empty()) attrs += " " + b.special_use;
-    if (return_subscribed && b.subscribed && !lsub) attrs += " \\Subscribed";
-    untagged(std::string(lsub ? "LSUB" : "LIST") + " (" + attrs + ") \"/\" " + mailbox_out(b.name) + childinfo);
-    if (status) {
+    if (e->box) {
+      add(boxes_before[last] > boxes_before[first] ? "\\HasChildren" : "\\HasNoChildren");
+      if (!e->box->special_use.empty()) add(e->box->special_use);
+    } else if (!lsub) {
+      add("\\NonExistent");  // RFC 5258: implies \Noselect
+    }
+    if (!lsub && return_subscribed && e->subscribed) add("\\Subscribed");
+    untagged(std::string(lsub ? "LSUB" : "LIST") + " (" + attrs + ") \"/\" " + mailbox_out(e->name) + childinfo);
+    if (status && e->box) {
       std::string bad_item;
       bool modseq = false;
-      auto items = status_items(b, status->items, bad_item, modseq);
+      auto items = status_items(*e->box, status->items, bad_item, modseq);
       if (!bad_item.empty()) return bad(c.tag, "Unknown STATUS item " + bad_item);
       if (modseq) enable_condstore();
-      untagged("STATUS " + mailbox_out(b.name) + " (" + items + ")");
+      untagged("STATUS " + mailbox_out(e->name) + " (" + items + ")");
     }
   }
   tagged(c.tag, "OK", c.name + " completed");
@@ -560,8 +604,14 @@ asio::awaitable<void> Session::cmd_rename(Command& c) {
         // The mailbox and everything below it move together (RFC 3501 6.3.5).
         for (const auto& o : store::list_mailboxes(t, owner)) {
           if (o.name != *from && !o.name.starts_with(*from + "/")) continue;
-          auto r = store::rename_mailbox(t, o.id, *to + o.name.substr(from->size()));
+          auto new_name = *to + o.name.substr(from->size());
+          auto r = store::rename_mailbox(t, o.id, new_name);
           if (!r) { err = r.error().message; return store::Errc::aborted; }
+          // The subscription follows the mailbox it named.
+          if (store::is_subscribed(t, owner, o.name)) {
+            if (auto e = store::set_subscription(t, owner, o.name, false)) return e;
+            if (auto e = store::set_subscription(t, owner, new_name, true)) return e;
+          }
         }
         return {};
       },
@@ -573,23 +623,21 @@ asio::awaitable<void> Session::cmd_rename(Command& c) {
 }
 
 asio::awaitable<void> Session::cmd_subscribe(Command& c, bool subscribe) {
+  // Subscriptions are kept by name, whether or not the mailbox exists (RFC 3501 6.3.6): a
+  // name may be subscribed before it is created and stays subscribed after DELETE, until
+  // UNSUBSCRIBE; LIST (SUBSCRIBED) marks such a name \NonExistent.
   if (c.args.size() != 1) co_return bad(c.tag, c.name + " takes a mailbox name");
   auto name = mailbox_arg(c.args[0]);
   if (!name) co_return tagged(c.tag, "NO", "Invalid mailbox name");
-  bool missing = false;
+  // Only names that could be created may be subscribed; any may be unsubscribed.
+  if (auto problem = new_mailbox_name_problem(*name); subscribe && *name != "INBOX" && !problem.empty())
+    co_return tagged(c.tag, "NO", "[CANNOT] " + problem);
   auto owner = *user_id_;
-  co_await store::async_commit(
+  auto ec = co_await store::async_commit(
       shared_.store,
-      [&, owner](store::WriteTxn& t) -> std::error_code {
-        auto m = store::find_mailbox(t, owner, *name);
-        missing = !m;
-        if (!m) return store::Errc::aborted;
-        return store::set_subscribed(t, m->id, subscribe) ? std::error_code{} : store::Errc::aborted;
-      },
+      [&, owner](store::WriteTxn& t) -> std::error_code { return store::set_subscription(t, owner, *name, subscribe); },
       asio::use_awaitable);
-  // Subscriptions live on the mailbox, so LIST and LSUB always agree (CLIENTS.md: Roundcube
-  // unsubscribes names LIST does not return).
-  if (missing) co_return tagged(c.tag, subscribe ? "NO" : "OK", subscribe ? "[NONEXISTENT] No such mailbox" : "UNSUBSCRIBE completed");
+  if (ec) co_return tagged(c.tag, "NO", "[SERVERBUG] Cannot change the subscription now");
   tagged(c.tag, "OK", c.name + " completed");
 }
 
