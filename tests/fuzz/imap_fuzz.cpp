@@ -17,7 +17,9 @@
 #include "proto/fetch.hpp"
 #include "proto/mutf7.hpp"
 #include "proto/parser.hpp"
+#include "mime/mime.hpp"
 #include "proto/search.hpp"
+#include "proto/thread.hpp"
 #include "proto/wildcard.hpp"
 #include "imapd/settings.hpp"  // the server's defaults
 
@@ -68,9 +70,28 @@ void use_command(const Command& c, const Settings& st) {
   }
   // The per-argument parsers see the first arguments only: long commands are here for the
   // framing and the SEARCH limits, and checking each of 16,000 tokens would slow every run.
+  const std::string* message = nullptr;  // a string argument, taken as a message below
   for (std::size_t i = 0; i < c.args.size() && i < 64; ++i) {
     const auto& a = c.args[i];
-    (void)parse_fetch_items(a);
+    if (a.kind == Token::Kind::string && !message) message = &a.text;
+    (void)new_mailbox_name_problem(a.text);
+    (void)decode_quoted_printable(a.text);
+    if (i < 4) (void)base_subject(a.text);
+    // FETCH items against the message: BODY and BINARY sections walk its part numbers.
+    auto items = parse_fetch_items(a);
+    if (auto* list = std::get_if<std::vector<FetchItem>>(&items); list && message) {
+      auto root = mailstead::mime::parse(*message);
+      for (const auto& it : *list) {
+        if (it.kind != FetchItem::Kind::section && it.kind != FetchItem::Kind::binary_size) continue;
+        if (it.binary) {
+          auto r = binary_bytes("", *message, root, it);
+          if (it.path.empty() && std::get<std::string>(r) != *message) std::abort();
+        } else if (auto b = section_bytes("", *message, root, it); b && it.path.empty() &&
+                                                                   it.spec == FetchItem::Spec::all && *b != *message) {
+          std::abort();
+        }
+      }
+    }
     (void)parse_sequence_set(a.text);
     if (auto u = mutf7_to_utf8(a.text)) {
       if (mutf7_to_utf8(utf8_to_mutf7(*u)) != *u) std::abort();
