@@ -40,7 +40,8 @@ std::string Session::capabilities() const {
   if (!user_id_) return c + " AUTH=PLAIN";
   return c + " NAMESPACE UIDPLUS MOVE UNSELECT CHILDREN SPECIAL-USE CREATE-SPECIAL-USE LIST-EXTENDED LIST-STATUS"
              " STATUS=SIZE ESEARCH SORT SORT=DISPLAY THREAD=ORDEREDSUBJECT THREAD=REFERENCES QUOTA QUOTA=RES-STORAGE"
-             " CONDSTORE QRESYNC COMPRESS=DEFLATE BINARY";
+             " CONDSTORE QRESYNC COMPRESS=DEFLATE BINARY MULTIAPPEND ESORT APPENDLIMIT=" +
+             std::to_string(shared_.settings.max_literal_size);
 }
 
 void Session::bad(const std::string& tag, std::string_view text) {

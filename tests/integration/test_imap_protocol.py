@@ -318,6 +318,69 @@ class ImapProtocolTest(unittest.TestCase):
         tagged, un = r.cmd('LSUB "" "S%"')
         self.assertNotIn(b'"Sub"', b"".join(un))
 
+    # 9.14: MULTIAPPEND, ESORT, APPENDLIMIT
+
+    def caps(self, r):
+        return r.cmd("CAPABILITY")[1][0].split()
+
+    def test_multiappend_is_atomic(self):
+        r = self.raw()
+        self.assertIn(b"MULTIAPPEND", self.caps(r))
+        box = self.fresh(r, select=False)
+        one, two, three = (b"Subject: %d\r\n\r\nbody %d\r\n" % (i, i) for i in (1, 2, 3))
+        r.n += 1
+        tag = f"a{r.n}"
+        r.send(f'{tag} APPEND "{box}" (\\Seen) {{{len(one)}+}}\r\n'.encode() + one +
+               f' (\\Flagged $Work) "01-Jan-2024 10:00:00 +0000" {{{len(two)}+}}\r\n'.encode() + two +
+               f' {{{len(three)}+}}\r\n'.encode() + three + b"\r\n")
+        tagged = r.response(tag)[0]
+        m = re.search(r"\[APPENDUID (\d+) (\d+):(\d+)\]", tagged)
+        self.assertTrue(m, tagged)
+        self.assertEqual(int(m.group(3)) - int(m.group(2)), 2)
+        r.cmd(f'SELECT "{box}"')
+        tagged, un = r.cmd("FETCH 1:3 (FLAGS INTERNALDATE BODY.PEEK[])")
+        self.assertEqual(len(un), 3)
+        self.assertIn(b"\\Seen", un[0])
+        self.assertIn(b"\\Flagged $Work", un[1])
+        self.assertIn(b'"01-Jan-2024 10:00:00 +0000"', un[1])
+        self.assertIn(b"body 3", un[2])
+        # one bad message (empty) and none is stored
+        r.n += 1
+        tag = f"a{r.n}"
+        r.send(f'{tag} APPEND "{box}" {{{len(one)}+}}\r\n'.encode() + one + b" {0+}\r\n\r\n")
+        self.assertIn(" NO ", r.response(tag)[0])
+        tagged, un = r.cmd(f'STATUS "{box}" (MESSAGES)')
+        self.assertIn(b"MESSAGES 3", un[0])
+        # into a mailbox that does not exist: nothing, and TRYCREATE
+        r.n += 1
+        tag = f"a{r.n}"
+        r.send(f'{tag} APPEND Nowhere {{{len(one)}+}}\r\n'.encode() + one + f' {{{len(two)}+}}\r\n'.encode() + two + b"\r\n")
+        self.assertIn("NO [TRYCREATE]", r.response(tag)[0])
+
+    def test_esort(self):
+        r = self.raw()
+        self.assertIn(b"ESORT", self.caps(r))
+        self.fresh(r, *[b"Subject: %s\r\n\r\nx\r\n" % s for s in (b"c", b"a", b"d", b"b", b"e")])
+        tagged, un = r.cmd("SORT RETURN (MIN MAX COUNT ALL) (SUBJECT) UTF-8 ALL")
+        self.assertIn(" OK ", tagged)
+        tag = tagged.split()[0]
+        self.assertEqual(un, [f'* ESEARCH (TAG "{tag}") MIN 2 MAX 5 COUNT 5 ALL 2,4,1,3,5'.encode()])
+        tagged, un = r.cmd("UID SORT RETURN (COUNT) (REVERSE SUBJECT) UTF-8 NOT SUBJECT e")
+        self.assertRegex(un[0], rb'^\* ESEARCH \(TAG "a\d+"\) UID COUNT 4$')
+        tagged, un = r.cmd("SORT RETURN () (ARRIVAL) UTF-8 ALL")
+        self.assertTrue(un[0].endswith(b" ALL 1:5"))
+        self.assertIn(" BAD ", r.cmd("SORT RETURN (PARTIAL 1:2) (ARRIVAL) UTF-8 ALL")[0])
+
+    def test_appendlimit(self):
+        r = self.raw()
+        limit = next(int(c.split(b"=")[1]) for c in self.caps(r) if c.startswith(b"APPENDLIMIT="))
+        self.assertEqual(limit, 50 << 20)  # max_literal_size
+        tagged, un = r.cmd("STATUS INBOX (APPENDLIMIT MESSAGES)")
+        self.assertRegex(un[0], rb"APPENDLIMIT %d MESSAGES \d+" % limit)
+        r.send(f"x1 APPEND INBOX {{{limit + 1}}}\r\n")
+        self.assertIn("x1 NO [TOOBIG]", r.response("x1")[0])
+        self.assertIn(" OK ", r.cmd("NOOP")[0])
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -316,7 +316,7 @@ void Session::cmd_select(Command& c, bool read_only) {
 
 // The STATUS data items of `m` that `items` names, or "" and `bad_item` set.
 static std::string status_items(const store::MailboxRecord& m, const std::vector<Token>& items, std::string& bad_item,
-                                bool& wants_modseq) {
+                                bool& wants_modseq, std::uint64_t append_limit) {
   std::string out;
   for (const auto& it : items) {
     auto u = upper(it.text);
@@ -327,6 +327,7 @@ static std::string status_items(const store::MailboxRecord& m, const std::vector
     else if (u == "UNSEEN") value = std::to_string(m.unseen);
     else if (u == "RECENT") value = "0";
     else if (u == "SIZE") value = std::to_string(m.bytes);
+    else if (u == "APPENDLIMIT") value = std::to_string(append_limit);  // RFC 7889 4: one limit for all
     else if (u == "HIGHESTMODSEQ") {
       wants_modseq = true;
       value = std::to_string(m.highestmodseq);
@@ -480,7 +481,7 @@ void Session::cmd_list(Command& c, bool lsub) {
     if (status && e->box) {
       std::string bad_item;
       bool modseq = false;
-      auto items = status_items(*e->box, status->items, bad_item, modseq);
+      auto items = status_items(*e->box, status->items, bad_item, modseq, shared_.settings.max_literal_size);
       if (!bad_item.empty()) return bad(c.tag, "Unknown STATUS item " + bad_item);
       if (modseq) enable_condstore();
       untagged("STATUS " + mailbox_out(e->name) + " (" + items + ")");
@@ -503,7 +504,7 @@ void Session::cmd_status(Command& c) {
   if (!m) return tagged(c.tag, "NO", "[NONEXISTENT] No such mailbox");
   std::string bad_item;
   bool modseq = false;
-  auto items = status_items(*m, c.args[1].items, bad_item, modseq);
+  auto items = status_items(*m, c.args[1].items, bad_item, modseq, shared_.settings.max_literal_size);
   if (!bad_item.empty()) return bad(c.tag, "Unknown STATUS item " + bad_item);
   if (modseq) enable_condstore();
   untagged("STATUS " + mailbox_out(m->name) + " (" + items + ")");
@@ -642,28 +643,43 @@ asio::awaitable<void> Session::cmd_subscribe(Command& c, bool subscribe) {
 }
 
 asio::awaitable<void> Session::cmd_append(Command& c) {
-  // APPEND mailbox [(flags)] [date-time] literal
-  if (c.args.size() < 2 || c.args.size() > 4 || c.args.back().kind != Token::Kind::string)
-    co_return bad(c.tag, "APPEND takes a mailbox, optional flags and date, and a message");
+  // APPEND mailbox 1*([(flags)] [date-time] literal) — RFC 3501 6.3.11 and MULTIAPPEND
+  // (RFC 3502): every message is stored in one transaction, or none is. A message is a
+  // literal ({n}, or ~{n} with BINARY), which tells it from a quoted date-time.
+  if (c.args.size() < 2) co_return bad(c.tag, "APPEND takes a mailbox, optional flags and date, and a message");
   auto name = mailbox_arg(c.args[0]);
-  if (!name) co_return tagged(c.tag, "NO", "Invalid mailbox name");
-  std::uint32_t flags = 0;
-  std::vector<std::string> keywords;
-  std::int64_t date = static_cast<std::int64_t>(std::time(nullptr));
-  for (std::size_t i = 1; i + 1 < c.args.size(); ++i) {
+  struct Message {
+    std::uint32_t flags = 0;
+    std::vector<std::string> keywords;
+    std::int64_t date = static_cast<std::int64_t>(std::time(nullptr));
+    const std::string* bytes = nullptr;
+  };
+  std::vector<Message> messages(1);
+  for (std::size_t i = 1; i < c.args.size(); ++i) {
     const auto& a = c.args[i];
-    if (a.kind == Token::Kind::list) {
+    auto& m = messages.back();
+    if (a.kind == Token::Kind::list && !m.bytes) {
       for (const auto& f : a.items) {
-        if (auto bit = store::system_flag(f.text)) flags |= bit;
+        if (auto bit = store::system_flag(f.text)) m.flags |= bit;
         else if (!f.text.empty() && f.text[0] == '\\') co_return bad(c.tag, "Unknown system flag " + f.text);
-        else keywords.push_back(f.text);
+        else m.keywords.push_back(f.text);
       }
-    } else if (!parse_date_time(a.text, date)) {
+    } else if (a.kind == Token::Kind::string && a.literal) {
+      m.bytes = &a.text;
+      if (i + 1 < c.args.size()) messages.emplace_back();
+    } else if (a.kind == Token::Kind::string && !parse_date_time(a.text, m.date)) {
       co_return bad(c.tag, "Bad APPEND date-time");
+    } else if (a.kind != Token::Kind::string) {
+      co_return bad(c.tag, "APPEND takes a mailbox, optional flags and date, and a message");
     }
   }
-  const std::string& message = c.args.back().text;
-  if (message.empty()) co_return tagged(c.tag, "NO", "Empty message");
+  if (!messages.back().bytes) co_return bad(c.tag, "APPEND needs a message as a literal");
+  if (!name) co_return tagged(c.tag, "NO", "Invalid mailbox name");
+  std::uint64_t total = 0;
+  for (const auto& m : messages) {
+    if (m.bytes->empty()) co_return tagged(c.tag, "NO", "Empty message");
+    total += m.bytes->size();
+  }
   auto owner = *user_id_;
   // Quota (RFC 9208): the user's mailboxes together.
   {
@@ -672,39 +688,47 @@ asio::awaitable<void> Session::cmd_append(Command& c) {
     if (u && u->quota) {
       std::uint64_t used = 0;
       for (const auto& mb : store::list_mailboxes(*txn, owner)) used += mb.bytes;
-      if (used + message.size() > u->quota) co_return tagged(c.tag, "NO", "[OVERQUOTA] Quota exceeded");
+      if (used + total > u->quota) co_return tagged(c.tag, "NO", "[OVERQUOTA] Quota exceeded");
     }
   }
-  auto key = store::blob_key(message);
-  auto cache = mime::build_cache(message).encode();
+  std::vector<std::string> keys, caches;
+  for (const auto& m : messages) {
+    keys.push_back(store::blob_key(*m.bytes));
+    caches.push_back(mime::build_cache(*m.bytes).encode());
+  }
   std::optional<std::string> err;
-  store::Appended added;
+  std::vector<std::uint32_t> uids;
   std::uint32_t uidvalidity = 0;
   auto ec = co_await store::async_commit(
       shared_.store,
       [&, owner](store::WriteTxn& t) -> std::error_code {
         err.reset();
-        auto m = store::find_mailbox(t, owner, *name);
-        if (!m) { err = "[TRYCREATE] No such mailbox"; return store::Errc::aborted; }
-        uidvalidity = m->uidvalidity;
-        if (auto e = store::put_blob(t, key, message)) return e;
-        if (!t.get(store::Table::blob_cache, key))
-          if (auto e = t.put(store::Table::blob_cache, key, cache)) return e;
-        store::MessageRecord rec;
-        rec.blob = key;
-        rec.flags = flags;
-        rec.keywords = keywords;
-        rec.internaldate = date;
-        auto r = store::append(t, m->id, std::move(rec));
-        if (!r) { err = r.error().message; return store::Errc::aborted; }
-        added = *r;
+        uids.clear();
+        auto box = store::find_mailbox(t, owner, *name);
+        if (!box) { err = "[TRYCREATE] No such mailbox"; return store::Errc::aborted; }
+        uidvalidity = box->uidvalidity;
+        for (std::size_t k = 0; k < messages.size(); ++k) {
+          if (auto e = store::put_blob(t, keys[k], *messages[k].bytes)) return e;
+          if (!t.get(store::Table::blob_cache, keys[k]))
+            if (auto e = t.put(store::Table::blob_cache, keys[k], caches[k])) return e;
+          store::MessageRecord rec;
+          rec.blob = keys[k];
+          rec.flags = messages[k].flags;
+          rec.keywords = messages[k].keywords;
+          rec.internaldate = messages[k].date;
+          auto r = store::append(t, box->id, std::move(rec));
+          if (!r) { err = r.error().message; return store::Errc::aborted; }
+          uids.push_back(r->uid);
+        }
         return {};
       },
       asio::use_awaitable);
   if (err) co_return tagged(c.tag, "NO", *err);
   if (ec) co_return tagged(c.tag, "NO", "[SERVERBUG] Cannot store the message now");
   if (selected_ && selected_->name == *name) refresh(false);
-  tagged(c.tag, "OK", "[APPENDUID " + std::to_string(uidvalidity) + " " + std::to_string(added.uid) + "] APPEND completed");
+  // APPENDUID with the UIDs in order (RFC 4315; one range, as they are consecutive).
+  std::string set = std::to_string(uids.front()) + (uids.size() > 1 ? ":" + std::to_string(uids.back()) : "");
+  tagged(c.tag, "OK", "[APPENDUID " + std::to_string(uidvalidity) + " " + set + "] APPEND completed");
 }
 
 void Session::cmd_quota(Command& c, bool root) {

@@ -499,7 +499,22 @@ SortKeys sort_keys(const SearchMessage& sm, const store::MessageRecord& rec) {
 }  // namespace
 
 void Session::cmd_sort(Command& c, bool uid) {
-  // SORT (criteria) charset search-keys (RFC 5256 3)
+  // SORT [RETURN (options)] (criteria) charset search-keys (RFC 5256 3; ESORT, RFC 5267 3)
+  bool esort = false, want_min = false, want_max = false, want_count = false, want_all = false;
+  if (!c.args.empty() && c.args[0].is_atom("RETURN")) {
+    if (c.args.size() < 2 || c.args[1].kind != Token::Kind::list) return bad(c.tag, "RETURN needs a list");
+    esort = true;
+    for (const auto& o : c.args[1].items) {
+      auto u = upper(o.text);
+      if (u == "MIN") want_min = true;
+      else if (u == "MAX") want_max = true;
+      else if (u == "COUNT") want_count = true;
+      else if (u == "ALL") want_all = true;
+      else return bad(c.tag, "Unknown RETURN option " + o.text);
+    }
+    if (c.args[1].items.empty()) want_all = true;  // RFC 4731 3.1, as for SEARCH
+    c.args.erase(c.args.begin(), c.args.begin() + 2);
+  }
   if (c.args.size() < 3 || c.args[0].kind != Token::Kind::list || c.args[0].items.empty())
     return bad(c.tag, "SORT takes (criteria), a charset and search keys");
   struct Criterion {
@@ -551,8 +566,30 @@ void Session::cmd_sort(Command& c, bool uid) {
     return a.first < b.first;  // ties in sequence order (RFC 5256 3)
   };
   std::sort(found.begin(), found.end(), compare);
+  std::vector<std::uint32_t> numbers;
+  for (const auto& [i, k] : found) numbers.push_back(uid ? msgs[i].uid : static_cast<std::uint32_t>(i + 1));
+  if (esort) {
+    // RFC 5267 3.2: MIN and MAX are the first and last in sort order; ALL keeps the order
+    // (runs that ascend by one are written a:b).
+    std::string e = "ESEARCH (TAG \"" + c.tag + "\")" + (uid ? " UID" : "");
+    if (want_min && !numbers.empty()) e += " MIN " + std::to_string(numbers.front());
+    if (want_max && !numbers.empty()) e += " MAX " + std::to_string(numbers.back());
+    if (want_count) e += " COUNT " + std::to_string(numbers.size());
+    if (want_all && !numbers.empty()) {
+      std::string all;
+      for (std::size_t a = 0; a < numbers.size();) {
+        std::size_t b = a;
+        while (b + 1 < numbers.size() && numbers[b + 1] == numbers[b] + 1) ++b;
+        all += (all.empty() ? "" : ",") + std::to_string(numbers[a]) + (b > a ? ":" + std::to_string(numbers[b]) : "");
+        a = b + 1;
+      }
+      e += " ALL " + all;
+    }
+    untagged(e);
+    return tagged(c.tag, "OK", c.name + " completed");
+  }
   std::string result;
-  for (const auto& [i, k] : found) result += " " + std::to_string(uid ? msgs[i].uid : static_cast<std::uint32_t>(i + 1));
+  for (auto n : numbers) result += " " + std::to_string(n);
   untagged("SORT" + result);
   tagged(c.tag, "OK", c.name + " completed");
 }

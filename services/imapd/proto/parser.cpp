@@ -103,6 +103,7 @@ class Tokenizer {
       auto start = close + 3;
       if (n > s_.size() - start) return fail("literal longer than the data");
       t.kind = Token::Kind::string;
+      t.literal = true;
       t.text = std::string(s_.substr(start, n));
       i_ = start + n;
       return true;

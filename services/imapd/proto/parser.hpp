@@ -32,6 +32,7 @@ struct Token {
   enum class Kind { atom, string, list } kind = Kind::atom;
   std::string text;           // atom or string bytes
   std::vector<Token> items;   // list
+  bool literal = false;       // a string sent as {n} or ~{n} (not quoted)
   bool literal8 = false;      // a string sent as ~{n} (RFC 3516): may hold NUL bytes
   bool is_nil() const;
   bool is_atom(std::string_view upper_name) const;  // case-insensitive
