@@ -381,6 +381,32 @@ class ImapProtocolTest(unittest.TestCase):
         self.assertIn("x1 NO [TOOBIG]", r.response("x1")[0])
         self.assertIn(" OK ", r.cmd("NOOP")[0])
 
+    # docs/imap.md lists every advertised capability with the test that proves it
+
+    def test_docs_list_every_advertised_capability_with_its_test(self):
+        import importlib
+        import os
+        doc = open(os.path.join(os.path.dirname(__file__), "..", "..", "docs", "imap.md")).read()
+        rows = [line for line in doc.splitlines() if line.startswith("| ") and "proving test" not in line]
+        table = {}
+        for row in rows:
+            cells = [c.strip() for c in row.strip("|").split("|")]
+            if len(cells) == 3 and "`test_" in cells[2]:
+                for cap in re.sub(r"\([^)]*\)", "", cells[0]).replace(",", " ").split():
+                    table[cap.split("=")[0] if cap.startswith("APPENDLIMIT") else cap] = cells[2]
+        pre = Raw(self.s.imaps, self.s.cert).greeting.split(b"[CAPABILITY ")[1].split(b"]")[0].split()
+        post = self.caps(self.raw())[2:]
+        for cap in {c.decode().split("=")[0] if c.startswith(b"APPENDLIMIT") else c.decode() for c in pre + post}:
+            self.assertIn(cap, table, f"{cap} is advertised but docs/imap.md names no test for it")
+        # every test the table names exists
+        for cell in set(table.values()):
+            for ref in re.findall(r"`(test_[\w.]+)`", cell):
+                parts = ref.split(".")
+                obj = importlib.import_module(parts[0])
+                for name in parts[1:]:
+                    obj = getattr(obj, name, None)
+                    self.assertIsNotNone(obj, f"docs/imap.md names {ref}, which does not exist")
+
 
 if __name__ == "__main__":
     unittest.main()
