@@ -60,6 +60,8 @@ Result<std::uint64_t> create_mailbox(WriteTxn& txn, std::uint64_t owner, std::st
   m.uidvalidity = static_cast<std::uint32_t>(seed);
   if (auto ec = txn.put(Table::mailboxes, key_u64(m.id), m.encode())) return from_ec(ec);
   if (auto ec = txn.put(Table::mailbox_by_name, name_key, key_u64(m.id))) return from_ec(ec);
+  if (subscribed)
+    if (auto ec = set_subscription(txn, owner, name, true)) return from_ec(ec);
   return m.id;
 }
 
@@ -82,6 +84,7 @@ std::vector<MailboxRecord> list_mailboxes(ReadTxn& txn, std::uint64_t owner) {
   for (bool ok = c->seek(prefix); ok && c->key().starts_with(prefix); ok = c->next())
     if (c->value().size() == 8)
       if (auto m = get_mailbox(txn, get_be64(c->value()))) out.push_back(std::move(*m));
+  for (auto& m : out) m.subscribed = is_subscribed(txn, owner, m.name);
   // Name order, INBOX first (as clients list it).
   std::stable_partition(out.begin(), out.end(), [](const MailboxRecord& m) { return m.name == "INBOX"; });
   return out;
@@ -265,12 +268,26 @@ Result<void> rename_mailbox(WriteTxn& txn, std::uint64_t id, std::string_view ne
   return {};
 }
 
-Result<void> set_subscribed(WriteTxn& txn, std::uint64_t id, bool subscribed) {
-  auto m = get_mailbox(txn, id);
-  if (!m) return not_found("no such mailbox");
-  m->subscribed = subscribed;
-  if (auto ec = txn.put(Table::mailboxes, key_u64(id), m->encode())) return from_ec(ec);
-  return {};
+std::error_code set_subscription(WriteTxn& txn, std::uint64_t owner, std::string_view name, bool subscribed) {
+  auto key = key_u64_str(owner, name);
+  if (!subscribed) {
+    txn.del(Table::subscriptions, key);
+    return {};
+  }
+  return txn.put(Table::subscriptions, key, "");
+}
+
+std::vector<std::string> subscriptions(ReadTxn& txn, std::uint64_t owner) {
+  std::vector<std::string> out;
+  auto prefix = key_u64(owner);
+  auto c = txn.cursor(Table::subscriptions);
+  for (bool ok = c->seek(prefix); ok && c->key().starts_with(prefix); ok = c->next())
+    out.emplace_back(c->key().substr(8));
+  return out;
+}
+
+bool is_subscribed(ReadTxn& txn, std::uint64_t owner, std::string_view name) {
+  return txn.get(Table::subscriptions, key_u64_str(owner, name)).has_value();
 }
 
 std::error_code record_spam_move(WriteTxn& txn, std::uint64_t user, std::string_view blob, bool into_spam,

@@ -31,11 +31,12 @@ struct DefaultMailbox {
 };
 const std::vector<DefaultMailbox>& default_mailboxes();
 
+// `subscribed` adds the name to the user's subscriptions.
 Result<std::uint64_t> create_mailbox(WriteTxn& txn, std::uint64_t owner, std::string_view name,
                                      std::string_view special_use = {}, bool subscribed = true);
 std::optional<MailboxRecord> get_mailbox(ReadTxn& txn, std::uint64_t id);
 std::optional<MailboxRecord> find_mailbox(ReadTxn& txn, std::uint64_t owner, std::string_view name);
-// In name order, INBOX first.
+// In name order, INBOX first; `subscribed` filled from the subscriptions table.
 std::vector<MailboxRecord> list_mailboxes(ReadTxn& txn, std::uint64_t owner);
 // Removes the mailbox and every message in it (their blobs lose a reference).
 std::error_code delete_mailbox(WriteTxn& txn, std::uint64_t id);
@@ -95,7 +96,12 @@ Result<std::vector<FlagOutcome>> update_flags(WriteTxn& txn, std::uint64_t mailb
                                               const std::vector<std::uint32_t>& uids, const FlagUpdate& u);
 // Renames a mailbox (UIDVALIDITY stays: the messages did not change).
 Result<void> rename_mailbox(WriteTxn& txn, std::uint64_t id, std::string_view new_name);
-Result<void> set_subscribed(WriteTxn& txn, std::uint64_t id, bool subscribed);
+// IMAP subscriptions are kept by name, independent of any mailbox's existence (RFC 3501
+// 6.3.6): DELETE leaves a subscription, SUBSCRIBE may name a mailbox that does not exist.
+std::error_code set_subscription(WriteTxn& txn, std::uint64_t owner, std::string_view name, bool subscribed);
+// The user's subscribed names, in byte order.
+std::vector<std::string> subscriptions(ReadTxn& txn, std::uint64_t owner);
+bool is_subscribed(ReadTxn& txn, std::uint64_t owner, std::string_view name);
 // Records that a user moved a message into (true) or out of (false) the Spam mailbox,
 // for spam training (table spam_training).
 std::error_code record_spam_move(WriteTxn& txn, std::uint64_t user, std::string_view blob, bool into_spam,

@@ -2,6 +2,8 @@
 //   1  the first layout (docs/storage.md).
 //   2  MailboxRecord gains message, unseen and byte totals, so STATUS (which Roundcube
 //      sends for every folder on every page) never scans a mailbox.
+//   3  IMAP subscriptions move from MailboxRecord's flag to the subscriptions table, kept
+//      by name (RFC 3501 6.3.6): they outlive DELETE and may name a missing mailbox.
 #include "store/schema.hpp"
 
 #include "log/log.hpp"
@@ -43,9 +45,25 @@ std::error_code migrate_1_to_2(WriteTxn& txn) {
   return {};
 }
 
+std::error_code migrate_2_to_3(WriteTxn& txn) {
+  std::vector<MailboxRecord> boxes;
+  {
+    auto c = txn.cursor(Table::mailboxes);
+    for (bool ok = c->first(); ok; ok = c->next()) {
+      auto m = MailboxRecord::decode(c->value());
+      if (!m) return Errc::corrupt;
+      if (m->subscribed) boxes.push_back(std::move(*m));
+    }
+  }
+  for (const auto& m : boxes)
+    if (auto ec = txn.put(Table::subscriptions, key_u64_str(m.owner, m.name), "")) return ec;
+  log::info("store.migrated", {{"from", 2}, {"to", 3}, {"subscriptions", boxes.size()}});
+  return {};
+}
+
 using Migration = std::error_code (*)(WriteTxn&);
 // migrations[n - 1] takes the store from version n to n + 1.
-constexpr Migration migrations[] = {migrate_1_to_2};
+constexpr Migration migrations[] = {migrate_1_to_2, migrate_2_to_3};
 static_assert(std::size(migrations) == current_version - 1);
 
 }  // namespace

@@ -35,6 +35,7 @@ const char* table_name(Table t) {
     case Table::web_sessions: return "web_sessions";
     case Table::app_passwords: return "app_passwords";
     case Table::auth_limits: return "auth_limits";
+    case Table::subscriptions: return "subscriptions";
     case Table::count_: break;
   }
   return "?";
