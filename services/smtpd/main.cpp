@@ -32,7 +32,7 @@ int serve(const service::Context& ctx, const smtp::Settings& settings) {
     for (const auto& a : addrs) {
       net::Listener l{a, session(port), "421 4.7.0 Too many connections from your address, try again later\r\n",
                       "421 4.3.2 Too many connections, try again later\r\n"};
-      if (port == smtp::Port::submissions) l.too_many_from_ip = l.too_many_total = "";  // TLS from the first byte
+      if (port == smtp::Port::submissions) l.too_many_from_ip = l.too_many_on_listener = "";  // TLS from the first byte
       listeners.push_back(std::move(l));
     }
   };

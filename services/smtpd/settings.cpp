@@ -18,6 +18,7 @@ Settings load_settings(config::Source& src) {
   src.get_duration(sec, "command_timeout", s.command_timeout);
   src.get_duration(sec, "data_timeout", s.data_timeout);
   src.get_duration(sec, "tls_handshake_timeout", s.tls_handshake_timeout);
+  src.get(sec, "min_data_rate", s.min_data_rate, 1, 1u << 30);
   std::string quota = s.quota_permanent ? "permanent" : "temporary";
   src.get(sec, "quota_reply", quota);
   if (quota != "temporary" && quota != "permanent") src.fail(sec, "quota_reply", "must be \"temporary\" or \"permanent\"");

@@ -19,20 +19,33 @@
 
 namespace mailstead::smtp {
 
+namespace {
+// The time a transfer of n bytes may take at the minimum rate.
+std::chrono::microseconds allowance(std::uint64_t n, std::uint32_t rate) {
+  return std::chrono::microseconds(n * 1'000'000 / rate);
+}
+}  // namespace
+
 asio::awaitable<void> Session::handle_data() {
   if (!txn_.active) co_return send_error(503, "5.5.1", "Need MAIL command");
   if (txn_.recipients.empty()) co_return send_error(554, "5.5.1", "No valid recipients");
   send(354, "", "End data with <CR><LF>.<CR><LF>");
-  DataReader reader(shared_.settings.max_message_size);
+  const auto& st = shared_.settings;
+  DataReader reader(st.max_message_size);
+  // The transfer may wait data_timeout in all, plus what the data earns at min_data_rate
+  // (docs/security.md, "Slow clients"): a byte now and then cannot hold the session.
+  stream_->begin_phase(st.data_timeout);
   for (;;) {
     auto used = reader.feed(in_);
     in_.erase(0, used);
+    stream_->extend_phase(allowance(used, st.min_data_rate));
     if (reader.done()) break;
-    if (!co_await read_more(shared_.settings.data_timeout)) {
+    if (!co_await read_more(st.data_timeout)) {
       quit_ = true;
       co_return;
     }
   }
+  stream_->end_phase();
   if (reader.too_big()) {
     reset_transaction();
     co_return send_error(552, "5.3.4", "Message size exceeds fixed maximum message size");
@@ -52,6 +65,7 @@ asio::awaitable<void> Session::handle_bdat(const Bdat& b) {
               !(port_ == Port::submission && !stream_->tls());
   std::uint64_t remaining = b.size;
   bool too_big = txn_.bdat_size + b.size > shared_.settings.max_message_size;
+  stream_->begin_phase(shared_.settings.data_timeout + allowance(b.size, shared_.settings.min_data_rate));
   for (;;) {
     auto take = std::min<std::uint64_t>(remaining, in_.size());
     if (keep && !too_big) txn_.bdat_data.append(in_, 0, take);
@@ -63,6 +77,7 @@ asio::awaitable<void> Session::handle_bdat(const Bdat& b) {
       co_return;
     }
   }
+  stream_->end_phase();
   if (port_ == Port::submission && !stream_->tls()) co_return send_error(530, "5.7.0", "Must issue a STARTTLS command first");
   if (!txn_.active) co_return send_error(503, "5.5.1", "Need MAIL command");
   if (txn_.recipients.empty()) co_return send_error(554, "5.5.1", "No valid recipients");
