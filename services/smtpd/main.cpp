@@ -8,6 +8,7 @@
 #include "service/service.hpp"
 #include "session/session.hpp"
 #include "settings.hpp"
+#include "spool.hpp"
 #include "store/store.hpp"
 
 using namespace mailstead;
@@ -18,8 +19,16 @@ namespace {
 int serve(const service::Context& ctx, const smtp::Settings& settings) {
   auto rt = net::make_runtime(ctx, net::limits_of(settings));
   if (!rt) return 1;
-  smtp::Shared shared{settings, ctx.core, *rt->store, *rt->tls, rt->cache, rt->limiter, rt->connections, rt->slow_pool,
-                      directory::RoutingSettings{ctx.core.routing.recipient_delimiter}};
+  smtp::Spool spool(ctx.core.data_dir + "/spool",
+                    {settings.memory_budget, settings.spool_threshold, settings.spool_max_size});
+  if (auto why = spool.open(ctx.core.run_as); !why.empty()) {
+    std::fprintf(stderr, "%s: %s\n", ctx.name.c_str(), why.c_str());
+    return 1;
+  }
+  smtp::Shared shared{settings,     ctx.core,      *rt->store,
+                      *rt->tls,     rt->cache,     rt->limiter,
+                      rt->connections, rt->slow_pool, directory::RoutingSettings{ctx.core.routing.recipient_delimiter},
+                      spool};
 
   auto session = [&shared](smtp::Port port) {
     return [&shared, port](net::tcp::socket s) -> asio::awaitable<void> {

@@ -33,6 +33,14 @@ struct Settings {
   std::chrono::milliseconds data_timeout{std::chrono::minutes(3)};
   std::uint32_t min_data_rate = 1024;  // bytes per second
   std::chrono::milliseconds tls_handshake_timeout{std::chrono::seconds(30)};  // the whole handshake
+
+  // Message bytes in memory across all sessions (in-memory parts and messages being parsed
+  // and stored); above it messages wait their turn, and 452 4.3.1 after data_timeout.
+  std::uint64_t memory_budget = 128ull << 20;
+  std::uint64_t spool_threshold = 256 << 10;   // per message; the rest goes to <data_dir>/spool
+  std::uint64_t spool_max_size = 4ull << 30;   // spool file bytes at once; more: 452 4.3.1
+  std::uint32_t max_header_line_length = 8192;  // one header line; longer: 552 5.3.4
+  std::uint64_t max_header_size = 256 << 10;    // the whole header; larger: 552 5.3.4
   bool quota_permanent = false;  // over quota: 452 4.2.2 (false) or 552 5.2.2 (true)
 
   std::uint32_t auth_max_failures_per_ip = 10;
