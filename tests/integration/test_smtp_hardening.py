@@ -1,13 +1,97 @@
-"""mailstead-smtpd against hostile input (issue reproductions): NUL bytes, HELO names
-that would rewrite Received, oversized header lines, and messages spooled to disk within
-the spool's budget."""
+"""mailstead-smtpd against hostile input (issue reproductions): header From tricks on
+submission, NUL bytes, HELO names that would rewrite Received, oversized header lines,
+and messages spooled to disk within the spool's budget."""
+import base64
 import os
 import smtplib
 import time
 import unittest
 
-from helpers import SmtpServer
+from helpers import SmtpServer, client_tls
 from test_smtp import Client, setup_directory
+
+
+class SubmissionSenderFieldsTest(unittest.TestCase):
+    """Authenticated as alice: the originator fields must be alice's (RFC 6409 8.1)."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.s = SmtpServer().start()
+        setup_directory(cls.s)
+        cls.tls = client_tls(cls.s.cert)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.s.cleanup()
+
+    def submission(self):
+        c = smtplib.SMTP("127.0.0.1", self.s.submission, timeout=30)
+        c.ehlo("client.example")
+        c.starttls(context=self.tls)
+        c.ehlo("client.example")
+        c.login("alice@example.test", "alice-pw")
+        return c
+
+    def count(self):
+        return len(self.s.messages("bob@example.test"))
+
+    def refused(self, header, why=None):
+        before = self.count()
+        c = self.submission()
+        with self.assertRaises(smtplib.SMTPDataError, msg=header) as cm:
+            c.sendmail("alice@example.test", ["bob@example.test"], header + b"Subject: x\r\n\r\nbody\r\n")
+        self.assertEqual(cm.exception.smtp_code, 550, header)
+        self.assertTrue(cm.exception.smtp_error.startswith(b"5.7.1"), cm.exception.smtp_error)
+        if why:
+            self.assertIn(why, cm.exception.smtp_error.decode())
+        self.assertEqual(c.noop()[0], 250, "the session goes on")
+        c.quit()
+        self.assertEqual(self.count(), before, header)
+
+    def accepted(self, header):
+        c = self.submission()
+        c.sendmail("alice@example.test", ["bob@example.test"], header + b"Subject: ok\r\n\r\nbody\r\n")
+        c.quit()
+        uid = self.s.messages("bob@example.test")[-1]["uid"]
+        return self.s.message("bob@example.test", uid)
+
+    def test_missing_from_is_added(self):
+        got = self.accepted(b"To: bob@example.test\r\n")
+        header = got.split(b"\r\n\r\n", 1)[0]
+        self.assertEqual(header.count(b"\r\nFrom: "), 1, got)
+        self.assertIn(b"\r\nFrom: <alice@example.test>\r\n", got)
+
+    def test_several_from_fields_refused(self):
+        self.refused(b"From: alice@example.test\r\nFrom: bob@example.test\r\n", "only one From")
+        self.refused(b"From: alice@example.test\r\nfrom : alice@example.test\r\n", "only one From")
+
+    def test_group_syntax_refused(self):
+        self.refused(b"From: undisclosed:;\r\n", "group")
+        self.refused(b"From: team: alice@example.test;\r\n", "group")
+
+    def test_two_angle_addresses_refused(self):
+        self.refused(b"From: x <alice@example.test> <bob@example.test>\r\n")
+        self.refused(b"From: alice@example.test, bob@example.test\r\n")
+
+    def test_display_name_that_is_another_address_refused(self):
+        self.refused(b'From: "bob@example.test" <alice@example.test>\r\n', "bob@example.test")
+        self.refused(b"From: bob@example.test <alice@example.test>\r\n", "bob@example.test")
+        self.refused(b"From: =?utf-8?q?bob=40example=2Etest?= <alice@example.test>\r\n", "bob@example.test")
+        self.refused(b"From: =?utf-8?b?Ym9iQGV4YW1wbGUudGVzdA==?= <alice@example.test>\r\n", "bob@example.test")
+        self.refused(b"From: Bob (bob@example.test) <alice@example.test>\r\n", "bob@example.test")
+
+    def test_sender_and_resent_from_checked(self):
+        self.refused(b"From: alice@example.test\r\nSender: bob@example.test\r\n", "Sender")
+        self.refused(b"From: alice@example.test\r\nResent-From: bob@example.test\r\n", "Resent-From")
+        self.refused(b'From: alice@example.test\r\nSender: "bob@example.test" <alice@example.test>\r\n', "Sender")
+
+    def test_what_is_allowed(self):
+        # Own address and aliases anywhere, the own address as display name, Reply-To free.
+        self.accepted(b'From: "alice@example.test" <alice@example.test>\r\n')
+        self.accepted(b"From: Info <info@example.test>\r\nSender: alice@example.test\r\n"
+                      b"Resent-From: alice@example.test\r\n")
+        got = self.accepted(b"From: Alice <alice@example.test>\r\nReply-To: bob@example.test, list:;\r\n")
+        self.assertIn(b"Reply-To: bob@example.test", got)
 
 
 class SmtpContentTest(unittest.TestCase):

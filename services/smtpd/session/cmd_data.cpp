@@ -1,5 +1,5 @@
 // DATA (RFC 5321 4.1.1.4) and BDAT (RFC 3030): the message is spooled as it arrives and
-// checked (smuggling, NUL, header bounds, the submitted header From); then local
+// checked (smuggling, NUL, header bounds, the submitted originator fields); then local
 // delivery: the message is stored once, each recipient mailbox gets a record pointing at
 // it, remote recipients go into the outbound queue, and 250 is sent only after that
 // commit is durable.
@@ -12,6 +12,7 @@
 #include "mime/cache.hpp"
 #include "mime/header.hpp"
 #include "proto/input.hpp"
+#include "proto/sender_fields.hpp"
 #include "session/session.hpp"
 #include "sieve/delivery.hpp"
 #include "sieve/storage.hpp"
@@ -155,18 +156,25 @@ asio::awaitable<void> Session::finish_message(SpooledMessage& message, const Mes
   ++messages_;
   std::string id = id_ + "." + std::to_string(messages_);
   std::string prefix = received_header(id);
-  // Submission: the header From must be the sender's too (docs/routing.md).
+  // Submission: the originator fields must be the sender's too (docs/smtp.md, "Submission").
   if (user_id_) {
-    auto header = view->substr(0, mime::header_end(*view));
-    auto txn = shared_.store.read();
-    for (const auto& value : mime::field_values(header, "From")) {
-      for (const auto& addr : mime::parse_address_list(value)) {
-        if (directory::check_sender(*txn, shared_.routing, *user_id_, addr)) {
-          log::info("smtp.data.from_rejected", {{"session", id_}, {"user", user_address_}, {"from", addr}});
-          co_return refuse(550, "5.7.1", "From header address not owned by the authenticated user", "sender_fields");
+    auto fields = examine_sender_fields(view->substr(0, mime::header_end(*view)));
+    if (fields.error.empty()) {
+      auto txn = shared_.store.read();
+      for (const auto& a : fields.addresses) {
+        if (directory::check_sender(*txn, shared_.routing, *user_id_, a.address)) {
+          log::info("smtp.data.from_rejected", {{"session", id_}, {"user", user_address_}, {"field", a.field},
+                                                {"address", a.address}});
+          fields.error = a.field + " names " + a.address + ", which this account may not send as";
+          break;
         }
       }
+    } else {
+      log::info("smtp.data.from_rejected", {{"session", id_}, {"user", user_address_}, {"reason", fields.error}});
     }
+    if (!fields.error.empty()) co_return refuse(550, "5.7.1", fields.error, "sender_fields");
+    // RFC 6409 8.1: a message without From gets the authenticated identity.
+    if (fields.add_from) prefix += "From: <" + user_address_ + ">\r\n";
   }
   auto blob = message.prepend(prefix);
   if (!blob) co_return refuse(451, "4.3.0", "Local error in processing, try again later", "spool_error");
