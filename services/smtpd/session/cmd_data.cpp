@@ -143,7 +143,10 @@ asio::awaitable<void> Session::finish_message(SpooledMessage& message, const Mes
     co_return refuse(451, "4.3.0", "Local error in processing, try again later", "spool_error");
 
   // Parsing and storing need the message in memory about twice over (the message, the
-  // store's copy): wait for that much of the memory budget (docs/smtp.md, "Memory").
+  // store's copy): wait for that much of the memory budget (docs/smtp.md, "Memory"). The
+  // client waits for our reply meanwhile (RFC 5321 4.5.3.2.6 gives it 10 minutes): the
+  // connection stays for the wait and the delivery.
+  stream_->expires_after(st.data_timeout + st.command_timeout);
   auto& budget = shared_.spool.memory();
   net::Held held(budget, co_await budget.take(2 * (message.size() + SpooledMessage::prefix_room), st.data_timeout));
   if (held.bytes() == 0) {
