@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 
 namespace mailstead::smtp {
@@ -77,7 +78,6 @@ bool SpooledMessage::spill() {
     return false;
   }
   if (!spool_.disk().try_take(prefix_room + memory_.size())) {
-    failure_ = Failure::no_room;
     fail(ENOSPC);
     return false;
   }

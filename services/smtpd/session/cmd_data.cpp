@@ -77,7 +77,8 @@ asio::awaitable<void> Session::handle_bdat(const Bdat& b) {
     txn_.bdat_message = std::make_unique<SpooledMessage>(shared_.spool);
     txn_.bdat_scan = std::make_unique<MessageScanner>(header_limits(st));
   }
-  stream_->begin_phase(st.data_timeout + allowance(b.size, st.min_data_rate));
+  // (An announced size beyond any message earns nothing more.)
+  stream_->begin_phase(st.data_timeout + allowance(std::min(b.size, st.max_message_size), st.min_data_rate));
   for (;;) {
     auto take = std::min<std::uint64_t>(remaining, in_.size());
     if (keep) {
