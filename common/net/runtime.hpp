@@ -21,7 +21,8 @@
 namespace mailstead::net {
 
 struct RuntimeLimits {
-  std::uint32_t max_connections = 1000, max_connections_per_ip = 20;
+  std::uint32_t max_connections = 1000;  // per listener (listening address)
+  std::uint32_t max_connections_per_ip = 20;
 };
 
 struct Runtime {

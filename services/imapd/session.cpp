@@ -66,6 +66,7 @@ asio::awaitable<bool> Session::read_more(bool flush_first) {
   if (flush_first && !co_await flush()) co_return false;
   char buf[16384];
   boost::system::error_code ec;
+  if (user_id_) stream_->end_phase();  // logged in
   stream_->expires_after(user_id_ ? shared_.settings.idle_timeout : shared_.settings.login_timeout);
   auto n = co_await stream_->read_some(asio::buffer(buf), ec);
   if (ec) co_return false;
@@ -214,8 +215,7 @@ void Session::release_literals() {
 
 asio::awaitable<bool> Session::start_tls() {
   boost::system::error_code ec;
-  stream_->expires_after(shared_.settings.tls_handshake_timeout);
-  co_await stream_->handshake(shared_.tls, ec);
+  co_await stream_->handshake(shared_.tls, shared_.settings.tls_handshake_timeout, ec);
   if (ec) {
     log::info("imap.tls.failed", {{"session", id_}, {"peer", peer_}, {"error", ec.message()}});
     co_return false;
@@ -225,6 +225,9 @@ asio::awaitable<bool> Session::start_tls() {
 
 asio::awaitable<void> Session::run() {
   stream_->start_watchdog();
+  // Before login, the client has login_timeout of waiting in all, however it trickles
+  // its bytes (docs/security.md, "Slow clients").
+  stream_->begin_phase(shared_.settings.login_timeout);
   log::info("imap.connect", {{"session", id_}, {"peer", peer_}});
   if (implicit_tls_ && !co_await start_tls()) co_return;
   untagged("OK [CAPABILITY " + capabilities() + "] Mailstead ready");

@@ -75,6 +75,7 @@ asio::awaitable<bool> Session::read_more() {
   if (!co_await flush()) co_return false;
   char buf[16384];
   boost::system::error_code ec;
+  if (user_id_) stream_->end_phase();  // logged in
   stream_->expires_after(user_id_ ? shared_.settings.idle_timeout : shared_.settings.login_timeout);
   auto n = co_await stream_->read_some(asio::buffer(buf), ec);
   if (ec) co_return false;
@@ -109,6 +110,9 @@ asio::awaitable<std::optional<std::string>> Session::read_command() {
 
 asio::awaitable<void> Session::run() {
   stream_->start_watchdog();
+  // Before login, the client has login_timeout of waiting in all, however it trickles
+  // its bytes (docs/security.md, "Slow clients").
+  stream_->begin_phase(shared_.settings.login_timeout);
   log::info("sieve.connect", {{"session", id_}, {"peer", peer_}});
   out_ += capabilities();
   reply("OK", "", "Mailstead ManageSieve ready");
@@ -195,8 +199,7 @@ asio::awaitable<void> Session::cmd_starttls() {
   }
   in_.clear();  // nothing sent in plain text after STARTTLS counts
   boost::system::error_code ec;
-  stream_->expires_after(shared_.settings.tls_handshake_timeout);
-  co_await stream_->handshake(shared_.tls, ec);
+  co_await stream_->handshake(shared_.tls, shared_.settings.tls_handshake_timeout, ec);
   if (ec) {
     log::info("sieve.tls.failed", {{"session", id_}, {"peer", peer_}, {"error", ec.message()}});
     logout_ = true;

@@ -28,8 +28,7 @@ asio::awaitable<void> Session::handle_starttls() {
   // (the CVE-2011-0411 command injection).
   in_.clear();
   boost::system::error_code ec;
-  stream_->expires_after(shared_.settings.tls_handshake_timeout);
-  co_await stream_->handshake(shared_.tls, ec);
+  co_await stream_->handshake(shared_.tls, shared_.settings.tls_handshake_timeout, ec);
   if (ec) {
     log::info("smtp.tls.failed", {{"session", id_}, {"peer", peer_}, {"error", ec.message()}});
     quit_ = true;
