@@ -224,9 +224,7 @@ Result<std::string> Ops::get_script(std::string_view user, std::string_view name
 }
 
 Result<std::vector<std::string>> Ops::put_script(std::string_view user, std::string_view name, std::string_view text) {
-  if (name.empty() || name.size() > 128) return invalid("a script name is 1 to 128 bytes");
-  for (unsigned char c : name)
-    if (c < 0x20 || c == 0x7F) return invalid("a script name has no control characters");
+  if (auto why = sieve::script_name_error(name); !why.empty()) return invalid(why);
   auto parsed = sieve::parse(text, sieve::limits_of(core_));
   if (!parsed.script) return invalid(parsed.error);
   auto limit = core_.sieve.max_scripts;
