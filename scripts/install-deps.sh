@@ -7,7 +7,7 @@ packages=(
   build-essential cmake ninja-build ccache pkg-config git
   libboost1.81-dev libboost-json1.81-dev
   libssl-dev liblmdb-dev lmdb-utils libsodium-dev libspdlog-dev libfmt-dev
-  libtoml11-dev libc-ares-dev libhiredis-dev libidn2-dev zlib1g-dev
+  libtoml11-dev libc-ares-dev libhiredis-dev libidn2-dev zlib1g-dev libre2-dev
   libgtest-dev googletest
   python3 openssl curl swaks isync redis-server sieve-connect
   clang libclang-rt-14-dev

@@ -75,6 +75,11 @@ inline Limits limits_of(const config::CoreSettings& core) {
   l.max_steps = core.sieve.max_steps;
   l.max_include_depth = core.sieve.max_include_depth;
   l.max_actions = core.sieve.max_actions;
+  l.max_cpu_time = core.sieve.max_cpu_time;
+  l.max_variable_size = core.sieve.max_variable_size;
+  l.max_regex_length = core.sieve.max_regex_length;
+  l.max_regex_memory = static_cast<std::int64_t>(core.sieve.max_regex_memory);
+  l.regex_cache_size = core.sieve.regex_cache_size;
   return l;
 }
 

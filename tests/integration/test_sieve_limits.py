@@ -67,10 +67,15 @@ class Base(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.s = Suite(top_toml=cls.top_toml, smtpd_toml=cls.smtpd_toml).start("smtpd", "sieved")
-        cls.s.cli("domain", "add", "example.test")
-        for user in cls.users:
-            cls.s.cli("user", "add", f"{user}@example.test", "--password", f"{user}-pw")
+        cls.s = Suite(top_toml=cls.top_toml, smtpd_toml=cls.smtpd_toml)
+        try:
+            cls.s.start("smtpd", "sieved")
+            cls.s.cli("domain", "add", "example.test")
+            for user in cls.users:
+                cls.s.cli("user", "add", f"{user}@example.test", "--password", f"{user}-pw")
+        except BaseException:
+            cls.s.cleanup()
+            raise
 
     @classmethod
     def tearDownClass(cls):
@@ -154,6 +159,77 @@ class StoreAndGroupTest(Base):
 
 
 
+BOMB = "((a{200}){200}){200}"
+BACKREF = "(.*)(.*)(.*)(.*)(.*)\\5x"
+
+
+def sieve_string(s):
+    """s as the inside of a Sieve quoted string."""
+    return s.replace("\\", "\\\\").replace('"', '\\"')
+
+
+class RegexBombTest(Base):
+    users = ("rita", "sam")
+    top_toml = '[sieve]\nregex_cache_size = "2M"\n'
+
+    def test_bombs_are_refused_at_upload_and_sieved_stays_small(self):
+        m = self.managesieve("rita")
+        # The peak so far includes argon2id's 64 MiB for the login.
+        peak_before = peak_rss_kib(self.s.procs["sieved"].pid)
+        for name, pattern, why in (("bomb", BOMB, b"repetition {200} too large"),
+                                   ("backref", BACKREF, b"back-references (")):
+            script = f'require "regex";\r\nif header :regex "Subject" "{sieve_string(pattern)}" {{ discard; }}\r\n'.encode()
+            for cmd in (f'PUTSCRIPT "{name}" '.encode(), b"CHECKSCRIPT "):
+                r = m.cmd(cmd + b"{%d+}\r\n" % len(script) + script + b"\r\n")
+                self.assertTrue(r[-1].startswith(b'NO "line 2: invalid regular expression'), r)
+                self.assertIn(why, r[-1])
+        self.assertEqual(m.cmd("LISTSCRIPTS")[:-1], [])
+        m.cmd("LOGOUT")
+        m.sock.close()
+        # sieve-connect shows the reason to its user.
+        path = os.path.join(self.s.instance.dir, "bomb.sieve")
+        with open(path, "w") as f:
+            f.write(f'require "regex";\r\nif header :regex "Subject" "{BOMB}" {{ discard; }}\r\n')
+        r, w = os.pipe()
+        os.write(w, b"rita-pw\n")
+        os.close(w)
+        try:
+            p = subprocess.run([require_tool("sieve-connect"), "--server", "localhost", "--port", str(self.s.sieve),
+                                "--user", "rita@example.test", "--passwordfd", str(r), "--tlscafile", self.s.cert,
+                                "--upload", "--localsieve", path, "--remotesieve", "bomb"],
+                               capture_output=True, pass_fds=(r,), timeout=60, text=True)
+        finally:
+            os.close(r)
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn("repetition {200} too large", p.stdout + p.stderr)
+        # glibc's regcomp took sieved to 1.73 GB on the first of these.
+        self.assertLess(peak_rss_kib(self.s.procs["sieved"].pid), peak_before + 32 * 1024)
+
+    def test_patterns_built_at_run_time_are_bounded_and_smtpd_stays_small(self):
+        # Variables make keys that only exist at delivery: the same bounds apply there.
+        self.put_active("sam", "\r\n".join([
+            'require ["regex","variables","fileinto"];',
+            'if header :matches "X-Pattern" "*" { set "p" "${1}"; }',
+            'if header :regex "Subject" "${p}" { fileinto "Hit"; stop; }',
+            ""]))
+        subject = "a" * 300
+        for pattern, why in ((BOMB, "repetition {200} too large"), (BACKREF, "back-references")):
+            self.send(["sam@example.test"], f"From: a@remote.example\r\nX-Pattern: {pattern}\r\n"
+                                            f"Subject: {subject}\r\n\r\nbody\r\n")
+            wait_for(lambda: why in self.s.log("smtpd"), what=f"sieve.error naming {why}")
+        self.assertEqual(len(self.inbox("sam")), 2, "a script error keeps the message")
+        # Many distinct patterns near the memory bound, each against a subject that fills its
+        # DFA cache: the compiled-pattern cache keeps 2 MiB of them.
+        noise = "".join("abcd"[(i * 7919) % 4] for i in range(60000))
+        folded = "\r\n ".join(noise[i:i + 900] for i in range(0, len(noise), 900))
+        for i in range(30):
+            self.send(["sam@example.test"], f"From: a@remote.example\r\nX-Pattern: (x|y)[ab]{{700}}[cd]{{700}}q{i}\r\n"
+                                            f"Subject: {folded}\r\n\r\nbody\r\n")
+        self.assertEqual(len(self.inbox("sam")), 32)
+        # glibc's regcomp took smtpd to 1.85 GB on the first bomb.
+        self.assertLess(peak_rss_kib(self.s.procs["smtpd"].pid), 128 * 1024)
+
+
 class ScriptNameTest(Base):
     users = ("nina",)
 
@@ -175,6 +251,7 @@ class ScriptNameTest(Base):
         listed = m.cmd("LISTSCRIPTS")
         self.assertEqual(listed[:-1], [b'"good"'])
         m.cmd("LOGOUT")
+        m.sock.close()
         # The CLI refuses them the same way.
         path = os.path.join(self.s.instance.dir, "k.sieve")
         with open(path, "w") as f:

@@ -89,7 +89,7 @@ TEST(SieveParse, ErrorsNameTheLine) {
   EXPECT_EQ(error_of("fileinto \"x\";"), "line 1: fileinto needs require \"fileinto\"");
   EXPECT_EQ(error_of("require \"fileinto\";\nif header :contains \"Subject\" \"x\n{ keep; }"), "line 2: unterminated string");
   EXPECT_EQ(error_of("require \"regex\";\nif header :regex \"Subject\" \"([a\" { keep; }"),
-            "line 2: invalid regular expression \"([a\"");
+            "line 2: invalid regular expression \"([a\": missing ]: [a");
   EXPECT_EQ(error_of("keep;\nelsif true { keep; }"), "line 2: elsif must follow if or elsif");
   EXPECT_EQ(error_of("keep;\nrequire \"fileinto\";"), "line 2: require must come before any other command");
   EXPECT_EQ(error_of("require \"x-frobnicate\";"), "line 1: unsupported extension \"x-frobnicate\"");
