@@ -28,8 +28,12 @@ std::unique_ptr<Runtime> make_runtime(const service::Context& ctx, const Runtime
 }
 
 int serve_until_stopped(Runtime& rt, const service::Context& ctx, const std::string& name, unsigned threads,
-                        std::vector<Listener> listeners) {
-  ServerOptions options{name, threads, &rt.connections, [&] { return service::drop_privileges(ctx.core); }};
+                        std::vector<Listener> listeners, std::function<void()> join_pools) {
+  ServerOptions options{name, threads, &rt.connections, [&] { return service::drop_privileges(ctx.core); },
+                        [&] {
+                          rt.slow_pool.join();
+                          if (join_pools) join_pools();
+                        }};
   int rc = serve(options, std::move(listeners));
   rt.slow_pool.join();
   rt.store->close();

@@ -28,6 +28,9 @@ struct ServerOptions {
   // Called once every acceptor is open, before serving (drop privileges here); a non-empty
   // return stops the server with that message.
   std::function<std::string()> after_bind;
+  // Called once the threads have stopped, before the io_contexts are destroyed: join here the
+  // pools whose jobs resume sessions on them.
+  std::function<void()> before_teardown;
 };
 
 // Serves until SIGTERM/SIGINT. Returns a process exit code; errors go to stderr.

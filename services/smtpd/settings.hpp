@@ -29,6 +29,7 @@ struct Settings {
   std::chrono::milliseconds data_timeout{std::chrono::minutes(3)};     // 4.5.3.2.5, between data blocks
   std::chrono::milliseconds tls_handshake_timeout{std::chrono::seconds(30)};
   bool quota_permanent = false;  // over quota: 452 4.2.2 (false) or 552 5.2.2 (true)
+  std::uint32_t sieve_threads = 2;  // the pool that runs Sieve at delivery, off the I/O threads
 
   std::uint32_t auth_max_failures_per_ip = 10;
   std::uint32_t auth_max_failures_per_account = 20;

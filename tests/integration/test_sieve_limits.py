@@ -230,6 +230,71 @@ class RegexBombTest(Base):
         self.assertLess(peak_rss_kib(self.s.procs["smtpd"].pid), 128 * 1024)
 
 
+class SlowScriptTest(Base):
+    """One I/O thread: with Sieve on it, a slow script would stop every other session."""
+    users = ("tom", "uma")
+    top_toml = '[sieve]\nmax_cpu_time = "8s"\nmax_script_size = "1M"\n'
+    smtpd_toml = "threads = 1\n"
+
+    def put_slow_script(self):
+        """One test that compares 200 copies of the Subject with 10,000 keys: about two
+        minutes of CPU for a 64 KiB Subject, unless max_cpu_time stops it."""
+        names = ",".join(['"Subject"'] * 200)
+        keys = ",".join(f'"a[^b]*b{i}"' for i in range(10000))
+        self.put_active("tom", f'require ["regex","fileinto"];\r\nif header :regex [{names}] [{keys}] '
+                               '{ fileinto "Never"; }\r\n')
+
+    def test_a_slow_script_delays_only_its_own_message(self):
+        self.put_slow_script()
+        subject = "\r\n ".join(["a" * 900] * 72)  # 64 KiB unfolded
+        pid = self.s.procs["smtpd"].pid
+        cpu_before = cpu_seconds(pid)
+        slow = {}
+
+        def send_slow():
+            try:
+                slow["result"] = self.send(["tom@example.test"], f"From: a@remote.example\r\nSubject: {subject}\r\n"
+                                                                 "\r\nbody\r\n", timeout=600)
+            except Exception as e:  # reported below
+                slow["error"] = e
+
+        t = threading.Thread(target=send_slow)
+        t.start()
+        try:
+            # The script is running once smtpd has spent a second of CPU on it.
+            wait_for(lambda: cpu_seconds(pid) - cpu_before >= 1.0, timeout=120, what="the slow script to run")
+            for i in range(3):
+                self.send(["uma@example.test"], f"From: a@remote.example\r\nSubject: quick {i}\r\n\r\nhi\r\n")
+            self.assertEqual(len(self.inbox("uma")), 3)
+            self.assertTrue(t.is_alive(), "the other deliveries finished while the slow script still ran")
+        finally:
+            t.join(timeout=600)
+        self.assertFalse(t.is_alive())
+        self.assertEqual(slow.get("result"), {}, slow)
+        # Stopped by max_cpu_time (max_steps counts that one test once): kept in INBOX.
+        self.assertEqual(len(self.inbox("tom")), 1)
+        self.assertIn("max_cpu_time", self.s.log("smtpd"))
+
+    def test_b_smtpd_stops_cleanly_while_a_script_runs(self):
+        # The Sieve pool is joined before the sessions' io_contexts go: the script's session
+        # resumes onto a stopped context, never a destroyed one.
+        self.put_slow_script()
+        subject = "\r\n ".join(["a" * 900] * 72)
+        proc = self.s.procs["smtpd"]
+        cpu_before = cpu_seconds(proc.pid)
+        s = smtplib.SMTP("127.0.0.1", self.s.mx, timeout=600)
+        s.ehlo("client.example")
+        s.mail("a@remote.example")
+        s.rcpt("tom@example.test")
+        s.putcmd("data")
+        self.assertEqual(s.getreply()[0], 354)
+        s.send(f"From: a@remote.example\r\nSubject: {subject}\r\n\r\nbody\r\n.\r\n".encode())
+        wait_for(lambda: cpu_seconds(proc.pid) - cpu_before >= 1.0, timeout=120, what="the slow script to run")
+        proc.terminate()
+        self.assertEqual(proc.wait(timeout=300), 0, self.s.log("smtpd")[-2000:])
+        s.close()
+
+
 class ScriptNameTest(Base):
     users = ("nina",)
 

@@ -1,6 +1,7 @@
 // DATA (RFC 5321 4.1.1.4) and BDAT (RFC 3030), then local delivery: the message is
 // stored once, each recipient mailbox gets a record pointing at it, remote recipients
 // go into the outbound queue, and 250 is sent only after that commit is durable.
+#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <ctime>
 
@@ -18,6 +19,18 @@
 #include "store/store.hpp"
 
 namespace mailstead::smtp {
+
+namespace {
+// Runs fn() on `pool` and resumes the caller on its own thread; fn's exception is rethrown
+// there. The pool is joined before the io_contexts go (main.cpp).
+template <class F>
+asio::awaitable<void> run_on(asio::thread_pool& pool, F fn) {
+  co_await asio::co_spawn(pool, [&fn]() -> asio::awaitable<void> {
+    fn();
+    co_return;
+  }, asio::use_awaitable);
+}
+}  // namespace
 
 asio::awaitable<void> Session::handle_data() {
   if (!txn_.active) co_return send_error(503, "5.5.1", "Need MAIL command");
@@ -169,15 +182,19 @@ asio::awaitable<void> Session::deliver(std::string message) {
   sctx.now = now;
   sctx.routing = &shared_.routing;
   sctx.limits = sieve::limits_of(shared_.core);
+  // The scripts run on the Sieve pool, never on this I/O thread: a slow one (bounded by
+  // max_cpu_time) delays this message only, not the other sessions of the thread.
   std::vector<sieve::Plan> plans;
-  {
-    auto rtxn = shared_.store.read();
-    for (const auto& l : locals) {
-      sctx.recipient = l.delivered_to;
-      plans.push_back(sieve::plan(*rtxn, l.user, blob, sctx));
-      if (!plans.back().error.empty())
-        log::warn("sieve.error", {{"session", id_}, {"user", l.user}, {"error", plans.back().error}});
-    }
+  if (!locals.empty()) {
+    co_await run_on(shared_.sieve_pool, [&] {
+      auto rtxn = shared_.store.read();
+      for (const auto& l : locals) {
+        sctx.recipient = l.delivered_to;
+        plans.push_back(sieve::plan(*rtxn, l.user, blob, sctx));
+        if (!plans.back().error.empty())
+          log::warn("sieve.error", {{"session", id_}, {"user", l.user}, {"error", plans.back().error}});
+      }
+    });
   }
   // reject/ereject: refused in the protocol when the message is for that user alone (RFC
   // 5429 2.1); otherwise (other recipients, or other members of a group address) a notice

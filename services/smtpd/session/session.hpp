@@ -46,6 +46,7 @@ struct Shared {
   net::ConnectionLimits& connection_limits;
   asio::thread_pool& slow_pool;  // argon2id runs here, never on a session thread
   directory::RoutingSettings routing;
+  asio::thread_pool& sieve_pool;  // Sieve runs here at delivery (docs/sieve.md)
 };
 
 struct Recipient {
