@@ -58,6 +58,7 @@ CoreSettings load_core(Source& src) {
   src.get_size("sieve", "max_regex_length", s.sieve.max_regex_length, 64, 1 << 20);
   src.get_size("sieve", "max_regex_memory", s.sieve.max_regex_memory, 16 * 1024, 64ull << 20);
   src.get_size("sieve", "regex_cache_size", s.sieve.regex_cache_size, 0, 16ull << 30);
+  src.get_size("sieve", "script_cache_size", s.sieve.script_cache_size, 0, 16ull << 30);
 
   src.get_secret("relay", "password", s.secrets.relay_password);
   return s;

@@ -69,6 +69,7 @@ struct CoreSettings {
     std::uint64_t max_regex_length = 4096;
     std::uint64_t max_regex_memory = 256 * 1024;
     std::uint64_t regex_cache_size = 32ull << 20;
+    std::uint64_t script_cache_size = 64ull << 20;
   } sieve;
 
   struct Secrets {

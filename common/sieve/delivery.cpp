@@ -1,6 +1,7 @@
 #include "sieve/delivery.hpp"
 
 #include <ctime>
+#include <list>
 #include <mutex>
 #include <unordered_map>
 
@@ -96,21 +97,42 @@ void to_filing(const Action& a, Filing& f) {
 }  // namespace
 
 std::shared_ptr<const Script> cached_parse(const std::string& text, const Limits& limits, std::string* error) {
+  // By content hash, most recently used first; a parsed script takes about 20 times its
+  // text (measured), so each counts as 24 times it against script_cache_size.
+  struct Entry {
+    std::string key;
+    std::shared_ptr<const Script> script;
+    std::size_t cost;
+  };
   static std::mutex mu;
-  static std::unordered_map<std::string, std::shared_ptr<const Script>> cache;
+  static std::list<Entry> lru;
+  static std::unordered_map<std::string, std::list<Entry>::iterator> index;
+  static std::size_t bytes = 0;
   auto key = store::blob_key(text);
   {
     std::lock_guard lock(mu);
-    if (auto it = cache.find(key); it != cache.end()) return it->second;
+    if (auto it = index.find(key); it != index.end()) {
+      lru.splice(lru.begin(), lru, it->second);
+      return it->second->script;
+    }
   }
   auto parsed = parse(text, limits);
   if (!parsed.script) {
     if (error) *error = parsed.error;
     return nullptr;
   }
+  std::size_t cost = 24 * text.size() + 4096;
+  if (cost > limits.script_cache_size) return parsed.script;
   std::lock_guard lock(mu);
-  if (cache.size() >= 1024) cache.clear();
-  cache.emplace(key, parsed.script);
+  if (auto it = index.find(key); it != index.end()) return it->second->script;
+  lru.push_front({key, parsed.script, cost});
+  index.emplace(std::move(key), lru.begin());
+  bytes += cost;
+  while (bytes > limits.script_cache_size && !lru.empty()) {
+    bytes -= lru.back().cost;
+    index.erase(lru.back().key);
+    lru.pop_back();
+  }
   return parsed.script;
 }
 

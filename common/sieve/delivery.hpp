@@ -80,6 +80,7 @@ inline Limits limits_of(const config::CoreSettings& core) {
   l.max_regex_length = core.sieve.max_regex_length;
   l.max_regex_memory = static_cast<std::int64_t>(core.sieve.max_regex_memory);
   l.regex_cache_size = core.sieve.regex_cache_size;
+  l.script_cache_size = core.sieve.script_cache_size;
   return l;
 }
 

@@ -29,6 +29,7 @@ struct Limits {
   std::size_t max_regex_length = 4096;        // bytes of one :regex key
   std::int64_t max_regex_memory = 256 * 1024; // what one compiled :regex key may use (RE2 max_mem)
   std::size_t regex_cache_size = 32 << 20;    // compiled keys kept per process, each counted at its bound
+  std::size_t script_cache_size = 64 << 20;   // parsed scripts kept per process (smtpd), 24 × their text each
 };
 
 // The extensions this engine implements completely, as ManageSieve lists them.

@@ -230,6 +230,22 @@ class RegexBombTest(Base):
         self.assertLess(peak_rss_kib(self.s.procs["smtpd"].pid), 128 * 1024)
 
 
+class ScriptCacheTest(Base):
+    users = ("vic",)
+    top_toml = '[sieve]\nscript_cache_size = "16M"\n'
+
+    def test_parsed_scripts_are_kept_within_the_cache_size(self):
+        # A 250 KiB script parses to about 5 MiB; smtpd keeps the active scripts it parsed.
+        rule = 'if header :contains ["X-A","X-B"] ["one","two"] { fileinto "Folder"; }\r\n'
+        body = rule * (250 * 1024 // len(rule))
+        for i in range(40):
+            self.put_active("vic", f'require "fileinto";\r\n# version {i}\r\n' + body, name=f"big{i % 2}")
+            self.send(["vic@example.test"], f"From: a@remote.example\r\nSubject: {i}\r\n\r\nbody\r\n")
+        self.assertEqual(len(self.inbox("vic")), 40)
+        # 40 of them would be 200 MiB.
+        self.assertLess(peak_rss_kib(self.s.procs["smtpd"].pid), 100 * 1024)
+
+
 class SlowScriptTest(Base):
     """One I/O thread: with Sieve on it, a slow script would stop every other session."""
     users = ("tom", "uma")
