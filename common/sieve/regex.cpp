@@ -101,6 +101,10 @@ Regex::Regex(std::string_view pattern, bool icase, const Limits& limits) {
 
 Regex::~Regex() = default;
 
+std::size_t Regex::program_bytes() const {
+  return re_ ? 16 * static_cast<std::size_t>(re_->ProgramSize()) : 0;  // RE2's Prog::Inst is 16 bytes
+}
+
 bool Regex::search(std::string_view subject, std::vector<std::string>* groups) const {
   if (!re_) return false;
   re2::StringPiece text(subject.data(), subject.size());

@@ -35,6 +35,8 @@ class Regex {
   bool search(std::string_view subject, std::vector<std::string>* groups) const;
   // What this pattern may cost in memory at most, as the cache counts it.
   std::size_t cost() const { return cost_; }
+  // The size of its compiled program (which compiling took time in proportion to).
+  std::size_t program_bytes() const;
 
  private:
   std::unique_ptr<re2::RE2> re_;
