@@ -65,6 +65,12 @@ CoreSettings load_core(Source& src) {
   src.get("sieve", "max_steps", s.sieve.max_steps, 100, 100'000'000);
   src.get("sieve", "max_include_depth", s.sieve.max_include_depth, 0, 50);
   src.get("sieve", "max_actions", s.sieve.max_actions, 1, 10000);
+  src.get_duration("sieve", "max_cpu_time", s.sieve.max_cpu_time);
+  src.get_size("sieve", "max_variable_size", s.sieve.max_variable_size, 4000, 64ull << 20);  // RFC 5229 4: 4000 at least
+  src.get_size("sieve", "max_regex_length", s.sieve.max_regex_length, 64, 1 << 20);
+  src.get_size("sieve", "max_regex_memory", s.sieve.max_regex_memory, 16 * 1024, 64ull << 20);
+  src.get_size("sieve", "regex_cache_size", s.sieve.regex_cache_size, 0, 16ull << 30);
+  src.get_size("sieve", "script_cache_size", s.sieve.script_cache_size, 0, 16ull << 30);
 
   src.get_duration("dkim", "rotate_grace", grace);
   s.dkim.rotate_grace = std::chrono::duration_cast<std::chrono::seconds>(grace);

@@ -78,6 +78,12 @@ struct CoreSettings {
     std::uint32_t max_steps = 100'000;
     std::uint32_t max_include_depth = 5;
     std::uint32_t max_actions = 64;
+    std::chrono::milliseconds max_cpu_time{5000};  // per run (message and recipient)
+    std::uint64_t max_variable_size = 64 * 1024;
+    std::uint64_t max_regex_length = 4096;
+    std::uint64_t max_regex_memory = 256 * 1024;
+    std::uint64_t regex_cache_size = 32ull << 20;
+    std::uint64_t script_cache_size = 64ull << 20;
   } sieve;
 
   // DKIM key management (docs/outbound.md).

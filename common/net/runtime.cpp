@@ -38,9 +38,13 @@ std::unique_ptr<Runtime> make_runtime(const service::Context& ctx, const Runtime
 }
 
 int serve_until_stopped(Runtime& rt, const service::Context& ctx, const std::string& name, unsigned threads,
-                        std::vector<Listener> listeners) {
+                        std::vector<Listener> listeners, std::function<void()> join_pools) {
   ServerOptions options{name, threads, &rt.connections, [&] { return service::drop_privileges(ctx.core); },
-                        [&](bool force) { rt.certificate->reload(force); }, ctx.core.tls.reload_check};
+                        [&](bool force) { rt.certificate->reload(force); }, ctx.core.tls.reload_check,
+                        [&] {
+                          rt.slow_pool.join();
+                          if (join_pools) join_pools();
+                        }};
   int rc = serve(options, std::move(listeners));
   rt.slow_pool.join();
   rt.store->close();

@@ -62,8 +62,9 @@ Listener session_listener(const std::string& address, Shared& shared, Extra... e
 }
 
 // Serves the listeners until SIGTERM/SIGINT, dropping privileges once they are bound, then
-// stops the slow pool and the store. Returns the process's exit code.
+// stops the slow pool (and whatever `join_pools` joins: a service's own pools) before the
+// sessions' io_contexts go, and the store. Returns the process's exit code.
 int serve_until_stopped(Runtime& rt, const service::Context& ctx, const std::string& name, unsigned threads,
-                        std::vector<Listener> listeners);
+                        std::vector<Listener> listeners, std::function<void()> join_pools = {});
 
 }  // namespace mailstead::net

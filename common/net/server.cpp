@@ -117,6 +117,7 @@ int serve(const ServerOptions& options, std::vector<Listener> listeners) {
   contexts[0]->run();
   for (auto& io : contexts) io->stop();
   for (auto& t : pool) t.join();
+  if (options.before_teardown) options.before_teardown();
   return 0;
 }
 

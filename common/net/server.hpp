@@ -34,6 +34,9 @@ struct ServerOptions {
   // false: the TLS certificate reload (net::Certificate::reload).
   std::function<void(bool force)> reload;
   std::chrono::milliseconds reload_check{0};
+  // Called once the threads have stopped, before the io_contexts are destroyed: join here the
+  // pools whose jobs resume sessions on them.
+  std::function<void()> before_teardown;
 };
 
 // Serves until SIGTERM/SIGINT. Returns a process exit code; errors go to stderr.

@@ -134,6 +134,15 @@ std::optional<BlobRef> get_blob_ref(ReadTxn& txn, std::string_view key) {
   return BlobRef::decode(*v);
 }
 
+std::error_code drop_unreferenced_blob(WriteTxn& txn, std::string_view key) {
+  auto ref = get_blob_ref(txn, key);
+  if (!ref || ref->refs > 0) return {};
+  txn.del(Table::blob_refs, key);
+  txn.del(Table::blobs, key);
+  txn.del(Table::blob_cache, key);
+  return {};
+}
+
 Result<Appended> append(WriteTxn& txn, std::uint64_t mailbox_id, MessageRecord msg) {
   txn.touch(mailbox_id);
   auto m = get_mailbox(txn, mailbox_id);

@@ -45,6 +45,9 @@ std::error_code delete_mailbox(WriteTxn& txn, std::uint64_t id);
 std::error_code put_blob(WriteTxn& txn, std::string_view key, std::string_view bytes);
 std::optional<std::string_view> get_blob(ReadTxn& txn, std::string_view key);
 std::optional<BlobRef> get_blob_ref(ReadTxn& txn, std::string_view key);
+// Removes a blob nothing refers to (put by a writer whose appends all fell through, such as
+// a delivery to a user removed since RCPT). A referenced or absent blob is left alone.
+std::error_code drop_unreferenced_blob(WriteTxn& txn, std::string_view key);
 
 struct Appended {
   std::uint32_t uid = 0;

@@ -14,16 +14,6 @@
 
 namespace mailstead::managesieve {
 
-namespace {
-// A script name: 1–128 bytes of UTF-8 without control characters (RFC 5804 1.6).
-bool valid_name(std::string_view n) {
-  if (n.empty() || n.size() > 128) return false;
-  for (unsigned char c : n)
-    if (c < 0x20 || c == 0x7F) return false;
-  return true;
-}
-}  // namespace
-
 Session::Session(Shared& shared, asio::ip::tcp::socket socket)
     : shared_(shared), stream_(std::make_unique<net::Stream>(std::move(socket))), id_(new_session_id()) {
   peer_ = stream_->peer_address();
@@ -285,7 +275,7 @@ bool Session::validate(const std::string& text, std::vector<std::string>& warnin
 asio::awaitable<void> Session::cmd_putscript(Command& c) {
   const auto& name = c.args[0].text;
   const auto& text = c.args[1].text;
-  if (!valid_name(name)) co_return reply("NO", "", "Invalid script name");
+  if (auto why = sieve::script_name_error(name); !why.empty()) co_return reply("NO", "", "Invalid script name: " + why);
   if (text.size() > shared_.core.sieve.max_script_size)
     co_return reply("NO", "QUOTA/MAXSIZE", "Script larger than " + std::to_string(shared_.core.sieve.max_script_size) + " bytes");
   {
@@ -357,7 +347,7 @@ asio::awaitable<void> Session::cmd_deletescript(Command& c) {
 asio::awaitable<void> Session::cmd_renamescript(Command& c) {
   auto from = c.args[0].text, to = c.args[1].text;
   auto user = *user_id_;
-  if (!valid_name(to)) co_return reply("NO", "", "Invalid script name");
+  if (auto why = sieve::script_name_error(to); !why.empty()) co_return reply("NO", "", "Invalid script name: " + why);
   {
     auto txn = shared_.store.read();
     if (!sieve::get_script(*txn, user, from)) co_return reply("NO", "NONEXISTENT", "No such script");
@@ -372,7 +362,7 @@ asio::awaitable<void> Session::cmd_renamescript(Command& c) {
 
 void Session::cmd_havespace(Command& c) {
   if (c.args[1].kind != Argument::Kind::number) return bad("HAVESPACE needs a number");
-  if (!valid_name(c.args[0].text)) return reply("NO", "", "Invalid script name");
+  if (auto why = sieve::script_name_error(c.args[0].text); !why.empty()) return reply("NO", "", "Invalid script name: " + why);
   auto size = std::stoull(c.args[1].text);
   if (size > shared_.core.sieve.max_script_size)
     return reply("NO", "QUOTA/MAXSIZE", "Scripts may be at most " + std::to_string(shared_.core.sieve.max_script_size) + " bytes");

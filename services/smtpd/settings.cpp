@@ -15,6 +15,7 @@ Settings load_settings(config::Source& src) {
   src.get(sec, "max_line_length", s.max_line_length, 512, 1 << 20);
   src.get_size(sec, "max_message_size", s.max_message_size, 1024, 1ull << 31);
   src.get(sec, "max_recipients", s.max_recipients, 1, 100000);
+  src.get(sec, "sieve_threads", s.sieve_threads, 1, 256);
   src.get_duration(sec, "command_timeout", s.command_timeout);
   src.get_duration(sec, "data_timeout", s.data_timeout);
   src.get_duration(sec, "tls_handshake_timeout", s.tls_handshake_timeout);

@@ -530,9 +530,7 @@ Result<std::string> Ops::get_script(std::string_view user, std::string_view name
 }
 
 Change<std::vector<std::string>> Ops::plan_put_script(std::string_view user, std::string_view name, std::string_view text) {
-  if (name.empty() || name.size() > 128) return Error(ErrorKind::invalid, "a script name is 1 to 128 bytes", "name");
-  for (unsigned char c : name)
-    if (c < 0x20 || c == 0x7F) return Error(ErrorKind::invalid, "a script name has no control characters", "name");
+  if (auto why = sieve::script_name_error(name); !why.empty()) return Error(ErrorKind::invalid, why, "name");
   auto parsed = sieve::parse(text, sieve::limits_of(core_));
   if (!parsed.script) return Error(ErrorKind::invalid, parsed.error, "script");
   auto limit = core_.sieve.max_scripts;

@@ -3,6 +3,7 @@
 // delivery: the message is stored once, each recipient mailbox gets a record pointing at
 // it, remote recipients go into the outbound queue, and 250 is sent only after that
 // commit is durable.
+#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <ctime>
 
@@ -31,6 +32,15 @@ std::chrono::microseconds allowance(std::uint64_t n, std::uint32_t rate) {
 
 HeaderLimits header_limits(const Settings& s) { return {s.max_header_line_length, s.max_header_size}; }
 
+// Runs fn() on `pool` and resumes the caller on its own thread; fn's exception is rethrown
+// there. The pool is joined before the io_contexts go (main.cpp).
+template <class F>
+asio::awaitable<void> run_on(asio::thread_pool& pool, F fn) {
+  co_await asio::co_spawn(pool, [&fn]() -> asio::awaitable<void> {
+    fn();
+    co_return;
+  }, asio::use_awaitable);
+}
 }  // namespace
 
 asio::awaitable<void> Session::handle_data() {
@@ -249,22 +259,27 @@ asio::awaitable<void> Session::deliver(std::string_view blob, const std::string&
   sctx.now = now;
   sctx.routing = &shared_.routing;
   sctx.limits = sieve::limits_of(shared_.core);
+  // The scripts run on the Sieve pool, never on this I/O thread: a slow one (bounded by
+  // max_cpu_time) delays this message only, not the other sessions of the thread.
   std::vector<sieve::Plan> plans;
-  {
-    auto rtxn = shared_.store.read();
-    for (const auto& l : locals) {
-      sctx.recipient = l.delivered_to;
-      plans.push_back(sieve::plan(*rtxn, l.user, blob, sctx));
-      if (!plans.back().error.empty())
-        log::warn("sieve.error", {{"session", id_}, {"user", l.user}, {"error", plans.back().error}});
-    }
+  if (!locals.empty()) {
+    co_await run_on(shared_.sieve_pool, [&] {
+      auto rtxn = shared_.store.read();
+      for (const auto& l : locals) {
+        sctx.recipient = l.delivered_to;
+        plans.push_back(sieve::plan(*rtxn, l.user, blob, sctx));
+        if (!plans.back().error.empty())
+          log::warn("sieve.error", {{"session", id_}, {"user", l.user}, {"error", plans.back().error}});
+      }
+    });
   }
-  // reject/ereject: refused in the protocol when this is the only recipient (RFC 5429 2.1),
-  // otherwise a notice to the sender.
+  // reject/ereject: refused in the protocol when the message is for that user alone (RFC
+  // 5429 2.1); otherwise (other recipients, or other members of a group address) a notice
+  // to the sender, and the others still get the message.
   std::vector<sieve::Outgoing> outgoing;
   for (std::size_t i = 0; i < plans.size(); ++i) {
     if (!plans[i].reject) continue;
-    if (txn_.recipients.size() == 1) {
+    if (locals.size() == 1 && remotes.empty()) {
       log::info("sieve.reject", {{"session", id_}, {"user", locals[i].user}, {"mode", "protocol"}});
       auto reason = *plans[i].reject;
       for (auto& ch : reason)
@@ -273,7 +288,8 @@ asio::awaitable<void> Session::deliver(std::string_view blob, const std::string&
       co_return send_error(550, "5.7.1", reason.empty() ? std::string("Rejected by the recipient's filter") : reason.substr(0, 400));
     }
     if (!sender.empty())
-      outgoing.push_back({"", {sender}, sieve::rejection_notice(sctx, locals[i].delivered_to, *plans[i].reject, blob)});
+      outgoing.push_back({"", {sender}, sieve::rejection_notice(sctx, plans[i].address, locals[i].delivered_to,
+                                                                *plans[i].reject, blob)});
   }
   struct Copy {
     std::uint64_t user;
@@ -347,6 +363,9 @@ asio::awaitable<void> Session::deliver(std::string_view blob, const std::string&
     for (std::size_t i = 0; i < plans.size(); ++i)
       for (const auto& tr : plans[i].tracking)
         if (auto ec = sieve::track(t, locals[i].user, tr.kind, tr.key, tr.expires)) return ec;
+    // A blob no copy ended up in (every user it was for was removed since RCPT) is not kept.
+    for (const auto& b : blobs)
+      if (auto ec = store::drop_unreferenced_blob(t, b.key)) return ec;
     return {};
   };
   auto ec = co_await store::async_commit(shared_.store, batch, asio::use_awaitable);

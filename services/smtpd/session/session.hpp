@@ -49,6 +49,7 @@ struct Shared {
   asio::thread_pool& slow_pool;  // argon2id runs here, never on a session thread
   directory::RoutingSettings routing;
   Spool& spool;  // message bytes on their way in, and the budgets they draw on
+  asio::thread_pool& sieve_pool;  // Sieve runs here at delivery (docs/sieve.md)
 };
 
 struct Recipient {
