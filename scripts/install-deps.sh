@@ -10,6 +10,7 @@ packages=(
   libtoml11-dev libc-ares-dev libhiredis-dev libidn2-dev zlib1g-dev
   libgtest-dev googletest
   python3 openssl curl swaks isync redis-server sieve-connect
+  dnsmasq-base postfix python3-dkim
   clang libclang-rt-14-dev
 )
 

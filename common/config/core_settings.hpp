@@ -26,6 +26,9 @@ struct CoreSettings {
 
   struct Dns {
     std::vector<std::string> nameservers;  // empty: the system's resolver
+    std::chrono::milliseconds timeout{std::chrono::seconds(5)};  // per try
+    std::uint32_t tries = 2;
+    std::uint32_t cache_entries = 10000;  // answers kept for their TTL (0: no cache)
   } dns;
 
   struct Spamd {

@@ -33,6 +33,10 @@ AllSettings load_all_settings(const std::string& path);
 
 int run_up(const Args& args);
 
+// The outbound commands (cli/outbound.cpp): returns -1 when args name none of them.
+int run_outbound(const Args& args);
+std::vector<std::string> outbound_usage();
+
 // Writes a self-signed certificate and key for `hostname` (and localhost) if absent.
 // Returns "" on success, else why not.
 std::string ensure_self_signed(const std::string& cert_path, const std::string& key_path,

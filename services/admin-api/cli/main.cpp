@@ -534,6 +534,7 @@ void usage(FILE* out) {
   std::fprintf(out, "usage: mailstead [--config FILE] [--json] COMMAND ...\n\ncommands:\n");
   std::fprintf(out, "  up [--standard-ports] [--no-demo]   start and supervise every service\n");
   for (const auto& c : commands) std::fprintf(out, "  %s\n", c.usage);
+  for (const auto& u : outbound_usage()) std::fprintf(out, "  %s\n", u.c_str());
 }
 
 // Options that take a value; every other --option is a flag.
@@ -581,6 +582,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (args.words[0] == "up") return run_up(args);
+  if (int rc = run_outbound(args); rc >= 0) return rc;
 
   const Command* cmd = nullptr;
   bool noun_known = false;
