@@ -19,6 +19,7 @@ CoreSettings load_core(Source& src) {
   src.get("tls", "cert", s.tls.cert);
   src.get("tls", "key", s.tls.key);
   src.get("tls", "min_version", s.tls.min_version);
+  src.get("tls", "allow_world_readable_key", s.tls.allow_world_readable_key);
   if (s.tls.min_version != "1.2" && s.tls.min_version != "1.3")
     src.fail("tls", "min_version", "must be \"1.2\" or \"1.3\"");
 

@@ -22,6 +22,8 @@ struct CoreSettings {
     std::string cert;  // empty: <data_dir>/tls/cert.pem (made on first start by `mailstead up`)
     std::string key;   // empty: <data_dir>/tls/key.pem
     std::string min_version = "1.2";
+    // A private key others can read is refused unless this is set (then it is a warning).
+    bool allow_world_readable_key = false;
   } tls;
 
   struct Dns {

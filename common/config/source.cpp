@@ -5,6 +5,7 @@
 
 #include <cctype>
 #include <charconv>
+#include <cstdio>
 #include <cstdlib>
 #include <sstream>
 #include <toml.hpp>
@@ -89,8 +90,15 @@ Source Source::load(const std::string& path) {
     struct stat st {};
     if (::stat(secrets_file.c_str(), &st) != 0)
       src.fail("", "secrets_file", "cannot read " + secrets_file);
-    if (st.st_mode & S_IWOTH)
-      src.fail("", "secrets_file", secrets_file + " is world-writable; chmod o-w it");
+    // Like ssh with a private key: a secrets file anyone but its owner can read or write
+    // is refused, naming the file and its mode.
+    if (st.st_mode & (S_IRWXG | S_IRWXO)) {
+      char mode[8];
+      std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+      src.fail("", "secrets_file",
+               secrets_file + " has mode " + mode +
+                   ": it must not be readable or writable by group or others; chmod 600 it");
+    }
     try {
       src.impl_->secrets = toml::parse(secrets_file);
       src.impl_->secrets_path = secrets_file;

@@ -19,7 +19,8 @@ std::unique_ptr<Runtime> make_runtime(const service::Context& ctx, const Runtime
     });
   }
   try {
-    rt->tls.emplace(make_server_tls(ctx.core.tls_cert(), ctx.core.tls_key(), ctx.core.tls.min_version));
+    rt->tls.emplace(make_server_tls(ctx.core.tls_cert(), ctx.core.tls_key(), ctx.core.tls.min_version,
+                                     ctx.core.tls.allow_world_readable_key));
   } catch (const std::exception& e) {
     std::fprintf(stderr, "%s: %s\n", ctx.name.c_str(), e.what());
     return nullptr;

@@ -7,8 +7,10 @@
 
 namespace mailstead::net {
 
-// Throws std::runtime_error naming the file when the certificate or key cannot be used.
+// Throws std::runtime_error naming the file when the certificate or key cannot be used,
+// or when the key file is readable by others and `allow_world_readable_key` is false (with
+// it true, that is logged as a warning).
 boost::asio::ssl::context make_server_tls(const std::string& cert_file, const std::string& key_file,
-                                          const std::string& min_version);
+                                          const std::string& min_version, bool allow_world_readable_key = false);
 
 }  // namespace mailstead::net

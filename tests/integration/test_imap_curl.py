@@ -9,7 +9,7 @@ import subprocess
 import tempfile
 import unittest
 
-from helpers import Suite
+from helpers import Suite, tool
 
 
 class ImapCurlTest(unittest.TestCase):
@@ -26,7 +26,7 @@ class ImapCurlTest(unittest.TestCase):
 
     def curl(self, path="/", *args, upload=None, ok=True):
         """Runs curl; returns (exit code, stdout bytes, the server's lines)."""
-        cmd = ["curl", "-sS", "-v", "--cacert", self.s.cert, "-u", "carol@example.test:carol-pw",
+        cmd = [tool("curl"), "-sS", "-v", "--cacert", self.s.cert, "-u", "carol@example.test:carol-pw",
                "--max-time", "20", *args]
         tmp = None
         if upload is not None:
@@ -142,7 +142,7 @@ class ImapCurlTest(unittest.TestCase):
         self.assertIn("NO", self.tagged("/", "SELECT Nowhere"))
         rc, _, _ = self.curl("/Nowhere;UID=1", ok=False)
         self.assertNotEqual(rc, 0)
-        p = subprocess.run(["curl", "-sS", "--cacert", self.s.cert, "-u", "carol@example.test:wrong",
+        p = subprocess.run([tool("curl"), "-sS", "--cacert", self.s.cert, "-u", "carol@example.test:wrong",
                             "--max-time", "20", self.base + "/"], capture_output=True)
         self.assertNotEqual(p.returncode, 0, "a wrong password is refused")
 

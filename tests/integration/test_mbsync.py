@@ -9,15 +9,15 @@ import subprocess
 import tempfile
 import unittest
 
-from helpers import Suite, client_tls
+from helpers import Suite, client_tls, tool
 
 FOLDERS = ["INBOX", "Work", "Work/Projects", "Lists", "Archive"]
 PER_FOLDER = 200
 
 
-@unittest.skipUnless(shutil.which("mbsync"), "mbsync (isync) is not installed")
 class MbsyncTest(unittest.TestCase):
     def setUp(self):
+        self.mbsync_bin = tool("mbsync")
         self.s = Suite().start("imapd")
         self.s.cli("domain", "add", "example.test")
         self.s.cli("user", "add", "sync@example.test", "--password", "sync-pw")
@@ -64,7 +64,7 @@ SyncState *
         return c
 
     def mbsync(self):
-        p = subprocess.run(["mbsync", "-c", self.rc, "-a"], capture_output=True, text=True, timeout=600)
+        p = subprocess.run([self.mbsync_bin, "-c", self.rc, "-a"], capture_output=True, text=True, timeout=600)
         self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
 
     def local_files(self, folder):

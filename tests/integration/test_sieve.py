@@ -14,7 +14,7 @@ import tempfile
 import time
 import unittest
 
-from helpers import Suite, client_tls
+from helpers import Suite, client_tls, tool
 
 
 class ManageSieve:
@@ -90,7 +90,7 @@ class SieveTest(unittest.TestCase):
         r, w = os.pipe()
         os.write(w, ((password or user.split("@")[0] + "-pw") + "\n").encode())
         os.close(w)
-        cmd = ["sieve-connect", "--server", "localhost", "--port", str(self.s.sieve), "--user", user,
+        cmd = [tool("sieve-connect"), "--server", "localhost", "--port", str(self.s.sieve), "--user", user,
                "--passwordfd", str(r), "--tlscafile", self.s.cert, *args]
         try:
             return subprocess.run(cmd, capture_output=True, pass_fds=(r,), timeout=60, text=True)

@@ -66,8 +66,7 @@ class SmtpCrashTest(unittest.TestCase):
             deadline = time.monotonic() + 120
             while len(acked) < kill_at and time.monotonic() < deadline:
                 time.sleep(0.005)
-            self.s.kill()
-            time.sleep(0.2)
+            self.s.kill()  # waits for the process to be gone
             self.s.start()
         for t in threads:
             t.join(timeout=300)

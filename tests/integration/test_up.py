@@ -7,7 +7,7 @@ import subprocess
 import time
 import unittest
 
-from helpers import Instance, binary, free_ports
+from helpers import Instance, binary, free_ports, wait_for_line
 
 
 def children_of(pid):
@@ -73,6 +73,7 @@ class UpTest(unittest.TestCase):
             self.assertIn(f"SMTP (MX)             127.0.0.1:{self.ports[0]}", out)
             self.assertIn("IMAPS                 127.0.0.1:2993", out)
             self.assertIn("ManageSieve           127.0.0.1:24190", out)
+            self.assertNotIn("Admin API", out, "an admin URL is printed while nothing serves it")
             self.assertIn("user: demo@example.test", out)
             password = out.split("password: ")[1].split()[0]
             self.assertGreaterEqual(len(password), 16)
@@ -139,7 +140,8 @@ class UpTest(unittest.TestCase):
         # admin-api leaves [imapd] to imapd
         p = subprocess.Popen([binary("mailstead-admin-api"), "--config", self.m.config],
                              stderr=subprocess.PIPE, text=True)
-        time.sleep(0.5)
+        started = wait_for_line(p.stderr, "event=service.start", timeout=30)
+        self.assertIsNotNone(started, "admin-api refused another service's section")
         self.assertIsNone(p.poll(), "admin-api refused another service's section")
         p.send_signal(signal.SIGTERM)
         _, err = p.communicate(timeout=10)

@@ -177,7 +177,8 @@ int run_up(const Args& args) {
   std::printf("  SMTP submissions      %s (TLS)\n", join(s.smtpd.submissions_listen).c_str());
   std::printf("  IMAPS                 %s\n", join(s.imapd.imaps_listen).c_str());
   std::printf("  ManageSieve           %s (STARTTLS)\n", join(s.sieved.listen).c_str());
-  std::printf("  Admin API             https://%s\n", join(s.admin.listen).c_str());
+  // No admin API line yet: mailstead-admin-api does not serve HTTP (docs/status.md), and a
+  // URL where nothing answers would send the administrator looking for a fault.
   std::printf("  TLS certificate       %s\n", s.core.tls_cert().c_str());
   if (!credentials.empty()) std::printf("Demo account:\n%s", credentials.c_str());
   std::printf("Stop with Ctrl-C.\n");

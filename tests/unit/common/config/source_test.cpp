@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <sys/stat.h>
+
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 
@@ -108,6 +111,7 @@ TEST(Config, SecretsComeFromTheirOwnFile) {
   testing::TempDir dir;
   auto secrets = dir.path() + "/secrets.toml";
   std::ofstream(secrets) << "[relay]\npassword = \"s3cret\"\n";
+  ::chmod(secrets.c_str(), 0600);
   auto main = dir.path() + "/mailstead.toml";
   std::ofstream(main) << "secrets_file = \"" << secrets << "\"\n";
   auto src = Source::load(main);
@@ -119,6 +123,29 @@ TEST(Config, SecretsComeFromTheirOwnFile) {
   auto src2 = Source::load(main);
   load_core(src2);
   EXPECT_THROW(src2.check_unknown(), ConfigError);
+}
+
+TEST(Config, SecretsFileReadableByOthersIsRefused) {
+  testing::TempDir dir;
+  auto secrets = dir.path() + "/secrets.toml";
+  std::ofstream(secrets) << "[relay]\npassword = \"s3cret\"\n";
+  auto main = dir.path() + "/mailstead.toml";
+  std::ofstream(main) << "secrets_file = \"" << secrets << "\"\n";
+  for (mode_t mode : {0644, 0640, 0604, 0620, 0602}) {
+    ::chmod(secrets.c_str(), mode);
+    try {
+      Source::load(main);
+      ADD_FAILURE() << "mode " << std::oct << mode << " was accepted";
+    } catch (const ConfigError& e) {
+      std::string what = e.what();
+      EXPECT_NE(what.find(secrets), std::string::npos) << what;
+      char text[8];
+      std::snprintf(text, sizeof text, "%04o", static_cast<unsigned>(mode));
+      EXPECT_NE(what.find(text), std::string::npos) << what;
+    }
+  }
+  ::chmod(secrets.c_str(), 0400);
+  EXPECT_NO_THROW(Source::load(main));
 }
 
 TEST(Config, ParseSize) {
