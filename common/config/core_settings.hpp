@@ -84,7 +84,7 @@ CoreSettings load_core(Source& src);
 
 // The sections of the file that belong to a single process.
 inline const std::vector<std::string>& service_sections() {
-  static const std::vector<std::string> s{"smtpd", "imapd", "sieved", "admin"};
+  static const std::vector<std::string> s{"smtpd", "imapd", "sieved", "admin", "outbound"};
   return s;
 }
 

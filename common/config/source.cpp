@@ -206,6 +206,7 @@ bool parse_scaled(std::string s, std::uint64_t& out, bool duration) {
     else if (unit == "ms") mul = 1;
     else if (unit == "m") mul = 60'000;
     else if (unit == "h") mul = 3'600'000;
+    else if (unit == "d") mul = 86'400'000;
   } else {
     if (unit.empty() || unit == "b") mul = 1;
     else if (unit == "k" || unit == "kb" || unit == "kib") mul = 1024;

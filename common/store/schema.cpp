@@ -2,9 +2,12 @@
 //   1  the first layout (docs/storage.md).
 //   2  MailboxRecord gains message, unseen and byte totals, so STATUS (which Roundcube
 //      sends for every folder on every page) never scans a mailbox.
+//   3  QueueRecord holds each recipient's state (pending/deferred/delivered/failed, next
+//      attempt, last reply) and a lease; queue_due indexes the queue by next look.
 #include "store/schema.hpp"
 
 #include "log/log.hpp"
+#include "store/mailstore.hpp"
 #include "store/records.hpp"
 #include "store/store.hpp"
 #include "util/bytes.hpp"
@@ -43,9 +46,30 @@ std::error_code migrate_1_to_2(WriteTxn& txn) {
   return {};
 }
 
+std::error_code migrate_2_to_3(WriteTxn& txn) {
+  std::vector<QueueRecord> queued;
+  {
+    auto c = txn.cursor(Table::queue);
+    for (bool ok = c->first(); ok; ok = c->next()) {
+      auto q = QueueRecord::decode_v2(c->value());
+      if (!q) return Errc::corrupt;
+      queued.push_back(std::move(*q));
+    }
+  }
+  // Entries older than the queue lifetime stay: the delivery service bounces them rather
+  // than sending them late (docs/delivery.md).
+  for (auto& q : queued) {
+    if (q.sender.empty()) q.flags |= queue_bounce;
+    q.due = 0;
+    if (auto ec = put_queued(txn, q)) return ec;
+  }
+  log::info("store.migrated", {{"from", 2}, {"to", 3}, {"queued", queued.size()}});
+  return {};
+}
+
 using Migration = std::error_code (*)(WriteTxn&);
 // migrations[n - 1] takes the store from version n to n + 1.
-constexpr Migration migrations[] = {migrate_1_to_2};
+constexpr Migration migrations[] = {migrate_1_to_2, migrate_2_to_3};
 static_assert(std::size(migrations) == current_version - 1);
 
 }  // namespace

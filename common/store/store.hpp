@@ -35,6 +35,8 @@ enum class Table : std::uint8_t {
   sieve_scripts,    // user id (u64) + script name → the script's bytes as uploaded
   sieve_active,     // user id (u64) → the name of the active script
   sieve_tracking,   // user id (u64) + kind + SHA-256 of a key → expiry (i64): vacation replies, duplicate IDs
+  queue_due,        // due time (u64 seconds) + queue id (u64) → "": the outbound queue by next look
+  send_log,         // time (u64 seconds) + sequence (u64) → SendLogEntry: every delivery attempt
   count_
 };
 inline constexpr int table_count = static_cast<int>(Table::count_);

@@ -10,6 +10,7 @@
 #include "../../smtpd/settings.hpp"
 #include "../../imapd/settings.hpp"
 #include "../../sieved/settings.hpp"
+#include "../../deliverd/settings.hpp"
 
 namespace mailstead::cli {
 
@@ -26,6 +27,7 @@ struct AllSettings {
   imap::Settings imapd;
   managesieve::Settings sieved;
   admin::Settings admin;
+  outbound::Settings outbound;
 };
 
 // Loads and validates the whole configuration (every section). Throws ConfigError.

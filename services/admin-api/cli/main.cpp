@@ -28,6 +28,7 @@ AllSettings load_all_settings(const std::string& path) {
   all.imapd = imap::load_settings(src);
   all.sieved = managesieve::load_settings(src);
   all.admin = admin::load_settings(src);
+  all.outbound = outbound::load_settings(src);
   src.check_unknown();
   return all;
 }
