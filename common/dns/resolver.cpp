@@ -312,10 +312,13 @@ void Resolver::async_query(std::string_view name, Type type, std::function<void(
 }
 
 asio::awaitable<Answer> Resolver::query(std::string name, Type type) {
+  // The initiation captures only pointers into this frame: GCC 12 mishandles a lambda's
+  // owning captures inside co_await (the capture was freed twice).
+  const std::string* n = &name;
   co_return co_await asio::async_initiate<const asio::use_awaitable_t<>&, void(Answer)>(
-      [this, name = std::move(name), type](auto handler) {
+      [this, n, type](auto handler) {
         auto h = std::make_shared<decltype(handler)>(std::move(handler));
-        async_query(name, type, [h](Answer a) { (*h)(std::move(a)); });
+        async_query(*n, type, [h](Answer a) { (*h)(std::move(a)); });
       },
       asio::use_awaitable);
 }

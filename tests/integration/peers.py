@@ -91,3 +91,69 @@ class SilentDns:
 
     def stop(self):
         self.sock.close()
+
+
+class SmtpSink:
+    """Postfix's smtp-sink on `address`:`port`, keeping each transaction in `dir` as a file
+    (X-Mail-Args, X-Rcpt-Args lines, then the message). `flags` are smtp-sink options, e.g.
+    ["-f", "rcpt"] (5xx at RCPT), ["-r", "rcpt"] (4xx), ["-q", "."] (hang up after DATA)."""
+
+    def __init__(self, address, port, flags=()):
+        exe = require_tool("smtp-sink", "postfix")
+        self.dir = tempfile.mkdtemp(prefix="mailstead-sink-")
+        os.chmod(self.dir, 0o777)  # smtp-sink writes as "nobody" when started as root
+        self.address, self.port = address, port
+        args = [exe]
+        if os.geteuid() == 0:
+            args += ["-u", "nobody"]
+        args += list(flags) + ["-d", os.path.join(self.dir, "%Y%m%d%H%M%S."), f"{address}:{port}", "100"]
+        self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection((address, port), timeout=1).close()
+                return
+            except OSError:
+                if self.proc.poll() is not None:
+                    raise AssertionError("smtp-sink did not start: " + self.proc.stderr.read())
+                time.sleep(0.05)
+        raise AssertionError(f"smtp-sink does not listen on {address}:{port}")
+
+    def messages(self):
+        """[(envelope dict, message bytes)] of every complete transaction so far."""
+        out = []
+        for name in sorted(os.listdir(self.dir)):
+            path = os.path.join(self.dir, name)
+            with open(path, "rb") as f:
+                data = f.read()
+            env = {"rcpt": []}
+            rest = data
+            while True:
+                line, _, after = rest.partition(b"\n")
+                if line.startswith(b"X-Mail-Args: "):
+                    env["mail"] = line[13:].decode().strip()
+                elif line.startswith(b"X-Rcpt-Args: "):
+                    env["rcpt"].append(line[13:].decode().strip())
+                elif not (line.startswith(b"X-Client-") or line.startswith(b"X-Helo-Args")):
+                    break
+                rest = after
+            out.append((env, rest))
+        return out
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(timeout=10)
+        self.proc.stderr.close()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def wait_until(check, timeout=60, what="the condition"):
+    """Polls `check` until it returns something true; returns that."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        got = check()
+        if got:
+            return got
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")

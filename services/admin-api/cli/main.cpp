@@ -460,32 +460,6 @@ int queue_get(Env& e) {
   std::fwrite(r->data(), 1, r->size(), stdout);
   return 0;
 }
-int queue_list(Env& e) {
-  expect_operands(e.args, 2);
-  auto q = e.ops.list_queue();
-  if (e.args.json) {
-    json::array arr;
-    for (auto& r : q) {
-      json::array rcpts;
-      for (auto& a : r.recipients) rcpts.push_back(json::string(a));
-      auto users = e.ops.user_addresses({r.authenticated_user});
-      arr.push_back(json::object{{"id", r.id}, {"sender", r.sender}, {"recipients", rcpts},
-                                 {"authenticated_user", users.empty() ? "" : users[0]}, {"created", r.created},
-                                 {"next_attempt", r.next_attempt}, {"attempts", r.attempts},
-                                 {"last_error", r.last_error}});
-    }
-    print_json(arr);
-  } else {
-    for (auto& r : q) {
-      std::string rcpts;
-      for (std::size_t i = 0; i < r.recipients.size(); ++i) rcpts += (i ? "," : "") + r.recipients[i];
-      std::printf("%llu from=<%s> to=%s attempts=%u%s\n", static_cast<unsigned long long>(r.id), r.sender.c_str(),
-                  rcpts.c_str(), r.attempts, r.last_error.empty() ? "" : (" last_error=\"" + r.last_error + "\"").c_str());
-    }
-  }
-  return 0;
-}
-
 struct Command {
   const char* noun;
   const char* verb;  // "" for one-word commands
@@ -527,8 +501,7 @@ const Command commands[] = {
     {"sieve", "activate", "sieve activate USER NAME", sieve_activate},
     {"sieve", "deactivate", "sieve deactivate USER", sieve_deactivate},
     {"sieve", "delete", "sieve delete USER NAME", sieve_delete},
-    {"queue", "list", "queue list [--json]", queue_list},
-    {"queue", "get", "queue get ID", queue_get},
+    {"queue", "get", "queue get ID   (a queued message's bytes)", queue_get},
 };
 
 void usage(FILE* out) {
@@ -541,7 +514,7 @@ void usage(FILE* out) {
 // Options that take a value; every other --option is a flag.
 bool takes_value(const std::string& name) {
   return name == "config" || name == "password" || name == "name" || name == "quota" || name == "from" ||
-         name == "authenticated-as";
+         name == "authenticated-as" || name == "since";
 }
 
 }  // namespace

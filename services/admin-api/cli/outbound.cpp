@@ -6,12 +6,16 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/json.hpp>
 #include <cstdio>
+#include <ctime>
 #include <iostream>
 
 #include "cli/cli.hpp"
 #include "config/source.hpp"
 #include "dns/resolver.hpp"
 #include "log/log.hpp"
+#include "queue/queue.hpp"
+#include "store/mailstore.hpp"
+#include "store/store.hpp"
 
 namespace mailstead::cli {
 
@@ -73,6 +77,206 @@ int dns_lookup(const Args& args, const AllSettings& s) {
   return answer.status == dns::Status::servfail || answer.status == dns::Status::timeout ? 1 : 0;
 }
 
+std::unique_ptr<store::Store> open(const AllSettings& s) {
+  std::error_code ec;
+  std::string why;
+  auto st = store::open({s.core.store_dir(), s.core.store.map_size, s.core.store.max_readers,
+                         s.core.store.max_batches_per_commit},
+                        ec, why);
+  if (!st) throw std::runtime_error(why);
+  return st;
+}
+
+std::int64_t now_s() { return static_cast<std::int64_t>(std::time(nullptr)); }
+
+std::string when(std::int64_t t) {
+  if (t <= 0) return "-";
+  std::time_t tt = static_cast<std::time_t>(t);
+  std::tm tm{};
+  gmtime_r(&tt, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+std::uint64_t queue_id(const Args& a, std::size_t i) {
+  if (a.words.size() <= i) throw Usage{"queue show|retry|delete ID"};
+  const auto& t = a.words[i];
+  std::uint64_t id = 0;
+  for (char c : t) {
+    if (c < '0' || c > '9' || id > UINT64_MAX / 10) throw Usage{"ID must be a queue id (a number), not '" + t + "'"};
+    id = id * 10 + static_cast<std::uint64_t>(c - '0');
+  }
+  if (id == 0) throw Usage{"ID must be a queue id (a number)"};
+  return id;
+}
+
+json::object record_json(const store::QueueRecord& r) {
+  json::array rcpts, states;
+  for (const auto& st : r.states) {
+    rcpts.push_back(json::string(st.address));
+    states.push_back(json::object{{"address", st.address},
+                                  {"state", store::state_name(st.state)},
+                                  {"attempts", st.attempts},
+                                  {"next_attempt", st.final() ? 0 : st.next_attempt},
+                                  {"last_attempt", st.last_attempt},
+                                  {"last_reply", st.last_reply},
+                                  {"remote", st.remote}});
+  }
+  return json::object{{"id", r.id},
+                      {"sender", r.sender},
+                      {"recipients", rcpts},
+                      {"states", states},
+                      {"authenticated_user", r.authenticated_user},
+                      {"created", r.created},
+                      {"next_attempt", r.next_attempt},
+                      {"attempts", r.attempts},
+                      {"last_error", r.last_error},
+                      {"leased_by", r.lease_until > now_s() ? r.lease_owner : std::string()},
+                      {"bounce", (r.flags & store::queue_bounce) != 0}};
+}
+
+int queue_list(const Args& args, const AllSettings& s) {
+  if (args.words.size() != 2) throw Usage{"queue list [--json]"};
+  auto st = open(s);
+  auto all = queue::list(*st->read());
+  if (args.json) {
+    json::array arr;
+    for (const auto& r : all) arr.push_back(record_json(r));
+    std::cout << json::serialize(arr) << "\n";
+    return 0;
+  }
+  for (const auto& r : all) {
+    std::string rcpts;
+    for (const auto& x : r.states)
+      if (!x.final()) rcpts += (rcpts.empty() ? "" : ",") + x.address;
+    std::printf("%llu from=<%s> to=%s attempts=%u next=%s%s\n", static_cast<unsigned long long>(r.id), r.sender.c_str(),
+                rcpts.c_str(), r.attempts, when(r.next_attempt).c_str(),
+                r.last_error.empty() ? "" : (" last_reply=\"" + r.last_error + "\"").c_str());
+  }
+  return 0;
+}
+
+int queue_show(const Args& args, const AllSettings& s) {
+  auto id = queue_id(args, 2);
+  if (args.words.size() != 3) throw Usage{"queue show ID [--json]"};
+  auto st = open(s);
+  auto txn = st->read();
+  auto r = store::get_queued(*txn, id);
+  if (!r) {
+    std::fprintf(stderr, "mailstead: no message %llu in the queue (delivered, bounced or deleted)\n",
+                 static_cast<unsigned long long>(id));
+    return 1;
+  }
+  if (args.json) {
+    std::cout << json::serialize(record_json(*r)) << "\n";
+    return 0;
+  }
+  auto blob = store::get_blob(*txn, r->blob);
+  std::printf("id:        %llu\nfrom:      <%s>\nqueued:    %s\nsize:      %zu\nattempts:  %u\n",
+              static_cast<unsigned long long>(r->id), r->sender.c_str(), when(r->created).c_str(),
+              r->prefix.size() + (blob ? blob->size() : 0), r->attempts);
+  if (r->lease_until > now_s()) std::printf("in flight: %s (until %s)\n", r->lease_owner.c_str(), when(r->lease_until).c_str());
+  for (const auto& x : r->states) {
+    std::printf("to:        <%s> %s", x.address.c_str(), store::state_name(x.state));
+    if (!x.final()) std::printf(", next attempt %s", when(x.next_attempt).c_str());
+    if (x.attempts) std::printf(", %u attempt%s", x.attempts, x.attempts == 1 ? "" : "s");
+    std::printf("\n");
+    if (!x.last_reply.empty()) std::printf("           %s%s%s\n", x.last_reply.c_str(), x.remote.empty() ? "" : " from ", x.remote.c_str());
+  }
+  return 0;
+}
+
+int queue_retry(const Args& args, const AllSettings& s) {
+  bool all = args.opts.count("all") > 0;
+  std::vector<std::uint64_t> ids;
+  auto st = open(s);
+  if (all) {
+    if (args.words.size() != 2) throw Usage{"queue retry ID|--all"};
+    for (const auto& r : queue::list(*st->read())) ids.push_back(r.id);
+  } else {
+    ids.push_back(queue_id(args, 2));
+    if (args.words.size() != 3) throw Usage{"queue retry ID|--all"};
+    if (!store::get_queued(*st->read(), ids[0])) {
+      std::fprintf(stderr, "mailstead: no message %llu in the queue\n", static_cast<unsigned long long>(ids[0]));
+      return 1;
+    }
+  }
+  auto now = now_s();
+  auto ec = st->commit_sync([&](store::WriteTxn& t) -> std::error_code {
+    for (auto id : ids)
+      if (store::get_queued(t, id))
+        if (auto e = queue::retry_now(t, id, now)) return e;
+    return {};
+  });
+  if (ec) throw std::runtime_error("the store failed: " + ec.message());
+  std::printf("%zu message%s due now\n", ids.size(), ids.size() == 1 ? "" : "s");
+  return 0;
+}
+
+int queue_flush(const Args& args, const AllSettings& s) {
+  if (args.words.size() != 2) throw Usage{"queue flush"};
+  Args a = args;
+  a.opts["all"] = "";
+  return queue_retry(a, s);
+}
+
+int queue_delete(const Args& args, const AllSettings& s) {
+  auto id = queue_id(args, 2);
+  if (args.words.size() != 3) throw Usage{"queue delete ID"};
+  auto st = open(s);
+  bool found = false;
+  auto ec = st->commit_sync([&](store::WriteTxn& t) -> std::error_code {
+    found = store::get_queued(t, id).has_value();
+    return found ? queue::remove(t, id) : std::error_code{};
+  });
+  if (ec) throw std::runtime_error("the store failed: " + ec.message());
+  if (!found) {
+    std::fprintf(stderr, "mailstead: no message %llu in the queue\n", static_cast<unsigned long long>(id));
+    return 1;
+  }
+  std::printf("deleted %llu (no bounce is sent)\n", static_cast<unsigned long long>(id));
+  return 0;
+}
+
+// "1700000000", "2024-01-02T03:04:05Z", "90m" / "2h" / "7d" ago.
+std::int64_t parse_since(const std::string& t) {
+  if (t.empty()) return 0;
+  bool digits = true;
+  for (char c : t) digits &= c >= '0' && c <= '9';
+  if (digits) return std::stoll(t);
+  std::tm tm{};
+  if (strptime(t.c_str(), "%Y-%m-%dT%H:%M:%SZ", &tm) || strptime(t.c_str(), "%Y-%m-%d", &tm)) return timegm(&tm);
+  std::uint64_t n = 0;
+  std::size_t i = 0;
+  while (i < t.size() && t[i] >= '0' && t[i] <= '9') n = n * 10 + static_cast<std::uint64_t>(t[i++] - '0');
+  auto unit = t.substr(i);
+  std::int64_t mul = unit == "s" ? 1 : unit == "m" ? 60 : unit == "h" ? 3600 : unit == "d" ? 86400 : 0;
+  if (i == 0 || mul == 0) throw Usage{"queue log [--since T] [--json]   (T: seconds since 1970, 2024-01-02T03:04:05Z, or 90m/2h/7d ago)"};
+  return now_s() - static_cast<std::int64_t>(n) * mul;
+}
+
+int queue_log(const Args& args, const AllSettings& s) {
+  if (args.words.size() != 2) throw Usage{"queue log [--since T] [--json]"};
+  auto since = parse_since(args.opts.count("since") ? args.opts.at("since") : "");
+  auto st = open(s);
+  auto entries = queue::read_log(*st->read(), since);
+  if (args.json) {
+    json::array arr;
+    for (const auto& e : entries)
+      arr.push_back(json::object{{"time", e.time},         {"queue_id", e.queue_id}, {"sender", e.sender},
+                                 {"recipient", e.recipient}, {"remote", e.remote},     {"tls", e.tls},
+                                 {"reply", e.reply},       {"result", queue::result_name(e.result)}});
+    std::cout << json::serialize(arr) << "\n";
+    return 0;
+  }
+  for (const auto& e : entries)
+    std::printf("%s %llu <%s> -> <%s> %s%s%s%s \"%s\"\n", when(e.time).c_str(), static_cast<unsigned long long>(e.queue_id),
+                e.sender.c_str(), e.recipient.c_str(), queue::result_name(e.result), e.remote.empty() ? "" : " via ",
+                e.remote.c_str(), e.tls.empty() ? "" : (" " + e.tls).c_str(), e.reply.c_str());
+  return 0;
+}
+
 struct Command {
   const char* noun;
   const char* verb;
@@ -82,6 +286,12 @@ struct Command {
 
 const Command commands[] = {
     {"dns", "lookup", "dns lookup TYPE NAME [--json]   (A, AAAA, MX, TXT, PTR, TLSA as the delivery service sees them)", dns_lookup},
+    {"queue", "list", "queue list [--json]", queue_list},
+    {"queue", "show", "queue show ID [--json]   (each recipient's state and last reply)", queue_show},
+    {"queue", "retry", "queue retry ID|--all", queue_retry},
+    {"queue", "flush", "queue flush   (everything waiting is due now)", queue_flush},
+    {"queue", "delete", "queue delete ID   (no bounce)", queue_delete},
+    {"queue", "log", "queue log [--since T] [--json]", queue_log},
 };
 
 }  // namespace
@@ -102,6 +312,7 @@ int run_outbound(const Args& args) {
     if (args.words.size() > 1 && args.words[1] == c.verb) cmd = &c;
   }
   if (!noun) return -1;
+  if (!cmd && args.words[0] == "queue" && args.words.size() > 1 && args.words[1] == "get") return -1;  // main.cpp
   if (!cmd) {
     std::fprintf(stderr, "mailstead: unknown or missing verb for '%s'; one of:\n", args.words[0].c_str());
     for (const auto& c : commands)
