@@ -51,7 +51,7 @@ class UpTest(unittest.TestCase):
                 break
         return p, "".join(lines)
 
-    def wait_children(self, p, n=4, timeout=10):
+    def wait_children(self, p, n=5, timeout=10):
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             kids = children_of(p.pid)
@@ -86,7 +86,7 @@ class UpTest(unittest.TestCase):
             self.assertIn("DNS:mail.example.test", cert.stdout)
 
             kids = self.wait_children(p)
-            self.assertEqual(set(kids), {"mailstead-smtpd", "mailstead-imapd", "mailstead-sieved",
+            self.assertEqual(set(kids), {"mailstead-smtpd", "mailstead-deliverd", "mailstead-imapd", "mailstead-sieved",
                                          "mailstead-admin-api"})
             # The demo user exists in the shared store.
             users = [u["address"] for u in self.m.cli_json("user", "list")]

@@ -11,6 +11,7 @@
 
 #include "cli/cli.hpp"
 #include "config/source.hpp"
+#include "directory/directory.hpp"
 #include "dns/resolver.hpp"
 #include "log/log.hpp"
 #include "queue/queue.hpp"
@@ -111,7 +112,9 @@ std::uint64_t queue_id(const Args& a, std::size_t i) {
   return id;
 }
 
-json::object record_json(const store::QueueRecord& r) {
+std::string user_address(store::ReadTxn& txn, std::uint64_t id);
+
+json::object record_json(store::ReadTxn& txn, const store::QueueRecord& r) {
   json::array rcpts, states;
   for (const auto& st : r.states) {
     rcpts.push_back(json::string(st.address));
@@ -127,7 +130,7 @@ json::object record_json(const store::QueueRecord& r) {
                       {"sender", r.sender},
                       {"recipients", rcpts},
                       {"states", states},
-                      {"authenticated_user", r.authenticated_user},
+                      {"authenticated_user", user_address(txn, r.authenticated_user)},
                       {"created", r.created},
                       {"next_attempt", r.next_attempt},
                       {"attempts", r.attempts},
@@ -136,13 +139,20 @@ json::object record_json(const store::QueueRecord& r) {
                       {"bounce", (r.flags & store::queue_bounce) != 0}};
 }
 
+std::string user_address(store::ReadTxn& txn, std::uint64_t id) {
+  if (id == 0) return "";
+  auto u = directory::get_user(txn, id);
+  return u ? u->address : "#" + std::to_string(id);
+}
+
 int queue_list(const Args& args, const AllSettings& s) {
   if (args.words.size() != 2) throw Usage{"queue list [--json]"};
   auto st = open(s);
-  auto all = queue::list(*st->read());
+  auto txn = st->read();
+  auto all = queue::list(*txn);
   if (args.json) {
     json::array arr;
-    for (const auto& r : all) arr.push_back(record_json(r));
+    for (const auto& r : all) arr.push_back(record_json(*txn, r));
     std::cout << json::serialize(arr) << "\n";
     return 0;
   }
@@ -169,7 +179,7 @@ int queue_show(const Args& args, const AllSettings& s) {
     return 1;
   }
   if (args.json) {
-    std::cout << json::serialize(record_json(*r)) << "\n";
+    std::cout << json::serialize(record_json(*txn, *r)) << "\n";
     return 0;
   }
   auto blob = store::get_blob(*txn, r->blob);
