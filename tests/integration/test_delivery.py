@@ -77,17 +77,18 @@ class Delivery(unittest.TestCase):
     def inbox(self, user="alice@local.test"):
         return self.suite.instance.cli_json("message", "list", user, "INBOX")
 
-    def inbox_message(self, uid, user="alice@local.test"):
+    def inbox_message(self, uid, user="alice@local.test", raw=False):
         p = subprocess.run([binary("mailstead"), "--config", self.suite.instance.config, "message", "get", user, "INBOX",
                             str(uid)], capture_output=True, check=True)
-        return email.message_from_bytes(p.stdout, policy=email.policy.default)
+        return p.stdout if raw else email.message_from_bytes(p.stdout, policy=email.policy.default)
 
     def wait_bounce(self, about):
         """The DSN in alice's INBOX whose report mentions `about`."""
         def find():
             for m in self.inbox():
-                msg = self.inbox_message(m["uid"])
-                if msg.get_content_type() == "multipart/report" and about in msg.as_string():
+                raw = self.inbox_message(m["uid"], raw=True)
+                msg = email.message_from_bytes(raw, policy=email.policy.default)
+                if msg.get_content_type() == "multipart/report" and about in raw.decode("utf-8", "replace"):
                     return msg
             return None
         return wait_until(find, what=f"a DSN about {about} in alice's INBOX")
@@ -172,6 +173,19 @@ class Delivery(unittest.TestCase):
         dsn = self.wait_bounce("x@gone.zone.test")
         self.assertIn("Status: 5.1.2", dsn.as_string())
 
+    def test_smtputf8_message_to_a_server_without_it_bounces_clearly(self):
+        to = "j\u00f6rg@ok.test"
+        msg = (f"From: alice@local.test\r\nTo: {to}\r\nSubject: utf8 needed\r\n\r\nHallo\r\n").encode()
+        with smtplib.SMTP("127.0.0.1", self.suite.submission, timeout=30) as c:
+            c.starttls(context=client_tls(self.suite.cert))
+            c.login("alice@local.test", PASSWORD)
+            c.sendmail("alice@local.test", [to], msg, mail_options=["SMTPUTF8"])
+        dsn = self.wait_bounce("does not support")
+        text = dsn.as_bytes().decode("utf-8", "replace")
+        self.assertIn("Status: 5.6.7", text)
+        self.assertIn("SMTPUTF8", text)
+        self.assertFalse(self.sink_got("ok", "utf8 needed"))
+
     def test_vacation_reply_to_a_local_sender_lands_in_its_inbox(self):
         script = 'require "vacation";\r\nvacation :days 1 :subject "Away" "I am away this week.";\r\n'
         self.suite.cli("sieve", "put", "bob@local.test", "away", "-", stdin=script)
@@ -189,6 +203,37 @@ class Delivery(unittest.TestCase):
         finally:
             self.suite.cli("sieve", "deactivate", "bob@local.test")
         self.assertIn("250 2.0.0 delivered locally", str(self.suite.instance.cli_json("queue", "log")))
+
+
+class DnsTimeout(unittest.TestCase):
+    def test_dns_timeout_defers_with_the_reason(self):
+        from peers import SilentDns
+        silent = SilentDns()
+        suite = Suite(top_toml=f'[dns]\nnameservers = ["{silent.address}"]\ntimeout = "300ms"\ntries = 1\n'
+                               '[outbound]\npoll_interval = "100ms"\nretry_base = "1h"\n')
+        deliverd = None
+        try:
+            suite.cli("domain", "add", "local.test")
+            suite.cli("user", "add", "alice@local.test", "--password-stdin", stdin=PASSWORD + "\n")
+            suite.start("smtpd")
+            deliverd = subprocess.Popen([binary("mailstead-deliverd"), "--config", suite.instance.config],
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            with smtplib.SMTP("127.0.0.1", suite.submission, timeout=30) as c:
+                c.starttls(context=client_tls(suite.cert))
+                c.login("alice@local.test", PASSWORD)
+                c.sendmail("alice@local.test", ["x@slow.example"], "From: alice@local.test\r\nSubject: t\r\n\r\nx\r\n")
+            q = wait_until(lambda: [q for q in suite.instance.cli_json("queue", "list") if q["attempts"] >= 1],
+                           what="an attempt")[0]
+            self.assertEqual(q["states"][0]["state"], "deferred")
+            self.assertIn("DNS lookup of the MX of slow.example failed", q["states"][0]["last_reply"])
+            self.assertIn("did not answer in time", q["states"][0]["last_reply"])
+            self.assertIn("did not answer in time", suite.cli("queue", "show", str(q["id"])).stdout)
+        finally:
+            if deliverd:
+                deliverd.terminate()
+                deliverd.wait(timeout=20)
+            suite.cleanup()
+            silent.stop()
 
 
 class FileTransport(unittest.TestCase):
