@@ -67,6 +67,22 @@ std::vector<QueueRecord> claim(store::WriteTxn& txn, std::int64_t now, std::stri
   return out;
 }
 
+std::vector<QueueRecord> claim_ids(store::WriteTxn& txn, const std::vector<std::uint64_t>& ids, std::int64_t now,
+                                   std::string_view owner, const Policy& policy) {
+  std::vector<QueueRecord> out;
+  for (auto id : ids) {
+    auto rec = store::get_queued(txn, id);
+    if (!rec || (rec->lease_until > now && rec->lease_owner != owner)) continue;
+    for (auto& r : rec->states)
+      if (!r.final()) r.next_attempt = std::min(r.next_attempt, now);
+    rec->lease_owner = std::string(owner);
+    rec->lease_until = now + policy.lease;
+    if (store::put_queued(txn, *rec)) continue;
+    out.push_back(std::move(*rec));
+  }
+  return out;
+}
+
 std::error_code renew(store::WriteTxn& txn, const std::vector<std::uint64_t>& ids, std::string_view owner,
                       std::int64_t lease_until) {
   for (auto id : ids) {

@@ -38,6 +38,10 @@ std::int64_t backoff(const Policy& p, std::uint32_t attempts);
 // dies the record is due again then. Records whose lease another owner holds are skipped.
 std::vector<store::QueueRecord> claim(store::WriteTxn& txn, std::int64_t now, std::string_view owner,
                                       const Policy& policy, std::size_t max);
+// Claims these records now, whatever their due time (send-test-email, queue retry in the
+// foreground); records another owner holds are left out.
+std::vector<store::QueueRecord> claim_ids(store::WriteTxn& txn, const std::vector<std::uint64_t>& ids, std::int64_t now,
+                                          std::string_view owner, const Policy& policy);
 // Extends the owner's leases on these records.
 std::error_code renew(store::WriteTxn& txn, const std::vector<std::uint64_t>& ids, std::string_view owner,
                       std::int64_t lease_until);

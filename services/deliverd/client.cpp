@@ -327,7 +327,7 @@ asio::awaitable<std::vector<queue::Outcome>> Connection::send(const Envelope& en
       }
     }
   }
-  std::string where = " (" + d.host_text() + ", MAIL FROM)";
+  std::string where = " (" + d.host_text() + ", MAIL FROM: the sender <" + env.sender + "> was refused)";
   if (!mail_reply.positive()) {
     all(mail_reply.permanent() ? queue::Result::failed : queue::Result::deferred, mail_reply.text() + where);
     if (d.caps.pipelining && data_reply.code == 354) co_await d.write(".\r\n", d.opts.timeouts.data_done, "ending DATA");

@@ -100,6 +100,7 @@ struct Engine::Impl : std::enable_shared_from_this<Impl> {
   unsigned connections = 0;
   bool stopping = false;
   std::size_t max_inflight;
+  std::function<void(std::uint64_t, const std::vector<Outcome>&)> observer;  // deliver_now()
 
   Impl(asio::io_context& ctx, store::Store& s, const config::CoreSettings& c, const Settings& st)
       : io(ctx),
@@ -141,6 +142,7 @@ struct Engine::Impl : std::enable_shared_from_this<Impl> {
                                     std::function<std::error_code(store::WriteTxn&)> also = {}) {
     auto it = inflight.find(id);
     bool last = it == inflight.end() || --it->second.parts <= 0;
+    if (observer && !outcomes.empty()) observer(id, outcomes);
     auto now = now_s();
     auto ec = co_await store::async_commit(
         store,
@@ -436,6 +438,39 @@ struct Engine::Impl : std::enable_shared_from_this<Impl> {
     log::info("delivery.stopped", {{"in_flight", inflight.size()}});
   }
 };
+
+asio::awaitable<std::vector<Engine::Report>> Engine::deliver_now(std::vector<std::uint64_t> ids) {
+  auto& d = *impl_;
+  std::vector<Report> reports;
+  for (auto id : ids) reports.push_back({id, {}});
+  d.observer = [&reports](std::uint64_t id, const std::vector<Outcome>& out) {
+    for (auto& r : reports)
+      if (r.id == id) r.outcomes.insert(r.outcomes.end(), out.begin(), out.end());
+  };
+  std::vector<store::QueueRecord> claimed;
+  auto now = now_s();
+  co_await store::async_commit(
+      d.store,
+      [&](store::WriteTxn& txn) {
+        claimed = queue::claim_ids(txn, ids, now, d.owner, d.policy);
+        return std::error_code{};
+      },
+      asio::use_awaitable);
+  for (auto& rec : claimed) {
+    d.inflight[rec.id].parts = 1;
+    asio::co_spawn(d.io, d.start(std::move(rec)), asio::detached);
+  }
+  asio::steady_timer t(d.io);
+  while (!d.inflight.empty()) {
+    t.expires_after(std::chrono::milliseconds(20));
+    co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
+  }
+  d.observer = nullptr;
+  co_return reports;
+}
+
+const std::string& Engine::owner() const { return impl_->owner; }
+std::int64_t Engine::lease_seconds() const { return impl_->policy.lease; }
 
 Engine::Engine(asio::io_context& io, store::Store& store, const config::CoreSettings& core, const Settings& settings)
     : impl_(std::make_shared<Impl>(io, store, core, settings)) {}

@@ -7,8 +7,10 @@
 #include <boost/asio/awaitable.hpp>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "config/core_settings.hpp"
+#include "queue/queue.hpp"
 #include "settings.hpp"
 
 namespace boost::asio {
@@ -27,6 +29,18 @@ class Engine {
   // Runs until stop(): claims, delivers, settles, renews leases, prunes the send log.
   boost::asio::awaitable<void> run();
   void stop();
+
+  // Delivers these queued messages now, as run() would, and returns what happened to each
+  // recipient (send-test-email). What is deferred stays queued for the service.
+  struct Report {
+    std::uint64_t id = 0;
+    std::vector<queue::Outcome> outcomes;
+  };
+  boost::asio::awaitable<std::vector<Report>> deliver_now(std::vector<std::uint64_t> ids);
+  // This instance's lease owner name and lease length: a record queued already leased to
+  // it is not taken by a running service meanwhile.
+  const std::string& owner() const;
+  std::int64_t lease_seconds() const;
 
  private:
   struct Impl;

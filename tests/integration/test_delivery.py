@@ -33,10 +33,11 @@ class Delivery(unittest.TestCase):
         # second.test: the first MX refuses connections (nothing listens on 127.0.0.9), the second takes it
         records += [("mx-host", "second.test,mx1.second.test,10"), ("mx-host", "second.test,mx2.second.test,20"),
                     ("host-record", "mx1.second.test,127.0.0.9"), ("host-record", "mx2.second.test,127.0.0.1")]
+        records += [("mx-host", "refused.test,mx.refused.test,10"), ("host-record", "mx.refused.test,127.0.0.9")]
         # implicit.test: no MX, an A record (RFC 5321 5.1)
         records += [("host-record", "implicit.test,127.0.0.1")]
         cls.dns = Dnsmasq(["ok.test", "hard.test", "soft.test", "drop.test", "mailfail.test", "nullmx.test",
-                           "second.test", "implicit.test", "zone.test"], records)
+                           "second.test", "implicit.test", "zone.test", "refused.test"], records)
         cls.suite = Suite(top_toml=f'[dns]\nnameservers = ["{cls.dns.address}"]\n'
                                    f'[outbound]\nmx_port = {cls.port}\nretry_base = "1s"\nretry_max = "2s"\n'
                                    'poll_interval = "100ms"\nconnect_timeout = "5s"\n')
@@ -185,6 +186,34 @@ class Delivery(unittest.TestCase):
         self.assertIn("Status: 5.6.7", text)
         self.assertIn("SMTPUTF8", text)
         self.assertFalse(self.sink_got("ok", "utf8 needed"))
+
+    def test_send_test_email_sends_two_and_says_where(self):
+        p = self.suite.cli("send-test-email", "check@ok.test")
+        out = p.stdout
+        self.assertEqual(out.count("result: delivered"), 2, out)
+        self.assertIn("from postmaster@local.test (the default From address)", out)
+        self.assertRegex(out, r"from noreply-[a-z0-9]{12}@local.test \(the noreply address\)")
+        self.assertIn("route:  mx.ok.test [127.0.0.1]", out)
+        self.assertIn("reply:  250", out)
+        got = wait_until(lambda: (lambda m: m if len(m) == 2 else None)(self.sink_got("ok", "Mailstead test email")),
+                         what="both test messages at the receiver")
+        self.assertEqual(sorted(e["rcpt"][0] for e, _ in got), ["<check@ok.test>", "<check@ok.test>"])
+
+    def test_send_test_email_failures_in_words(self):
+        p = self.suite.cli("send-test-email", "x@hard.test", check=False)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("FAILED", p.stdout)
+        self.assertIn("RCPT TO", p.stdout)
+        p = self.suite.cli("send-test-email", "x@refused.test", check=False)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("NOT delivered yet", p.stdout)
+        self.assertIn("connection to mx.refused.test[127.0.0.9]", p.stdout)
+        self.assertIn("refused", p.stdout)
+        for q in self.queue():
+            if "x@refused.test" in q["recipients"]:
+                self.suite.cli("queue", "delete", str(q["id"]))
+        p = self.suite.cli("send-test-email", "not-an-address", check=False)
+        self.assertEqual(p.returncode, 2)
 
     def test_vacation_reply_to_a_local_sender_lands_in_its_inbox(self):
         script = 'require "vacation";\r\nvacation :days 1 :subject "Away" "I am away this week.";\r\n'

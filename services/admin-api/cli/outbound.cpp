@@ -13,6 +13,10 @@
 #include "config/source.hpp"
 #include "directory/directory.hpp"
 #include "dns/resolver.hpp"
+#include "engine.hpp"
+#include "queue/dsn.hpp"
+#include <sodium.h>
+#include <boost/asio/use_awaitable.hpp>
 #include "log/log.hpp"
 #include "queue/queue.hpp"
 #include "store/mailstore.hpp"
@@ -287,6 +291,125 @@ int queue_log(const Args& args, const AllSettings& s) {
   return 0;
 }
 
+std::string token() {
+  static const char alphabet[] = "abcdefghijkmnopqrstuvwxyz23456789";
+  std::string t;
+  for (int i = 0; i < 12; ++i) t.push_back(alphabet[randombytes_uniform(sizeof alphabet - 1)]);
+  return t;
+}
+
+std::string test_message(const std::string& from, const std::string& to, const std::string& hostname,
+                         const std::string& which) {
+  std::string m;
+  m += "From: Mailstead <" + from + ">\r\n";
+  m += "To: <" + to + ">\r\n";
+  m += "Subject: Mailstead test email (" + which + ")\r\n";
+  m += "Date: " + queue::rfc5322_date(now_s()) + "\r\n";
+  m += "Message-ID: <test." + token() + "@" + hostname + ">\r\n";
+  m += "Auto-Submitted: auto-generated\r\n";
+  m += "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n";
+  m += "This is a test email from the Mailstead server " + hostname + ", sent from " + which + ".\r\n";
+  m += "If it reached you, outgoing email works.\r\n";
+  return m;
+}
+
+// mailstead send-test-email ADDRESS: two messages through the real delivery path, one from
+// the default From and one from the noreply address; for each, where it went and what the
+// receiving server said, or exactly why it did not go.
+int send_test_email(const Args& args, const AllSettings& s) {
+  if (args.words.size() != 2 && args.words.size() != 1) throw Usage{"send-test-email ADDRESS"};
+  if (args.words.size() != 2) throw Usage{"send-test-email ADDRESS"};
+  const auto& to = args.words[1];
+  auto at = to.rfind('@');
+  if (at == std::string::npos || at == 0 || at + 1 == to.size() || to.find_first_of(" <>\r\n") != std::string::npos)
+    throw Usage{"send-test-email ADDRESS   (an address such as you@example.org)"};
+  if (sodium_init() < 0) throw std::runtime_error("libsodium failed to start");
+  auto st = open(s);
+  std::string domain;
+  {
+    auto txn = st->read();
+    auto domains = directory::list_domains(*txn);
+    if (!domains.empty()) domain = domains.front().name;
+  }
+  const auto& o = s.outbound;
+  if (domain.empty() && (o.from.empty() || o.noreply_address.empty()))
+    throw std::runtime_error("there is no local domain yet: add one (mailstead domain add) or set [outbound] from and noreply_address");
+  std::string from = o.from.empty() ? "postmaster@" + domain : o.from;
+  std::string noreply = o.noreply_address.empty() ? "noreply@" + domain : o.noreply_address;
+  if (o.tokenized_noreply) {
+    auto a = noreply.rfind('@');
+    noreply = noreply.substr(0, a) + "-" + token() + noreply.substr(a);
+  }
+  struct Sent {
+    std::string from, which;
+    std::uint64_t id = 0;
+  };
+  std::vector<Sent> sent{{from, "the default From address"}, {noreply, "the noreply address"}};
+  asio::io_context io;
+  outbound::Engine engine(io, *st, s.core, o);
+  auto now = now_s();
+  // Queued already leased to this command, so a running mailstead-deliverd leaves them to it.
+  auto ec = st->commit_sync([&](store::WriteTxn& t) -> std::error_code {
+    for (auto& m : sent) {
+      auto bytes = test_message(m.from, to, s.core.hostname, m.which);
+      auto key = store::blob_key(bytes);
+      if (auto e = store::put_blob(t, key, bytes)) return e;
+      store::QueueRecord q;
+      q.sender = m.from;
+      q.recipients = {to};
+      q.blob = key;
+      q.created = now;
+      q.next_attempt = now;
+      q.lease_owner = engine.owner();
+      q.lease_until = now + engine.lease_seconds();
+      auto id = store::enqueue(t, std::move(q));
+      if (!id) return store::Errc::aborted;
+      m.id = *id;
+    }
+    return {};
+  });
+  if (ec) throw std::runtime_error("the store failed: " + ec.message());
+
+  std::vector<outbound::Engine::Report> reports;
+  asio::co_spawn(io, engine.deliver_now({sent[0].id, sent[1].id}), [&](std::exception_ptr e, std::vector<outbound::Engine::Report> r) {
+    if (e) std::rethrow_exception(e);
+    reports = std::move(r);
+  });
+  io.run();
+
+  bool all_ok = true;
+  json::array out;
+  for (std::size_t i = 0; i < sent.size(); ++i) {
+    const auto& m = sent[i];
+    std::vector<queue::Outcome> outcomes;
+    for (const auto& r : reports)
+      if (r.id == m.id) outcomes = r.outcomes;
+    if (outcomes.empty()) outcomes.push_back({to, queue::Result::deferred, "not attempted (another delivery instance holds it)", "", ""});
+    for (const auto& oc : outcomes) {
+      bool ok = oc.result == queue::Result::delivered;
+      all_ok &= ok;
+      if (args.json) {
+        out.push_back(json::object{{"queue_id", m.id}, {"from", m.from}, {"to", oc.address},
+                                   {"result", queue::result_name(oc.result)}, {"route", oc.remote},
+                                   {"tls", oc.tls}, {"reply", oc.reply}});
+        continue;
+      }
+      std::printf("Message %zu of 2, from %s (%s), queue id %llu\n", i + 1, m.from.c_str(), m.which.c_str(),
+                  static_cast<unsigned long long>(m.id));
+      std::printf("  to:     <%s>\n", oc.address.c_str());
+      std::printf("  result: %s\n", ok ? "delivered"
+                                        : oc.result == queue::Result::failed
+                                              ? "FAILED (bounced; the queue no longer holds it)"
+                                              : "NOT delivered yet (deferred: mailstead-deliverd will retry; see mailstead queue show)");
+      if (!oc.remote.empty()) std::printf("  route:  %s\n", oc.remote.c_str());
+      std::printf("  TLS:    %s\n", oc.tls.empty() ? "none" : oc.tls.c_str());
+      std::printf("  %s %s\n", ok ? "reply: " : "why:   ", oc.reply.c_str());
+    }
+  }
+  if (args.json) std::cout << json::serialize(out) << "\n";
+  return all_ok ? 0 : 1;
+}
+
 struct Command {
   const char* noun;
   const char* verb;
@@ -296,6 +419,7 @@ struct Command {
 
 const Command commands[] = {
     {"dns", "lookup", "dns lookup TYPE NAME [--json]   (A, AAAA, MX, TXT, PTR, TLSA as the delivery service sees them)", dns_lookup},
+    {"send-test-email", "", "send-test-email ADDRESS [--json]   (two messages: the default From and the noreply address)", send_test_email},
     {"queue", "list", "queue list [--json]", queue_list},
     {"queue", "show", "queue show ID [--json]   (each recipient's state and last reply)", queue_show},
     {"queue", "retry", "queue retry ID|--all", queue_retry},
@@ -319,7 +443,7 @@ int run_outbound(const Args& args) {
   for (const auto& c : commands) {
     if (args.words[0] != c.noun) continue;
     noun = true;
-    if (args.words.size() > 1 && args.words[1] == c.verb) cmd = &c;
+    if (std::string_view(c.verb).empty() || (args.words.size() > 1 && args.words[1] == c.verb)) cmd = &c;
   }
   if (!noun) return -1;
   if (!cmd && args.words[0] == "queue" && args.words.size() > 1 && args.words[1] == "get") return -1;  // main.cpp
