@@ -1,18 +1,33 @@
 #!/usr/bin/env bash
-# Installs every Debian 12 package that building, running and testing Mailstead need.
-# Idempotent and non-interactive; run as root (or it re-runs itself with sudo).
+# Installs every Debian 12 package that building, running and testing Mailstead need
+# (`--build-only`: only what building needs). Idempotent and non-interactive; run as root
+# (or it re-runs itself with sudo).
 set -euo pipefail
 
 packages=(
   build-essential cmake ninja-build ccache pkg-config git
   libboost1.81-dev libboost-json1.81-dev
   libssl-dev liblmdb-dev lmdb-utils libsodium-dev libspdlog-dev libfmt-dev
-  libtoml11-dev libc-ares-dev libhiredis-dev libidn2-dev zlib1g-dev
+  libtoml11-dev libc-ares-dev libhiredis-dev libidn2-dev zlib1g-dev libopendkim-dev
   libgtest-dev googletest
   python3 openssl curl swaks isync redis-server sieve-connect
-  dnsmasq-base postfix python3-dkim
+  dnsmasq-base postfix python3-dkim python3-srs
   clang libclang-rt-14-dev
+  docker.io docker-compose debootstrap
 )
+
+# --build-only: what compiling the programs needs and nothing else (the container image's
+# build stage): the compiler, the build tools and every library's -dev package.
+if [ "${1:-}" = "--build-only" ]; then
+  selected=()
+  for p in "${packages[@]}"; do
+    case "$p" in
+      libgtest-dev|libclang-rt-*) ;;  # tests and fuzzing only
+      *-dev|build-essential|cmake|ninja-build|pkg-config|nodejs|npm) selected+=("$p") ;;
+    esac
+  done
+  packages=("${selected[@]}")
+fi
 
 if [ "$(id -u)" -ne 0 ]; then
   exec sudo -E "$0" "$@"

@@ -8,6 +8,7 @@ namespace mailstead::config {
 
 CoreSettings load_core(Source& src) {
   CoreSettings s;
+  std::chrono::milliseconds grace = s.dkim.rotate_grace;
   std::string unused;
   src.get("", "secrets_file", unused);  // read by Source::load; recorded as known here
   src.get("", "hostname", s.hostname);
@@ -20,6 +21,7 @@ CoreSettings load_core(Source& src) {
   src.get("tls", "key", s.tls.key);
   src.get("tls", "min_version", s.tls.min_version);
   src.get("tls", "allow_world_readable_key", s.tls.allow_world_readable_key);
+  src.get_duration("tls", "reload_check", s.tls.reload_check);
   if (s.tls.min_version != "1.2" && s.tls.min_version != "1.3")
     src.fail("tls", "min_version", "must be \"1.2\" or \"1.3\"");
 
@@ -64,7 +66,21 @@ CoreSettings load_core(Source& src) {
   src.get("sieve", "max_include_depth", s.sieve.max_include_depth, 0, 50);
   src.get("sieve", "max_actions", s.sieve.max_actions, 1, 10000);
 
+  src.get_duration("dkim", "rotate_grace", grace);
+  s.dkim.rotate_grace = std::chrono::duration_cast<std::chrono::seconds>(grace);
+  src.get("srs", "max_age_days", s.srs.max_age_days, 1, 1000);
+
   src.get_secret("relay", "password", s.secrets.relay_password);
+  src.get_secret("relay", "key", s.secrets.relay_key);
+  if (!s.secrets.relay_key.empty() && s.secrets.relay_key.size() < 16)
+    src.fail("relay", "key", "must be at least 16 characters (make one with: openssl rand -base64 32)");
+  src.get_secret("srs", "secret", s.secrets.srs_secret);
+  src.get_secret("srs", "old_secret", s.secrets.srs_old_secret);
+  if ((!s.secrets.srs_secret.empty() && s.secrets.srs_secret.size() < 16) ||
+      (!s.secrets.srs_old_secret.empty() && s.secrets.srs_old_secret.size() < 16))
+    src.fail("srs", "secret", "must be at least 16 characters (make one with: openssl rand -base64 32)");
+  if (s.secrets.srs_secret.empty() && !s.secrets.srs_old_secret.empty())
+    src.fail("srs", "old_secret", "needs [srs] secret too (old_secret only verifies)");
   return s;
 }
 

@@ -24,6 +24,8 @@ struct CoreSettings {
     std::string min_version = "1.2";
     // A private key others can read is refused unless this is set (then it is a warning).
     bool allow_world_readable_key = false;
+    // How often the services look for a renewed certificate or key (0: only on SIGHUP).
+    std::chrono::milliseconds reload_check{std::chrono::seconds(60)};
   } tls;
 
   struct Dns {
@@ -71,8 +73,23 @@ struct CoreSettings {
     std::uint32_t max_actions = 64;
   } sieve;
 
+  // DKIM key management (docs/outbound.md).
+  struct Dkim {
+    // How long `mailstead dkim rotate` keeps the replaced key listed for publication.
+    std::chrono::seconds rotate_grace{std::chrono::hours(24 * 7)};
+  } dkim;
+
+  // Sender Rewriting Scheme (docs/outbound.md).
+  struct Srs {
+    std::uint32_t max_age_days = 21;  // how long a rewritten address accepts bounces
+  } srs;
+
+  // From the secrets file only (never the main configuration); never logged.
   struct Secrets {
-    std::string relay_password;
+    std::string relay_password;   // [relay] password: the default relay's, when none is stored
+    std::string relay_key;        // [relay] key: seals relay passwords kept in the store
+    std::string srs_secret;       // [srs] secret: signs SRS addresses (empty: a key kept in the store)
+    std::string srs_old_secret;   // [srs] old_secret: still verifies, after the secret changed
   } secrets;
 
   std::string store_dir() const { return data_dir + "/store"; }

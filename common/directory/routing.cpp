@@ -3,9 +3,11 @@
 #include "directory/routing.hpp"
 
 #include <algorithm>
+#include <ctime>
 
 #include "directory/address.hpp"
 #include "directory/directory.hpp"
+#include "srs/srs.hpp"
 #include "store/store.hpp"
 
 namespace mailstead::directory {
@@ -96,6 +98,31 @@ Route resolve_local(store::ReadTxn& txn, const RoutingSettings& settings, const 
   return no_such_user();
 }
 
+// A bounce coming back to an SRS address of ours (docs/outbound.md): it goes to the
+// address the SRS address encodes, from any sender and on any port, but only when the
+// hash verifies and the timestamp is current; anything else is no such user.
+Route resolve_srs(store::ReadTxn& txn, const RoutingSettings& settings, const std::string& local,
+                  const std::string& domain, const RouteContext& ctx) {
+  auto now = static_cast<std::int64_t>(std::time(nullptr));
+  std::optional<std::string> back;
+  for (const auto& key : settings.srs_keys)
+    if ((back = srs::reverse(local + "@" + domain, key, now, settings.srs_max_age_days))) break;
+  if (!back) return no_such_user();
+  auto at = back->rfind('@');
+  auto b_local = back->substr(0, at);
+  auto b_domain = normalize_domain(back->substr(at + 1));
+  if (!b_domain) return no_such_user();
+  if (get_domain(txn, *b_domain)) {
+    // It encodes one of our own addresses: deliver here (never reversed twice).
+    if (has_routing_chars(b_local) || b_local.size() > 64) return no_such_user();
+    return resolve_local(txn, settings, b_local, *b_domain, ctx);
+  }
+  Delivery d;
+  d.kind = RouteKind::remote;
+  d.address = (is_dot_atom(b_local) ? b_local : "\"" + b_local + "\"") + "@" + *b_domain;
+  return d;
+}
+
 }  // namespace
 
 const char* route_kind_name(RouteKind k) {
@@ -152,6 +179,8 @@ Route resolve(store::ReadTxn& txn, const RoutingSettings& settings, std::string_
 
   // A local domain. "user%ext@local", "ext!user@local", "\"user@ext\"@local": the local
   // part carries a route to elsewhere (Postfix's allow_untrusted_routing = no).
+  if (!settings.srs_keys.empty() && srs::is_srs(p->local) && p->source_route.empty())
+    return resolve_srs(txn, settings, p->local, domain, ctx);
   if (has_routing_chars(p->local)) return authed ? no_such_user() : relay_denied();
   if (p->local.size() > 64) return bad_syntax();
   return resolve_local(txn, settings, p->local, domain, ctx);

@@ -4,7 +4,6 @@
 #include <cstdio>
 
 #include "net/server.hpp"
-#include "net/tls.hpp"
 
 namespace mailstead::net {
 
@@ -19,8 +18,10 @@ std::unique_ptr<Runtime> make_runtime(const service::Context& ctx, const Runtime
     });
   }
   try {
-    rt->tls.emplace(make_server_tls(ctx.core.tls_cert(), ctx.core.tls_key(), ctx.core.tls.min_version,
-                                     ctx.core.tls.allow_world_readable_key));
+    rt->certificate = std::make_unique<Certificate>(ctx.core.tls_cert(), ctx.core.tls_key(),
+                                                    ctx.core.tls.allow_world_readable_key);
+    rt->tls.emplace(make_server_tls(ctx.core.tls.min_version));
+    rt->certificate->attach(*rt->tls);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "%s: %s\n", ctx.name.c_str(), e.what());
     return nullptr;
@@ -30,7 +31,8 @@ std::unique_ptr<Runtime> make_runtime(const service::Context& ctx, const Runtime
 
 int serve_until_stopped(Runtime& rt, const service::Context& ctx, const std::string& name, unsigned threads,
                         std::vector<Listener> listeners) {
-  ServerOptions options{name, threads, &rt.connections, [&] { return service::drop_privileges(ctx.core); }};
+  ServerOptions options{name, threads, &rt.connections, [&] { return service::drop_privileges(ctx.core); },
+                        [&](bool force) { rt.certificate->reload(force); }, ctx.core.tls.reload_check};
   int rc = serve(options, std::move(listeners));
   rt.slow_pool.join();
   rt.store->close();

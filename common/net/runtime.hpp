@@ -13,6 +13,7 @@
 #include "auth/password.hpp"
 #include "net/listener.hpp"
 #include "net/server.hpp"
+#include "net/tls.hpp"
 #include "notify/changes.hpp"
 #include "service/service.hpp"
 #include "store/store.hpp"
@@ -33,6 +34,7 @@ struct Runtime {
   std::unique_ptr<notify::Publisher> changes;
   std::unique_ptr<store::Store> store;
   std::optional<boost::asio::ssl::context> tls;
+  std::unique_ptr<Certificate> certificate;  // presented by `tls`; reloaded on SIGHUP and when the files change
   auth::VerifiedCache cache;
   auth::FailureLimiter limiter;
   ConnectionLimits connections;

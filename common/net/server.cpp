@@ -7,6 +7,7 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <csignal>
 #include <cstdio>
 #include <list>
@@ -73,16 +74,37 @@ int serve(const ServerOptions& options, std::vector<Listener> listeners) {
   }
   log::info(options.name + ".listening", {{"threads", threads}, {"listeners", listeners.size()}});
 
-  asio::signal_set signals(*contexts[0], SIGTERM, SIGINT);
-  signals.async_wait([&](const boost::system::error_code&, int sig) {
+  asio::signal_set signals(*contexts[0], SIGTERM, SIGINT, SIGHUP);
+  std::function<void(const boost::system::error_code&, int)> on_signal = [&](const boost::system::error_code& ec, int sig) {
+    if (ec) return;
+    if (sig == SIGHUP) {
+      log::info("service.signal", {{"signal", "HUP"}});
+      if (options.reload) options.reload(true);
+      signals.async_wait(on_signal);
+      return;
+    }
     log::info("service.signal", {{"signal", sig == SIGTERM ? "TERM" : "INT"}});
     for (auto& io : contexts) io->stop();
-  });
-  // service::run blocked the stop signals for sigwait; signal_set needs them delivered.
+  };
+  signals.async_wait(on_signal);
+  // Certificates renewed in place (certbot, a proxy's store) are picked up without a signal.
+  asio::steady_timer reload_timer(*contexts[0]);
+  std::function<void(const boost::system::error_code&)> on_tick = [&](const boost::system::error_code& ec) {
+    if (ec) return;
+    options.reload(false);
+    reload_timer.expires_after(options.reload_check);
+    reload_timer.async_wait(on_tick);
+  };
+  if (options.reload && options.reload_check.count() > 0) {
+    reload_timer.expires_after(options.reload_check);
+    reload_timer.async_wait(on_tick);
+  }
+  // service::run blocked these signals for sigwait; signal_set needs them delivered.
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGTERM);
   sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGHUP);
   pthread_sigmask(SIG_UNBLOCK, &set, nullptr);
 
   std::vector<std::thread> pool;

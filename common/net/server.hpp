@@ -1,10 +1,11 @@
 // Runs a protocol server: one io_context per thread, an acceptor per listener per thread
-// (SO_REUSEPORT), connection limits at accept, one coroutine per session, and SIGTERM/SIGINT
-// to stop. Services give it their listeners and a function that runs one session.
+// (SO_REUSEPORT), connection limits at accept, one coroutine per session, SIGTERM/SIGINT
+// to stop and SIGHUP (or a periodic check) to reload the TLS certificate. Services give it their listeners and a function that runs one session.
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <chrono>
 #include <functional>
 #include <string>
 #include <vector>
@@ -28,6 +29,10 @@ struct ServerOptions {
   // Called once every acceptor is open, before serving (drop privileges here); a non-empty
   // return stops the server with that message.
   std::function<std::string()> after_bind;
+  // Called on SIGHUP with force = true, and every `reload_check` (0: never) with force =
+  // false: the TLS certificate reload (net::Certificate::reload).
+  std::function<void(bool force)> reload;
+  std::chrono::milliseconds reload_check{0};
 };
 
 // Serves until SIGTERM/SIGINT. Returns a process exit code; errors go to stderr.

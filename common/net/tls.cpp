@@ -1,7 +1,11 @@
-// Server TLS context set-up.
+// Server TLS contexts and the reloadable certificate (see tls.hpp).
 #include "net/tls.hpp"
 
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
 #include <openssl/ssl.h>
+#include <openssl/x509.h>
 #include <sys/stat.h>
 
 #include <cstdio>
@@ -25,26 +29,138 @@ void check_key_mode(const std::string& key_file, bool allow_world_readable) {
   log::warn("tls.key.world_readable", {{"file", key_file}, {"mode", mode}});
 }
 
+std::string openssl_error() {
+  unsigned long e = ERR_get_error();
+  ERR_clear_error();
+  if (!e) return "no PEM data";
+  char buf[256];
+  ERR_error_string_n(e, buf, sizeof buf);
+  return buf;
+}
+
 }  // namespace
 
-boost::asio::ssl::context make_server_tls(const std::string& cert_file, const std::string& key_file,
-                                          const std::string& min_version, bool allow_world_readable_key) {
+struct Certificate::Pair {
+  X509* leaf = nullptr;
+  STACK_OF(X509)* chain = nullptr;
+  EVP_PKEY* key = nullptr;
+  ~Pair() {
+    X509_free(leaf);
+    sk_X509_pop_free(chain, X509_free);
+    EVP_PKEY_free(key);
+  }
+};
+
+namespace {
+
+// Reads a certificate chain file (leaf first) and its key; throws naming the file.
+std::shared_ptr<const Certificate::Pair> load_pair(const std::string& cert_file, const std::string& key_file) {
+  auto pair = std::make_shared<Certificate::Pair>();
+  ERR_clear_error();
+  {
+    FILE* f = std::fopen(cert_file.c_str(), "r");
+    if (!f) throw std::runtime_error("cannot use the TLS certificate " + cert_file + ": cannot open it");
+    pair->leaf = PEM_read_X509(f, nullptr, nullptr, nullptr);
+    if (!pair->leaf) {
+      std::fclose(f);
+      throw std::runtime_error("cannot use the TLS certificate " + cert_file + ": " + openssl_error());
+    }
+    pair->chain = sk_X509_new_null();
+    while (X509* more = PEM_read_X509(f, nullptr, nullptr, nullptr)) sk_X509_push(pair->chain, more);
+    ERR_clear_error();  // the end of the file reads as an error
+    std::fclose(f);
+  }
+  {
+    FILE* f = std::fopen(key_file.c_str(), "r");
+    if (!f) throw std::runtime_error("cannot use the TLS key " + key_file + ": cannot open it");
+    pair->key = PEM_read_PrivateKey(f, nullptr, nullptr, nullptr);
+    std::fclose(f);
+    if (!pair->key) throw std::runtime_error("cannot use the TLS key " + key_file + ": " + openssl_error());
+  }
+  if (X509_check_private_key(pair->leaf, pair->key) != 1) {
+    ERR_clear_error();
+    throw std::runtime_error("the TLS key " + key_file + " does not match the certificate " + cert_file);
+  }
+  return pair;
+}
+
+// OpenSSL's certificate callback: runs in each handshake, before the server's certificate
+// is chosen, and gives this connection the pair current now.
+int present_current(SSL* ssl, void* arg) {
+  auto pair = static_cast<std::atomic<std::shared_ptr<const Certificate::Pair>>*>(arg)->load();
+  if (!pair) return 0;
+  return SSL_use_certificate(ssl, pair->leaf) == 1 && SSL_use_PrivateKey(ssl, pair->key) == 1 &&
+                 SSL_set1_chain(ssl, pair->chain) == 1
+             ? 1
+             : 0;
+}
+
+}  // namespace
+
+boost::asio::ssl::context make_server_tls(const std::string& min_version) {
   namespace ssl = boost::asio::ssl;
-  check_key_mode(key_file, allow_world_readable_key);
   ssl::context ctx(ssl::context::tls_server);
   SSL_CTX* raw = ctx.native_handle();
   SSL_CTX_set_min_proto_version(raw, min_version == "1.3" ? TLS1_3_VERSION : TLS1_2_VERSION);
   SSL_CTX_set_options(raw, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
   // TLS 1.2: forward-secret AEAD suites only.
   SSL_CTX_set_cipher_list(raw, "ECDHE+AESGCM:ECDHE+CHACHA20:DHE+AESGCM:DHE+CHACHA20");
-  boost::system::error_code ec;
-  ctx.use_certificate_chain_file(cert_file, ec);
-  if (ec) throw std::runtime_error("cannot use the TLS certificate " + cert_file + ": " + ec.message());
-  ctx.use_private_key_file(key_file, ssl::context::pem, ec);
-  if (ec) throw std::runtime_error("cannot use the TLS key " + key_file + ": " + ec.message());
-  if (SSL_CTX_check_private_key(raw) != 1)
-    throw std::runtime_error("the TLS key " + key_file + " does not match the certificate " + cert_file);
   return ctx;
+}
+
+Certificate::FileStamp Certificate::stamp(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return {};
+  // ctime, not mtime: a chmod that fixes the key's mode counts as a change too.
+  return {st.st_dev, st.st_ino, st.st_size, st.st_ctim.tv_sec * 1'000'000'000LL + st.st_ctim.tv_nsec};
+}
+
+Certificate::Certificate(std::string cert_file, std::string key_file, bool allow_world_readable_key)
+    : cert_file_(std::move(cert_file)), key_file_(std::move(key_file)), allow_world_readable_key_(allow_world_readable_key) {
+  check_key_mode(key_file_, allow_world_readable_key_);
+  cert_stamp_ = stamp(cert_file_);
+  key_stamp_ = stamp(key_file_);
+  current_.store(load_pair(cert_file_, key_file_));
+}
+
+Certificate::~Certificate() = default;
+
+void Certificate::attach(boost::asio::ssl::context& ctx) {
+  SSL_CTX_set_cert_cb(ctx.native_handle(), present_current, &current_);
+}
+
+Certificate::Reload Certificate::reload(bool force) {
+  auto cert_now = stamp(cert_file_), key_now = stamp(key_file_);
+  if (!force && cert_now == cert_stamp_ && key_now == key_stamp_) return Reload::unchanged;
+  try {
+    check_key_mode(key_file_, allow_world_readable_key_);
+    current_.store(load_pair(cert_file_, key_file_));
+  } catch (const std::exception& e) {
+    // Most often a renewal caught between writing the certificate and the key: the next
+    // check (the files changed again) loads the finished pair.
+    log::warn("tls.reload.failed", {{"error", e.what()}, {"kept", fingerprint()}});
+    cert_stamp_ = cert_now;
+    key_stamp_ = key_now;
+    return Reload::failed;
+  }
+  cert_stamp_ = cert_now;
+  key_stamp_ = key_now;
+  log::info("tls.reloaded", {{"cert", cert_file_}, {"fingerprint", fingerprint()}});
+  return Reload::reloaded;
+}
+
+std::string Certificate::fingerprint() const {
+  auto pair = current_.load();
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int n = 0;
+  if (!pair || X509_digest(pair->leaf, EVP_sha256(), md, &n) != 1) return "";
+  static const char hex[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned i = 0; i < n; ++i) {
+    out += hex[md[i] >> 4];
+    out += hex[md[i] & 15];
+  }
+  return out;
 }
 
 }  // namespace mailstead::net

@@ -37,12 +37,13 @@ int run(int argc, char** argv, const std::string& name,
       return 64;
     }
   }
-  // Block the stop signals before any thread starts, so every thread inherits the mask
-  // and sigwait/signal_set sees them.
+  // Block the stop and reload signals before any thread starts, so every thread inherits
+  // the mask and sigwait/signal_set sees them (a SIGHUP before serving waits, not kills).
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGTERM);
   sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   try {
     auto src = config::Source::load(ctx.config_path);
@@ -66,12 +67,16 @@ int run(int argc, char** argv, const std::string& name,
   return rc;
 }
 
+store::Options store_options(const config::CoreSettings& core) {
+  store::Options o{core.store_dir(), core.store.map_size, core.store.max_readers, core.store.max_batches_per_commit};
+  o.backup_before_upgrade = core.data_dir + "/backups";
+  return o;
+}
+
 std::unique_ptr<store::Store> open_store(const Context& ctx) {
   std::error_code ec;
   std::string why;
-  auto s = store::open({ctx.core.store_dir(), ctx.core.store.map_size, ctx.core.store.max_readers,
-                        ctx.core.store.max_batches_per_commit},
-                       ec, why);
+  auto s = store::open(store_options(ctx.core), ec, why);
   if (!s) std::fprintf(stderr, "%s: %s\n", ctx.name.c_str(), why.c_str());
   return s;
 }

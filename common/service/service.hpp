@@ -13,6 +13,7 @@ class Source;
 }
 namespace mailstead::store {
 class Store;
+struct Options;
 }
 
 namespace mailstead::service {
@@ -29,6 +30,10 @@ struct Context {
 int run(int argc, char** argv, const std::string& name,
         const std::function<void(config::Source&)>& load_own,
         const std::function<int(const Context&)>& body);
+
+// The store's options from the configuration: path, tuning, and the pre-upgrade backup
+// directory (<data_dir>/backups). Every program opens the store with these.
+store::Options store_options(const config::CoreSettings& core);
 
 // Opens the shared store with the configured tuning; on failure prints why (prefixed with
 // the service's name) and returns null.

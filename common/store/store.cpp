@@ -28,6 +28,8 @@ const char* table_name(Table t) {
     case Table::sieve_scripts: return "sieve_scripts";
     case Table::sieve_active: return "sieve_active";
     case Table::sieve_tracking: return "sieve_tracking";
+    case Table::dkim_keys: return "dkim_keys";
+    case Table::relays: return "relays";
     case Table::count_: break;
   }
   return "?";

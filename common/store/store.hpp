@@ -37,6 +37,8 @@ enum class Table : std::uint8_t {
   sieve_tracking,   // user id (u64) + kind + SHA-256 of a key → expiry (i64): vacation replies, duplicate IDs
   queue_due,        // due time (u64 seconds) + queue id (u64) → "": the outbound queue by next look
   send_log,         // time (u64 seconds) + sequence (u64) → SendLogEntry: every delivery attempt
+  dkim_keys,        // domain + '\0' + selector → DKIM signing key (common/dkim/keys.hpp)
+  relays,           // "*" (the default) or a sender domain → relay (smarthost) settings (common/relay)
   count_
 };
 inline constexpr int table_count = static_cast<int>(Table::count_);
@@ -107,6 +109,9 @@ struct Options {
   std::uint64_t map_size = std::uint64_t{1} << 30;
   std::uint32_t max_readers = 4096;
   std::uint32_t max_batches_per_commit = 1024;  // 1 = one fsync per batch (bench baseline)
+  // When set: before an older schema is migrated forward, a copy of the store as it was is
+  // written to a new directory under this one (`pre-upgrade-schema-<v>-<unix time>`).
+  std::string backup_before_upgrade{};
 };
 
 class Store {
@@ -118,6 +123,9 @@ class Store {
   std::error_code commit_sync(BatchFn fn);
   // Stops the writer after the batches already submitted.
   virtual void close() = 0;
+  // Writes a consistent, compacted copy of the store (one snapshot, free space left out)
+  // into the existing empty directory `dir`, while others go on reading and writing.
+  virtual std::error_code copy_to(const std::string& dir, std::string& why) = 0;
   // The size the map has now (grows as data does).
   virtual std::uint64_t map_size() const = 0;
   // Grows with every commit by any process sharing the store: a cheap "anything changed?"
@@ -131,6 +139,10 @@ class Store {
  protected:
   CommitHook commit_hook_;
 };
+
+// True when some process (a running service, in this or another container) has the store
+// in `path` open: replacing its files then would corrupt it.
+bool in_use(const std::string& path);
 
 // Opens (creating if needed) and migrates the schema to the current version.
 // On failure returns null and sets `ec`; `why` says what went wrong.

@@ -8,6 +8,7 @@
 #include "service/service.hpp"
 #include "session/session.hpp"
 #include "settings.hpp"
+#include "srs/srs.hpp"
 #include "store/store.hpp"
 
 using namespace mailstead;
@@ -18,8 +19,15 @@ namespace {
 int serve(const service::Context& ctx, const smtp::Settings& settings) {
   auto rt = net::make_runtime(ctx, net::limits_of(settings));
   if (!rt) return 1;
+  // Bounces to SRS addresses are routed back (docs/outbound.md): the keys, once per start.
+  auto srs_keys = srs::load_keys(*rt->store, ctx.core);
+  if (!srs_keys) {
+    std::fprintf(stderr, "mailstead-smtpd: %s\n", srs_keys.error().message.c_str());
+    return 1;
+  }
   smtp::Shared shared{settings, ctx.core, *rt->store, *rt->tls, rt->cache, rt->limiter, rt->connections, rt->slow_pool,
-                      directory::RoutingSettings{ctx.core.routing.recipient_delimiter}};
+                      directory::RoutingSettings{ctx.core.routing.recipient_delimiter, std::move(*srs_keys),
+                                                 ctx.core.srs.max_age_days}};
 
   auto session = [&shared](smtp::Port port) {
     return [&shared, port](net::tcp::socket s) -> asio::awaitable<void> {

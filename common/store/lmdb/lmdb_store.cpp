@@ -1,12 +1,15 @@
 // The LMDB backend of store.hpp: the only file that includes <lmdb.h>. It hides LMDB's
 // recoverable conditions (MDB_MAP_FULL grows the map, MDB_MAP_RESIZED adopts another
 // process's growth, MDB_READERS_FULL clears stale readers) and runs the group-commit writer.
+#include <fcntl.h>
 #include <lmdb.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <array>
 #include <atomic>
 #include <condition_variable>
+#include <ctime>
 #include <deque>
 #include <filesystem>
 #include <mutex>
@@ -134,10 +137,25 @@ class LmdbStore final : public Store {
     mdb_env_info(env_, &info);
     map_size_ = info.me_mapsize;  // another process may have grown it already
 
-    // Open every table and bring the schema up to date, before the writer starts.
+    // Open every table and bring the schema up to date, before the writer starts. Only the
+    // process holding the write lock migrates (and backs up first); others then find the
+    // current version.
     std::vector<Item> group(1);
     std::string migrate_why;
-    group[0].fn = [&](WriteTxn& t) { return schema::migrate(t, migrate_why); };
+    group[0].fn = [&](WriteTxn& t) {
+      auto v = schema::version(t);
+      if (v != 0 && v < schema::current_version && !o.backup_before_upgrade.empty()) {
+        auto dir = o.backup_before_upgrade + "/pre-upgrade-schema-" + std::to_string(v) + "-" +
+                   std::to_string(std::time(nullptr));
+        // The copy reads the last committed snapshot: the store before this migration.
+        if (auto ec = copy_to(dir, migrate_why)) {
+          migrate_why = "not migrating the store without a backup: " + migrate_why;
+          return ec;
+        }
+        log::info("store.upgrade.backup", {{"from", v}, {"to", schema::current_version}, {"dir", dir}});
+      }
+      return schema::migrate(t, migrate_why);
+    };
     auto ec = run_group(group, /*open_tables=*/true);
     if (!ec) ec = group[0].result;
     if (ec) { why = migrate_why.empty() ? "cannot initialise the store: " + ec.message() : migrate_why; return ec; }
@@ -187,6 +205,17 @@ class LmdbStore final : public Store {
   }
 
   std::uint64_t map_size() const override { return map_size_.load(); }
+
+  std::error_code copy_to(const std::string& dir, std::string& why) override {
+    std::error_code fs_ec;
+    std::filesystem::create_directories(dir, fs_ec);
+    if (fs_ec) { why = "cannot create " + dir + ": " + fs_ec.message(); return Errc::io; }
+    // MDB_CP_COMPACT walks one read snapshot and never takes the writer lock, so it runs
+    // beside the writer (even inside this process's own write transaction).
+    int rc = mdb_env_copy2(env_, dir.c_str(), MDB_CP_COMPACT);
+    if (rc != MDB_SUCCESS) { why = "cannot copy the store to " + dir + ": " + mdb_strerror(rc); return from_mdb(rc); }
+    return {};
+  }
 
   std::uint64_t generation() override {
     std::shared_lock lock(resize_mu_);
@@ -312,6 +341,21 @@ class LmdbStore final : public Store {
 };
 
 }  // namespace
+
+bool in_use(const std::string& path) {
+  // Every process with the environment open holds a shared fcntl lock on the first byte of
+  // lock.mdb (LMDB's liveness lock) for as long as it is open; ask whether one is held.
+  int fd = ::open((path + "/lock.mdb").c_str(), O_RDWR | O_CLOEXEC);
+  if (fd < 0) return false;
+  struct flock fl {};
+  fl.l_type = F_WRLCK;
+  fl.l_whence = SEEK_SET;
+  fl.l_start = 0;
+  fl.l_len = 1;
+  bool held = ::fcntl(fd, F_GETLK, &fl) == 0 && fl.l_type != F_UNLCK;
+  ::close(fd);
+  return held;
+}
 
 std::unique_ptr<Store> open(const Options& options, std::error_code& ec, std::string& why) {
   auto s = std::make_unique<LmdbStore>();

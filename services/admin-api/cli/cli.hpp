@@ -34,6 +34,13 @@ struct AllSettings {
 AllSettings load_all_settings(const std::string& path);
 
 int run_up(const Args& args);
+// `mailstead init`: the first start of a deployment without `up` (containers): data
+// directory, self-signed certificate, the first domain and administrator.
+int run_init(const Args& args);
+// `mailstead backup DIR` (a hot, consistent copy with checksums) and `mailstead restore DIR`
+// (into a stopped deployment).
+int run_backup(const Args& args);
+int run_restore(const Args& args);
 
 // The outbound commands (cli/outbound.cpp): returns -1 when args name none of them.
 int run_outbound(const Args& args);

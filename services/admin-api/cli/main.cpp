@@ -5,6 +5,7 @@
 
 #include <boost/json.hpp>
 #include <cstdio>
+#include <ctime>
 #include <functional>
 #include <iostream>
 #include <string>
@@ -14,6 +15,7 @@
 #include "config/source.hpp"
 #include "log/log.hpp"
 #include "ops/admin_ops.hpp"
+#include "service/service.hpp"
 #include "store/store.hpp"
 
 namespace mailstead::cli {
@@ -449,6 +451,157 @@ int sieve_delete(Env& e) {
   return r ? 0 : fail(r.error());
 }
 
+// ---- dkim (docs/outbound.md): private keys are never printed ----
+std::string utc_time(std::int64_t t) {
+  std::time_t tt = static_cast<std::time_t>(t);
+  std::tm tm{};
+  gmtime_r(&tt, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+// A zone-file TXT record: DNS character-strings hold at most 255 bytes each.
+std::string zone_line(const dkim::KeyRecord& k) {
+  auto txt = k.txt();
+  std::string out = k.dns_name() + ". IN TXT (";
+  for (std::size_t i = 0; i < txt.size(); i += 255) out += " \"" + txt.substr(i, 255) + "\"";
+  return out + " )";
+}
+
+json::object key_json(const dkim::KeyRecord& k) {
+  return json::object{{"selector", k.selector},
+                      {"algorithm", dkim::algorithm_name(k.algorithm)},
+                      {"state", dkim::state_name(k.state)},
+                      {"created", k.created},
+                      {"retire_at", k.retire_at},
+                      {"dns_name", k.dns_name()},
+                      {"txt", k.txt()}};
+}
+
+int dkim_generate(Env& e) {
+  auto& domain = operand(e.args, 2, "DOMAIN");
+  expect_operands(e.args, 3);
+  auto r = e.ops.generate_dkim_key(domain, opt(e.args, "selector"), opt(e.args, "algorithm", "rsa"));
+  if (!r) return fail(r.error());
+  if (e.args.json) {
+    print_json(key_json(*r));
+  } else {
+    std::printf("generated %s key %s for %s; it signs from now on. Publish it in DNS:\n%s\n",
+                dkim::algorithm_name(r->algorithm), r->selector.c_str(), r->domain.c_str(), zone_line(*r).c_str());
+  }
+  return 0;
+}
+
+int dkim_show(Env& e) {
+  auto& domain = operand(e.args, 2, "DOMAIN");
+  expect_operands(e.args, 3);
+  auto r = e.ops.list_dkim_keys(domain);
+  if (!r) return fail(r.error());
+  if (e.args.json) {
+    json::array arr;
+    for (auto& k : *r) arr.push_back(key_json(k));
+    print_json(arr);
+  } else if (e.args.opts.count("txt")) {
+    // One line per key to publish: the signing keys and the retired ones in their grace.
+    for (auto& k : *r) std::printf("%s %s\n", k.selector.c_str(), k.txt().c_str());
+  } else {
+    if (r->empty()) std::printf("%s has no DKIM key: mail from it leaves unsigned\n", domain.c_str());
+    for (auto& k : *r) {
+      if (k.state == dkim::KeyState::active)
+        std::printf("%s (%s, signing, created %s)\n", k.selector.c_str(), dkim::algorithm_name(k.algorithm),
+                    utc_time(k.created).c_str());
+      else
+        std::printf("%s (%s, retired: keep it published until %s)\n", k.selector.c_str(),
+                    dkim::algorithm_name(k.algorithm), utc_time(k.retire_at).c_str());
+      std::printf("  %s\n", zone_line(k).c_str());
+    }
+  }
+  return 0;
+}
+
+int dkim_rotate(Env& e) {
+  auto& domain = operand(e.args, 2, "DOMAIN");
+  expect_operands(e.args, 3);
+  auto r = e.ops.rotate_dkim_keys(domain);
+  if (!r) return fail(r.error());
+  if (e.args.json) {
+    json::array arr;
+    for (auto& k : *r) arr.push_back(key_json(k));
+    print_json(arr);
+    return 0;
+  }
+  for (auto& k : *r)
+    std::printf("new %s key %s signs for %s from now on; publish it in DNS:\n%s\n", dkim::algorithm_name(k.algorithm),
+                k.selector.c_str(), k.domain.c_str(), zone_line(k).c_str());
+  std::printf("the replaced keys stay listed (mailstead dkim show %s) until their grace ends\n", domain.c_str());
+  return 0;
+}
+
+// ---- relay (docs/outbound.md): the password is read from standard input and never printed ----
+int relay_set(Env& e) {
+  if (e.args.opts.count("password"))
+    throw UsageError{"give the relay password on standard input (--password-stdin), not on the command line"};
+  relay::SetRequest req;
+  if (e.args.words.size() > 2) req.host_port = e.args.words[2];
+  expect_operands(e.args, 3);
+  req.preset = opt(e.args, "preset");
+  if (e.args.opts.count("security")) req.security = opt(e.args, "security");
+  req.user = opt(e.args, "user");
+  req.domain = opt(e.args, "domain");
+  if (e.args.opts.count("password-stdin")) {
+    std::string line;
+    if (!std::getline(std::cin, line)) throw UsageError{"--password-stdin: nothing on standard input"};
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    req.password = std::move(line);
+  }
+  auto r = e.ops.set_relay(req);
+  if (!r) return fail(r.error());
+  for (auto& w : r->warnings) std::fprintf(stderr, "mailstead: warning: %s\n", w.c_str());
+  const auto& rec = r->record;
+  std::string pw = rec.password == relay::PasswordSource::stored        ? ", password stored encrypted"
+                   : rec.password == relay::PasswordSource::secrets_file ? ", password from the secrets file"
+                                                                         : "";
+  std::printf("relay for %s: %s:%u (%s)%s%s; it applies to the next message\n",
+              rec.domain.empty() ? "all senders" : rec.domain.c_str(), rec.host.c_str(), rec.port,
+              relay::security_name(rec.security), rec.user.empty() ? ", no login" : (", user " + rec.user).c_str(),
+              pw.c_str());
+  return 0;
+}
+
+int relay_show(Env& e) {
+  expect_operands(e.args, 2);
+  auto all = e.ops.list_relays();
+  if (e.args.json) {
+    json::array arr;
+    for (auto& r : all) {
+      json::value domain = r.domain.empty() ? json::value(nullptr) : json::value(r.domain);
+      arr.push_back(json::object{{"domain", domain},
+                                 {"host", r.host},
+                                 {"port", r.port},
+                                 {"security", relay::security_name(r.security)},
+                                 {"user", r.user},
+                                 {"password", relay::password_source_name(r.password)},
+                                 {"preset", r.preset},
+                                 {"updated", r.updated}});
+    }
+    print_json(arr);
+    return 0;
+  }
+  if (all.empty()) std::printf("no relay: mail goes straight to each recipient's MX\n");
+  for (auto& r : all)
+    std::printf("%s: %s:%u security=%s user=%s password=%s%s\n", r.domain.empty() ? "default" : r.domain.c_str(),
+                r.host.c_str(), r.port, relay::security_name(r.security), r.user.empty() ? "-" : r.user.c_str(),
+                relay::password_source_name(r.password), r.preset.empty() ? "" : (" preset=" + r.preset).c_str());
+  return 0;
+}
+
+int relay_clear(Env& e) {
+  expect_operands(e.args, 2);
+  auto d = opt(e.args, "domain");
+  return done(e.ops.clear_relay(d), d.empty() ? "cleared the default relay" : "cleared the relay for " + d);
+}
+
 // ---- queue ----
 int queue_get(Env& e) {
   auto& id_text = operand(e.args, 2, "ID");
@@ -501,12 +654,24 @@ const Command commands[] = {
     {"sieve", "activate", "sieve activate USER NAME", sieve_activate},
     {"sieve", "deactivate", "sieve deactivate USER", sieve_deactivate},
     {"sieve", "delete", "sieve delete USER NAME", sieve_delete},
+    {"dkim", "generate", "dkim generate DOMAIN [--selector S] [--algorithm rsa|ed25519]", dkim_generate},
+    {"dkim", "show", "dkim show DOMAIN [--txt] [--json]", dkim_show},
+    {"dkim", "rotate", "dkim rotate DOMAIN", dkim_rotate},
+    {"relay", "set",
+     "relay set HOST:PORT [--security starttls|tls|none] [--user USER --password-stdin] [--domain SENDER-DOMAIN] "
+     "[--preset ses|mailgun|postmark|sendgrid|gmail|smtp]",
+     relay_set},
+    {"relay", "show", "relay show [--json]", relay_show},
+    {"relay", "clear", "relay clear [--domain D]", relay_clear},
     {"queue", "get", "queue get ID   (a queued message's bytes)", queue_get},
 };
 
 void usage(FILE* out) {
   std::fprintf(out, "usage: mailstead [--config FILE] [--json] COMMAND ...\n\ncommands:\n");
   std::fprintf(out, "  up [--standard-ports] [--no-demo]   start and supervise every service\n");
+  std::fprintf(out, "  init --domain DOMAIN --admin ADDRESS [--password-stdin]   first start without `up` (containers)\n");
+  std::fprintf(out, "  backup DIR                          a consistent copy of the store, configuration and keys, while serving\n");
+  std::fprintf(out, "  restore DIR                         put a backup back into a stopped deployment\n");
   for (const auto& c : commands) std::fprintf(out, "  %s\n", c.usage);
   for (const auto& u : outbound_usage()) std::fprintf(out, "  %s\n", u.c_str());
 }
@@ -514,7 +679,8 @@ void usage(FILE* out) {
 // Options that take a value; every other --option is a flag.
 bool takes_value(const std::string& name) {
   return name == "config" || name == "password" || name == "name" || name == "quota" || name == "from" ||
-         name == "authenticated-as" || name == "since";
+         name == "authenticated-as" || name == "selector" || name == "algorithm" || name == "security" ||
+         name == "user" || name == "domain" || name == "preset" || name == "admin" || name == "since";
 }
 
 }  // namespace
@@ -556,6 +722,9 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (args.words[0] == "up") return run_up(args);
+  if (args.words[0] == "init") return run_init(args);
+  if (args.words[0] == "backup") return run_backup(args);
+  if (args.words[0] == "restore") return run_restore(args);
   if (int rc = run_outbound(args); rc >= 0) return rc;
 
   const Command* cmd = nullptr;
@@ -596,9 +765,7 @@ int main(int argc, char** argv) {
   log::init("mailstead", "warn");
   std::error_code ec;
   std::string why;
-  auto store = store::open({core.store_dir(), core.store.map_size, core.store.max_readers,
-                            core.store.max_batches_per_commit},
-                           ec, why);
+  auto store = store::open(service::store_options(core), ec, why);
   if (!store) {
     std::fprintf(stderr, "mailstead: %s\n", why.c_str());
     return 1;

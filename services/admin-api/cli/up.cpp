@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <sodium.h>
 #include <string>
 #include <vector>
@@ -19,6 +20,7 @@
 #include "config/source.hpp"
 #include "log/log.hpp"
 #include "ops/admin_ops.hpp"
+#include "service/service.hpp"
 #include "store/store.hpp"
 
 namespace mailstead::cli {
@@ -80,9 +82,7 @@ std::string ensure_demo(const AllSettings& s, bool no_demo) {
   if (no_demo) return "";
   std::error_code ec;
   std::string why;
-  auto store = store::open({s.core.store_dir(), s.core.store.map_size, s.core.store.max_readers,
-                            s.core.store.max_batches_per_commit},
-                           ec, why);
+  auto store = store::open(service::store_options(s.core), ec, why);
   if (!store) throw std::runtime_error(why);
   admin::Ops ops(*store, s.core);
   if (!ops.list_domains().empty() || !ops.list_users().empty()) return "";
@@ -107,7 +107,79 @@ std::string join(const std::vector<std::string>& v) {
   return s.empty() ? "(off)" : s;
 }
 
+// The data directory and, when no certificate is configured, a self-signed one.
+void prepare_data_dir(const AllSettings& s) {
+  std::filesystem::create_directories(s.core.data_dir);
+  if (s.core.tls.cert.empty() && s.core.tls.key.empty()) {
+    auto why = ensure_self_signed(s.core.tls_cert(), s.core.tls_key(), s.core.hostname);
+    if (!why.empty()) throw std::runtime_error(why);
+  }
+}
+
 }  // namespace
+
+int run_init(const Args& args) {
+  static const char* usage = "init --domain DOMAIN --admin ADDRESS [--password-stdin]";
+  for (const auto& [name, _] : args.opts) {
+    if (name != "domain" && name != "admin" && name != "password-stdin") {
+      std::fprintf(stderr, "mailstead: unknown option --%s for '%s'\n", name.c_str(), usage);
+      return 2;
+    }
+  }
+  auto domain = args.opts.count("domain") ? args.opts.at("domain") : "";
+  auto admin_address = args.opts.count("admin") ? args.opts.at("admin") : "";
+  if (domain.empty() || admin_address.empty() || args.words.size() > 1) {
+    std::fprintf(stderr, "mailstead: usage: mailstead %s\n", usage);
+    return 2;
+  }
+  AllSettings s;
+  try {
+    s = load_all_settings(args.config_path);
+  } catch (const config::ConfigError& e) {
+    std::fprintf(stderr, "mailstead: %s\n", e.what());
+    return 78;
+  }
+  log::init("mailstead", "warn");
+  if (sodium_init() < 0) return 1;
+  try {
+    prepare_data_dir(s);
+    std::error_code ec;
+    std::string why;
+    auto store = store::open(service::store_options(s.core), ec, why);
+    if (!store) throw std::runtime_error(why);
+    admin::Ops ops(*store, s.core);
+    // Idempotent: every later start finds both and changes nothing.
+    if (auto r = ops.add_domain(domain); r) {
+      std::printf("added the domain %s\n", r->name.c_str());
+    } else if (r.error().kind != ErrorKind::conflict) {
+      throw std::runtime_error(r.error().message);
+    }
+    // The password: given on standard input, or made here and printed this once (it is
+    // kept nowhere but as its argon2id hash).
+    std::string password;
+    bool printed = false;
+    if (args.opts.count("password-stdin")) {
+      if (!std::getline(std::cin, password) || password.empty()) {
+        std::fprintf(stderr, "mailstead: --password-stdin: nothing on standard input\n");
+        return 2;
+      }
+    } else {
+      password = random_password();
+      printed = true;
+    }
+    if (auto r = ops.add_user(admin_address, password, "Administrator", 0); !r) {
+      if (r.error().kind != ErrorKind::conflict) throw std::runtime_error(r.error().message);
+      std::printf("%s exists; nothing else to do\n", admin_address.c_str());
+      return 0;
+    }
+    std::printf("added the administrator %s\n", admin_address.c_str());
+    if (printed) std::printf("  user: %s\n  password: %s\n  (shown once: keep it now)\n", admin_address.c_str(), password.c_str());
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "mailstead: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}
 
 int run_up(const Args& args) {
   for (const auto& [name, _] : args.opts) {
@@ -136,6 +208,7 @@ int run_up(const Args& args) {
   sigaddset(&set, SIGTERM);
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGCHLD);
+  sigaddset(&set, SIGHUP);
   sigprocmask(SIG_BLOCK, &set, nullptr);
 
   AllSettings s;
@@ -149,11 +222,7 @@ int run_up(const Args& args) {
   if (sodium_init() < 0) return 1;
   std::string credentials;
   try {
-    std::filesystem::create_directories(s.core.data_dir);
-    if (s.core.tls.cert.empty() && s.core.tls.key.empty()) {
-      auto why = ensure_self_signed(s.core.tls_cert(), s.core.tls_key(), s.core.hostname);
-      if (!why.empty()) throw std::runtime_error(why);
-    }
+    prepare_data_dir(s);
     credentials = ensure_demo(s, args.opts.count("no-demo") > 0);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "mailstead: %s\n", e.what());
@@ -189,6 +258,12 @@ int run_up(const Args& args) {
   for (;;) {
     timespec tick{0, 200'000'000};
     int sig = sigtimedwait(&set, nullptr, &tick);
+    if (sig == SIGHUP && !stopping) {
+      // A renewed certificate: every service loads it without dropping a session.
+      log::info("up.reload");
+      for (auto& c : children)
+        if (c.pid > 0) ::kill(c.pid, SIGHUP);
+    }
     if ((sig == SIGTERM || sig == SIGINT) && !stopping) {
       stopping = true;
       kill_at = Clock::now() + std::chrono::seconds(10);

@@ -1,11 +1,14 @@
 // Administrative operations (see admin_ops.hpp).
 #include "ops/admin_ops.hpp"
 
+#include <ctime>
+
 #include "auth/password.hpp"
 #include "directory/address.hpp"
 #include "mime/cache.hpp"
 #include "sieve/delivery.hpp"
 #include "sieve/sieve.hpp"
+#include "srs/srs.hpp"
 #include "store/mailstore.hpp"
 #include "store/store.hpp"
 #include "util/bytes.hpp"
@@ -13,7 +16,7 @@
 namespace mailstead::admin {
 
 Ops::Ops(store::Store& store, const config::CoreSettings& core)
-    : store_(store), core_(core), routing_{core.routing.recipient_delimiter} {}
+    : store_(store), core_(core), routing_{core.routing.recipient_delimiter, {}, core.srs.max_age_days} {}
 
 // Runs `fn` as one batch. When it returns an error the batch is undone, so a refused
 // change writes nothing.
@@ -35,12 +38,105 @@ Result<std::string> Ops::new_address(std::string_view address) {
   return n->address();
 }
 
+namespace {
+std::int64_t unix_now() { return static_cast<std::int64_t>(std::time(nullptr)); }
+}  // namespace
+
 Result<directory::DomainRecord> Ops::add_domain(std::string_view name) {
-  return write<directory::DomainRecord>([&](store::WriteTxn& t) { return directory::add_domain(t, name); });
+  // Every domain signs what it sends from the start (docs/outbound.md). The key is made
+  // before the batch: RSA generation is slow and the writer serves everyone.
+  auto key = dkim::generate(dkim::Algorithm::rsa);
+  if (!key) return key.error();
+  return write<directory::DomainRecord>([&](store::WriteTxn& t) -> Result<directory::DomainRecord> {
+    auto d = directory::add_domain(t, name);
+    if (!d) return d;
+    if (auto k = dkim::add_key(t, d->name, "", *key, d->created); !k) return k.error();
+    return d;
+  });
 }
 
 Result<void> Ops::remove_domain(std::string_view name) {
-  return write<void>([&](store::WriteTxn& t) { return directory::remove_domain(t, name); });
+  return write<void>([&](store::WriteTxn& t) -> Result<void> {
+    if (auto r = directory::remove_domain(t, name); !r) return r;
+    dkim::remove_keys(t, name);
+    if (auto d = directory::normalize_domain(name)) (void)relay::clear(t, *d);
+    return {};
+  });
+}
+
+Result<dkim::KeyRecord> Ops::generate_dkim_key(std::string_view domain, std::string_view selector,
+                                               std::string_view algorithm) {
+  auto alg = dkim::parse_algorithm(algorithm.empty() ? "rsa" : algorithm);
+  if (!alg) return invalid("--algorithm must be rsa or ed25519, not '" + std::string(algorithm) + "'");
+  {
+    // Refuse before the slow generation what the batch would refuse anyway.
+    auto txn = store_.read();
+    auto d = directory::normalize_domain(domain);
+    if (!d) return d.error();
+    if (!directory::get_domain(*txn, *d)) return not_found("no domain " + *d);
+    if (!selector.empty())
+      if (auto s = dkim::normalize_selector(selector); !s) return s.error();
+  }
+  auto key = dkim::generate(*alg);
+  if (!key) return key.error();
+  auto r = write<dkim::KeyRecord>([&](store::WriteTxn& t) { return dkim::add_key(t, domain, selector, *key, unix_now()); });
+  if (r) r->private_key.clear();
+  return r;
+}
+
+Result<std::vector<dkim::KeyRecord>> Ops::list_dkim_keys(std::string_view domain) {
+  auto txn = store_.read();
+  auto d = directory::normalize_domain(domain);
+  if (!d) return d.error();
+  if (!directory::get_domain(*txn, *d)) return not_found("no domain " + *d);
+  auto keys = dkim::list_keys(*txn, *d, unix_now());
+  for (auto& k : keys) k.private_key.clear();
+  return keys;
+}
+
+Result<std::vector<dkim::KeyRecord>> Ops::rotate_dkim_keys(std::string_view domain) {
+  std::vector<dkim::Algorithm> algs;
+  {
+    auto txn = store_.read();
+    auto d = directory::normalize_domain(domain);
+    if (!d) return d.error();
+    if (!directory::get_domain(*txn, *d)) return not_found("no domain " + *d);
+    algs = dkim::active_algorithms(*txn, *d);
+  }
+  std::vector<dkim::NewKey> fresh;
+  for (auto a : algs) {
+    auto k = dkim::generate(a);
+    if (!k) return k.error();
+    fresh.push_back(std::move(*k));
+  }
+  auto grace = static_cast<std::int64_t>(core_.dkim.rotate_grace.count());
+  // If another rotation or generation changed the active set meanwhile, the batch says so
+  // (a missing fresh key) and nothing changes.
+  auto r = write<std::vector<dkim::KeyRecord>>(
+      [&](store::WriteTxn& t) { return dkim::rotate(t, domain, fresh, unix_now(), grace); });
+  if (r)
+    for (auto& k : *r) k.private_key.clear();
+  return r;
+}
+
+Result<relay::Prepared> Ops::set_relay(const relay::SetRequest& request) {
+  auto p = relay::prepare(request, core_.secrets, unix_now());
+  if (!p) return p.error();
+  auto r = write<relay::RelayRecord>([&](store::WriteTxn& t) { return relay::put(t, p->record); });
+  if (!r) return r.error();
+  p->record.sealed_password.clear();
+  return p;
+}
+
+std::vector<relay::RelayRecord> Ops::list_relays() {
+  auto txn = store_.read();
+  auto all = relay::list(*txn);
+  for (auto& r : all) r.sealed_password.clear();
+  return all;
+}
+
+Result<void> Ops::clear_relay(std::string_view domain) {
+  return write<void>([&](store::WriteTxn& t) { return relay::clear(t, domain); });
 }
 
 std::vector<directory::DomainRecord> Ops::list_domains() {
@@ -171,6 +267,10 @@ std::vector<CatchallView> Ops::list_catchalls() {
 
 Result<directory::Route> Ops::resolve(std::string_view recipient, std::string_view from,
                                       std::string_view authenticated_as) {
+  // The same SRS keys smtpd routes with, so `mailstead resolve` shows a bounce's route.
+  auto routing = routing_;
+  if (auto keys = srs::load_keys(store_, core_)) routing.srs_keys = std::move(*keys);
+  else return keys.error();
   auto txn = store_.read();
   directory::RouteContext ctx;
   ctx.sender = std::string(from);
@@ -179,7 +279,7 @@ Result<directory::Route> Ops::resolve(std::string_view recipient, std::string_vi
     if (!u) return not_found("no user " + std::string(authenticated_as));
     ctx.authenticated_user = u->id;
   }
-  return directory::resolve(*txn, routing_, recipient, ctx);
+  return directory::resolve(*txn, routing, recipient, ctx);
 }
 
 Result<std::vector<store::MailboxRecord>> Ops::list_mailboxes(std::string_view user) {

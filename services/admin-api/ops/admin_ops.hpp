@@ -10,8 +10,10 @@
 #include <vector>
 
 #include "config/core_settings.hpp"
+#include "dkim/keys.hpp"
 #include "directory/directory.hpp"
 #include "directory/routing.hpp"
+#include "relay/relay.hpp"
 #include "sieve/storage.hpp"
 #include "store/records.hpp"
 #include "util/error.hpp"
@@ -41,6 +43,8 @@ class Ops {
  public:
   Ops(store::Store& store, const config::CoreSettings& core);
 
+  // A new domain gets an RSA DKIM key (selector "mail"); removing one drops its DKIM keys
+  // and its relay.
   Result<directory::DomainRecord> add_domain(std::string_view name);
   Result<void> remove_domain(std::string_view name);
   std::vector<directory::DomainRecord> list_domains();
@@ -89,6 +93,18 @@ class Ops {
   Result<std::vector<std::string>> put_script(std::string_view user, std::string_view name, std::string_view text);
   Result<void> activate_script(std::string_view user, std::string_view name);  // "" deactivates
   Result<void> delete_script(std::string_view user, std::string_view name);
+  // DKIM keys (docs/outbound.md). Listed records never carry the private key.
+  Result<dkim::KeyRecord> generate_dkim_key(std::string_view domain, std::string_view selector,
+                                            std::string_view algorithm);
+  Result<std::vector<dkim::KeyRecord>> list_dkim_keys(std::string_view domain);
+  // New keys sign at once; the replaced ones stay listed for [dkim] rotate_grace.
+  Result<std::vector<dkim::KeyRecord>> rotate_dkim_keys(std::string_view domain);
+
+  // Relays (smarthosts). Listed records never carry the sealed password.
+  Result<relay::Prepared> set_relay(const relay::SetRequest& request);
+  std::vector<relay::RelayRecord> list_relays();
+  Result<void> clear_relay(std::string_view domain);
+
   // The whole message as IMAP serves it: the per-recipient prefix, then the stored bytes.
   Result<std::string> get_message(std::string_view user, std::string_view mailbox, std::uint32_t uid);
 

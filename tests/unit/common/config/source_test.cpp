@@ -125,6 +125,45 @@ TEST(Config, SecretsComeFromTheirOwnFile) {
   EXPECT_THROW(src2.check_unknown(), ConfigError);
 }
 
+TEST(Config, DkimSrsAndTheirSecrets) {
+  auto defaults = Source::from_string("");
+  auto d = load_core(defaults);
+  EXPECT_EQ(d.dkim.rotate_grace, std::chrono::hours(24 * 7));
+  EXPECT_EQ(d.srs.max_age_days, 21u);
+  auto src = Source::from_string("[dkim]\nrotate_grace = \"2d\"\n[srs]\nmax_age_days = 30\n");
+  auto core = load_core(src);
+  EXPECT_EQ(core.dkim.rotate_grace, std::chrono::hours(48));
+  EXPECT_EQ(core.srs.max_age_days, 30u);
+  EXPECT_NO_THROW(src.check_unknown());
+  expect_error("[srs]\nmax_age_days = 0", "'srs.max_age_days'");
+  expect_error("[dkim]\nrotate_grace = \"a week\"", "'dkim.rotate_grace'");
+
+  testing::TempDir dir;
+  auto secrets = dir.path() + "/secrets.toml";
+  auto main = dir.path() + "/mailstead.toml";
+  std::ofstream(main) << "secrets_file = \"" << secrets << "\"\n";
+  std::ofstream(secrets) << "[relay]\nkey = \"0123456789abcdef\"\n[srs]\nsecret = \"srs secret of length\"\n"
+                         << "old_secret = \"the old srs secret\"\n";
+  ::chmod(secrets.c_str(), 0600);
+  auto ok = Source::load(main);
+  auto s = load_core(ok);
+  EXPECT_EQ(s.secrets.relay_key, "0123456789abcdef");
+  EXPECT_EQ(s.secrets.srs_secret, "srs secret of length");
+  EXPECT_EQ(s.secrets.srs_old_secret, "the old srs secret");
+  EXPECT_NO_THROW(ok.check_unknown());
+  for (const char* bad : {"[relay]\nkey = \"short\"\n", "[srs]\nsecret = \"short\"\n",
+                          "[srs]\nold_secret = \"only the old one, long enough\"\n"}) {
+    std::ofstream(secrets) << bad;
+    auto src2 = Source::load(main);
+    try {
+      load_core(src2);
+      ADD_FAILURE() << "accepted: " << bad;
+    } catch (const ConfigError& e) {
+      EXPECT_EQ(std::string(e.what()).find("short"), std::string::npos) << "the secret is not repeated";
+    }
+  }
+}
+
 TEST(Config, SecretsFileReadableByOthersIsRefused) {
   testing::TempDir dir;
   auto secrets = dir.path() + "/secrets.toml";

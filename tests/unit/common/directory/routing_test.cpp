@@ -5,6 +5,7 @@
 
 #include "../../test_support.hpp"
 #include "directory/directory.hpp"
+#include "srs/srs.hpp"
 #include "store/store.hpp"
 
 namespace mailstead::directory {
@@ -190,6 +191,50 @@ TEST_F(Routing, SenderMustBeOwnedOnSubmission) {
   ASSERT_TRUE(r);
   EXPECT_EQ(r->code, 553);
   EXPECT_EQ(r->enhanced, "5.7.1");
+}
+
+// A bounce to an SRS address of ours goes back to the sender it encodes, from anyone, when
+// the hash verifies and the stamp is current (docs/outbound.md); anything else is 5.1.1.
+TEST_F(Routing, SrsBouncesGoBackToTheOriginalSender) {
+  const std::string key = "routing test srs key";
+  const auto now = static_cast<std::int64_t>(std::time(nullptr));
+  auto srs0 = srs::forward("Orig.Sender@remote.example", "example.test", key, now);
+  // Without keys an SRS local part is just an unknown user.
+  expect_rejection(srs0, 550, "5.1.1");
+  settings_.srs_keys = {"a newer key that signs now", key};
+  auto r = route(srs0, std::nullopt, "");
+  auto* d = std::get_if<Delivery>(&r);
+  ASSERT_TRUE(d) << std::get<Rejection>(r).text;
+  EXPECT_EQ(d->kind, RouteKind::remote);
+  EXPECT_EQ(d->address, "Orig.Sender@remote.example");
+  EXPECT_TRUE(d->users.empty());
+  // Case smashed by a relay on the way back, and the other separators.
+  std::string upper;
+  for (char c : srs0) upper.push_back(static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
+  r = route(upper.substr(0, upper.find('@')) + "@example.test");
+  ASSERT_TRUE(std::get_if<Delivery>(&r));
+  EXPECT_EQ(std::get<Delivery>(r).address, "ORIG.SENDER@remote.example");
+  // SRS1 goes back to the first forwarder, as SRS0.
+  auto srs1 = srs::forward("SRS0=abcd=SZ=orig.example=u@first.example", "example.test", key, now);
+  r = route(srs1);
+  ASSERT_TRUE(std::get_if<Delivery>(&r));
+  EXPECT_EQ(std::get<Delivery>(r).address, "SRS0=abcd=SZ=orig.example=u@first.example");
+  // One that encodes a local address is delivered here.
+  expect_delivery(srs::forward("alice@example.test", "other.test", key, now), RouteKind::user, {alice_});
+  // Forged, tampered, expired, another key: no such user.
+  auto tampered = srs0;
+  tampered.replace(tampered.find("Orig"), 4, "Evil");
+  expect_rejection(tampered, 550, "5.1.1");
+  expect_rejection("SRS0=AAAA=AA=remote.example=x@example.test", 550, "5.1.1");
+  expect_rejection(srs::forward("a@remote.example", "example.test", key, now - 22 * 86400), 550, "5.1.1");
+  expect_rejection(srs::forward("a@remote.example", "example.test", "not ours at all", now), 550, "5.1.1");
+  expect_rejection("SRS0=broken@example.test", 550, "5.1.1");
+  // At a domain that is not ours it is relaying, as ever.
+  expect_rejection(srs::forward("a@remote.example", "remote.test", key, now), 554, "5.7.1");
+  // The 30-day setting keeps a 22-day-old address valid.
+  settings_.srs_max_age_days = 30;
+  r = route(srs::forward("a@remote.example", "example.test", key, now - 22 * 86400));
+  EXPECT_TRUE(std::get_if<Delivery>(&r));
 }
 
 }  // namespace

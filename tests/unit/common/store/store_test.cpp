@@ -3,8 +3,12 @@
 #include "store/store.hpp"
 
 #include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <atomic>
+#include <filesystem>
 #include <condition_variable>
 #include <thread>
 
@@ -171,7 +175,27 @@ TEST(Store, MigratesAPopulatedStoreFromVersion1To2) {
     }));
     EXPECT_FALSE(get_mailbox(*s->read(), inbox)) << "a v1 record must not decode as v2";
   }
-  auto s = open_store(dir.path());
+  // The upgrade backs the old store up first.
+  std::error_code ec;
+  std::string why;
+  Options o{dir.path() + "/store", 64 << 20, 126};
+  o.backup_before_upgrade = dir.path() + "/backups";
+  auto s = open(o, ec, why);
+  ASSERT_TRUE(s) << why;
+  std::vector<std::filesystem::path> backups;
+  for (auto& e : std::filesystem::directory_iterator(o.backup_before_upgrade)) backups.push_back(e.path());
+  ASSERT_EQ(backups.size(), 1u);
+  EXPECT_EQ(backups[0].filename().string().rfind("pre-upgrade-schema-1-", 0), 0u) << backups[0];
+  {
+    // The copy is the store before the migration: still version 1, still v1 records.
+    Options copy{backups[0].string(), 64 << 20, 126};
+    copy.backup_before_upgrade = "";
+    auto old = open(copy, ec, why);  // opening migrates the copy (without a backup of it)
+    ASSERT_TRUE(old) << why;
+    auto m = get_mailbox(*old->read(), inbox);
+    ASSERT_TRUE(m);
+    EXPECT_EQ(m->messages, 20u);
+  }
   auto r = s->read();
   EXPECT_EQ(schema::version(*r), schema::current_version);  // and on through later versions
   auto in = get_mailbox(*r, inbox);
@@ -183,6 +207,53 @@ TEST(Store, MigratesAPopulatedStoreFromVersion1To2) {
   EXPECT_EQ(se->unseen, 7u);   // i = 20..29: 21, 24, 27 seen
   EXPECT_EQ(in->uidnext, 21u);
   EXPECT_GT(in->bytes, 0u);
+}
+
+TEST(Store, CopyIsAConsistentCompactedSnapshot) {
+  TempDir dir;
+  auto s = open_store(dir.path());
+  ASSERT_FALSE(s->commit_sync([](WriteTxn& t) -> std::error_code {
+    for (int i = 0; i < 500; ++i)
+      if (auto ec = t.put(Table::meta, "k" + std::to_string(i), std::string(1000, 'x'))) return ec;
+    return {};
+  }));
+  ASSERT_FALSE(s->commit_sync([](WriteTxn& t) -> std::error_code {
+    for (int i = 0; i < 400; ++i) t.del(Table::meta, "k" + std::to_string(i));
+    return {};
+  }));
+  std::string why;
+  ASSERT_FALSE(s->copy_to(dir.path() + "/copy", why)) << why;
+  EXPECT_LT(std::filesystem::file_size(dir.path() + "/copy/data.mdb"),
+            std::filesystem::file_size(dir.path() + "/store/data.mdb"));
+  std::error_code ec;
+  auto c = open({dir.path() + "/copy", 64 << 20, 126}, ec, why);
+  ASSERT_TRUE(c) << why;
+  EXPECT_FALSE(c->read()->get(Table::meta, "k0"));
+  EXPECT_EQ(c->read()->get(Table::meta, "k499").value().size(), 1000u);
+}
+
+TEST(Store, InUseWhileAnotherProcessHasItOpen) {
+  TempDir dir;
+  open_store(dir.path()).reset();
+  EXPECT_FALSE(in_use(dir.path() + "/store"));
+  int ready[2];
+  ASSERT_EQ(::pipe(ready), 0);
+  pid_t child = ::fork();
+  if (child == 0) {
+    auto s = open_store(dir.path());
+    char c = 1;
+    (void)!::write(ready[1], &c, 1);
+    ::pause();
+    ::_exit(0);
+  }
+  char c;
+  ASSERT_EQ(::read(ready[0], &c, 1), 1);
+  EXPECT_TRUE(in_use(dir.path() + "/store"));
+  ::kill(child, SIGKILL);
+  ::waitpid(child, nullptr, 0);
+  EXPECT_FALSE(in_use(dir.path() + "/store"));  // a killed process holds nothing
+  ::close(ready[0]);
+  ::close(ready[1]);
 }
 
 TEST(Mailstore, UidsAndModseqsOnlyGrow) {
