@@ -26,6 +26,15 @@ CoreSettings load_core(Source& src) {
     src.fail("tls", "min_version", "must be \"1.2\" or \"1.3\"");
 
   src.get("dns", "nameservers", s.dns.nameservers);
+  for (const auto& ns : s.dns.nameservers) {
+    std::string host;
+    std::uint16_t port = 0;
+    if (!split_host_port(ns, host, port)) src.fail("dns", "nameservers", "'" + ns + "' is not host:port (e.g. \"127.0.0.1:53\")");
+  }
+  src.get_duration("dns", "timeout", s.dns.timeout);
+  if (s.dns.timeout.count() <= 0) src.fail("dns", "timeout", "must be greater than zero");
+  src.get("dns", "tries", s.dns.tries, 1, 10);
+  src.get("dns", "cache_entries", s.dns.cache_entries, 0, 10'000'000);
   src.get("spamd", "address", s.spamd.address);
   src.get("redis", "url", s.redis.url);
   if (std::string why; !s.redis.url.empty() && !notify::valid_redis_url(s.redis.url, why))

@@ -30,6 +30,9 @@ struct CoreSettings {
 
   struct Dns {
     std::vector<std::string> nameservers;  // empty: the system's resolver
+    std::chrono::milliseconds timeout{std::chrono::seconds(5)};  // per try
+    std::uint32_t tries = 2;
+    std::uint32_t cache_entries = 10000;  // answers kept for their TTL (0: no cache)
   } dns;
 
   struct Spamd {
@@ -114,7 +117,7 @@ CoreSettings load_core(Source& src);
 
 // The sections of the file that belong to a single process.
 inline const std::vector<std::string>& service_sections() {
-  static const std::vector<std::string> s{"smtpd", "imapd", "sieved", "admin"};
+  static const std::vector<std::string> s{"smtpd", "imapd", "sieved", "admin", "outbound"};
   return s;
 }
 

@@ -51,7 +51,9 @@ int run(int argc, char** argv, const std::string& name,
     load_own(src);
     std::set<std::string> foreign;
     for (const auto& s : config::service_sections()) foreign.insert(s);
-    foreign.erase(name == "mailstead-admin-api" ? "admin" : name.substr(std::strlen("mailstead-")));
+    foreign.erase(name == "mailstead-admin-api"  ? "admin"
+                  : name == "mailstead-deliverd" ? "outbound"
+                                                 : name.substr(std::strlen("mailstead-")));
     src.check_unknown(foreign);
   } catch (const config::ConfigError& e) {
     std::fprintf(stderr, "%s: %s\n", name.c_str(), e.what());

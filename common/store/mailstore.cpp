@@ -332,13 +332,71 @@ std::error_code expunge(WriteTxn& txn, std::uint64_t mailbox_id, std::uint32_t u
   return txn.put(Table::blob_refs, msg->blob, ref->encode());
 }
 
+std::string queue_due_key(std::int64_t due, std::uint64_t id) {
+  return key_u64_u64(static_cast<std::uint64_t>(std::max<std::int64_t>(due, 0)), id);
+}
+
+std::error_code unref_blob(WriteTxn& txn, std::string_view key) {
+  auto ref = get_blob_ref(txn, key);
+  if (!ref) return Errc::corrupt;
+  if (ref->refs <= 1) {
+    txn.del(Table::blob_refs, key);
+    txn.del(Table::blobs, key);
+    txn.del(Table::blob_cache, key);
+    return {};
+  }
+  --ref->refs;
+  return txn.put(Table::blob_refs, key, ref->encode());
+}
+
+std::optional<QueueRecord> get_queued(ReadTxn& txn, std::uint64_t id) {
+  auto v = txn.get(Table::queue, key_u64(id));
+  return v ? QueueRecord::decode(*v) : std::nullopt;
+}
+
+std::error_code put_queued(WriteTxn& txn, QueueRecord& rec) {
+  std::int64_t due = 0;
+  if (rec.lease_until > 0) {
+    due = rec.lease_until;
+  } else {
+    for (const auto& r : rec.states)
+      if (!r.final() && (due == 0 || r.next_attempt < due)) due = std::max<std::int64_t>(r.next_attempt, 1);
+  }
+  if (auto old = get_queued(txn, rec.id); old && old->due != 0 && old->due != due)
+    txn.del(Table::queue_due, queue_due_key(old->due, rec.id));
+  rec.due = due;
+  if (due != 0)
+    if (auto ec = txn.put(Table::queue_due, queue_due_key(due, rec.id), "")) return ec;
+  return txn.put(Table::queue, key_u64(rec.id), rec.encode());
+}
+
+std::error_code remove_queued(WriteTxn& txn, std::uint64_t id) {
+  auto rec = get_queued(txn, id);
+  if (!rec) return Errc::corrupt;
+  if (rec->due != 0) txn.del(Table::queue_due, queue_due_key(rec->due, id));
+  txn.del(Table::queue, key_u64(id));
+  return unref_blob(txn, rec->blob);
+}
+
 Result<std::uint64_t> enqueue(WriteTxn& txn, QueueRecord rec) {
   auto ref = get_blob_ref(txn, rec.blob);
   if (!ref) return internal("enqueue: the message's blob is not stored");
   rec.id = next_id(txn, "queue");
   ++ref->refs;
   if (auto ec = txn.put(Table::blob_refs, rec.blob, ref->encode())) return from_ec(ec);
-  if (auto ec = txn.put(Table::queue, key_u64(rec.id), rec.encode())) return from_ec(ec);
+  if (rec.states.empty()) {
+    for (const auto& a : rec.recipients) {
+      QueueRecipient r;
+      r.address = a;
+      r.next_attempt = rec.next_attempt ? rec.next_attempt : rec.created;
+      rec.states.push_back(std::move(r));
+    }
+  }
+  // The null sender marks a bounce or an auto-reply: it never causes a DSN (RFC 3834 3.3,
+  // RFC 5321 6.1).
+  if (rec.sender.empty()) rec.flags |= queue_bounce;
+  rec.due = 0;
+  if (auto ec = put_queued(txn, rec)) return from_ec(ec);
   return rec.id;
 }
 

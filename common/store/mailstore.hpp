@@ -113,7 +113,19 @@ std::error_code record_spam_move(WriteTxn& txn, std::uint64_t user, std::string_
 // Removes one message, logs (MODSEQ → UID) for QRESYNC and frees the blob with its last reference.
 std::error_code expunge(WriteTxn& txn, std::uint64_t mailbox_id, std::uint32_t uid);
 
-// Adds a message to the outbound queue; returns its id.
+// Adds a message to the outbound queue; returns its id. `rec.recipients` become pending
+// recipients due at `rec.next_attempt` (docs/delivery.md).
 Result<std::uint64_t> enqueue(WriteTxn& txn, QueueRecord rec);
+// Writes a queue record and keeps the queue_due index in step with it: a leased record is
+// listed at its lease's end, others at their earliest pending recipient, a finished one
+// nowhere. Sets rec.due.
+std::error_code put_queued(WriteTxn& txn, QueueRecord& rec);
+std::optional<QueueRecord> get_queued(ReadTxn& txn, std::uint64_t id);
+// Removes a queue record, its index entry and its blob reference.
+std::error_code remove_queued(WriteTxn& txn, std::uint64_t id);
+// The queue_due key: due time then id, both big-endian.
+std::string queue_due_key(std::int64_t due, std::uint64_t id);
+// Drops one reference to a blob; the last one removes the bytes and the cached parse.
+std::error_code unref_blob(WriteTxn& txn, std::string_view key);
 
 }  // namespace mailstead::store

@@ -107,14 +107,83 @@ std::optional<BlobRef> BlobRef::decode(std::string_view v) {
   return b;
 }
 
+const char* state_name(RecipientState s) {
+  switch (s) {
+    case RecipientState::pending: return "pending";
+    case RecipientState::deferred: return "deferred";
+    case RecipientState::delivered: return "delivered";
+    case RecipientState::failed: return "failed";
+  }
+  return "?";
+}
+
+namespace {
+// Fields every view derives from the recipients' states.
+void derive_queue_summary(QueueRecord& q) {
+  q.recipients.clear();
+  q.next_attempt = 0;
+  q.last_error.clear();
+  for (const auto& r : q.states) {
+    q.recipients.push_back(r.address);
+    if (r.final()) continue;
+    if (q.next_attempt == 0 || r.next_attempt < q.next_attempt) q.next_attempt = r.next_attempt;
+    if (q.last_error.empty()) q.last_error = r.last_reply;
+  }
+}
+}  // namespace
+
 std::string QueueRecord::encode() const {
+  Encoder e;
+  e.u64(id).str(sender).str(blob).str(prefix).u64(authenticated_user).i64(created).u32(attempts).i64(due)
+      .str(lease_owner).i64(lease_until).u8(flags);
+  e.u32(static_cast<std::uint32_t>(states.size()));
+  for (const auto& r : states)
+    e.str(r.address).u8(static_cast<std::uint8_t>(r.state)).u32(r.attempts).i64(r.next_attempt).i64(r.last_attempt)
+        .str(r.last_reply).str(r.remote);
+  return e.take();
+}
+
+std::optional<QueueRecord> QueueRecord::decode(std::string_view v) {
+  Decoder d(v);
+  QueueRecord q;
+  q.id = d.u64();
+  q.sender = d.str();
+  q.blob = d.str();
+  q.prefix = d.str();
+  q.authenticated_user = d.u64();
+  q.created = d.i64();
+  q.attempts = d.u32();
+  q.due = d.i64();
+  q.lease_owner = d.str();
+  q.lease_until = d.i64();
+  q.flags = d.u8();
+  auto n = d.u32();
+  for (std::uint32_t i = 0; i < n && d.ok(); ++i) {
+    QueueRecipient r;
+    r.address = d.str();
+    auto st = d.u8();
+    if (st > 3) return std::nullopt;
+    r.state = static_cast<RecipientState>(st);
+    r.attempts = d.u32();
+    r.next_attempt = d.i64();
+    r.last_attempt = d.i64();
+    r.last_reply = d.str();
+    r.remote = d.str();
+    q.states.push_back(std::move(r));
+  }
+  if (!d.ok() || !d.at_end()) return std::nullopt;
+  derive_queue_summary(q);
+  return q;
+}
+
+std::string QueueRecord::encode_v2() const {
   Encoder e;
   e.u64(id).str(sender).strings(recipients).str(blob).str(prefix).u64(authenticated_user)
       .i64(created).i64(next_attempt).u32(attempts).str(last_error);
   return e.take();
 }
 
-std::optional<QueueRecord> QueueRecord::decode(std::string_view v) {
+std::optional<QueueRecord> QueueRecord::decode_v2(std::string_view v) {
   Decoder d(v);
   QueueRecord q;
   q.id = d.u64();
@@ -128,6 +197,13 @@ std::optional<QueueRecord> QueueRecord::decode(std::string_view v) {
   q.attempts = d.u32();
   q.last_error = d.str();
   if (!d.ok() || !d.at_end()) return std::nullopt;
+  for (const auto& a : q.recipients) {
+    QueueRecipient r;
+    r.address = a;
+    r.next_attempt = q.next_attempt;
+    r.last_reply = q.last_error;
+    q.states.push_back(std::move(r));
+  }
   return q;
 }
 

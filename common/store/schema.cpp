@@ -4,9 +4,12 @@
 //      sends for every folder on every page) never scans a mailbox.
 //   3  IMAP subscriptions move from MailboxRecord's flag to the subscriptions table, kept
 //      by name (RFC 3501 6.3.6): they outlive DELETE and may name a missing mailbox.
+//   4  QueueRecord holds each recipient's state (pending/deferred/delivered/failed, next
+//      attempt, last reply) and a lease; queue_due indexes the queue by next look.
 #include "store/schema.hpp"
 
 #include "log/log.hpp"
+#include "store/mailstore.hpp"
 #include "store/records.hpp"
 #include "store/store.hpp"
 #include "util/bytes.hpp"
@@ -61,9 +64,30 @@ std::error_code migrate_2_to_3(WriteTxn& txn) {
   return {};
 }
 
+std::error_code migrate_3_to_4(WriteTxn& txn) {
+  std::vector<QueueRecord> queued;
+  {
+    auto c = txn.cursor(Table::queue);
+    for (bool ok = c->first(); ok; ok = c->next()) {
+      auto q = QueueRecord::decode_v2(c->value());
+      if (!q) return Errc::corrupt;
+      queued.push_back(std::move(*q));
+    }
+  }
+  // Entries older than the queue lifetime stay: the delivery service bounces them rather
+  // than sending them late (docs/delivery.md).
+  for (auto& q : queued) {
+    if (q.sender.empty()) q.flags |= queue_bounce;
+    q.due = 0;
+    if (auto ec = put_queued(txn, q)) return ec;
+  }
+  log::info("store.migrated", {{"from", 3}, {"to", 4}, {"queued", queued.size()}});
+  return {};
+}
+
 using Migration = std::error_code (*)(WriteTxn&);
 // migrations[n - 1] takes the store from version n to n + 1.
-constexpr Migration migrations[] = {migrate_1_to_2, migrate_2_to_3};
+constexpr Migration migrations[] = {migrate_1_to_2, migrate_2_to_3, migrate_3_to_4};
 static_assert(std::size(migrations) == current_version - 1);
 
 }  // namespace

@@ -24,6 +24,8 @@ const char* table_name(Table t) {
     case Table::blob_cache: return "blob_cache";
     case Table::expunge_log: return "expunge_log";
     case Table::queue: return "queue";
+    case Table::queue_due: return "queue_due";
+    case Table::send_log: return "send_log";
     case Table::spam_training: return "spam_training";
     case Table::sieve_scripts: return "sieve_scripts";
     case Table::sieve_active: return "sieve_active";

@@ -36,6 +36,8 @@ enum class Table : std::uint8_t {
   sieve_scripts,    // user id (u64) + script name → the script's bytes as uploaded
   sieve_active,     // user id (u64) → the name of the active script
   sieve_tracking,   // user id (u64) + kind + SHA-256 of a key → expiry (i64): vacation replies, duplicate IDs
+  queue_due,        // due time (u64 seconds) + queue id (u64) → "": the outbound queue by next look
+  send_log,         // time (u64 seconds) + sequence (u64) → SendLogEntry: every delivery attempt
   dkim_keys,        // domain + '\0' + selector → DKIM signing key (common/dkim/keys.hpp)
   relays,           // "*" (the default) or a sender domain → relay (smarthost) settings (common/relay)
   admins,           // user id (u64) → time the admin role was granted (i64)

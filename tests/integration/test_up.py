@@ -55,7 +55,7 @@ class UpTest(unittest.TestCase):
                 break
         return p, "".join(lines)
 
-    def wait_children(self, p, n=4, timeout=10):
+    def wait_children(self, p, n=5, timeout=10):
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             kids = children_of(p.pid)
@@ -105,7 +105,7 @@ class UpTest(unittest.TestCase):
                     if time.monotonic() > deadline:
                         raise
                     time.sleep(0.1)
-            self.assertEqual(set(kids), {"mailstead-smtpd", "mailstead-imapd", "mailstead-sieved",
+            self.assertEqual(set(kids), {"mailstead-smtpd", "mailstead-deliverd", "mailstead-imapd", "mailstead-sieved",
                                          "mailstead-admin-api"})
             # The demo user exists in the shared store.
             users = [u["address"] for u in self.m.cli_json("user", "list")]

@@ -10,6 +10,7 @@
 #include "../../smtpd/settings.hpp"
 #include "../../imapd/settings.hpp"
 #include "../../sieved/settings.hpp"
+#include "../../deliverd/settings.hpp"
 
 namespace mailstead::cli {
 
@@ -26,6 +27,7 @@ struct AllSettings {
   imap::Settings imapd;
   managesieve::Settings sieved;
   admin::Settings admin;
+  outbound::Settings outbound;
 };
 
 // Loads and validates the whole configuration (every section). Throws ConfigError.
@@ -39,6 +41,10 @@ int run_init(const Args& args);
 // (into a stopped deployment).
 int run_backup(const Args& args);
 int run_restore(const Args& args);
+
+// The outbound commands (cli/outbound.cpp): returns -1 when args name none of them.
+int run_outbound(const Args& args);
+std::vector<std::string> outbound_usage();
 
 // Writes a self-signed certificate and key for `hostname` (and localhost) if absent.
 // Returns "" on success, else why not.

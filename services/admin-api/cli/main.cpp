@@ -30,6 +30,7 @@ AllSettings load_all_settings(const std::string& path) {
   all.imapd = imap::load_settings(src);
   all.sieved = managesieve::load_settings(src);
   all.admin = admin::load_settings(src);
+  all.outbound = outbound::load_settings(src);
   src.check_unknown();
   return all;
 }
@@ -612,32 +613,6 @@ int queue_get(Env& e) {
   std::fwrite(r->data(), 1, r->size(), stdout);
   return 0;
 }
-int queue_list(Env& e) {
-  expect_operands(e.args, 2);
-  auto q = e.ops.list_queue();
-  if (e.args.json) {
-    json::array arr;
-    for (auto& r : q) {
-      json::array rcpts;
-      for (auto& a : r.recipients) rcpts.push_back(json::string(a));
-      auto users = e.ops.user_addresses({r.authenticated_user});
-      arr.push_back(json::object{{"id", r.id}, {"sender", r.sender}, {"recipients", rcpts},
-                                 {"authenticated_user", users.empty() ? "" : users[0]}, {"created", r.created},
-                                 {"next_attempt", r.next_attempt}, {"attempts", r.attempts},
-                                 {"last_error", r.last_error}});
-    }
-    print_json(arr);
-  } else {
-    for (auto& r : q) {
-      std::string rcpts;
-      for (std::size_t i = 0; i < r.recipients.size(); ++i) rcpts += (i ? "," : "") + r.recipients[i];
-      std::printf("%llu from=<%s> to=%s attempts=%u%s\n", static_cast<unsigned long long>(r.id), r.sender.c_str(),
-                  rcpts.c_str(), r.attempts, r.last_error.empty() ? "" : (" last_error=\"" + r.last_error + "\"").c_str());
-    }
-  }
-  return 0;
-}
-
 // ---- admin role and API tokens (docs/admin-api.md) ----
 int admin_grant(Env& e) {
   auto& address = operand(e.args, 2, "ADDRESS");
@@ -743,8 +718,7 @@ const Command commands[] = {
      relay_set},
     {"relay", "show", "relay show [--json]", relay_show},
     {"relay", "clear", "relay clear [--domain D]", relay_clear},
-    {"queue", "list", "queue list [--json]", queue_list},
-    {"queue", "get", "queue get ID", queue_get},
+    {"queue", "get", "queue get ID   (a queued message's bytes)", queue_get},
     {"admin", "grant", "admin grant ADDRESS", admin_grant},
     {"admin", "revoke", "admin revoke ADDRESS", admin_revoke},
     {"admin", "list", "admin list [--json]", admin_list},
@@ -760,13 +734,14 @@ void usage(FILE* out) {
   std::fprintf(out, "  backup DIR                          a consistent copy of the store, configuration and keys, while serving\n");
   std::fprintf(out, "  restore DIR                         put a backup back into a stopped deployment\n");
   for (const auto& c : commands) std::fprintf(out, "  %s\n", c.usage);
+  for (const auto& u : outbound_usage()) std::fprintf(out, "  %s\n", u.c_str());
 }
 
 // Options that take a value; every other --option is a flag.
 bool takes_value(const std::string& name) {
   return name == "config" || name == "password" || name == "name" || name == "quota" || name == "from" ||
          name == "authenticated-as" || name == "selector" || name == "algorithm" || name == "security" ||
-         name == "user" || name == "domain" || name == "preset" || name == "admin";
+         name == "user" || name == "domain" || name == "preset" || name == "admin" || name == "since";
 }
 
 }  // namespace
@@ -811,6 +786,7 @@ int main(int argc, char** argv) {
   if (args.words[0] == "init") return run_init(args);
   if (args.words[0] == "backup") return run_backup(args);
   if (args.words[0] == "restore") return run_restore(args);
+  if (int rc = run_outbound(args); rc >= 0) return rc;
 
   const Command* cmd = nullptr;
   bool noun_known = false;

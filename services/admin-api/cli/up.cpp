@@ -245,7 +245,7 @@ int run_up(const Args& args) {
 
   auto dir = self_dir();
   std::vector<Child> children;
-  for (const char* n : {"mailstead-smtpd", "mailstead-imapd", "mailstead-sieved", "mailstead-admin-api"}) {
+  for (const char* n : {"mailstead-smtpd", "mailstead-deliverd", "mailstead-imapd", "mailstead-sieved", "mailstead-admin-api"}) {
     Child c;
     c.name = n;
     c.pid = spawn(dir, n, args.config_path);

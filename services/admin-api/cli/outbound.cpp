@@ -1,0 +1,481 @@
+// The `mailstead` commands of outbound mail: DNS look-ups as the delivery service sees them,
+// the outbound queue and its send log, send-test-email. Kept apart from main.cpp so the
+// rest of the CLI does not compile Asio.
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/json.hpp>
+#include <cstdio>
+#include <ctime>
+#include <iostream>
+
+#include "cli/cli.hpp"
+#include "config/source.hpp"
+#include "directory/directory.hpp"
+#include "dns/resolver.hpp"
+#include "engine.hpp"
+#include "queue/dsn.hpp"
+#include <sodium.h>
+#include <boost/asio/use_awaitable.hpp>
+#include "log/log.hpp"
+#include "queue/queue.hpp"
+#include "store/mailstore.hpp"
+#include "store/store.hpp"
+
+namespace mailstead::cli {
+
+namespace {
+
+namespace json = boost::json;
+namespace asio = boost::asio;
+
+struct Usage {
+  std::string text;
+};
+
+std::string hex(std::string_view bytes) {
+  static const char digits[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : bytes) {
+    out.push_back(digits[c >> 4]);
+    out.push_back(digits[c & 15]);
+  }
+  return out;
+}
+
+int dns_lookup(const Args& args, const AllSettings& s) {
+  if (args.words.size() != 4) throw Usage{"dns lookup TYPE NAME [--json]"};
+  auto type = dns::type_from_name(args.words[2]);
+  if (!type) throw Usage{"TYPE is one of A, AAAA, MX, TXT, PTR, NS, CNAME, TLSA"};
+  std::string name = args.words[3];
+  if (*type == dns::Type::ptr && !dns::reverse_name(name).empty()) name = dns::reverse_name(name);
+  asio::io_context io;
+  dns::Resolver resolver(io, {s.core.dns.nameservers, s.core.dns.timeout, s.core.dns.tries}, nullptr);
+  dns::Answer answer;
+  resolver.async_query(name, *type, [&](dns::Answer a) { answer = std::move(a); });
+  io.run();
+  std::vector<std::string> lines;
+  for (const auto& a : answer.addresses) lines.push_back(a);
+  for (const auto& m : answer.mx) lines.push_back(std::to_string(m.preference) + " " + (m.host.empty() ? "." : m.host));
+  for (const auto& t : answer.texts) lines.push_back(t);
+  for (const auto& n : answer.names) lines.push_back(n);
+  for (const auto& t : answer.tlsa)
+    lines.push_back(std::to_string(t.usage) + " " + std::to_string(t.selector) + " " + std::to_string(t.matching) + " " +
+                    hex(t.data));
+  if (args.json) {
+    json::array records;
+    for (const auto& l : lines) records.push_back(json::string(l));
+    std::cout << json::serialize(json::object{{"name", dns::normalize_name(name)},
+                                              {"type", dns::type_name(*type)},
+                                              {"status", dns::status_name(answer.status)},
+                                              {"ttl", answer.ttl},
+                                              {"authenticated", answer.authenticated},
+                                              {"records", records},
+                                              {"error", answer.error}})
+              << "\n";
+  } else {
+    std::printf("status=%s ttl=%u authenticated=%s%s%s\n", dns::status_name(answer.status), answer.ttl,
+                answer.authenticated ? "yes" : "no", answer.error.empty() ? "" : " error=",
+                answer.error.c_str());
+    for (const auto& l : lines) std::printf("%s\n", l.c_str());
+  }
+  return answer.status == dns::Status::servfail || answer.status == dns::Status::timeout ? 1 : 0;
+}
+
+std::unique_ptr<store::Store> open(const AllSettings& s) {
+  std::error_code ec;
+  std::string why;
+  auto st = store::open({s.core.store_dir(), s.core.store.map_size, s.core.store.max_readers,
+                         s.core.store.max_batches_per_commit},
+                        ec, why);
+  if (!st) throw std::runtime_error(why);
+  return st;
+}
+
+std::int64_t now_s() { return static_cast<std::int64_t>(std::time(nullptr)); }
+
+std::string when(std::int64_t t) {
+  if (t <= 0) return "-";
+  std::time_t tt = static_cast<std::time_t>(t);
+  std::tm tm{};
+  gmtime_r(&tt, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+std::uint64_t queue_id(const Args& a, std::size_t i) {
+  if (a.words.size() <= i) throw Usage{"queue show|retry|delete ID"};
+  const auto& t = a.words[i];
+  std::uint64_t id = 0;
+  for (char c : t) {
+    if (c < '0' || c > '9' || id > UINT64_MAX / 10) throw Usage{"ID must be a queue id (a number), not '" + t + "'"};
+    id = id * 10 + static_cast<std::uint64_t>(c - '0');
+  }
+  if (id == 0) throw Usage{"ID must be a queue id (a number)"};
+  return id;
+}
+
+std::string user_address(store::ReadTxn& txn, std::uint64_t id);
+
+json::object record_json(store::ReadTxn& txn, const store::QueueRecord& r) {
+  json::array rcpts, states;
+  for (const auto& st : r.states) {
+    rcpts.push_back(json::string(st.address));
+    states.push_back(json::object{{"address", st.address},
+                                  {"state", store::state_name(st.state)},
+                                  {"attempts", st.attempts},
+                                  {"next_attempt", st.final() ? 0 : st.next_attempt},
+                                  {"last_attempt", st.last_attempt},
+                                  {"last_reply", st.last_reply},
+                                  {"remote", st.remote}});
+  }
+  return json::object{{"id", r.id},
+                      {"sender", r.sender},
+                      {"recipients", rcpts},
+                      {"states", states},
+                      {"authenticated_user", user_address(txn, r.authenticated_user)},
+                      {"created", r.created},
+                      {"next_attempt", r.next_attempt},
+                      {"attempts", r.attempts},
+                      {"last_error", r.last_error},
+                      {"leased_by", r.lease_until > now_s() ? r.lease_owner : std::string()},
+                      {"bounce", (r.flags & store::queue_bounce) != 0}};
+}
+
+std::string user_address(store::ReadTxn& txn, std::uint64_t id) {
+  if (id == 0) return "";
+  auto u = directory::get_user(txn, id);
+  return u ? u->address : "#" + std::to_string(id);
+}
+
+int queue_list(const Args& args, const AllSettings& s) {
+  if (args.words.size() != 2) throw Usage{"queue list [--json]"};
+  auto st = open(s);
+  auto txn = st->read();
+  auto all = queue::list(*txn);
+  if (args.json) {
+    json::array arr;
+    for (const auto& r : all) arr.push_back(record_json(*txn, r));
+    std::cout << json::serialize(arr) << "\n";
+    return 0;
+  }
+  for (const auto& r : all) {
+    std::string rcpts;
+    for (const auto& x : r.states)
+      if (!x.final()) rcpts += (rcpts.empty() ? "" : ",") + x.address;
+    std::printf("%llu from=<%s> to=%s attempts=%u next=%s%s\n", static_cast<unsigned long long>(r.id), r.sender.c_str(),
+                rcpts.c_str(), r.attempts, when(r.next_attempt).c_str(),
+                r.last_error.empty() ? "" : (" last_reply=\"" + r.last_error + "\"").c_str());
+  }
+  return 0;
+}
+
+int queue_show(const Args& args, const AllSettings& s) {
+  auto id = queue_id(args, 2);
+  if (args.words.size() != 3) throw Usage{"queue show ID [--json]"};
+  auto st = open(s);
+  auto txn = st->read();
+  auto r = store::get_queued(*txn, id);
+  if (!r) {
+    std::fprintf(stderr, "mailstead: no message %llu in the queue (delivered, bounced or deleted)\n",
+                 static_cast<unsigned long long>(id));
+    return 1;
+  }
+  if (args.json) {
+    std::cout << json::serialize(record_json(*txn, *r)) << "\n";
+    return 0;
+  }
+  auto blob = store::get_blob(*txn, r->blob);
+  std::printf("id:        %llu\nfrom:      <%s>\nqueued:    %s\nsize:      %zu\nattempts:  %u\n",
+              static_cast<unsigned long long>(r->id), r->sender.c_str(), when(r->created).c_str(),
+              r->prefix.size() + (blob ? blob->size() : 0), r->attempts);
+  if (r->lease_until > now_s()) std::printf("in flight: %s (until %s)\n", r->lease_owner.c_str(), when(r->lease_until).c_str());
+  for (const auto& x : r->states) {
+    std::printf("to:        <%s> %s", x.address.c_str(), store::state_name(x.state));
+    if (!x.final()) std::printf(", next attempt %s", when(x.next_attempt).c_str());
+    if (x.attempts) std::printf(", %u attempt%s", x.attempts, x.attempts == 1 ? "" : "s");
+    std::printf("\n");
+    if (!x.last_reply.empty()) std::printf("           %s%s%s\n", x.last_reply.c_str(), x.remote.empty() ? "" : " from ", x.remote.c_str());
+  }
+  return 0;
+}
+
+int queue_retry(const Args& args, const AllSettings& s) {
+  bool all = args.opts.count("all") > 0;
+  std::vector<std::uint64_t> ids;
+  auto st = open(s);
+  if (all) {
+    if (args.words.size() != 2) throw Usage{"queue retry ID|--all"};
+    for (const auto& r : queue::list(*st->read())) ids.push_back(r.id);
+  } else {
+    ids.push_back(queue_id(args, 2));
+    if (args.words.size() != 3) throw Usage{"queue retry ID|--all"};
+    if (!store::get_queued(*st->read(), ids[0])) {
+      std::fprintf(stderr, "mailstead: no message %llu in the queue\n", static_cast<unsigned long long>(ids[0]));
+      return 1;
+    }
+  }
+  auto now = now_s();
+  auto ec = st->commit_sync([&](store::WriteTxn& t) -> std::error_code {
+    for (auto id : ids)
+      if (store::get_queued(t, id))
+        if (auto e = queue::retry_now(t, id, now)) return e;
+    return {};
+  });
+  if (ec) throw std::runtime_error("the store failed: " + ec.message());
+  std::printf("%zu message%s due now\n", ids.size(), ids.size() == 1 ? "" : "s");
+  return 0;
+}
+
+int queue_flush(const Args& args, const AllSettings& s) {
+  if (args.words.size() != 2) throw Usage{"queue flush"};
+  Args a = args;
+  a.opts["all"] = "";
+  return queue_retry(a, s);
+}
+
+int queue_delete(const Args& args, const AllSettings& s) {
+  auto id = queue_id(args, 2);
+  if (args.words.size() != 3) throw Usage{"queue delete ID"};
+  auto st = open(s);
+  bool found = false;
+  auto ec = st->commit_sync([&](store::WriteTxn& t) -> std::error_code {
+    found = store::get_queued(t, id).has_value();
+    return found ? queue::remove(t, id) : std::error_code{};
+  });
+  if (ec) throw std::runtime_error("the store failed: " + ec.message());
+  if (!found) {
+    std::fprintf(stderr, "mailstead: no message %llu in the queue\n", static_cast<unsigned long long>(id));
+    return 1;
+  }
+  std::printf("deleted %llu (no bounce is sent)\n", static_cast<unsigned long long>(id));
+  return 0;
+}
+
+// "1700000000", "2024-01-02T03:04:05Z", "90m" / "2h" / "7d" ago.
+std::int64_t parse_since(const std::string& t) {
+  if (t.empty()) return 0;
+  bool digits = true;
+  for (char c : t) digits &= c >= '0' && c <= '9';
+  if (digits) return std::stoll(t);
+  std::tm tm{};
+  if (strptime(t.c_str(), "%Y-%m-%dT%H:%M:%SZ", &tm) || strptime(t.c_str(), "%Y-%m-%d", &tm)) return timegm(&tm);
+  std::uint64_t n = 0;
+  std::size_t i = 0;
+  while (i < t.size() && t[i] >= '0' && t[i] <= '9') n = n * 10 + static_cast<std::uint64_t>(t[i++] - '0');
+  auto unit = t.substr(i);
+  std::int64_t mul = unit == "s" ? 1 : unit == "m" ? 60 : unit == "h" ? 3600 : unit == "d" ? 86400 : 0;
+  if (i == 0 || mul == 0) throw Usage{"queue log [--since T] [--json]   (T: seconds since 1970, 2024-01-02T03:04:05Z, or 90m/2h/7d ago)"};
+  return now_s() - static_cast<std::int64_t>(n) * mul;
+}
+
+int queue_log(const Args& args, const AllSettings& s) {
+  if (args.words.size() != 2) throw Usage{"queue log [--since T] [--json]"};
+  auto since = parse_since(args.opts.count("since") ? args.opts.at("since") : "");
+  auto st = open(s);
+  auto entries = queue::read_log(*st->read(), since);
+  if (args.json) {
+    json::array arr;
+    for (const auto& e : entries)
+      arr.push_back(json::object{{"time", e.time},         {"queue_id", e.queue_id}, {"sender", e.sender},
+                                 {"recipient", e.recipient}, {"remote", e.remote},     {"tls", e.tls},
+                                 {"reply", e.reply},       {"result", queue::result_name(e.result)}});
+    std::cout << json::serialize(arr) << "\n";
+    return 0;
+  }
+  for (const auto& e : entries)
+    std::printf("%s %llu <%s> -> <%s> %s%s%s%s \"%s\"\n", when(e.time).c_str(), static_cast<unsigned long long>(e.queue_id),
+                e.sender.c_str(), e.recipient.c_str(), queue::result_name(e.result), e.remote.empty() ? "" : " via ",
+                e.remote.c_str(), e.tls.empty() ? "" : (" " + e.tls).c_str(), e.reply.c_str());
+  return 0;
+}
+
+std::string token() {
+  static const char alphabet[] = "abcdefghijkmnopqrstuvwxyz23456789";
+  std::string t;
+  for (int i = 0; i < 12; ++i) t.push_back(alphabet[randombytes_uniform(sizeof alphabet - 1)]);
+  return t;
+}
+
+std::string test_message(const std::string& from, const std::string& to, const std::string& hostname,
+                         const std::string& which) {
+  std::string m;
+  m += "From: Mailstead <" + from + ">\r\n";
+  m += "To: <" + to + ">\r\n";
+  m += "Subject: Mailstead test email (" + which + ")\r\n";
+  m += "Date: " + queue::rfc5322_date(now_s()) + "\r\n";
+  m += "Message-ID: <test." + token() + "@" + hostname + ">\r\n";
+  m += "Auto-Submitted: auto-generated\r\n";
+  m += "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n";
+  m += "This is a test email from the Mailstead server " + hostname + ", sent from " + which + ".\r\n";
+  m += "If it reached you, outgoing email works.\r\n";
+  return m;
+}
+
+// mailstead send-test-email ADDRESS: two messages through the real delivery path, one from
+// the default From and one from the noreply address; for each, where it went and what the
+// receiving server said, or exactly why it did not go.
+int send_test_email(const Args& args, const AllSettings& s) {
+  if (args.words.size() != 2 && args.words.size() != 1) throw Usage{"send-test-email ADDRESS"};
+  if (args.words.size() != 2) throw Usage{"send-test-email ADDRESS"};
+  const auto& to = args.words[1];
+  auto at = to.rfind('@');
+  if (at == std::string::npos || at == 0 || at + 1 == to.size() || to.find_first_of(" <>\r\n") != std::string::npos)
+    throw Usage{"send-test-email ADDRESS   (an address such as you@example.org)"};
+  if (sodium_init() < 0) throw std::runtime_error("libsodium failed to start");
+  auto st = open(s);
+  std::string domain;
+  {
+    auto txn = st->read();
+    auto domains = directory::list_domains(*txn);
+    if (!domains.empty()) domain = domains.front().name;
+  }
+  const auto& o = s.outbound;
+  if (domain.empty() && (o.from.empty() || o.noreply_address.empty()))
+    throw std::runtime_error("there is no local domain yet: add one (mailstead domain add) or set [outbound] from and noreply_address");
+  std::string from = o.from.empty() ? "postmaster@" + domain : o.from;
+  std::string noreply = o.noreply_address.empty() ? "noreply@" + domain : o.noreply_address;
+  if (o.tokenized_noreply) {
+    auto a = noreply.rfind('@');
+    noreply = noreply.substr(0, a) + "-" + token() + noreply.substr(a);
+  }
+  struct Sent {
+    std::string from, which;
+    std::uint64_t id = 0;
+  };
+  std::vector<Sent> sent{{from, "the default From address"}, {noreply, "the noreply address"}};
+  asio::io_context io;
+  outbound::Engine engine(io, *st, s.core, o);
+  auto now = now_s();
+  // Queued already leased to this command, so a running mailstead-deliverd leaves them to it.
+  auto ec = st->commit_sync([&](store::WriteTxn& t) -> std::error_code {
+    for (auto& m : sent) {
+      auto bytes = test_message(m.from, to, s.core.hostname, m.which);
+      auto key = store::blob_key(bytes);
+      if (auto e = store::put_blob(t, key, bytes)) return e;
+      store::QueueRecord q;
+      q.sender = m.from;
+      q.recipients = {to};
+      q.blob = key;
+      q.created = now;
+      q.next_attempt = now;
+      q.lease_owner = engine.owner();
+      q.lease_until = now + engine.lease_seconds();
+      auto id = store::enqueue(t, std::move(q));
+      if (!id) return store::Errc::aborted;
+      m.id = *id;
+    }
+    return {};
+  });
+  if (ec) throw std::runtime_error("the store failed: " + ec.message());
+
+  std::vector<outbound::Engine::Report> reports;
+  asio::co_spawn(io, engine.deliver_now({sent[0].id, sent[1].id}), [&](std::exception_ptr e, std::vector<outbound::Engine::Report> r) {
+    if (e) std::rethrow_exception(e);
+    reports = std::move(r);
+  });
+  io.run();
+
+  bool all_ok = true;
+  json::array out;
+  for (std::size_t i = 0; i < sent.size(); ++i) {
+    const auto& m = sent[i];
+    std::vector<queue::Outcome> outcomes;
+    for (const auto& r : reports)
+      if (r.id == m.id) outcomes = r.outcomes;
+    if (outcomes.empty()) outcomes.push_back({to, queue::Result::deferred, "not attempted (another delivery instance holds it)", "", ""});
+    for (const auto& oc : outcomes) {
+      bool ok = oc.result == queue::Result::delivered;
+      all_ok &= ok;
+      if (args.json) {
+        out.push_back(json::object{{"queue_id", m.id}, {"from", m.from}, {"to", oc.address},
+                                   {"result", queue::result_name(oc.result)}, {"route", oc.remote},
+                                   {"tls", oc.tls}, {"reply", oc.reply}});
+        continue;
+      }
+      std::printf("Message %zu of 2, from %s (%s), queue id %llu\n", i + 1, m.from.c_str(), m.which.c_str(),
+                  static_cast<unsigned long long>(m.id));
+      std::printf("  to:     <%s>\n", oc.address.c_str());
+      std::printf("  result: %s\n", ok ? "delivered"
+                                        : oc.result == queue::Result::failed
+                                              ? "FAILED (bounced; the queue no longer holds it)"
+                                              : "NOT delivered yet (deferred: mailstead-deliverd will retry; see mailstead queue show)");
+      if (!oc.remote.empty()) std::printf("  route:  %s\n", oc.remote.c_str());
+      std::printf("  TLS:    %s\n", oc.tls.empty() ? "none" : oc.tls.c_str());
+      std::printf("  %s %s\n", ok ? "reply: " : "why:   ", oc.reply.c_str());
+    }
+  }
+  if (args.json) std::cout << json::serialize(out) << "\n";
+  return all_ok ? 0 : 1;
+}
+
+struct Command {
+  const char* noun;
+  const char* verb;
+  const char* usage;
+  int (*handler)(const Args&, const AllSettings&);
+};
+
+const Command commands[] = {
+    {"dns", "lookup", "dns lookup TYPE NAME [--json]   (A, AAAA, MX, TXT, PTR, TLSA as the delivery service sees them)", dns_lookup},
+    {"send-test-email", "", "send-test-email ADDRESS [--json]   (two messages: the default From and the noreply address)", send_test_email},
+    {"queue", "list", "queue list [--json]", queue_list},
+    {"queue", "show", "queue show ID [--json]   (each recipient's state and last reply)", queue_show},
+    {"queue", "retry", "queue retry ID|--all", queue_retry},
+    {"queue", "flush", "queue flush   (everything waiting is due now)", queue_flush},
+    {"queue", "delete", "queue delete ID   (no bounce)", queue_delete},
+    {"queue", "log", "queue log [--since T] [--json]", queue_log},
+};
+
+}  // namespace
+
+std::vector<std::string> outbound_usage() {
+  std::vector<std::string> out;
+  for (const auto& c : commands) out.push_back(c.usage);
+  return out;
+}
+
+int run_outbound(const Args& args) {
+  if (args.words.empty()) return -1;
+  const Command* cmd = nullptr;
+  bool noun = false;
+  for (const auto& c : commands) {
+    if (args.words[0] != c.noun) continue;
+    noun = true;
+    if (std::string_view(c.verb).empty() || (args.words.size() > 1 && args.words[1] == c.verb)) cmd = &c;
+  }
+  if (!noun) return -1;
+  if (!cmd && args.words[0] == "queue" && args.words.size() > 1 && args.words[1] == "get") return -1;  // main.cpp
+  if (!cmd) {
+    std::fprintf(stderr, "mailstead: unknown or missing verb for '%s'; one of:\n", args.words[0].c_str());
+    for (const auto& c : commands)
+      if (args.words[0] == c.noun) std::fprintf(stderr, "  mailstead %s\n", c.usage);
+    return 2;
+  }
+  for (const auto& [name, _] : args.opts) {
+    if (std::string(cmd->usage).find("--" + name) == std::string::npos) {
+      std::fprintf(stderr, "mailstead: unknown option --%s for '%s'\n", name.c_str(), cmd->usage);
+      return 2;
+    }
+  }
+  AllSettings settings;
+  try {
+    settings = load_all_settings(args.config_path);
+  } catch (const config::ConfigError& e) {
+    std::fprintf(stderr, "mailstead: %s\n", e.what());
+    return 78;
+  }
+  log::init("mailstead", "warn");
+  try {
+    return cmd->handler(args, settings);
+  } catch (const Usage& u) {
+    std::fprintf(stderr, "mailstead: usage: mailstead %s\n", u.text.c_str());
+    return 2;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "mailstead: %s\n", e.what());
+    return 1;
+  }
+}
+
+}  // namespace mailstead::cli

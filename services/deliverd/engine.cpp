@@ -1,0 +1,486 @@
+// The delivery engine (see engine.hpp and docs/delivery.md).
+#include "engine.hpp"
+
+#include <fcntl.h>
+#include <sodium.h>
+#include <unistd.h>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <cstring>
+#include <ctime>
+#include <deque>
+#include <filesystem>
+#include <map>
+
+#include "client.hpp"
+#include "delivery/local.hpp"
+#include "directory/routing.hpp"
+#include "dns/resolver.hpp"
+#include "log/log.hpp"
+#include "queue/queue.hpp"
+#include "route.hpp"
+#include "sieve/delivery.hpp"
+#include "store/async.hpp"
+#include "store/mailstore.hpp"
+#include "store/store.hpp"
+
+namespace mailstead::outbound {
+
+namespace asio = boost::asio;
+using queue::Outcome;
+using queue::Result;
+
+namespace {
+
+std::int64_t now_s() { return static_cast<std::int64_t>(std::time(nullptr)); }
+std::int64_t secs(std::chrono::milliseconds d) { return std::max<std::int64_t>(1, d.count() / 1000); }
+
+std::string domain_of(const std::string& address) {
+  auto at = address.rfind('@');
+  std::string d = at == std::string::npos ? "" : address.substr(at + 1);
+  for (auto& c : d)
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  return d;
+}
+
+std::string random_hex(std::size_t bytes) {
+  std::string raw(bytes, '\0');
+  randombytes_buf(raw.data(), raw.size());
+  static const char hex[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned char b : raw) out.push_back(hex[b >> 4]), out.push_back(hex[b & 15]);
+  return out;
+}
+
+// The outbound TLS context: TLS 1.2 at least; certificates are not checked for
+// opportunistic STARTTLS (RFC 7435), and checked against the system's CAs where a policy
+// demands it.
+asio::ssl::context make_client_tls() {
+  asio::ssl::context ctx(asio::ssl::context::tls_client);
+  SSL_CTX_set_min_proto_version(ctx.native_handle(), TLS1_2_VERSION);
+  SSL_CTX_set_options(ctx.native_handle(), SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION);
+  boost::system::error_code ec;
+  ctx.set_default_verify_paths(ec);
+  return ctx;
+}
+
+}  // namespace
+
+struct Engine::Impl : std::enable_shared_from_this<Impl> {
+  struct Job {
+    std::uint64_t id = 0;
+    Envelope env;
+  };
+  struct InFlight {
+    int parts = 0;
+  };
+  struct Destination {
+    std::deque<Job> jobs;
+    unsigned active = 0;
+  };
+
+  asio::io_context& io;
+  store::Store& store;
+  const config::CoreSettings& core;
+  const Settings& settings;
+  queue::Policy policy;
+  std::string owner;
+  std::shared_ptr<dns::Cache> cache;
+  dns::Resolver resolver;
+  asio::ssl::context tls = make_client_tls();
+  asio::steady_timer wake;
+  std::map<std::uint64_t, InFlight> inflight;
+  std::map<std::string, Destination> dests;
+  unsigned connections = 0;
+  bool stopping = false;
+  std::size_t max_inflight;
+  std::function<void(std::uint64_t, const std::vector<Outcome>&)> observer;  // deliver_now()
+
+  Impl(asio::io_context& ctx, store::Store& s, const config::CoreSettings& c, const Settings& st)
+      : io(ctx),
+        store(s),
+        core(c),
+        settings(st),
+        cache(std::make_shared<dns::Cache>(c.dns.cache_entries)),
+        resolver(ctx, {c.dns.nameservers, c.dns.timeout, c.dns.tries}, cache),
+        wake(ctx) {
+    policy.retry_base = secs(st.retry_base);
+    policy.retry_max = secs(st.retry_max);
+    policy.lifetime = secs(st.max_queue_lifetime);
+    policy.delay_warning = st.delay_warning_time.count() ? secs(st.delay_warning_time) : 0;
+    policy.lease = secs(st.lease_time);
+    policy.hostname = c.hostname;
+    char host[256] = {};
+    gethostname(host, sizeof host - 1);
+    owner = std::string(host) + "/" + std::to_string(getpid()) + "/" + random_hex(4);
+    max_inflight = std::max<std::size_t>(64, std::size_t{st.max_connections} * st.max_messages_per_connection);
+  }
+
+  ClientOptions client_options() const {
+    ClientOptions o;
+    o.helo = core.hostname;
+    o.tls = const_cast<asio::ssl::context*>(&tls);
+    o.timeouts.connect = settings.connect_timeout;
+    o.timeouts.greeting = settings.greeting_timeout;
+    o.timeouts.command = settings.command_timeout;
+    o.timeouts.data_init = settings.data_init_timeout;
+    o.timeouts.data_block = settings.data_block_timeout;
+    o.timeouts.data_done = settings.data_done_timeout;
+    return o;
+  }
+
+  // ---- settling ----
+
+  // Records outcomes for one part of a record; the last part ends the lease.
+  asio::awaitable<void> settle_part(std::uint64_t id, std::vector<Outcome> outcomes,
+                                    std::function<std::error_code(store::WriteTxn&)> also = {}) {
+    auto it = inflight.find(id);
+    bool last = it == inflight.end() || --it->second.parts <= 0;
+    if (observer && !outcomes.empty()) observer(id, outcomes);
+    auto now = now_s();
+    auto ec = co_await store::async_commit(
+        store,
+        [&, id, last, now](store::WriteTxn& t) -> std::error_code {
+          if (also)
+            if (auto e = also(t)) return e;
+          return queue::settle(t, id, owner, outcomes, now, policy, nullptr, !last);
+        },
+        asio::use_awaitable);
+    if (ec) log::error("delivery.settle.failed", {{"id", id}, {"error", ec.message()}});
+    if (last) inflight.erase(id);
+    wake.cancel();  // a DSN may have been queued: look again soon
+  }
+
+  // ---- one record ----
+
+  asio::awaitable<void> start(store::QueueRecord rec) {
+    auto now = now_s();
+    std::string message;
+    std::vector<std::string> due;
+    std::vector<delivery::LocalTarget> locals;
+    std::vector<Outcome> refused;
+    std::map<std::string, std::vector<std::string>> remote;  // domain → recipients
+    bool expired = now >= rec.created + policy.lifetime;
+    {
+      auto txn = store.read();
+      auto blob = store::get_blob(*txn, rec.blob);
+      if (!blob) {
+        for (const auto& r : rec.states)
+          if (!r.final()) refused.push_back({r.address, Result::failed, "5.3.0 the queued message's content is missing", "", ""});
+      } else {
+        message = rec.prefix + std::string(*blob);
+      }
+      directory::RoutingSettings rs{core.routing.recipient_delimiter};
+      for (const auto& r : rec.states) {
+        if (r.final() || r.next_attempt > now || !blob || expired) continue;
+        auto route = directory::resolve(*txn, rs, r.address, {rec.sender, rec.authenticated_user});
+        if (auto* rej = std::get_if<directory::Rejection>(&route)) {
+          refused.push_back({r.address, rej->code >= 500 ? Result::failed : Result::deferred,
+                             std::to_string(rej->code) + " " + rej->enhanced + " " + rej->text + " (local routing)", "", ""});
+          continue;
+        }
+        auto& d = std::get<directory::Delivery>(route);
+        if (d.kind == directory::RouteKind::remote) {
+          remote[domain_of(d.address)].push_back(r.address);
+        } else if (d.kind == directory::RouteKind::stream) {
+          refused.push_back({r.address, Result::deferred, "4.3.2 the chat gateway is not enabled yet", "", ""});
+        } else {
+          for (auto u : d.users) locals.push_back({u, r.address});
+        }
+      }
+    }
+    // Parts: the refusals and local deliveries settle together; then one per destination.
+    bool local_part = !locals.empty() || !refused.empty() || expired;
+    int parts = (local_part ? 1 : 0) + (settings.transport == "file" ? (remote.empty() ? 0 : 1) : static_cast<int>(remote.size()));
+    if (parts == 0) {
+      // Nothing due (another recipient's retry is later): give the lease back.
+      inflight[rec.id].parts = 1;
+      co_await settle_part(rec.id, {});
+      co_return;
+    }
+    inflight[rec.id].parts = parts;
+    if (local_part) co_await deliver_local(rec, message, std::move(locals), std::move(refused));
+    if (remote.empty()) co_return;
+    if (settings.transport == "file") {
+      std::vector<std::string> all;
+      for (auto& [domain, rcpts] : remote) all.insert(all.end(), rcpts.begin(), rcpts.end());
+      co_await deliver_file(rec, message, all);
+      co_return;
+    }
+    for (auto& [domain, rcpts] : remote) {
+      dests[domain].jobs.push_back(Job{rec.id, Envelope{rec.id, rec.sender, rcpts, message}});
+      kick(domain);
+    }
+  }
+
+  // The local short-cut: local recipients go through local routing and delivery (Sieve
+  // included) in the same transaction that marks them delivered.
+  asio::awaitable<void> deliver_local(const store::QueueRecord& rec, const std::string& message,
+                                      std::vector<delivery::LocalTarget> targets, std::vector<Outcome> outcomes) {
+    auto ctx = std::make_shared<delivery::LocalContext>();
+    ctx->hostname = core.hostname;
+    ctx->sender = rec.sender;
+    ctx->now = now_s();
+    ctx->routing = directory::RoutingSettings{core.routing.recipient_delimiter};
+    ctx->limits = sieve::limits_of(core);
+    auto plan = std::make_shared<delivery::LocalPlan>();
+    if (!targets.empty()) {
+      auto txn = store.read();
+      *plan = delivery::plan_local(*txn, *ctx, targets, message);
+      for (const auto& e : plan->errors) log::warn("sieve.error", {{"id", rec.id}, {"error", e}});
+    }
+    std::vector<std::string> done;
+    for (const auto& t : targets) {
+      bool seen = false;
+      for (const auto& d : done) seen |= d == t.delivered_to;
+      if (seen) continue;
+      done.push_back(t.delivered_to);
+      outcomes.push_back({t.delivered_to, Result::delivered, "250 2.0.0 delivered locally", core.hostname + " (local)", ""});
+    }
+    co_await settle_part(rec.id, std::move(outcomes),
+                         [plan, ctx](store::WriteTxn& t) { return delivery::apply_local(t, *plan, *ctx); });
+  }
+
+  // The file transport: one .eml per message, written whole (temporary name, fsync, rename).
+  asio::awaitable<void> deliver_file(const store::QueueRecord& rec, const std::string& message,
+                                     const std::vector<std::string>& rcpts) {
+    std::vector<Outcome> outcomes;
+    std::string env = "X-Mailstead-Envelope-From: <" + rec.sender + ">\r\n";
+    for (const auto& r : rcpts) env += "X-Mailstead-Envelope-To: <" + r + ">\r\n";
+    auto name = std::to_string(now_s()) + "-" + std::to_string(rec.id) + "-" + random_hex(4) + ".eml";
+    auto dir = std::filesystem::path(settings.file_path);
+    std::error_code fec;
+    std::filesystem::create_directories(dir, fec);
+    auto tmp = dir / ("." + name + ".tmp");
+    std::string why;
+    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+    if (fd < 0) {
+      why = "cannot write " + tmp.string() + ": " + std::strerror(errno);
+    } else {
+      std::string all = env + message;
+      std::size_t off = 0;
+      while (off < all.size()) {
+        auto n = ::write(fd, all.data() + off, all.size() - off);
+        if (n <= 0) break;
+        off += static_cast<std::size_t>(n);
+      }
+      bool ok = off == all.size() && ::fsync(fd) == 0;
+      ::close(fd);
+      if (!ok || std::rename(tmp.c_str(), (dir / name).c_str()) != 0) why = "cannot write " + (dir / name).string();
+    }
+    for (const auto& r : rcpts) {
+      if (why.empty()) outcomes.push_back({r, Result::delivered, "250 2.0.0 written to " + (dir / name).string(), "file", ""});
+      else outcomes.push_back({r, Result::deferred, "4.3.0 " + why, "file", ""});
+    }
+    co_await settle_part(rec.id, std::move(outcomes));
+  }
+
+  // ---- SMTP by destination ----
+
+  void kick(const std::string& domain) {
+    auto& d = dests[domain];
+    while (!d.jobs.empty() && d.active < settings.max_per_destination && connections < settings.max_connections) {
+      // One connection per max_messages_per_connection messages waiting.
+      std::size_t wanted = (d.jobs.size() + settings.max_messages_per_connection - 1) / settings.max_messages_per_connection;
+      if (d.active >= wanted) break;
+      ++d.active;
+      ++connections;
+      asio::co_spawn(io, worker(domain), [self = shared_from_this(), domain](std::exception_ptr e) {
+        if (e) {
+          try {
+            std::rethrow_exception(e);
+          } catch (const std::exception& ex) {
+            log::error("delivery.worker.exception", {{"domain", domain}, {"error", ex.what()}});
+          }
+        }
+        --self->dests[domain].active;
+        --self->connections;
+        for (auto& [name, dest] : self->dests)
+          if (!dest.jobs.empty()) self->kick(name);
+      });
+    }
+  }
+
+  asio::awaitable<void> defer_all(const std::string& domain, Result result, const std::string& why) {
+    auto& d = dests[domain];
+    while (!d.jobs.empty()) {
+      auto job = std::move(d.jobs.front());
+      d.jobs.pop_front();
+      std::vector<Outcome> out;
+      for (const auto& r : job.env.recipients) out.push_back({r, result, why, "", ""});
+      co_await settle_part(job.id, std::move(out));
+    }
+  }
+
+  asio::awaitable<void> worker(std::string domain) {
+    auto route = co_await resolve_route(resolver, domain);
+    if (route.kind != Route::Kind::ok) {
+      log::info("delivery.route", {{"domain", domain}, {"result", route.kind == Route::Kind::fail ? "fail" : "defer"},
+                                   {"why", route.why}});
+      co_await defer_all(domain, route.kind == Route::Kind::fail ? Result::failed : Result::deferred, route.why);
+      co_return;
+    }
+    std::string last_failure;
+    int reconnects = 0;
+    while (!dests[domain].jobs.empty() && reconnects < 3) {
+      ++reconnects;
+      std::unique_ptr<Connection> conn;
+      for (const auto& hop : route.hops) {
+        for (const auto& addr : hop.addresses) {
+          Target target{hop.host, addr, settings.mx_port};
+          auto opts = client_options();
+          conn = std::make_unique<Connection>(io.get_executor(), opts);
+          if (co_await conn->open(target)) goto connected;
+          last_failure = conn->failure();
+          if (conn->tls_failed()) {
+            // Opportunistic TLS failed: this host in plain text, as Postfix does at level "may".
+            log::info("delivery.tls_fallback", {{"remote", target.remote()}, {"why", last_failure}});
+            opts.tls = nullptr;
+            conn = std::make_unique<Connection>(io.get_executor(), opts);
+            if (co_await conn->open(target)) goto connected;
+            last_failure = conn->failure();
+          }
+          log::info("delivery.connect_failed", {{"remote", target.remote()}, {"why", last_failure}});
+          conn.reset();
+        }
+      }
+    connected:
+      if (!conn) {
+        co_await defer_all(domain, Result::deferred, "4.4.1 " + last_failure);
+        co_return;
+      }
+      std::uint32_t sent = 0;
+      auto& d = dests[domain];
+      while (!d.jobs.empty() && conn->usable() && sent < settings.max_messages_per_connection) {
+        auto job = std::move(d.jobs.front());
+        d.jobs.pop_front();
+        auto out = co_await conn->send(job.env);
+        ++sent;
+        co_await settle_part(job.id, std::move(out));
+      }
+      co_await conn->quit();
+      if (sent >= settings.max_messages_per_connection) break;  // let kick() start a fresh one
+    }
+    if (!dests[domain].jobs.empty() && !last_failure.empty() && reconnects >= 3)
+      co_await defer_all(domain, Result::deferred, "4.4.2 " + last_failure);
+  }
+
+  // ---- the loop ----
+
+  asio::awaitable<void> renew_loop() {
+    asio::steady_timer t(io);
+    while (!stopping) {
+      t.expires_after(std::chrono::seconds(std::max<std::int64_t>(1, policy.lease / 3)));
+      co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
+      if (inflight.empty()) continue;
+      std::vector<std::uint64_t> ids;
+      for (const auto& [id, _] : inflight) ids.push_back(id);
+      auto until = now_s() + policy.lease;
+      co_await store::async_commit(
+          store, [&](store::WriteTxn& txn) { return queue::renew(txn, ids, owner, until); }, asio::use_awaitable);
+    }
+  }
+
+  asio::awaitable<void> prune_loop() {
+    asio::steady_timer t(io);
+    while (!stopping) {
+      auto before = now_s() - secs(settings.send_log_retention);
+      std::size_t removed = 0;
+      co_await store::async_commit(
+          store, [&](store::WriteTxn& txn) { removed = queue::prune_log(txn, before); return std::error_code{}; },
+          asio::use_awaitable);
+      if (removed) log::info("delivery.send_log.pruned", {{"entries", removed}});
+      t.expires_after(removed ? std::chrono::seconds(1) : std::chrono::minutes(10));
+      co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
+    }
+  }
+
+  asio::awaitable<void> run() {
+    auto self = shared_from_this();
+    asio::co_spawn(io, renew_loop(), asio::detached);
+    asio::co_spawn(io, prune_loop(), asio::detached);
+    log::info("delivery.started", {{"owner", owner}, {"transport", settings.transport}});
+    while (!stopping) {
+      std::vector<store::QueueRecord> claimed;
+      if (inflight.size() < max_inflight) {
+        auto now = now_s();
+        auto room = max_inflight - inflight.size();
+        auto ec = co_await store::async_commit(
+            store,
+            [&](store::WriteTxn& txn) {
+              claimed = queue::claim(txn, now, owner, policy, room);
+              return std::error_code{};
+            },
+            asio::use_awaitable);
+        if (ec) log::error("delivery.claim.failed", {{"error", ec.message()}});
+      }
+      for (auto& rec : claimed) {
+        if (inflight.count(rec.id)) continue;  // ours already (its lease was renewed late)
+        inflight[rec.id].parts = 1;
+        asio::co_spawn(io, start(std::move(rec)), asio::detached);
+      }
+      if (claimed.empty()) {
+        wake.expires_after(settings.poll_interval);
+        co_await wake.async_wait(asio::as_tuple(asio::use_awaitable));
+      }
+    }
+    // Let what is in flight finish (bounded): leases cover the rest.
+    for (int i = 0; i < 50 && !inflight.empty(); ++i) {
+      wake.expires_after(std::chrono::milliseconds(100));
+      co_await wake.async_wait(asio::as_tuple(asio::use_awaitable));
+    }
+    log::info("delivery.stopped", {{"in_flight", inflight.size()}});
+  }
+};
+
+asio::awaitable<std::vector<Engine::Report>> Engine::deliver_now(std::vector<std::uint64_t> ids) {
+  auto& d = *impl_;
+  std::vector<Report> reports;
+  for (auto id : ids) reports.push_back({id, {}});
+  d.observer = [&reports](std::uint64_t id, const std::vector<Outcome>& out) {
+    for (auto& r : reports)
+      if (r.id == id) r.outcomes.insert(r.outcomes.end(), out.begin(), out.end());
+  };
+  std::vector<store::QueueRecord> claimed;
+  auto now = now_s();
+  co_await store::async_commit(
+      d.store,
+      [&](store::WriteTxn& txn) {
+        claimed = queue::claim_ids(txn, ids, now, d.owner, d.policy);
+        return std::error_code{};
+      },
+      asio::use_awaitable);
+  for (auto& rec : claimed) {
+    d.inflight[rec.id].parts = 1;
+    asio::co_spawn(d.io, d.start(std::move(rec)), asio::detached);
+  }
+  asio::steady_timer t(d.io);
+  while (!d.inflight.empty()) {
+    t.expires_after(std::chrono::milliseconds(20));
+    co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
+  }
+  d.observer = nullptr;
+  co_return reports;
+}
+
+const std::string& Engine::owner() const { return impl_->owner; }
+std::int64_t Engine::lease_seconds() const { return impl_->policy.lease; }
+
+Engine::Engine(asio::io_context& io, store::Store& store, const config::CoreSettings& core, const Settings& settings)
+    : impl_(std::make_shared<Impl>(io, store, core, settings)) {}
+Engine::~Engine() = default;
+
+asio::awaitable<void> Engine::run() { co_await impl_->run(); }
+
+void Engine::stop() {
+  impl_->stopping = true;
+  impl_->wake.cancel();
+}
+
+}  // namespace mailstead::outbound

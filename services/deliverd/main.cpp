@@ -1,0 +1,69 @@
+// mailstead-deliverd: the delivery service. Sends the outbound queue (MX or file transport),
+// delivers what the server produces for local addresses through local delivery, retries,
+// bounces. Several instances may run against one store: leases keep them apart.
+#include <pthread.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <csignal>
+#include <cstdio>
+
+#include "engine.hpp"
+#include "log/log.hpp"
+#include "service/service.hpp"
+#include "settings.hpp"
+#include "store/store.hpp"
+
+using namespace mailstead;
+namespace asio = boost::asio;
+
+int main(int argc, char** argv) {
+  outbound::Settings settings;
+  return service::run(
+      argc, argv, "mailstead-deliverd", [&](config::Source& src) { settings = outbound::load_settings(src); },
+      [&](const service::Context& ctx) {
+        auto store = service::open_store(ctx);
+        if (!store) return 1;
+        if (auto why = service::drop_privileges(ctx.core); !why.empty()) {
+          std::fprintf(stderr, "mailstead-deliverd: %s\n", why.c_str());
+          return 1;
+        }
+        asio::io_context io(1);
+        std::unique_ptr<outbound::Engine> engine;
+        try {
+          engine = std::make_unique<outbound::Engine>(io, *store, ctx.core, settings);
+        } catch (const std::exception& e) {
+          std::fprintf(stderr, "mailstead-deliverd: %s\n", e.what());
+          return 1;
+        }
+        asio::signal_set signals(io, SIGTERM, SIGINT);
+        signals.async_wait([&](const boost::system::error_code& ec, int sig) {
+          if (ec) return;
+          log::info("service.signal", {{"signal", sig == SIGTERM ? "TERM" : "INT"}});
+          engine->stop();
+        });
+        sigset_t set;
+        sigemptyset(&set);
+        sigaddset(&set, SIGTERM);
+        sigaddset(&set, SIGINT);
+        pthread_sigmask(SIG_UNBLOCK, &set, nullptr);
+        int rc = 0;
+        asio::co_spawn(io, engine->run(), [&](std::exception_ptr e) {
+          if (e) {
+            try {
+              std::rethrow_exception(e);
+            } catch (const std::exception& ex) {
+              log::error("delivery.exception", {{"error", ex.what()}});
+              rc = 1;
+            }
+          }
+          signals.cancel();
+          io.stop();
+        });
+        io.run();
+        engine.reset();
+        store->close();
+        return rc;
+      });
+}

@@ -1,0 +1,159 @@
+"""Real third-party peers for the outbound tests, each run unprivileged-style from a
+temporary directory on loopback ports: dnsmasq serving a test zone, and Postfix (or its
+smtp-sink) as the receiving MX. A missing tool is a skip, or a failure under CI (helpers.missing)."""
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+
+from helpers import free_ports, missing, wait_port
+
+
+def require_tool(name, package):
+    """A program from /usr/sbin too (dnsmasq, postfix, smtp-sink are there)."""
+    path = shutil.which(name) or (f"/usr/sbin/{name}" if os.path.exists(f"/usr/sbin/{name}") else None)
+    if not path:
+        missing(f"{name} (Debian package {package})")
+    return path
+
+
+def free_udp_port():
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+class Dnsmasq:
+    """dnsmasq answering only from its command line: `zones` are the domains it is
+    authoritative for (unknown names in them get NXDOMAIN), `records` dnsmasq options such
+    as ("mx-host", "example.test,mx.example.test,10")."""
+
+    def __init__(self, zones, records, ttl=60):
+        exe = require_tool("dnsmasq", "dnsmasq-base")
+        for _ in range(5):
+            self.port = free_udp_port()
+            args = [exe, "--keep-in-foreground", f"--port={self.port}", "--listen-address=127.0.0.1",
+                    "--bind-interfaces", "--no-resolv", "--no-hosts", "--conf-file=/dev/null", "--pid-file=",
+                    f"--local-ttl={ttl}", "--log-facility=-"]
+            if os.geteuid() == 0:
+                args.append("--user=root")
+            args += [f"--local=/{z}/" for z in zones]
+            args += [f"--{k}={v}" for k, v in records]
+            self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+            if self._ready():
+                return
+            self.proc.kill()
+            self.proc.wait()
+        raise AssertionError("dnsmasq did not start: " + self.proc.stderr.read())
+
+    def _ready(self):
+        # A query for a name it serves: the answer means it listens.
+        query = b"\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\x04test\x00\x00\x01\x00\x01"
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                return False
+            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            s.settimeout(0.2)
+            try:
+                s.sendto(query, ("127.0.0.1", self.port))
+                s.recvfrom(512)
+                return True
+            except OSError:
+                pass
+            finally:
+                s.close()
+        return False
+
+    @property
+    def address(self):
+        return f"127.0.0.1:{self.port}"
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(timeout=10)
+        if self.proc.stderr:
+            self.proc.stderr.close()
+
+
+class SilentDns:
+    """A UDP port that receives DNS queries and never answers (a DNS timeout)."""
+
+    def __init__(self):
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.address = f"127.0.0.1:{self.sock.getsockname()[1]}"
+
+    def stop(self):
+        self.sock.close()
+
+
+class SmtpSink:
+    """Postfix's smtp-sink on `address`:`port`, keeping each transaction in `dir` as a file
+    (X-Mail-Args, X-Rcpt-Args lines, then the message). `flags` are smtp-sink options, e.g.
+    ["-f", "rcpt"] (5xx at RCPT), ["-r", "rcpt"] (4xx), ["-q", "."] (hang up after DATA)."""
+
+    def __init__(self, address, port, flags=()):
+        exe = require_tool("smtp-sink", "postfix")
+        self.dir = tempfile.mkdtemp(prefix="mailstead-sink-")
+        os.chmod(self.dir, 0o777)  # smtp-sink writes as "nobody" when started as root
+        self.address, self.port = address, port
+        args = [exe]
+        if os.geteuid() == 0:
+            args += ["-u", "nobody"]
+        args += list(flags) + ["-d", os.path.join(self.dir, "%Y%m%d%H%M%S."), f"{address}:{port}", "100"]
+        self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection((address, port), timeout=1).close()
+                return
+            except OSError:
+                if self.proc.poll() is not None:
+                    raise AssertionError("smtp-sink did not start: " + self.proc.stderr.read())
+                time.sleep(0.05)
+        raise AssertionError(f"smtp-sink does not listen on {address}:{port}")
+
+    def messages(self):
+        """[(envelope dict, message bytes)] of every complete transaction so far."""
+        out = []
+        for name in sorted(os.listdir(self.dir)):
+            path = os.path.join(self.dir, name)
+            with open(path, "rb") as f:
+                data = f.read()
+            env = {"rcpt": []}
+            rest = data
+            while True:
+                line, _, after = rest.partition(b"\n")
+                if line.startswith(b"X-Mail-Args: "):
+                    env["mail"] = line[13:].decode().strip()
+                elif line.startswith(b"X-Rcpt-Args: "):
+                    env["rcpt"].append(line[13:].decode().strip())
+                elif not (line.startswith(b"X-Client-") or line.startswith(b"X-Helo-Args")):
+                    break
+                rest = after
+            out.append((env, rest))
+        return out
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(timeout=10)
+        self.proc.stderr.close()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def wait_until(check, timeout=60, what="the condition"):
+    """Polls `check` until it returns something true; returns that."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        got = check()
+        if got:
+            return got
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
