@@ -205,6 +205,110 @@ class ImapProtocolTest(unittest.TestCase):
         self.assertEqual(esearch("COUNT"), max(modseq.values()))
         self.assertEqual(esearch("ALL"), max(modseq.values()))
 
+    # 9.12, verified in full: reference loops of every shape, comments in every place an
+    # address may hold one, HIGHESTMODSEQ from each CONDSTORE-enabling command, MIN/MAX MODSEQ
+
+    def test_thread_references_loops_of_every_shape(self):
+        def msg(hour, subject, mid, extra=b""):
+            return (b"Date: Mon, 1 Jan 2024 %02d:00:00 +0000\r\nSubject: %s\r\nMessage-ID: <%s@x>\r\n%s\r\nx\r\n"
+                    % (hour, subject, mid, extra))
+        r = self.raw()
+        # a message that references itself stands alone
+        self.fresh(r, msg(1, b"self", b"s", b"References: <s@x>\r\nIn-Reply-To: <s@x>\r\n"))
+        self.assertEqual(r.cmd("THREAD REFERENCES UTF-8 ALL")[1], [b"* THREAD (1)"])
+        # a cycle of three through References: the link that would close it is not made
+        self.fresh(r, msg(1, b"a", b"a", b"References: <c@x>\r\n"), msg(2, b"b", b"b", b"References: <a@x>\r\n"),
+                   msg(3, b"c", b"c", b"References: <b@x>\r\n"))
+        self.assertEqual(r.cmd("THREAD REFERENCES UTF-8 ALL")[1], [b"* THREAD (3 1 2)"])
+        # a loop inside one References list (<p> <q> <p>): p-q is linked, q-p is not; the
+        # message's parent is its last reference, p
+        self.fresh(r, msg(1, b"p", b"p"), msg(2, b"q", b"q"), msg(3, b"m", b"m", b"References: <p@x> <q@x> <p@x>\r\n"))
+        self.assertEqual(r.cmd("THREAD REFERENCES UTF-8 ALL")[1], [b"* THREAD (1 (2)(3))"])
+        # a loop through In-Reply-To alone
+        self.fresh(r, msg(1, b"x", b"x", b"In-Reply-To: <y@x>\r\n"), msg(2, b"y", b"y", b"In-Reply-To: <x@x>\r\n"))
+        self.assertEqual(r.cmd("THREAD REFERENCES UTF-8 ALL")[1], [b"* THREAD (2 1)"])
+        # a long cycle through missing messages (placeholders) ends too, every message once
+        chain = [msg(1 + i % 20, b"l%d" % i, b"l%d" % i, b"References: <l%d@x> <gone%d@x>\r\n" % ((i + 1) % 30, i))
+                 for i in range(30)]
+        self.fresh(r, *chain)
+        tagged, un = r.cmd("THREAD REFERENCES UTF-8 ALL")
+        self.assertIn(" OK ", tagged)
+        self.assertEqual(sorted(int(n) for n in re.findall(rb"\d+", un[0])), list(range(1, 31)))
+
+    def test_envelope_comments_never_leak(self):
+        r = self.raw()
+        # RFC 5322 appendix A.5's comments, a group with comments, an empty group
+        self.fresh(r, b"From: Pete(A nice \\) chap) <pete(his account)@silly.test(his host)>\r\n"
+                      b"To: A Group(Some people)\r\n   :Chris Jones <c@(Chris's host.)public.example>,\r\n"
+                      b"     joe@example.org,\r\n John <jdoe@one.test> (my dear friend); (the end of the group)\r\n"
+                      b"Cc:(Empty list)(start)Hidden recipients  :(nobody(that I know))  ;\r\n"
+                      b"Bcc: (lead) user(in local)@(in domain)domain.example (Real (nested) Name)\r\n"
+                      b"Subject: comments\r\n\r\nx\r\n")
+        tagged, un = r.cmd("FETCH 1 ENVELOPE")
+        self.assertIn(" OK ", tagged)
+        env = un[0]
+        pete = b'(("Pete" NIL "pete" "silly.test"))'
+        # From, Sender and Reply-To (the last two default to From)
+        self.assertEqual(env.count(pete), 3, env)
+        self.assertIn(b'((NIL NIL "A Group" NIL)("Chris Jones" NIL "c" "public.example")(NIL NIL "joe" "example.org")'
+                      b'("John" NIL "jdoe" "one.test")(NIL NIL NIL NIL))', env)
+        self.assertIn(b'((NIL NIL "Hidden recipients" NIL)(NIL NIL NIL NIL))', env)
+        self.assertIn(b'((NIL NIL "user" "domain.example"))', env)
+        for leak in (b"nice", b"account", b"host", b"friend", b"people", b"nobody", b"Empty", b"lead", b"Real",
+                     b"nested", b"in local", b"in domain"):
+            self.assertNotIn(leak, env)
+
+    def test_every_condstore_enabling_command_reports_highestmodseq(self):
+        def highest(r, box):
+            tagged, un = r.cmd(f'STATUS "{box}" (HIGHESTMODSEQ)')
+            return int(re.search(rb"HIGHESTMODSEQ (\d+)", un[-1]).group(1))
+        commands = ["FETCH 1 (FLAGS) (CHANGEDSINCE 1)", "UID FETCH 1:* (MODSEQ)", "STORE 1 (UNCHANGEDSINCE 99999) +FLAGS (x)",
+                    "UID SEARCH MODSEQ 1", "SEARCH RETURN (MIN) MODSEQ 1", "ENABLE CONDSTORE"]
+        owner = self.raw()
+        box = self.fresh(owner, b"Subject: a\r\n\r\nx\r\n", b"Subject: b\r\n\r\nx\r\n", select=False)
+        owner.cmd(f'SELECT "{box}"')
+        owner.cmd("STORE 2 +FLAGS (\\Seen)")
+        expected = highest(self.raw(), box)
+        for command in commands:
+            r = self.raw()
+            tagged, un = r.cmd(f'SELECT "{box}"')
+            self.assertFalse(any(b"HIGHESTMODSEQ" in u for u in un + [tagged.encode()]), "not before CONDSTORE")
+            tagged, un = r.cmd(command)
+            self.assertIn(" OK ", tagged, command)
+            self.assertEqual(un[0], b"* OK [HIGHESTMODSEQ %d] Highest" % expected, command)
+            self.assertFalse(any(b"HIGHESTMODSEQ" in u for u in r.cmd(command)[1]), f"{command}: once only")
+            if command.startswith("STORE"):
+                expected = highest(self.raw(), box)
+        # SELECT (CONDSTORE) reports it in its own OK; a later FETCH MODSEQ adds none
+        r = self.raw()
+        tagged, un = r.cmd(f'SELECT "{box}" (CONDSTORE)')
+        self.assertIn(b"* OK [HIGHESTMODSEQ %d]" % expected, b"\n".join(un))
+        self.assertFalse(any(b"HIGHESTMODSEQ" in u for u in r.cmd("FETCH 1 (MODSEQ)")[1]))
+        # outside a selected mailbox, ENABLE CONDSTORE has nothing to report
+        r = self.raw()
+        self.assertEqual(r.cmd("ENABLE CONDSTORE")[1], [b"* ENABLED CONDSTORE"])
+
+    def test_esearch_min_max_modseq_with_uids_and_no_match(self):
+        r = self.raw()
+        self.fresh(r, *[b"Subject: %d\r\n\r\nx\r\n" % i for i in range(3)])
+        r.cmd("ENABLE CONDSTORE")
+        r.cmd("STORE 3 +FLAGS (\\Flagged)")
+        r.cmd("STORE 1 +FLAGS (\\Flagged)")  # now the highest modseq, on the MIN message
+        r.cmd("STORE 2 +FLAGS (\\Answered)")  # higher still, on a message not reported
+        ms = {}
+        for line in r.cmd("UID FETCH 1:* (MODSEQ)")[1]:
+            m = re.search(rb"UID (\d+) MODSEQ \((\d+)\)|MODSEQ \((\d+)\) UID (\d+)", line)
+            uid, mod = (m.group(1), m.group(2)) if m.group(1) else (m.group(4), m.group(3))
+            ms[int(uid)] = int(mod)
+        uids = sorted(ms)
+        tagged, un = r.cmd("UID SEARCH RETURN (MAX) FLAGGED MODSEQ 1")
+        self.assertEqual(un[0].split(b") ", 1)[1], b"UID MAX %d MODSEQ %d" % (uids[2], ms[uids[2]]))
+        tagged, un = r.cmd("UID SEARCH RETURN (MIN) OR FLAGGED ANSWERED MODSEQ 1")
+        self.assertEqual(un[0].split(b") ", 1)[1], b"UID MIN %d MODSEQ %d" % (uids[0], ms[uids[0]]))
+        # nothing found: no MIN, no MAX, no MODSEQ
+        tagged, un = r.cmd("SEARCH RETURN (MIN MAX) MODSEQ 999999")
+        self.assertRegex(un[0], rb'^\* ESEARCH \(TAG "a\d+"\)$')
+
     # 9.13: NUL bytes never in an ordinary literal; BINARY (RFC 3516)
 
     def test_nul_bytes_and_binary(self):
