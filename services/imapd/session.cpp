@@ -40,7 +40,7 @@ std::string Session::capabilities() const {
   if (!user_id_) return c + " AUTH=PLAIN";
   return c + " NAMESPACE UIDPLUS MOVE UNSELECT CHILDREN SPECIAL-USE CREATE-SPECIAL-USE LIST-EXTENDED LIST-STATUS"
              " STATUS=SIZE ESEARCH SORT SORT=DISPLAY THREAD=ORDEREDSUBJECT THREAD=REFERENCES QUOTA QUOTA=RES-STORAGE"
-             " CONDSTORE QRESYNC COMPRESS=DEFLATE BINARY MULTIAPPEND ESORT APPENDLIMIT=" +
+             " CONDSTORE QRESYNC COMPRESS=DEFLATE BINARY MULTIAPPEND ESORT CATENATE UTF8=ACCEPT APPENDLIMIT=" +
              std::to_string(shared_.settings.max_literal_size);
 }
 
@@ -389,6 +389,9 @@ void Session::cmd_enable(Command& c) {
       if (!condstore_) enabled += " CONDSTORE";  // QRESYNC implies CONDSTORE (RFC 7162 3.2.3)
       enable_condstore();
       enabled += " QRESYNC";
+    } else if (a.is_atom("UTF8=ACCEPT") && !utf8_) {
+      utf8_ = true;  // RFC 6855 3
+      enabled += " UTF8=ACCEPT";
     }
   }
   untagged("ENABLED" + enabled);

@@ -131,6 +131,8 @@ class Session {
   asio::awaitable<void> cmd_rename(Command& c);
   asio::awaitable<void> cmd_subscribe(Command& c, bool subscribe);
   asio::awaitable<void> cmd_append(Command& c);
+  // CATENATE's URL part (RFC 4469): appends the bytes it names to `out`; else why not.
+  std::string catenate_url(const std::string& url, std::string& out);
   asio::awaitable<void> cmd_idle(Command& c);
   void cmd_quota(Command& c, bool root);
   // selected
@@ -180,6 +182,15 @@ class Session {
   std::optional<MailboxView> selected_;
   bool condstore_ = false;  // RFC 7162: MODSEQ in FETCH responses, HIGHESTMODSEQ on SELECT
   bool qresync_ = false;    // VANISHED instead of EXPUNGE
+  bool utf8_ = false;       // ENABLE UTF8=ACCEPT (RFC 6855): mailbox names in UTF-8, not modified UTF-7
+
+  // Mailbox names on the wire: modified UTF-7 (RFC 3501 5.1.3), or UTF-8 once UTF8=ACCEPT is
+  // enabled. In: decoded to the stored UTF-8 (nullopt: not valid in this session's form).
+  std::optional<std::string> name_in(std::string_view wire) const;
+  // A mailbox name argument, decoded and normalized (INBOX); for CREATE a trailing
+  // delimiter is dropped (RFC 3501 6.3.3).
+  std::optional<std::string> mailbox_arg(const Token& t, bool for_create = false) const;
+  std::string mailbox_out(const std::string& utf8_name) const;
   void enable_condstore();  // sets condstore_; reports HIGHESTMODSEQ when that enables it
 
   // Reports removed messages: "* n EXPUNGE" each (highest first), or one VANISHED.

@@ -485,6 +485,133 @@ class ImapProtocolTest(unittest.TestCase):
         self.assertIn("x1 NO [TOOBIG]", r.response("x1")[0])
         self.assertIn(" OK ", r.cmd("NOOP")[0])
 
+    # 9.14: CATENATE (RFC 4469) with URLAUTH-less IMAP URLs to the user's own messages
+
+    def catenate(self, r, box, parts, extra=""):
+        """APPEND box CATENATE (…): parts are ("TEXT", bytes) or ("URL", str)."""
+        r.n += 1
+        tag = f"a{r.n}"
+        data = f'{tag} APPEND "{box}"{extra} CATENATE ('.encode()
+        for i, (kind, value) in enumerate(parts):
+            data += b" " if i else b""
+            if kind == "TEXT":
+                data += b"TEXT {%d+}\r\n" % len(value) + value
+            else:
+                data += b'URL "' + value.encode() + b'"'
+        r.send(data + b")\r\n")
+        return r.response(tag)
+
+    def test_catenate_builds_drafts_from_stored_parts(self):
+        r = self.raw()
+        self.assertIn(b"CATENATE", self.caps(r))
+        source = (b"Subject: with attachment\r\nContent-Type: multipart/mixed; boundary=q\r\n\r\n"
+                  b"--q\r\n\r\nold text\r\n--q\r\nContent-Type: application/pdf\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+                  b"JVBERi0=\r\n--q--\r\n")
+        src = self.fresh(r, select=False)
+        tagged = self.append(r, src, source)
+        validity, uid = re.search(r"APPENDUID (\d+) (\d+)", tagged).groups()
+        drafts = self.fresh(r, select=False)
+        head = b"Subject: new draft\r\nContent-Type: multipart/mixed; boundary=n\r\n\r\n--n\r\n\r\nnew text\r\n--n\r\n"
+        tail = b"\r\n--n--\r\n"
+        base = f"/{src};UIDVALIDITY={validity}/;UID={uid}"
+        tagged, un = self.catenate(r, drafts, [("TEXT", head), ("URL", base + "/;SECTION=2.MIME"),
+                                               ("URL", base + "/;SECTION=2"), ("TEXT", tail)], " (\\Draft)")
+        self.assertRegex(tagged, r"OK \[APPENDUID \d+ 1\]")
+        attachment = b"Content-Type: application/pdf\r\nContent-Transfer-Encoding: base64\r\n\r\nJVBERi0="
+        # the absolute form, the user named, and the whole message; a PARTIAL range; a
+        # relative URL against the selected mailbox; a percent-encoded name
+        host = f"imap://alice%40example.test;AUTH=*@mail.example.test:{self.s.imaps}"
+        tagged, un = self.catenate(r, drafts, [("URL", f"{host}/{src}/;UID={uid}")])
+        self.assertIn(" OK ", tagged)
+        tagged, un = self.catenate(r, drafts, [("TEXT", b"Subject: partial\r\n\r\n"),
+                                               ("URL", base + "/;SECTION=1/;PARTIAL=0.3")])
+        self.assertIn(" OK ", tagged)
+        r.cmd(f'SELECT "{src}"')
+        tagged, un = self.catenate(r, drafts, [("URL", f";UID={uid}/;SECTION=HEADER"), ("TEXT", b"relative\r\n")])
+        self.assertIn(" OK ", tagged)
+        self.assertIn(" OK ", r.cmd('CREATE "Entw&APw-rfe"')[0])
+        self.append(r, "Entw&APw-rfe", b"Subject: umlaut box\r\n\r\nbody\r\n")
+        tagged, un = self.catenate(r, drafts, [("URL", "/Entw%C3%BCrfe/;UID=1")])
+        self.assertIn(" OK ", tagged)
+        r.cmd(f'SELECT "{drafts}"')
+        tagged, un = r.cmd("FETCH 1:5 (FLAGS BODY.PEEK[])")
+        bodies = [re.search(rb"\{\d+\}\r\n(.*)\)$", u, re.S).group(1) for u in un]
+        self.assertEqual(bodies[0], head + attachment + tail)
+        self.assertIn(b"\\Draft", un[0])
+        self.assertEqual(bodies[1], source)
+        self.assertEqual(bodies[2], b"Subject: partial\r\n\r\nold")
+        self.assertEqual(bodies[3], b"Subject: with attachment\r\nContent-Type: multipart/mixed; boundary=q\r\n\r\nrelative\r\n")
+        self.assertEqual(bodies[4], b"Subject: umlaut box\r\n\r\nbody\r\n")
+        # what cannot be fetched: NO [BADURL …], and nothing of the command is stored, even
+        # with good messages before it in the same MULTIAPPEND
+        bad = [f"imap://bob%40example.test@mail.example.test/{src}/;UID={uid}",   # another user
+               f"imap://elsewhere.example/{src}/;UID={uid}",                      # another server
+               f"/{src};UIDVALIDITY={int(validity) + 1}/;UID={uid}",              # UIDVALIDITY changed
+               f"/{src}/;UID={int(uid) + 5}", "/Nowhere/;UID=1",                  # no such message/mailbox
+               f"/{src}/;UID={uid};EXPIRE=2030-01-01T00:00:00Z;URLAUTH=anonymous:internal:0123",
+               f"/{src}/;UID={uid}/;SECTION=9", "/;UID=1", "http://example.com/"]
+        for url in bad:
+            r.n += 1
+            tag = f"a{r.n}"
+            one = b"Subject: fine\r\n\r\nx\r\n"
+            r.send(f'{tag} APPEND "{drafts}" {{{len(one)}+}}\r\n'.encode() + one +
+                   f' CATENATE (TEXT {{2+}}\r\nab URL "{url}")\r\n'.encode())
+            self.assertRegex(r.response(tag)[0], r"^a\d+ NO \[BADURL ", url)
+        tagged, un = r.cmd(f'STATUS "{drafts}" (MESSAGES)')
+        self.assertIn(b"MESSAGES 5", un[0])
+        # syntax: BAD
+        for cat in ("CATENATE ()", "CATENATE (TEXT)", 'CATENATE (TEXT "quoted")', 'CATENATE (FOO "x")', "CATENATE"):
+            self.assertIn(" BAD ", r.cmd(f'APPEND "{drafts}" {cat}')[0], cat)
+
+    # 9.14: UTF8=ACCEPT (RFC 6855): UTF-8 names and strings once enabled, APPEND UTF8 (~{n})
+
+    def test_utf8_accept(self):
+        box = "Entwürfe-" + self._testMethodName[-6:]
+        client = imaplib.IMAP4_SSL("127.0.0.1", self.s.imaps, ssl_context=self.tls)
+        client.login("alice@example.test", "alice-pw")
+        self.assertIn(b"UTF8=ACCEPT", client.capability()[1][0].split())
+        typ, data = client.enable("UTF8=ACCEPT")
+        self.assertEqual(typ, "OK")
+        self.assertEqual(client.untagged_responses.get("ENABLED"), [b"UTF8=ACCEPT"])
+        self.assertEqual(client.create(f'"{box}"')[0], "OK")
+        typ, data = client.list('""', f'"{box[:5]}*"')
+        self.assertEqual(data, [f'(\\HasNoChildren) "/" "{box}"'.encode()])
+        self.assertEqual(client.select(f'"{box}"')[0], "OK")
+        client.logout()
+        # a session that did not enable it sees the same mailbox in modified UTF-7
+        r = self.raw()
+        tagged, un = r.cmd(f'LIST "" "Entw*"')
+        self.assertIn(f'"{box}"'.replace("ü", "&APw-").encode(), b"".join(un))
+        # ... and may not use APPEND UTF8
+        self.assertIn(" BAD ", r.cmd(f'APPEND INBOX UTF8 (~{{3+}}\r\nabc)')[0])
+        tagged, un = r.cmd("ENABLE UTF8=ACCEPT")
+        self.assertEqual(un, [b"* ENABLED UTF8=ACCEPT"])
+        self.assertEqual(r.cmd("ENABLE UTF8=ACCEPT")[1], [b"* ENABLED"], "reported once")
+        message = "From: Jörg <jörg@exämple.test>\r\nSubject: Grüße\r\n\r\nHallo\r\n".encode()
+        r.n += 1
+        tag = f"a{r.n}"
+        r.send(f'{tag} APPEND "{box}" (\\Seen) UTF8 (~{{{len(message)}}}\r\n'.encode())
+        self.assertTrue(r.line().startswith(b"+ "))
+        r.send(message + b")\r\n")
+        self.assertIn(" OK [APPENDUID", r.response(tag)[0])
+        self.assertIn(" OK ", r.cmd(f'SELECT "{box}"')[0])
+        tagged, un = r.cmd("FETCH 1 (FLAGS BODY.PEEK[])")
+        self.assertIn(message, un[0])
+        # search strings are UTF-8, and a CHARSET now conflicts (RFC 6855 3, erratum 4029)
+        self.assertEqual(r.cmd('SEARCH SUBJECT "Grüße"')[1], [b"* SEARCH 1"])
+        self.assertIn(" BAD ", r.cmd("SEARCH CHARSET UTF-8 ALL")[0])
+        self.assertIn(" BAD ", r.cmd("SORT (SUBJECT) US-ASCII ALL")[0])
+        self.assertIn(" OK ", r.cmd("SORT (SUBJECT) UTF-8 ALL")[0])
+        # "&" is an ordinary character in a UTF-8 name; invalid UTF-8 is refused
+        self.assertIn(" OK ", r.cmd('CREATE "R&D"')[0])
+        tagged, un = r.cmd('LIST "" "R&D"')
+        self.assertEqual(un, [b'* LIST (\\HasNoChildren) "/" "R&D"'])
+        r.send(b'bad1 CREATE "bad\xff"\r\n')
+        self.assertIn(" NO ", r.response("bad1")[0])
+        r2 = self.raw()
+        tagged, un = r2.cmd('LIST "" "R*"')
+        self.assertIn(b'"R&-D"', b"".join(un))
+
     # docs/imap.md lists every advertised capability with the test that proves it
 
     def test_docs_list_every_advertised_capability_with_its_test(self):

@@ -391,6 +391,8 @@ void Session::cmd_search(Command& c, bool uid) {
     from = 2;
   }
   if (c.args.size() > from && c.args[from].is_atom("CHARSET")) {
+    // RFC 6855 3 (erratum 4029): after ENABLE UTF8=ACCEPT a charset only conflicts.
+    if (utf8_) return bad(c.tag, "No CHARSET after ENABLE UTF8=ACCEPT: search strings are UTF-8");
     if (c.args.size() < from + 2) return bad(c.tag, "CHARSET needs a name");
     auto cs = upper(c.args[from + 1].text);
     if (cs != "UTF-8" && cs != "US-ASCII") return tagged(c.tag, "NO", "[BADCHARSET (UTF-8 US-ASCII)] Unsupported charset");
@@ -527,6 +529,7 @@ void Session::cmd_sort(Command& c, bool uid) {
   }
   if (reverse || criteria.empty()) return bad(c.tag, "REVERSE must precede a criterion");
   auto cs = upper(c.args[1].text);
+  if (utf8_ && cs != "UTF-8") return bad(c.tag, "Only UTF-8 after ENABLE UTF8=ACCEPT (RFC 6855 3)");
   if (cs != "UTF-8" && cs != "US-ASCII") return tagged(c.tag, "NO", "[BADCHARSET (UTF-8 US-ASCII)] Unsupported charset");
   auto parsed = parse_search(c.args, 2, search_limits());
   if (auto* e = std::get_if<std::string>(&parsed)) return bad(c.tag, *e);
@@ -590,6 +593,7 @@ void Session::cmd_thread(Command& c, bool uid) {
   auto algorithm = upper(c.args[0].text);
   if (algorithm != "REFERENCES" && algorithm != "ORDEREDSUBJECT") return bad(c.tag, "Unknown THREAD algorithm");
   auto cs = upper(c.args[1].text);
+  if (utf8_ && cs != "UTF-8") return bad(c.tag, "Only UTF-8 after ENABLE UTF8=ACCEPT (RFC 6855 3)");
   if (cs != "UTF-8" && cs != "US-ASCII") return tagged(c.tag, "NO", "[BADCHARSET (UTF-8 US-ASCII)] Unsupported charset");
   auto parsed = parse_search(c.args, 2, search_limits());
   if (auto* e = std::get_if<std::string>(&parsed)) return bad(c.tag, *e);
@@ -611,7 +615,7 @@ asio::awaitable<void> Session::cmd_copy(Command& c, bool uid, bool move) {
   auto set = parse_sequence_set(c.args[0].text);
   if (!set) co_return bad(c.tag, "Bad sequence set");
   if (move && selected_->read_only) co_return tagged(c.tag, "NO", "[READ-ONLY] Mailbox is read-only");
-  auto dest_name = mutf7_to_utf8(c.args[1].text);
+  auto dest_name = name_in(c.args[1].text);
   if (!dest_name) co_return tagged(c.tag, "NO", "Invalid mailbox name");
   auto dest = normalize_mailbox(*dest_name);
   if (!uid)
