@@ -159,6 +159,23 @@ class Session {
   // Reports changes made by others: EXISTS and flag changes always, EXPUNGE only when
   // `expunges` (never during FETCH, STORE or SEARCH, RFC 3501 7.4.1).
   void refresh(bool expunges);
+  void refresh_view(bool expunges);
+  // CONTEXT=SEARCH (RFC 5267 4.3): searches whose results the client keeps up to date.
+  struct SearchUpdate {
+    std::string tag;
+    bool uid = false;  // UID SEARCH: updates carry UIDs, else sequence numbers
+    std::shared_ptr<const struct SearchKey> key;
+    std::vector<std::uint32_t> uids;  // the result as the client knows it, ascending
+    std::uint64_t fingerprint = 0;    // of the view it was last evaluated against
+  };
+  std::vector<SearchUpdate> updates_;
+  // Sends ADDTO/REMOVEFROM for every kept search whose result changed (when the view did).
+  void send_search_updates();
+  // REMOVEFROM for kept results holding messages about to be reported expunged (indexes
+  // into the view, still valid), before the EXPUNGE/VANISHED.
+  void search_updates_expunging(const std::vector<std::size_t>& indexes);
+  std::uint64_t view_fingerprint() const;
+  void cmd_cancelupdate(Command& c);
   void load_view(std::uint64_t id);
   // "(\\Seen $Work)"; a keyword the client has not been told of is first announced with
   // untagged FLAGS and PERMANENTFLAGS (RFC 3501 7.2.6), so call it before writing the FETCH.

@@ -563,6 +563,71 @@ class ImapProtocolTest(unittest.TestCase):
         for cat in ("CATENATE ()", "CATENATE (TEXT)", 'CATENATE (TEXT "quoted")', 'CATENATE (FOO "x")', "CATENATE"):
             self.assertIn(" BAD ", r.cmd(f'APPEND "{drafts}" {cat}')[0], cat)
 
+    # 9.14: CONTEXT=SEARCH (RFC 5267 4): results kept up to date, PARTIAL, CANCELUPDATE
+
+    def test_context_search_updates(self):
+        a, b = self.raw(), self.raw()
+        self.assertIn(b"CONTEXT=SEARCH", self.caps(a))
+        box = self.fresh(a, *[b"Subject: %d\r\n\r\nx\r\n" % i for i in range(5)])
+        b.cmd(f'SELECT "{box}"')
+        uids = [int(re.search(rb"UID (\d+)", u).group(1)) for u in a.cmd("FETCH 1:* (UID)")[1]]
+        tagged, un = a.cmd("UID SEARCH RETURN (UPDATE) UNSEEN")
+        t1 = tagged.split()[0]
+        self.assertEqual(un, [f'* ESEARCH (TAG "{t1}") UID ALL {uids[0]}:{uids[4]}'.encode()])
+        tagged, un = a.cmd("SEARCH RETURN (COUNT UPDATE) FLAGGED")
+        t2 = tagged.split()[0]
+        self.assertEqual(un, [f'* ESEARCH (TAG "{t2}") COUNT 0'.encode()])
+        # another session changes flags and adds a message
+        b.cmd("STORE 2 +FLAGS (\\Seen)")
+        b.cmd("STORE 3 +FLAGS (\\Flagged)")
+        self.append(b, box, b"Subject: new\r\n\r\nx\r\n")
+        tagged, un = a.cmd("NOOP")
+        self.assertIn(f'* ESEARCH (TAG "{t1}") UID REMOVEFROM (0 {uids[1]}) ADDTO (0 {uids[4] + 1})'.encode(), un)
+        self.assertIn(f'* ESEARCH (TAG "{t2}") ADDTO (0 3)'.encode(), un)
+        self.assertIn(b"* 6 EXISTS", un)
+        # nothing changed: nothing sent
+        self.assertEqual(a.cmd("NOOP")[1], [])
+        # an expunge: REMOVEFROM comes before the EXPUNGE, with the sequence number it had
+        b.cmd("STORE 3 +FLAGS (\\Deleted)")
+        b.cmd("EXPUNGE")
+        tagged, un = a.cmd("NOOP")
+        removal = un.index(f'* ESEARCH (TAG "{t2}") REMOVEFROM (0 3)'.encode())
+        self.assertLess(removal, un.index(b"* 3 EXPUNGE"))
+        self.assertIn(f'* ESEARCH (TAG "{t1}") UID REMOVEFROM (0 {uids[2]})'.encode(), un)
+        # the session's own changes count too; updates arrive during IDLE
+        a.cmd("STORE 1 +FLAGS (\\Flagged)")
+        self.assertIn(f'* ESEARCH (TAG "{t2}") ADDTO (0 1)'.encode(), a.cmd("NOOP")[1])
+        a.n += 1
+        idle = f"a{a.n}"
+        a.send(f"{idle} IDLE\r\n")
+        self.assertTrue(a.line().startswith(b"+ "))
+        b.cmd("STORE 4 +FLAGS (\\Flagged)")
+        lines = [a.line(), a.line()]
+        self.assertIn(f'* ESEARCH (TAG "{t2}") ADDTO (0 4)'.encode(), lines)
+        a.send("DONE\r\n")
+        self.assertIn(" OK ", a.response(idle)[0])
+        # CANCELUPDATE: no more updates for that tag; an unknown tag is BAD
+        self.assertIn(" OK ", a.cmd(f'CANCELUPDATE "{t2}"')[0])
+        b.cmd("STORE 1 -FLAGS (\\Flagged)")
+        self.assertFalse(any(b"ESEARCH" in u for u in a.cmd("NOOP")[1]))
+        self.assertIn(" BAD ", a.cmd(f'CANCELUPDATE "{t2}"')[0])
+        # PARTIAL: positions in the result
+        tagged, un = a.cmd("SEARCH RETURN (PARTIAL 2:3) ALL")
+        self.assertTrue(un[0].endswith(b" PARTIAL (2:3 2:3)"), un)
+        tagged, un = a.cmd("UID SEARCH RETURN (PARTIAL 10:12 COUNT) ALL")
+        self.assertTrue(un[0].endswith(b" COUNT 5 PARTIAL (10:12 NIL)"), un)
+        self.assertIn(" BAD ", a.cmd("SEARCH RETURN (PARTIAL 0:x) ALL")[0])
+        # leaving the mailbox ends every kept search
+        a.cmd(f'SELECT "{box}"')
+        b.cmd("STORE 5 +FLAGS (\\Seen)")
+        self.assertFalse(any(b"ESEARCH" in u for u in a.cmd("NOOP")[1]))
+        self.assertIn(" BAD ", a.cmd(f'CANCELUPDATE "{t1}"')[0])
+        # at most max_search_updates (16) per session: then OK [NOUPDATE]
+        for _ in range(16):
+            self.assertNotIn("NOUPDATE", a.cmd("SEARCH RETURN (UPDATE) SEEN")[0])
+        tagged, un = a.cmd("SEARCH RETURN (UPDATE) SEEN")
+        self.assertRegex(tagged, r'^(a\d+) OK \[NOUPDATE "\1"\]')
+
     # 9.14: UTF8=ACCEPT (RFC 6855): UTF-8 names and strings once enabled, APPEND UTF8 (~{n})
 
     def test_utf8_accept(self):

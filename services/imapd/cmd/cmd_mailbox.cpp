@@ -137,6 +137,7 @@ std::string Session::modseq_item(const ViewMessage& m) const {
 
 void Session::report_expunged(const std::vector<std::size_t>& indexes_desc) {
   if (indexes_desc.empty()) return;
+  search_updates_expunging(indexes_desc);
   if (qresync_) {
     std::vector<std::uint32_t> uids;
     for (auto i : indexes_desc) uids.push_back(selected_->messages[i].uid);
@@ -200,6 +201,12 @@ void Session::load_view(std::uint64_t id) {
 }
 
 void Session::refresh(bool expunges) {
+  refresh_view(expunges);
+  // Updates of kept searches go where expunges may (RFC 5267 4.3 follows RFC 3501 7.4.1).
+  if (expunges && !logout_) send_search_updates();
+}
+
+void Session::refresh_view(bool expunges) {
   if (!selected_) return;
   auto& v = *selected_;
   auto txn = shared_.store.read();
@@ -296,6 +303,7 @@ void Session::cmd_select(Command& c, bool read_only) {
   auto name = mailbox_arg(c.args[0]);
   if (!name) return tagged(c.tag, "NO", "Invalid mailbox name");
   selected_.reset();  // RFC 3501 6.3.1: a failed SELECT leaves no mailbox selected
+  updates_.clear();   // kept searches belong to the mailbox (RFC 5267 4.3)
   auto id = owner_mailbox(*name);
   if (!id) return tagged(c.tag, "NO", "[NONEXISTENT] No such mailbox");
   selected_.emplace();
@@ -604,7 +612,10 @@ asio::awaitable<void> Session::cmd_delete(Command& c) {
       asio::use_awaitable);
   if (err) co_return tagged(c.tag, "NO", *err);
   if (ec) co_return tagged(c.tag, "NO", store_failure(id_, c.name, ec, "delete the mailbox"));
-  if (selected_ && selected_->name == *name) selected_.reset();
+  if (selected_ && selected_->name == *name) {
+    selected_.reset();
+    updates_.clear();
+  }
   tagged(c.tag, "OK", "DELETE completed");
 }
 
