@@ -628,6 +628,21 @@ class ImapProtocolTest(unittest.TestCase):
         tagged, un = a.cmd("SEARCH RETURN (UPDATE) SEEN")
         self.assertRegex(tagged, r'^(a\d+) OK \[NOUPDATE "\1"\]')
 
+    def test_select_reports_the_closed_mailbox_first(self):
+        # RFC 7162 3.2.11: with QRESYNC advertised, SELECT/EXAMINE of another mailbox first
+        # says the previous one is closed; a first SELECT says nothing of the kind
+        r = self.raw()
+        self.assertIn(b"QRESYNC", self.caps(r))
+        box = self.fresh(r, b"Subject: a\r\n\r\nx\r\n", select=False)
+        tagged, un = r.cmd("SELECT INBOX")
+        self.assertFalse(any(b"CLOSED" in u for u in un))
+        tagged, un = r.cmd(f'EXAMINE "{box}"')
+        self.assertEqual(un[0], b"* OK [CLOSED] Previous mailbox closed")
+        tagged, un = r.cmd('SELECT "no such box"')
+        self.assertEqual(un, [b"* OK [CLOSED] Previous mailbox closed"])
+        self.assertIn(" NO ", tagged)
+        self.assertIn(" BAD ", r.cmd("FETCH 1 FLAGS")[0], "nothing is selected after a failed SELECT")
+
     # 9.14: UTF8=ACCEPT (RFC 6855): UTF-8 names and strings once enabled, APPEND UTF8 (~{n})
 
     def test_utf8_accept(self):
@@ -659,11 +674,15 @@ class ImapProtocolTest(unittest.TestCase):
         self.assertTrue(r.line().startswith(b"+ "))
         r.send(message + b")\r\n")
         self.assertIn(" OK [APPENDUID", r.response(tag)[0])
+        # and as a CATENATE part (RFC 6855 4)
+        r.send(f'c1 APPEND "{box}" CATENATE (UTF8 (~{{{len(message)}+}}\r\n'.encode() + message + b"))\r\n")
+        self.assertIn(" OK [APPENDUID", r.response("c1")[0])
         self.assertIn(" OK ", r.cmd(f'SELECT "{box}"')[0])
-        tagged, un = r.cmd("FETCH 1 (FLAGS BODY.PEEK[])")
+        tagged, un = r.cmd("FETCH 1:2 (FLAGS BODY.PEEK[])")
         self.assertIn(message, un[0])
+        self.assertIn(message, un[1])
         # search strings are UTF-8, and a CHARSET now conflicts (RFC 6855 3, erratum 4029)
-        self.assertEqual(r.cmd('SEARCH SUBJECT "Grüße"')[1], [b"* SEARCH 1"])
+        self.assertEqual(r.cmd('SEARCH SUBJECT "Grüße"')[1], [b"* SEARCH 1 2"])
         self.assertIn(" BAD ", r.cmd("SEARCH CHARSET UTF-8 ALL")[0])
         self.assertIn(" BAD ", r.cmd("SORT (SUBJECT) US-ASCII ALL")[0])
         self.assertIn(" OK ", r.cmd("SORT (SUBJECT) UTF-8 ALL")[0])
@@ -702,6 +721,38 @@ class ImapProtocolTest(unittest.TestCase):
                 for name in parts[1:]:
                     obj = getattr(obj, name, None)
                     self.assertIsNotNone(obj, f"docs/imap.md names {ref}, which does not exist")
+
+
+
+class ImapProtocolLimitsTest(unittest.TestCase):
+    """The limits the extensions answer to, set small: max_literal_size bounds the message
+    CATENATE builds, max_search_updates the searches kept up to date."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.s = Suite(imapd_toml='max_literal_size = "2K"\nmax_search_updates = 1\n').start("imapd")
+        cls.s.cli("domain", "add", "example.test")
+        cls.s.cli("user", "add", "alice@example.test", "--password", "alice-pw")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.s.cleanup()
+
+    def test_catenate_result_and_kept_searches_are_bounded(self):
+        r = Raw(self.s.imaps, self.s.cert)
+        self.assertIn(" OK ", r.cmd('LOGIN "alice@example.test" "alice-pw"')[0])
+        big = b"Subject: big\r\n\r\n" + b"x" * 1400 + b"\r\n"
+        r.send(f'p1 APPEND INBOX {{{len(big)}+}}\r\n'.encode() + big + b"\r\n")
+        uid = re.search(r"APPENDUID \d+ (\d+)", r.response("p1")[0]).group(1)
+        url = f'URL "/INBOX/;UID={uid}"'
+        self.assertIn(" OK ", r.cmd(f"APPEND INBOX CATENATE ({url})")[0])
+        tagged, un = r.cmd(f"APPEND INBOX CATENATE ({url} {url})")
+        self.assertRegex(tagged, r"^a\d+ NO \[TOOBIG\] .*2048")
+        tagged, un = r.cmd("STATUS INBOX (MESSAGES)")
+        self.assertIn(b"MESSAGES 2", un[0])
+        r.cmd("SELECT INBOX")
+        self.assertNotIn("NOUPDATE", r.cmd("SEARCH RETURN (UPDATE) ALL")[0])
+        self.assertRegex(r.cmd("SEARCH RETURN (UPDATE) SEEN")[0], r"OK \[NOUPDATE \"a\d+\"\] .*limit is 1\)")
 
 
 if __name__ == "__main__":

@@ -302,6 +302,9 @@ void Session::cmd_select(Command& c, bool read_only) {
   }
   auto name = mailbox_arg(c.args[0]);
   if (!name) return tagged(c.tag, "NO", "Invalid mailbox name");
+  // RFC 7162 3.2.11 (QRESYNC is advertised): the mailbox this closes is reported closed
+  // before anything about the new one, so no response is taken for the wrong mailbox.
+  if (selected_) untagged("OK [CLOSED] Previous mailbox closed");
   selected_.reset();  // RFC 3501 6.3.1: a failed SELECT leaves no mailbox selected
   updates_.clear();   // kept searches belong to the mailbox (RFC 5267 4.3)
   auto id = owner_mailbox(*name);
