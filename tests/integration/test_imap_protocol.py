@@ -730,7 +730,7 @@ class ImapProtocolLimitsTest(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.s = Suite(imapd_toml='max_literal_size = "2K"\nmax_search_updates = 1\n').start("imapd")
+        cls.s = Suite(imapd_toml='max_literal_size = "2K"\nmax_literal_memory = "1M"\nmax_search_updates = 1\n').start("imapd")
         cls.s.cli("domain", "add", "example.test")
         cls.s.cli("user", "add", "alice@example.test", "--password", "alice-pw")
 
@@ -750,6 +750,12 @@ class ImapProtocolLimitsTest(unittest.TestCase):
         self.assertRegex(tagged, r"^a\d+ NO \[TOOBIG\] .*2048")
         tagged, un = r.cmd("STATUS INBOX (MESSAGES)")
         self.assertIn(b"MESSAGES 2", un[0])
+        # the bytes URLs bring in count against max_literal_memory: 800 × 1.4 KB > 1 MiB
+        tagged, un = r.cmd("APPEND INBOX" + f" CATENATE ({url})" * 800)
+        self.assertRegex(tagged, r"^a\d+ NO \[UNAVAILABLE\]")
+        tagged, un = r.cmd("STATUS INBOX (MESSAGES)")
+        self.assertIn(b"MESSAGES 2", un[0])
+        self.assertIn(" OK ", r.cmd("APPEND INBOX" + f" CATENATE ({url})" * 100)[0], "released after the command")
         r.cmd("SELECT INBOX")
         self.assertNotIn("NOUPDATE", r.cmd("SEARCH RETURN (UPDATE) ALL")[0])
         self.assertRegex(r.cmd("SEARCH RETURN (UPDATE) SEEN")[0], r"OK \[NOUPDATE \"a\d+\"\] .*limit is 1\)")

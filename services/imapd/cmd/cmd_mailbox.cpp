@@ -787,12 +787,21 @@ asio::awaitable<void> Session::cmd_append(Command& c) {
           m.built += value.items[0].text;
         } else if (kind.is_atom("URL")) {
           if (value.kind == Token::Kind::list) co_return bad(c.tag, "CATENATE URL takes a string");
+          auto before = m.built.size();
           auto why = catenate_url(value.text, m.built);
           if (!why.empty()) {
             std::string shown = value.text.substr(0, 1000);
             std::erase_if(shown, [](char ch) { return ch == ']' || static_cast<unsigned char>(ch) < 0x20; });
             co_return tagged(c.tag, "NO", "[BADURL " + shown + "] " + why);
           }
+          // The bytes a URL brings in are held like a literal's: they count against the
+          // process's max_literal_memory until the command has run (released by run()).
+          auto grown = m.built.size() - before;
+          if (!shared_.literal_budget.reserve(grown)) {
+            m.built.resize(before);
+            co_return tagged(c.tag, "NO", "[UNAVAILABLE] The server holds too much data now; try again later");
+          }
+          literal_reserved_ += grown;
         } else {
           co_return bad(c.tag, "CATENATE parts are TEXT and URL");
         }
