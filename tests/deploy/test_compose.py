@@ -9,8 +9,10 @@ Run by scripts/test.sh after ctest (python3 tests/deploy/test_compose.py). It ne
 (or a running dockerd). Without a reachable image registry, `debian:bookworm` is made from
 Debian's archive (deploy/make-base-image.sh), so deploy/docker-compose.yml stays the file a
 normal host uses. Build caches are kept between runs: docker's own layers, and the image's
-compiler cache in MAILSTEAD_IMAGE_CCACHE (default ~/.cache/mailstead/image-ccache), handed
-to the build through the context's .ccache-image/ (deploy/Dockerfile)."""
+compiler cache, handed to the build through the context's .ccache-image/ (deploy/Dockerfile).
+scripts/test.sh names its own (relocatable) ccache in MAILSTEAD_IMAGE_CCACHE: the build stage
+compiles with the same flags, so every file is a hit there. Run alone, the test keeps the
+image's cache in ~/.cache/mailstead/image-ccache between runs."""
 import http.client
 import imaplib
 import json
@@ -91,14 +93,15 @@ class Engine:
         context_cache = os.path.join(ROOT, ".ccache-image")
         shutil.rmtree(context_cache, ignore_errors=True)
         if os.path.isdir(CCACHE):
-            shutil.copytree(CCACHE, context_cache, symlinks=True)
+            shutil.copytree(CCACHE, context_cache, symlinks=True,
+                            ignore=shutil.ignore_patterns("*.lock", "tmp", "ccache.conf", "stats"))
         stage = "mailstead-build:cache"
         before = self.image_id(stage)
         t = time.monotonic()
         run(self.docker, "build", "-q", "-f", os.path.join(ROOT, "deploy", "Dockerfile"), "--target", "build",
             "--build-arg", "BUILD_JOBS=2", "-t", stage, ROOT, timeout=5400)
         TIMES["build stage"] = time.monotonic() - t
-        if self.image_id(stage) != before:
+        if self.image_id(stage) != before and not os.environ.get("MAILSTEAD_IMAGE_CCACHE"):
             # Compiled: keep its cache for the next run, without ccache's counters (which
             # change on every hit and would make the next build's context differ).
             fresh = CCACHE + ".new"
