@@ -169,6 +169,7 @@ class Session {
     std::uint64_t fingerprint = 0;    // of the view it was last evaluated against
   };
   std::vector<SearchUpdate> updates_;
+  std::vector<std::uint32_t> saved_;  // SEARCHRES (RFC 5182): UIDs of "$", ascending
   // Sends ADDTO/REMOVEFROM for every kept search whose result changed (when the view did).
   void send_search_updates();
   // REMOVEFROM for kept results holding messages about to be reported expunged (indexes

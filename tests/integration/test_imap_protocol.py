@@ -643,6 +643,47 @@ class ImapProtocolTest(unittest.TestCase):
         self.assertIn(" NO ", tagged)
         self.assertIn(" BAD ", r.cmd("FETCH 1 FLAGS")[0], "nothing is selected after a failed SELECT")
 
+    # SEARCHRES (RFC 5182): SEARCH RETURN (SAVE) and "$"
+
+    def test_searchres_saves_the_result_as_dollar(self):
+        r = self.raw()
+        self.assertIn(b"SEARCHRES", self.caps(r))
+        box = self.fresh(r, *[b"Subject: %d\r\n\r\nx\r\n" % i for i in range(6)])
+        uids = [int(re.search(rb"UID (\d+)", u).group(1)) for u in r.cmd("FETCH 1:* (UID)")[1]]
+        r.cmd("STORE 2,4,5 +FLAGS (\\Flagged)")
+        # SAVE alone answers nothing but OK
+        tagged, un = r.cmd("SEARCH RETURN (SAVE) FLAGGED")
+        self.assertIn(" OK ", tagged)
+        self.assertEqual(un, [])
+        # "$" names the same messages in FETCH, UID FETCH, SEARCH, STORE and COPY
+        tagged, un = r.cmd("FETCH $ (UID)")
+        self.assertEqual([int(re.search(rb"UID (\d+)", u).group(1)) for u in un], [uids[1], uids[3], uids[4]])
+        tagged, un = r.cmd("UID FETCH $ (FLAGS)")
+        self.assertEqual(len(un), 3)
+        self.assertEqual(r.cmd("SEARCH $ NOT 4")[1], [b"* SEARCH 2 5"])
+        self.assertEqual(r.cmd("UID SEARCH UID $")[1], [b"* SEARCH %d %d %d" % (uids[1], uids[3], uids[4])])
+        r.cmd("STORE $ +FLAGS (\\Answered)")
+        self.assertEqual(r.cmd("SEARCH ANSWERED")[1], [b"* SEARCH 2 4 5"])
+        target = self.fresh(r, select=False)
+        self.assertIn(" OK [COPYUID", r.cmd(f'COPY $ "{target}"')[0])
+        # an expunged message leaves "$"
+        r.cmd("STORE 4 +FLAGS (\\Deleted)")
+        r.cmd("EXPUNGE")
+        self.assertEqual(r.cmd("SEARCH $")[1], [b"* SEARCH 2 4"])
+        # SAVE with MIN or MAX keeps only those; with other options the whole result
+        tagged, un = r.cmd("SEARCH RETURN (SAVE MIN) FLAGGED")
+        self.assertTrue(un[0].endswith(b" MIN 2"), un)
+        self.assertEqual(r.cmd("SEARCH $")[1], [b"* SEARCH 2"])
+        tagged, un = r.cmd("UID SEARCH RETURN (SAVE COUNT) ALL")
+        self.assertTrue(un[0].endswith(b" COUNT 5"), un)
+        self.assertEqual(r.cmd("SEARCH $")[1], [b"* SEARCH 1 2 3 4 5"])
+        # a failing SEARCH … SAVE empties "$"; selecting a mailbox empties it
+        self.assertIn(" BAD ", r.cmd("SEARCH RETURN (SAVE) NOSUCHKEY")[0])
+        self.assertEqual(r.cmd("SEARCH $")[1], [b"* SEARCH"])
+        r.cmd("SEARCH RETURN (SAVE) ALL")
+        r.cmd(f'SELECT "{box}"')
+        self.assertEqual(r.cmd("FETCH $ (UID)")[1], [])
+
     # 9.14: UTF8=ACCEPT (RFC 6855): UTF-8 names and strings once enabled, APPEND UTF8 (~{n})
 
     def test_utf8_accept(self):

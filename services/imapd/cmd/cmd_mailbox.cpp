@@ -265,6 +265,12 @@ std::vector<std::size_t> Session::resolve_set(const SequenceSet& set, bool uid) 
   std::vector<std::size_t> out;
   const auto& msgs = selected_->messages;
   if (msgs.empty()) return out;
+  if (set.saved) {
+    // "$" names the same messages for UID and sequence-number commands (RFC 5182 2.1).
+    for (std::size_t i = 0; i < msgs.size(); ++i)
+      if (std::binary_search(saved_.begin(), saved_.end(), msgs[i].uid)) out.push_back(i);
+    return out;
+  }
   auto star = uid ? msgs.back().uid : static_cast<std::uint32_t>(msgs.size());
   for (std::size_t i = 0; i < msgs.size(); ++i)
     if (set.contains(uid ? msgs[i].uid : static_cast<std::uint32_t>(i + 1), star)) out.push_back(i);
@@ -307,6 +313,7 @@ void Session::cmd_select(Command& c, bool read_only) {
   if (selected_) untagged("OK [CLOSED] Previous mailbox closed");
   selected_.reset();  // RFC 3501 6.3.1: a failed SELECT leaves no mailbox selected
   updates_.clear();   // kept searches belong to the mailbox (RFC 5267 4.3)
+  saved_.clear();     // and so does "$" (RFC 5182 2.1)
   auto id = owner_mailbox(*name);
   if (!id) return tagged(c.tag, "NO", "[NONEXISTENT] No such mailbox");
   selected_.emplace();
@@ -618,6 +625,7 @@ asio::awaitable<void> Session::cmd_delete(Command& c) {
   if (selected_ && selected_->name == *name) {
     selected_.reset();
     updates_.clear();
+    saved_.clear();
   }
   tagged(c.tag, "OK", "DELETE completed");
 }

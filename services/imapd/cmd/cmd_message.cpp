@@ -363,6 +363,7 @@ void Session::for_each_match(
     sm.max_seq = static_cast<std::uint32_t>(msgs.size());
     sm.max_uid = msgs.back().uid;
     sm.modseq = msgs[i].modseq;
+    sm.saved = &saved_;
     if (matches(key, sm)) fn(i, sm, *rec);
   }
 }
@@ -375,8 +376,9 @@ void Session::cmd_search(Command& c, bool uid) {
   std::size_t from = 0;
   // ESEARCH (RFC 4731): SEARCH RETURN (MIN MAX COUNT ALL) keys…
   bool esearch = false;
-  bool want_min = false, want_max = false, want_count = false, want_all = false, want_update = false;
+  bool want_min = false, want_max = false, want_count = false, want_all = false, want_update = false, want_save = false;
   std::optional<std::pair<std::uint32_t, std::uint32_t>> partial;  // RFC 5267 4.4
+  bool silent = false;  // RETURN (SAVE) alone
   if (!c.args.empty() && c.args[0].is_atom("RETURN")) {
     if (c.args.size() < 2 || c.args[1].kind != Token::Kind::list) return bad(c.tag, "RETURN needs a list");
     esearch = true;
@@ -389,6 +391,7 @@ void Session::cmd_search(Command& c, bool uid) {
       else if (u == "COUNT") want_count = true;
       else if (u == "ALL") want_all = true;
       else if (u == "UPDATE") want_update = true;
+      else if (u == "SAVE") want_save = true;  // SEARCHRES (RFC 5182)
       else if (u == "CONTEXT") {}  // a hint that UPDATE or PARTIAL may follow (RFC 5267 4.2)
       else if (u == "PARTIAL") {
         // PARTIAL low:high, positions in the result counted from 1
@@ -402,20 +405,29 @@ void Session::cmd_search(Command& c, bool uid) {
         ++k;
       } else return bad(c.tag, "Unknown RETURN option " + o.text);
     }
-    // RFC 4731 3.1: RETURN () means ALL; so does RETURN (UPDATE) alone: the initial result
-    if (!want_min && !want_max && !want_count && !partial) want_all = true;
+    // RFC 4731 3.1: RETURN () means ALL; so does RETURN (UPDATE) alone: the initial result.
+    // RETURN (SAVE) alone returns nothing (RFC 5182 2.4).
+    if (!want_min && !want_max && !want_count && !partial) {
+      want_all = true;
+      silent = want_save && !want_update;
+    }
     from = 2;
   }
   if (c.args.size() > from && c.args[from].is_atom("CHARSET")) {
     // RFC 6855 3 (erratum 4029): after ENABLE UTF8=ACCEPT a charset only conflicts.
+    // Whatever fails here leaves "$" empty (RFC 5182 2.1).
+    auto cs = c.args.size() < from + 2 ? std::string() : upper(c.args[from + 1].text);
+    if (want_save && (utf8_ || cs.empty() || (cs != "UTF-8" && cs != "US-ASCII"))) saved_.clear();
     if (utf8_) return bad(c.tag, "No CHARSET after ENABLE UTF8=ACCEPT: search strings are UTF-8");
-    if (c.args.size() < from + 2) return bad(c.tag, "CHARSET needs a name");
-    auto cs = upper(c.args[from + 1].text);
+    if (cs.empty()) return bad(c.tag, "CHARSET needs a name");
     if (cs != "UTF-8" && cs != "US-ASCII") return tagged(c.tag, "NO", "[BADCHARSET (UTF-8 US-ASCII)] Unsupported charset");
     from += 2;
   }
   auto parsed = parse_search(c.args, from, search_limits());
-  if (auto* e = std::get_if<std::string>(&parsed)) return bad(c.tag, *e);
+  if (auto* e = std::get_if<std::string>(&parsed)) {
+    if (want_save) saved_.clear();  // a failed SEARCH … SAVE leaves "$" empty (RFC 5182 2.1)
+    return bad(c.tag, *e);
+  }
   const auto& key = std::get<SearchKey>(parsed);
   refresh(false);
   std::string result;
@@ -437,7 +449,22 @@ void Session::cmd_search(Command& c, bool uid) {
   // of the message(s) they report, not of every match.
   if (esearch && !want_all && !want_count && (want_min || want_max) && !found.empty())
     max_modseq = std::max(want_min ? modseqs.front() : 0, want_max ? modseqs.back() : 0);
-  if (esearch) {
+  if (want_save) {
+    // SAVE with MIN and/or MAX only keeps just those (RFC 5182 2.4); else the whole result.
+    std::vector<std::uint32_t> keep;
+    auto as_uid = [&](std::uint32_t n) { return uid ? n : selected_->messages[n - 1].uid; };
+    if (!want_all && !want_count && !partial && (want_min || want_max)) {
+      if (!found.empty() && want_min) keep.push_back(as_uid(found.front()));
+      if (!found.empty() && want_max) keep.push_back(as_uid(found.back()));
+    } else {
+      for (auto n : found) keep.push_back(as_uid(n));
+    }
+    std::sort(keep.begin(), keep.end());
+    keep.erase(std::unique(keep.begin(), keep.end()), keep.end());
+    saved_ = std::move(keep);
+  }
+  if (esearch && silent) {
+  } else if (esearch) {
     std::string e = "ESEARCH (TAG \"" + c.tag + "\")" + (uid ? " UID" : "");
     if (want_min && !found.empty()) e += " MIN " + std::to_string(found.front());
     if (want_max && !found.empty()) e += " MAX " + std::to_string(found.back());
@@ -523,6 +550,11 @@ void Session::send_search_updates() {
 }
 
 void Session::search_updates_expunging(const std::vector<std::size_t>& indexes) {
+  // An expunged message leaves "$" too (RFC 5182 2.1).
+  for (auto i : indexes) {
+    auto it = std::lower_bound(saved_.begin(), saved_.end(), selected_->messages[i].uid);
+    if (it != saved_.end() && *it == selected_->messages[i].uid) saved_.erase(it);
+  }
   for (auto& u : updates_) {
     std::vector<std::uint32_t> gone;
     for (auto i : indexes) {
@@ -831,7 +863,9 @@ asio::awaitable<void> Session::cmd_expunge(Command& c, bool uid) {
   auto& msgs = selected_->messages;
   std::uint32_t star = msgs.empty() ? 0 : msgs.back().uid;
   for (const auto& m : msgs)
-    if ((m.flags & store::flag_deleted) && (!set || set->contains(m.uid, star))) uids.push_back(m.uid);
+    if ((m.flags & store::flag_deleted) &&
+        (!set || (set->saved ? std::binary_search(saved_.begin(), saved_.end(), m.uid) : set->contains(m.uid, star))))
+      uids.push_back(m.uid);
   if (auto ec = co_await expunge_uids(uids)) co_return tagged(c.tag, "NO", store_failure(id_, c.name, ec, "expunge"));
   std::vector<std::size_t> gone;
   for (std::size_t i = msgs.size(); i-- > 0;)
@@ -849,6 +883,7 @@ asio::awaitable<void> Session::cmd_close(Command& c, bool expunge) {
   }
   selected_.reset();
   updates_.clear();
+  saved_.clear();
   tagged(c.tag, "OK", c.name + " completed");
 }
 
