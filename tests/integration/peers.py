@@ -42,7 +42,12 @@ class Dnsmasq:
             if os.geteuid() == 0:
                 args.append("--user=root")
             args += [f"--local=/{z}/" for z in zones]
-            args += [f"--{k}={v}" for k, v in records]
+            for k, v in records:
+                if k == "txt-record":
+                    # DNS character-strings hold 255 bytes at most: a long value is several strings
+                    name, value = v.split(",", 1)
+                    v = name + "," + ",".join(value[i:i + 255] for i in range(0, len(value), 255))
+                args.append(f"--{k}={v}")
             self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
             if self._ready():
                 return

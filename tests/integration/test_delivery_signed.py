@@ -1,0 +1,169 @@
+"""What leaves is signed and forwarded mail keeps SPF: mailstead-deliverd signs with the From
+domain's DKIM keys (RSA and Ed25519; checked by python3-dkim against keys published in
+dnsmasq), rewrites a forwarded outside sender with SRS (the bounce to that address comes
+back through smtpd to the original sender), and hands mail to a relay (smarthost) with
+STARTTLS + AUTH or implicit TLS + AUTH; a wrong relay password defers with the 535 text."""
+import os
+import re
+import smtplib
+import subprocess
+import unittest
+
+from helpers import Suite, binary, client_tls, free_ports
+from peers import Dnsmasq, SmtpSink, wait_until
+from test_dkim import HERE, verifier_python
+
+PASSWORD = "correct horse battery"
+
+
+class SignedAndForwarded(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.python = verifier_python()
+        cls.port = free_ports(1)[0]
+        cls.sink = SmtpSink("127.0.0.1", cls.port)
+        cls.suite = Suite(top_toml='[dns]\nnameservers = ["DNS"]\n'
+                                   f'[outbound]\nmx_port = {cls.port}\npoll_interval = "100ms"\n')
+        cls.suite.cli("domain", "add", "local.test")
+        cls.suite.cli("dkim", "generate", "local.test", "--algorithm", "ed25519")
+        for u in ("alice", "bob"):
+            cls.suite.cli("user", "add", f"{u}@local.test", "--password-stdin", stdin=PASSWORD + "\n")
+        txt = []
+        for line in cls.suite.cli("dkim", "show", "local.test", "--txt").stdout.splitlines():
+            selector, value = line.split(" ", 1)
+            txt.append(("txt-record", f"{selector}._domainkey.local.test,{value}"))
+        cls.dns = Dnsmasq(["ok.test", "remote.example", "local.test"],
+                          [("mx-host", "ok.test,mx.ok.test,10"), ("host-record", "mx.ok.test,127.0.0.1"),
+                           ("mx-host", "remote.example,mx.ok.test,10")] + txt)
+        with open(cls.suite.instance.config) as f:
+            text = f.read().replace('"DNS"', f'"{cls.dns.address}"')
+        with open(cls.suite.instance.config, "w") as f:
+            f.write(text)
+        cls.suite.start("smtpd")
+        cls.log = open(os.path.join(cls.suite.instance.dir, "deliverd.log"), "w+")
+        cls.deliverd = subprocess.Popen([binary("mailstead-deliverd"), "--config", cls.suite.instance.config],
+                                        stdout=cls.log, stderr=cls.log)
+
+    @classmethod
+    def tearDownClass(cls):
+        if cls.deliverd.poll() is None:
+            cls.deliverd.terminate()
+            cls.deliverd.wait(timeout=20)
+        cls.log.close()
+        cls.suite.cleanup()
+        cls.sink.stop()
+        cls.dns.stop()
+
+    def got(self, subject):
+        return [m for m in self.sink.messages() if f"Subject: {subject}".encode() in m[1]]
+
+    def test_dkim_rsa_and_ed25519_verify_at_the_receiver(self):
+        with smtplib.SMTP("127.0.0.1", self.suite.submission, timeout=30) as c:
+            c.starttls(context=client_tls(self.suite.cert))
+            c.login("alice@local.test", PASSWORD)
+            c.sendmail("alice@local.test", ["x@ok.test"],
+                       "From: Alice <alice@local.test>\r\nTo: x@ok.test\r\nSubject: signed\r\n"
+                       "Message-ID: <signed@local.test>\r\n\r\nA signed body.\r\n.dot line\r\n")
+        (env, body), = wait_until(lambda: self.got("signed"), what="the signed message")
+        self.assertIn(b"DKIM-Signature:", body)
+        p = subprocess.run([self.python, os.path.join(HERE, "dkim_verify.py"), "--dns", self.dns.address],
+                           input=body, capture_output=True, timeout=120)
+        out = p.stdout.decode() + p.stderr.decode()
+        self.assertEqual(p.returncode, 0, out)
+        self.assertEqual(sorted(re.findall(r"^ok a=(\S+)", out, re.M)), ["ed25519-sha256", "rsa-sha256"], out)
+
+    def test_srs_forward_and_the_bounce_coming_back(self):
+        self.suite.cli("sieve", "put", "bob@local.test", "fwd", "-", stdin='redirect "far@ok.test";\r\n')
+        self.suite.cli("sieve", "activate", "bob@local.test", "fwd")
+        try:
+            with smtplib.SMTP("127.0.0.1", self.suite.mx, timeout=30) as c:
+                c.sendmail("orig@remote.example", ["bob@local.test"],
+                           "From: orig@remote.example\r\nTo: bob@local.test\r\nSubject: forwarded\r\n\r\nhi\r\n")
+            (env, body), = wait_until(lambda: self.got("forwarded"), what="the forwarded copy")
+            sender = env["mail"].split()[0].strip("<>")
+            self.assertRegex(sender, r"^SRS0=[^=]{4}=[^=]{2}=remote\.example=orig@local\.test$")
+            # The receiver bounces to the SRS address: smtpd takes it back to the original sender.
+            with smtplib.SMTP("127.0.0.1", self.suite.mx, timeout=30) as c:
+                c.sendmail("", [sender], "From: MAILER-DAEMON@ok.test\r\nSubject: bounce back\r\n\r\nno\r\n")
+            (env, body), = wait_until(lambda: self.got("bounce back"), what="the bounce at the original sender")
+            self.assertEqual(env["rcpt"], ["<orig@remote.example>"])
+            self.assertEqual(env["mail"].split()[0], "<>")
+        finally:
+            self.suite.cli("sieve", "deactivate", "bob@local.test")
+
+
+class ThroughARelay(unittest.TestCase):
+    """A second Mailstead (its submission ports) is the relay: STARTTLS on a 587-like port,
+    implicit TLS on a 465-like one, AUTH on both, a certificate the sender checks."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.relay = Suite()
+        cls.relay.cli("domain", "add", "relay.test")
+        cls.relay.cli("user", "add", "sender@relay.test", "--password-stdin", stdin=PASSWORD + "\n")
+        cls.relay.cli("user", "allow-sender", "sender@relay.test", "@local.test")
+        cls.relay.start("smtpd")
+        # The key that seals stored relay passwords, as the secrets file would give it.
+        os.environ["MAILSTEAD_SECRET_RELAY_KEY"] = "0123456789abcdef0123456789abcdef"
+        cls.suite = Suite(top_toml=f'[outbound]\npoll_interval = "100ms"\nretry_base = "1h"\ntls_ca_file = "{cls.relay.cert}"\n')
+        cls.suite.cli("domain", "add", "local.test")
+        cls.suite.cli("user", "add", "alice@local.test", "--password-stdin", stdin=PASSWORD + "\n")
+        cls.suite.start("smtpd")
+        cls.log = open(os.path.join(cls.suite.instance.dir, "deliverd.log"), "w+")
+        cls.deliverd = subprocess.Popen([binary("mailstead-deliverd"), "--config", cls.suite.instance.config],
+                                        stdout=cls.log, stderr=cls.log)
+
+    @classmethod
+    def tearDownClass(cls):
+        if cls.deliverd.poll() is None:
+            cls.deliverd.terminate()
+            cls.deliverd.wait(timeout=20)
+        cls.log.close()
+        cls.suite.cleanup()
+        cls.relay.cleanup()
+        os.environ.pop("MAILSTEAD_SECRET_RELAY_KEY", None)
+
+    def send(self, subject):
+        with smtplib.SMTP("127.0.0.1", self.suite.submission, timeout=30) as c:
+            c.starttls(context=client_tls(self.suite.cert))
+            c.login("alice@local.test", PASSWORD)
+            c.sendmail("alice@local.test", ["far@elsewhere.example"],
+                       f"From: alice@local.test\r\nSubject: {subject}\r\n\r\nvia relay\r\n")
+
+    def relayed(self, subject):
+        out = []
+        for q in self.relay.instance.cli_json("queue", "list"):
+            body = self.relay.cli("queue", "get", str(q["id"])).stdout
+            if f"Subject: {subject}" in body:
+                out.append(q)
+        return out
+
+    def set_relay(self, port, security, password):
+        self.suite.cli("relay", "set", f"localhost:{port}", "--security", security, "--user", "sender@relay.test",
+                       "--password-stdin", stdin=password + "\n")
+
+    def test_starttls_and_implicit_tls_with_auth(self):
+        self.set_relay(self.relay.submission, "starttls", PASSWORD)
+        self.send("relayed starttls")
+        q, = wait_until(lambda: self.relayed("relayed starttls"), what="the message at the relay (STARTTLS)")
+        self.assertEqual(q["recipients"], ["far@elsewhere.example"])
+        self.assertEqual(q["authenticated_user"], "sender@relay.test")
+        self.set_relay(self.relay.submissions, "tls", PASSWORD)
+        self.send("relayed tls")
+        wait_until(lambda: self.relayed("relayed tls"), what="the message at the relay (implicit TLS)")
+        log = self.suite.instance.cli_json("queue", "log")
+        self.assertTrue(any(e["tls"].startswith("TLSv1.") and e["result"] == "delivered" for e in log), log)
+
+    def test_wrong_password_defers_with_the_535_text(self):
+        self.set_relay(self.relay.submission, "starttls", "wrong password")
+        self.send("wrong password")
+        q = wait_until(lambda: [q for q in self.suite.instance.cli_json("queue", "list") if q["attempts"] >= 1],
+                       timeout=60, what="an attempt through the relay")[0]
+        self.assertEqual(q["states"][0]["state"], "deferred")
+        self.assertIn("535", q["states"][0]["last_reply"])
+        self.assertIn("535", self.suite.cli("queue", "show", str(q["id"])).stdout)
+        self.suite.cli("queue", "delete", str(q["id"]))
+
+
+if __name__ == "__main__":
+    unittest.main()
