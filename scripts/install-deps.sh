@@ -8,10 +8,13 @@ packages=(
   build-essential cmake ninja-build ccache pkg-config git
   libboost1.81-dev libboost-json1.81-dev
   libssl-dev liblmdb-dev lmdb-utils libsodium-dev libspdlog-dev libfmt-dev
-  libtoml11-dev libc-ares-dev libhiredis-dev libidn2-dev zlib1g-dev libopendkim-dev
+  libtoml11-dev libc-ares-dev libhiredis-dev libidn2-dev libunistring-dev zlib1g-dev libopendkim-dev
+  libre2-dev
   libgtest-dev googletest
   python3 openssl curl swaks isync redis-server sieve-connect
   dnsmasq-base postfix python3-dkim python3-srs
+  python3-jsonschema python3-prometheus-client
+  strace
   clang libclang-rt-14-dev
   docker.io docker-compose debootstrap
 )

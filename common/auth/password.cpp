@@ -1,6 +1,8 @@
 // argon2id hashing and the verified-password cache.
 #include "auth/password.hpp"
 
+#include <algorithm>
+
 #include <sodium.h>
 
 #include "util/bytes.hpp"
@@ -80,9 +82,12 @@ void VerifiedCache::remember(std::uint64_t user_id, std::string_view stored_hash
   auto k = key(user_id, stored_hash, password);
   auto now = std::chrono::steady_clock::now();
   std::lock_guard lock(mu_);
-  if (entries_.size() >= max_entries_) {
+  if (entries_.size() >= max_entries_ && !entries_.contains(k)) {
     std::erase_if(entries_, [&](const auto& e) { return e.second <= now; });
-    if (entries_.size() >= max_entries_) entries_.clear();
+    // Still full: the oldest goes (all entries live equally long), not everyone's.
+    if (entries_.size() >= max_entries_)
+      entries_.erase(std::min_element(entries_.begin(), entries_.end(),
+                                      [](const auto& a, const auto& b) { return a.second < b.second; }));
   }
   entries_[k] = now + ttl_;
 }

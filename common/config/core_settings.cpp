@@ -58,6 +58,15 @@ CoreSettings load_core(Source& src) {
 
   src.get_duration("auth", "verified_cache_ttl", s.auth.verified_cache_ttl);
   src.get("auth", "verified_cache_entries", s.auth.verified_cache_entries, 0, 10'000'000);
+  src.get("auth", "max_failures_per_ip", s.auth.max_failures_per_ip, 1, 10000);
+  src.get("auth", "max_failures_per_account", s.auth.max_failures_per_account, 1, 10000);
+  src.get_duration("auth", "failure_window", s.auth.failure_window);
+  if (s.auth.failure_window.count() < 1000) src.fail("auth", "failure_window", "must be at least 1s");
+  src.get_duration("auth", "failure_delay", s.auth.failure_delay);
+  src.get_duration("auth", "account_delay", s.auth.account_delay);
+  src.get_duration("auth", "trusted_login_ttl", s.auth.trusted_login_ttl);
+  src.get("auth", "trusted_login_entries", s.auth.trusted_login_entries, 0, 100'000'000);
+  src.get("auth", "failure_entries", s.auth.failure_entries, 100, 100'000'000);
 
   src.get_size("sieve", "max_script_size", s.sieve.max_script_size, 1024);
   src.get("sieve", "max_scripts", s.sieve.max_scripts, 1, 10000);
@@ -65,6 +74,12 @@ CoreSettings load_core(Source& src) {
   src.get("sieve", "max_steps", s.sieve.max_steps, 100, 100'000'000);
   src.get("sieve", "max_include_depth", s.sieve.max_include_depth, 0, 50);
   src.get("sieve", "max_actions", s.sieve.max_actions, 1, 10000);
+  src.get_duration("sieve", "max_cpu_time", s.sieve.max_cpu_time);
+  src.get_size("sieve", "max_variable_size", s.sieve.max_variable_size, 4000, 64ull << 20);  // RFC 5229 4: 4000 at least
+  src.get_size("sieve", "max_regex_length", s.sieve.max_regex_length, 64, 1 << 20);
+  src.get_size("sieve", "max_regex_memory", s.sieve.max_regex_memory, 16 * 1024, 64ull << 20);
+  src.get_size("sieve", "regex_cache_size", s.sieve.regex_cache_size, 0, 16ull << 30);
+  src.get_size("sieve", "script_cache_size", s.sieve.script_cache_size, 0, 16ull << 30);
 
   src.get_duration("dkim", "rotate_grace", grace);
   s.dkim.rotate_grace = std::chrono::duration_cast<std::chrono::seconds>(grace);

@@ -58,9 +58,19 @@ struct CoreSettings {
     std::string recipient_delimiter = "+";
   } routing;
 
+  // Logins: the verified-password cache, and the failed-login limits smtpd, imapd and
+  // sieved share (one budget across the three; docs/security.md).
   struct Auth {
     std::chrono::milliseconds verified_cache_ttl{std::chrono::seconds(60)};
     std::uint32_t verified_cache_entries = 10000;
+    std::uint32_t max_failures_per_ip = 10;
+    std::uint32_t max_failures_per_account = 20;
+    std::chrono::milliseconds failure_window{std::chrono::minutes(15)};
+    std::chrono::milliseconds failure_delay{std::chrono::seconds(1)};  // before every failed-login reply
+    std::chrono::milliseconds account_delay{std::chrono::seconds(2)};  // per-account slow-down
+    std::chrono::milliseconds trusted_login_ttl{std::chrono::hours(30 * 24)};
+    std::uint32_t trusted_login_entries = 100000;
+    std::uint32_t failure_entries = 100000;  // addresses, and accounts, with counted failures
   } auth;
 
   // Sieve limits, shared by smtpd (running scripts) and sieved (accepting them).
@@ -71,6 +81,12 @@ struct CoreSettings {
     std::uint32_t max_steps = 100'000;
     std::uint32_t max_include_depth = 5;
     std::uint32_t max_actions = 64;
+    std::chrono::milliseconds max_cpu_time{5000};  // per run (message and recipient)
+    std::uint64_t max_variable_size = 64 * 1024;
+    std::uint64_t max_regex_length = 4096;
+    std::uint64_t max_regex_memory = 256 * 1024;
+    std::uint64_t regex_cache_size = 32ull << 20;
+    std::uint64_t script_cache_size = 64ull << 20;
   } sieve;
 
   // DKIM key management (docs/outbound.md).

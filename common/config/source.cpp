@@ -139,6 +139,11 @@ void Source::get(const std::string& section, const std::string& key, std::string
   out = v->as_string().str;
 }
 
+bool Source::has(const std::string& section, const std::string& key) {
+  impl_->used.insert(dotted(section, key));
+  return env_value(section, key) || impl_->find(impl_->root, section, key);
+}
+
 void Source::get(const std::string& section, const std::string& key, bool& out) {
   impl_->used.insert(dotted(section, key));
   if (const char* e = env_value(section, key)) {

@@ -47,6 +47,8 @@ class Source {
   // Listener addresses "host:port" or "[v6]:port"; checked here.
   void get_listeners(const std::string& section, const std::string& key,
                      std::vector<std::string>& out);
+  // Whether the key is set (in the file or the environment), whatever its type.
+  bool has(const std::string& section, const std::string& key);
   // A value from the secrets file (or MAILSTEAD_SECRET_<SECTION>_<KEY>); never logged.
   void get_secret(const std::string& section, const std::string& key, std::string& out);
 
@@ -75,17 +77,19 @@ bool parse_size(const std::string& s, std::uint64_t& out);
 }  // namespace mailstead::config
 
 namespace mailstead::config {
-// The keys every protocol service's section has alike: threads, connection and error limits,
-// and the failed-login limits (docs/configuration.md).
+// The keys every protocol service's section has alike: threads, connection and error limits
+// (docs/configuration.md). The failed-login limits are in [auth] (CoreSettings::Auth).
 template <class Settings>
 void get_protocol_limits(Source& src, const std::string& sec, Settings& s) {
   src.get(sec, "threads", s.threads, 0, 256);
   src.get(sec, "max_errors", s.max_errors, 1, 1000);
   src.get(sec, "max_connections", s.max_connections, 1, 1000000);
   src.get(sec, "max_connections_per_ip", s.max_connections_per_ip, 1, 1000000);
-  src.get(sec, "auth_max_failures_per_ip", s.auth_max_failures_per_ip, 1, 1000000);
-  src.get(sec, "auth_max_failures_per_account", s.auth_max_failures_per_account, 1, 1000000);
-  src.get_duration(sec, "auth_failure_window", s.auth_failure_window);
-  src.get_duration(sec, "auth_failure_delay", s.auth_failure_delay);
+  // The failed-login limits are one budget for smtpd, imapd and sieved: they live in [auth].
+  for (const char* key : {"auth_max_failures_per_ip", "auth_max_failures_per_account", "auth_failure_window",
+                          "auth_failure_delay"}) {
+    if (src.has(sec, key))
+      src.fail(sec, key, std::string("moved to [auth] ") + (key + 5) + " (one budget shared by smtpd, imapd and sieved)");
+  }
 }
 }  // namespace mailstead::config

@@ -288,6 +288,20 @@ Result<void> set_enabled(WriteTxn& txn, std::string_view address, bool enabled) 
   });
 }
 
+Result<void> set_quota(WriteTxn& txn, std::string_view address, std::uint64_t quota) {
+  return update_user(txn, address, [&](UserRecord& u) -> Result<void> {
+    u.quota = quota;
+    return {};
+  });
+}
+
+Result<void> set_display_name(WriteTxn& txn, std::string_view address, std::string_view name) {
+  return update_user(txn, address, [&](UserRecord& u) -> Result<void> {
+    u.display_name = std::string(name);
+    return {};
+  });
+}
+
 Result<void> set_allowed_sender(WriteTxn& txn, std::string_view address, std::string_view sender, bool allow) {
   std::string entry;
   if (!sender.empty() && sender.front() == '@') {

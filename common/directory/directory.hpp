@@ -90,6 +90,8 @@ struct NewUser {
 Result<UserRecord> add_user(WriteTxn& txn, const NewUser& u);
 Result<void> set_password_hash(WriteTxn& txn, std::string_view address, std::string_view hash);
 Result<void> set_enabled(WriteTxn& txn, std::string_view address, bool enabled);
+Result<void> set_quota(WriteTxn& txn, std::string_view address, std::uint64_t quota);
+Result<void> set_display_name(WriteTxn& txn, std::string_view address, std::string_view name);
 Result<void> set_allowed_sender(WriteTxn& txn, std::string_view address, std::string_view sender, bool allow);
 // Removes the user, its mailboxes and messages, the aliases that point at it, and its
 // places in groups and catch-all lists.

@@ -13,7 +13,12 @@ std::string imap_string(std::string_view s) {
   bool quotable = s.size() < 1024;
   for (unsigned char c : s)
     if (c == '\r' || c == '\n' || c == 0 || c >= 0x80) quotable = false;
-  if (!quotable) return "{" + std::to_string(s.size()) + "}\r\n" + std::string(s);
+  if (!quotable) {
+    // A literal never carries NUL (RFC 3501 9): sent as 0x80, as imapd does for bodies.
+    std::string out = "{" + std::to_string(s.size()) + "}\r\n";
+    for (char c : s) out.push_back(c == '\0' ? '\x80' : c);
+    return out;
+  }
   std::string out = "\"";
   for (char c : s) {
     if (c == '"' || c == '\\') out.push_back('\\');

@@ -1,4 +1,4 @@
-// Acceptors with SO_REUSEPORT and connection limits.
+// Acceptors with SO_REUSEPORT and connection limits (per listener and per IP).
 #include "net/listener.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -35,21 +35,22 @@ tcp::acceptor open_acceptor(const asio::any_io_executor& ex, const std::string& 
   return a;
 }
 
-ConnectionLimits::Verdict ConnectionLimits::admit(const std::string& ip) {
+ConnectionLimits::Verdict ConnectionLimits::admit(const std::string& ip, std::size_t listener) {
   std::lock_guard lock(mu_);
-  if (total_ >= max_total_) return Verdict::too_many_total;
+  auto& on_listener = per_listener_[listener];
+  if (on_listener >= max_per_listener_) return Verdict::too_many_on_listener;
   auto& n = per_ip_[ip];
   if (n >= max_per_ip_) return Verdict::too_many_from_ip;
   ++n;
-  ++total_;
+  ++on_listener;
   return Verdict::ok;
 }
 
-void ConnectionLimits::release(const std::string& ip) {
+void ConnectionLimits::release(const std::string& ip, std::size_t listener) {
   std::lock_guard lock(mu_);
   auto it = per_ip_.find(ip);
   if (it != per_ip_.end() && --it->second == 0) per_ip_.erase(it);
-  --total_;
+  --per_listener_[listener];
 }
 
 asio::awaitable<void> accept_loop(tcp::acceptor& acceptor, std::function<void(tcp::socket)> on_connection) {

@@ -1,6 +1,8 @@
 // Password login for a protocol session, the same for SMTP, IMAP and ManageSieve: the
-// failed-login limits (docs/security.md), argon2id on the slow pool (never on a session
-// thread), and a pause before a failure is answered. Logs `<proto>.auth.*` events.
+// failed-login limits (docs/security.md: a read, the verified cache, the per-account pause,
+// a slot reserved before the check), argon2id on the slow pool (never on a session thread),
+// and a pause before a failure is answered. Logs `<proto>.auth.*` events: one
+// `<proto>.auth.failed` per password check that failed, `<proto>.auth.throttled` per refusal.
 #pragma once
 
 #include <boost/asio/awaitable.hpp>

@@ -21,14 +21,13 @@
 namespace mailstead::net {
 
 struct RuntimeLimits {
-  std::uint32_t max_connections = 1000, max_connections_per_ip = 20;
-  auth::FailureLimits auth;
+  std::uint32_t max_connections = 1000;  // per listener (listening address)
+  std::uint32_t max_connections_per_ip = 20;
 };
 
 struct Runtime {
   Runtime(const config::CoreSettings& core, const RuntimeLimits& limits)
       : cache(core.auth.verified_cache_ttl, core.auth.verified_cache_entries),
-        limiter(limits.auth),
         connections(limits.max_connections, limits.max_connections_per_ip) {}
   // Declared first so it outlives the store whose commit hook feeds it.
   std::unique_ptr<notify::Publisher> changes;
@@ -36,7 +35,8 @@ struct Runtime {
   std::optional<boost::asio::ssl::context> tls;
   std::unique_ptr<Certificate> certificate;  // presented by `tls`; reloaded on SIGHUP and when the files change
   auth::VerifiedCache cache;
-  auth::FailureLimiter limiter;
+  // Over the store (or Redis): one budget for smtpd, imapd and sieved. Made with the store.
+  std::unique_ptr<auth::FailureLimiter> limiter;
   ConnectionLimits connections;
   boost::asio::thread_pool slow_pool{2};
 };
@@ -44,11 +44,10 @@ struct Runtime {
 // Opens the store and loads the TLS files; on failure prints why and returns null.
 std::unique_ptr<Runtime> make_runtime(const service::Context& ctx, const RuntimeLimits& limits);
 
-// The limits from a service's settings (every protocol service names them alike).
+// The connection limits from a service's settings (every protocol service names them alike).
 template <class Settings>
 RuntimeLimits limits_of(const Settings& s) {
-  return {s.max_connections, s.max_connections_per_ip,
-          {s.auth_max_failures_per_ip, s.auth_max_failures_per_account, s.auth_failure_window, std::chrono::seconds(2)}};
+  return {s.max_connections, s.max_connections_per_ip};
 }
 
 // A listener whose every connection runs one `Session(shared, socket, extra...)`.
@@ -63,8 +62,9 @@ Listener session_listener(const std::string& address, Shared& shared, Extra... e
 }
 
 // Serves the listeners until SIGTERM/SIGINT, dropping privileges once they are bound, then
-// stops the slow pool and the store. Returns the process's exit code.
+// stops the slow pool (and whatever `join_pools` joins: a service's own pools) before the
+// sessions' io_contexts go, and the store. Returns the process's exit code.
 int serve_until_stopped(Runtime& rt, const service::Context& ctx, const std::string& name, unsigned threads,
-                        std::vector<Listener> listeners);
+                        std::vector<Listener> listeners, std::function<void()> join_pools = {});
 
 }  // namespace mailstead::net

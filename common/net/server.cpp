@@ -27,30 +27,35 @@ int serve(const ServerOptions& options, std::vector<Listener> listeners) {
   std::list<tcp::acceptor> acceptors;
   try {
     for (auto& io : contexts) {
-      for (auto& l : listeners) {
+      for (std::size_t index = 0; index < listeners.size(); ++index) {
+        auto& l = listeners[index];
         auto& acc = acceptors.emplace_back(open_acceptor(io->get_executor(), l.address));
         auto* iop = io.get();
         auto* lp = &l;
         asio::co_spawn(*io,
                        accept_loop(acc,
-                                   [iop, lp, &options](tcp::socket s) {
+                                   [iop, lp, index, &options](tcp::socket s) {
                                      boost::system::error_code e;
                                      auto ep = s.remote_endpoint(e);
                                      if (e) return;
                                      auto ip = ep.address().to_string();
-                                     auto verdict = options.limits ? options.limits->admit(ip) : ConnectionLimits::Verdict::ok;
+                                     auto verdict = options.limits ? options.limits->admit(ip, index) : ConnectionLimits::Verdict::ok;
                                      if (verdict != ConnectionLimits::Verdict::ok) {
                                        const auto& msg = verdict == ConnectionLimits::Verdict::too_many_from_ip
                                                              ? lp->too_many_from_ip
-                                                             : lp->too_many_total;
+                                                             : lp->too_many_on_listener;
                                        if (!msg.empty()) s.write_some(asio::buffer(msg), e);
-                                       log::info(options.name + ".connection.refused", {{"peer", ip}});
+                                       log::info(options.name + ".connection.refused",
+                                                 {{"peer", ip}, {"listener", lp->address},
+                                                  {"reason", verdict == ConnectionLimits::Verdict::too_many_from_ip
+                                                                 ? "per_ip"
+                                                                 : "per_listener"}});
                                        s.close(e);
                                        return;
                                      }
                                      asio::co_spawn(*iop, lp->session(std::move(s)),
-                                                    [ip, &options](std::exception_ptr ex) {
-                                                      if (options.limits) options.limits->release(ip);
+                                                    [ip, index, &options](std::exception_ptr ex) {
+                                                      if (options.limits) options.limits->release(ip, index);
                                                       if (!ex) return;
                                                       try {
                                                         std::rethrow_exception(ex);
@@ -112,6 +117,7 @@ int serve(const ServerOptions& options, std::vector<Listener> listeners) {
   contexts[0]->run();
   for (auto& io : contexts) io->stop();
   for (auto& t : pool) t.join();
+  if (options.before_teardown) options.before_teardown();
   return 0;
 }
 

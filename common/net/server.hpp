@@ -1,6 +1,7 @@
 // Runs a protocol server: one io_context per thread, an acceptor per listener per thread
-// (SO_REUSEPORT), connection limits at accept, one coroutine per session, SIGTERM/SIGINT
-// to stop and SIGHUP (or a periodic check) to reload the TLS certificate. Services give it their listeners and a function that runs one session.
+// (SO_REUSEPORT), connection limits at accept (per listener and per IP), one coroutine per
+// session, SIGTERM/SIGINT to stop and SIGHUP (or a periodic check) to reload the TLS
+// certificate. Services give it their listeners and a function that runs one session.
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
@@ -19,7 +20,7 @@ struct Listener {
   // Runs one session on the connection (on the accepting thread's io_context).
   std::function<boost::asio::awaitable<void>(tcp::socket)> session;
   // Written to a refused connection before it is closed ("" for none, e.g. on TLS ports).
-  std::string too_many_from_ip, too_many_total;
+  std::string too_many_from_ip, too_many_on_listener;
 };
 
 struct ServerOptions {
@@ -33,6 +34,9 @@ struct ServerOptions {
   // false: the TLS certificate reload (net::Certificate::reload).
   std::function<void(bool force)> reload;
   std::chrono::milliseconds reload_check{0};
+  // Called once the threads have stopped, before the io_contexts are destroyed: join here the
+  // pools whose jobs resume sessions on them.
+  std::function<void()> before_teardown;
 };
 
 // Serves until SIGTERM/SIGINT. Returns a process exit code; errors go to stderr.

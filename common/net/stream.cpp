@@ -10,6 +10,8 @@
 #include <cstring>
 #include <zlib.h>
 
+#include "store/store.hpp"
+
 namespace mailstead::net {
 
 namespace {
@@ -17,7 +19,10 @@ constexpr auto tuple_awaitable = asio::as_tuple(asio::use_awaitable);
 }
 
 Stream::Stream(tcp::socket socket)
-    : socket_(std::move(socket)), timer_(socket_.get_executor()), deadline_(std::chrono::steady_clock::now() + std::chrono::minutes(5)) {
+    : socket_(std::move(socket)),
+      timer_(socket_.get_executor()),
+      idle_deadline_(std::chrono::steady_clock::now() + std::chrono::minutes(5)),
+      armed_(idle_deadline_) {
   boost::system::error_code ec;
   auto ep = socket_.remote_endpoint(ec);
   if (!ec) peer_ = ep.address().to_string();
@@ -36,26 +41,71 @@ void Stream::start_watchdog() {
 asio::awaitable<void> Stream::watchdog() {
   auto alive = alive_;
   while (*alive) {
-    timer_.expires_at(deadline_);
+    timer_.expires_at(armed_);
     auto [ec] = co_await timer_.async_wait(tuple_awaitable);
     if (!*alive) co_return;
-    if (std::chrono::steady_clock::now() >= deadline_) {
+    armed_ = limit();
+    if (std::chrono::steady_clock::now() >= armed_) {
       timed_out_ = true;
       boost::system::error_code ignored;
       socket_.shutdown(tcp::socket::shutdown_both, ignored);
       socket_.close(ignored);
       co_return;
     }
-    (void)ec;  // cancelled because the deadline moved: wait again
+    (void)ec;  // cancelled because a limit moved: wait again
   }
 }
 
-void Stream::expires_after(std::chrono::steady_clock::duration d) {
-  auto next = std::chrono::steady_clock::now() + d;
-  bool earlier = next < deadline_;
-  deadline_ = next;
-  if (earlier) timer_.cancel();  // re-arm at the new, earlier deadline
+std::chrono::steady_clock::time_point Stream::limit() const {
+  auto t = idle_deadline_;
+  if (in_phase_ && waits_ > 0) t = std::min(t, wait_started_ + phase_left_);
+  return t;
 }
+
+void Stream::rearm() {
+  auto next = limit();
+  bool earlier = next < armed_;
+  armed_ = next;
+  if (earlier) timer_.cancel();  // the watchdog re-arms at the new, earlier time
+}
+
+void Stream::expires_after(std::chrono::steady_clock::duration d) {
+  idle_deadline_ = std::chrono::steady_clock::now() + d;
+  rearm();
+}
+
+void Stream::begin_phase(std::chrono::steady_clock::duration budget) {
+  in_phase_ = true;
+  phase_left_ = budget;
+  if (waits_ > 0) wait_started_ = std::chrono::steady_clock::now();
+  rearm();
+}
+
+void Stream::extend_phase(std::chrono::steady_clock::duration more) {
+  phase_left_ += more;
+  rearm();
+}
+
+void Stream::end_phase() {
+  in_phase_ = false;
+  rearm();
+}
+
+struct Stream::Waiting {
+  explicit Waiting(Stream& s) : stream(s) {
+    if (stream.waits_++ == 0) {
+      stream.wait_started_ = std::chrono::steady_clock::now();
+      stream.rearm();
+    }
+  }
+  ~Waiting() {
+    if (--stream.waits_ == 0 && stream.in_phase_) {
+      stream.phase_left_ -= std::chrono::steady_clock::now() - stream.wait_started_;
+      stream.rearm();
+    }
+  }
+  Stream& stream;
+};
 
 struct Stream::Zip {
   z_stream def{}, inf{};
@@ -73,7 +123,10 @@ void Stream::enable_deflate() {
   });
 }
 
+// Every session suspends here (or in store::async_commit) to wait for its peer: no store
+// transaction may be open on the thread then (docs/architecture.md, "Serving").
 asio::awaitable<std::size_t> Stream::read_some(asio::mutable_buffer buf, boost::system::error_code& ec) {
+  store::no_transaction_open("net.read");
   if (!zip_) co_return co_await raw_read(buf, ec);
   auto& z = *zip_;
   while (z.pending.empty()) {
@@ -102,6 +155,7 @@ asio::awaitable<std::size_t> Stream::read_some(asio::mutable_buffer buf, boost::
 }
 
 asio::awaitable<void> Stream::write(std::string_view data, boost::system::error_code& ec) {
+  store::no_transaction_open("net.write");
   if (!zip_) co_return co_await raw_write(data, ec);
   auto& d = zip_->def;
   std::string out;
@@ -118,6 +172,7 @@ asio::awaitable<void> Stream::write(std::string_view data, boost::system::error_
 }
 
 asio::awaitable<std::size_t> Stream::raw_read(asio::mutable_buffer buf, boost::system::error_code& ec) {
+  Waiting waiting(*this);
   if (tls_) {
     auto [e, n] = co_await tls_->async_read_some(buf, tuple_awaitable);
     ec = e;
@@ -129,6 +184,7 @@ asio::awaitable<std::size_t> Stream::raw_read(asio::mutable_buffer buf, boost::s
 }
 
 asio::awaitable<void> Stream::raw_write(std::string_view data, boost::system::error_code& ec) {
+  Waiting waiting(*this);
   if (tls_) {
     auto [e, n] = co_await asio::async_write(*tls_, asio::buffer(data), tuple_awaitable);
     ec = e;
@@ -138,7 +194,12 @@ asio::awaitable<void> Stream::raw_write(std::string_view data, boost::system::er
   ec = e;
 }
 
-asio::awaitable<void> Stream::handshake(asio::ssl::context& ctx, boost::system::error_code& ec) {
+asio::awaitable<void> Stream::handshake(asio::ssl::context& ctx, std::chrono::steady_clock::duration limit,
+                                       boost::system::error_code& ec) {
+  // One limit for the whole handshake, set once: bytes trickling in never move it.
+  store::no_transaction_open("net.handshake");
+  expires_after(limit);
+  Waiting waiting(*this);
   tls_ = std::make_unique<asio::ssl::stream<tcp::socket&>>(socket_, ctx);
   auto [e] = co_await tls_->async_handshake(asio::ssl::stream_base::server, tuple_awaitable);
   ec = e;

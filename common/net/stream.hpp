@@ -1,6 +1,8 @@
 // A connection that starts in plain text or TLS and can be upgraded in place (STARTTLS,
 // RFC 3207). Reads and writes report errors as values; a watchdog closes the socket when
-// the session's deadline passes, so every state can set its own timeout.
+// a limit passes: the idle limit of each wait, and the time a whole phase (a command, a
+// DATA transfer, the login phase) may spend waiting for the peer, which bytes arriving
+// never extend.
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
@@ -24,8 +26,10 @@ class Stream {
 
   asio::awaitable<std::size_t> read_some(asio::mutable_buffer buf, boost::system::error_code& ec);
   asio::awaitable<void> write(std::string_view data, boost::system::error_code& ec);
-  // Server side of the TLS handshake, on this connection.
-  asio::awaitable<void> handshake(asio::ssl::context& ctx, boost::system::error_code& ec);
+  // Server side of the TLS handshake, on this connection. It must finish within `limit`
+  // of its start however the peer trickles bytes (and within the phase's time left).
+  asio::awaitable<void> handshake(asio::ssl::context& ctx, std::chrono::steady_clock::duration limit,
+                                  boost::system::error_code& ec);
   asio::awaitable<void> shutdown();
 
   // COMPRESS=DEFLATE (RFC 4978): from now on both directions are raw deflate streams.
@@ -39,9 +43,18 @@ class Stream {
   std::string tls_cipher() const;
   std::string peer_address() const { return peer_; }
 
-  // The session's deadline: when it passes, the socket is closed and the pending read or
-  // write fails. Call before each wait.
+  // The idle limit: when now + d passes, the socket is closed and the pending read or
+  // write fails. Call before each wait; every call moves it.
   void expires_after(std::chrono::steady_clock::duration d);
+  // A phase: from begin_phase() to end_phase(), the reads and writes together may wait
+  // for the peer `budget` in all, whatever expires_after() says; when it is spent the
+  // socket is closed. Time spent elsewhere (the store, argon2id, a failure delay) does not
+  // count. Sessions use one per command line, per DATA transfer (extended as data
+  // arrives, for a minimum rate) and for the whole login phase, so a peer sending a byte
+  // now and then cannot hold a connection (docs/security.md, "Slow clients").
+  void begin_phase(std::chrono::steady_clock::duration budget);
+  void extend_phase(std::chrono::steady_clock::duration more);
+  void end_phase();
   // Starts the watchdog (once, after construction, on the socket's executor).
   void start_watchdog();
   bool timed_out() const { return timed_out_; }
@@ -55,8 +68,17 @@ class Stream {
   std::unique_ptr<Zip, void (*)(Zip*)> zip_{nullptr, nullptr};
   tcp::socket socket_;
   std::unique_ptr<asio::ssl::stream<tcp::socket&>> tls_;
+  // Brackets every wait for the peer, for the phase's account.
+  struct Waiting;
+  void rearm();
+  std::chrono::steady_clock::time_point limit() const;
   asio::steady_timer timer_;
-  std::chrono::steady_clock::time_point deadline_;
+  std::chrono::steady_clock::time_point idle_deadline_;
+  bool in_phase_ = false;
+  std::chrono::steady_clock::duration phase_left_{};
+  int waits_ = 0;  // reads and writes under way (at most one of each)
+  std::chrono::steady_clock::time_point wait_started_;
+  std::chrono::steady_clock::time_point armed_;  // what the watchdog waits for
   std::string peer_;
   bool timed_out_ = false;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);

@@ -72,6 +72,20 @@ bool valid_redis_url(std::string_view url, std::string& why) {
   return parse(url, t, why);
 }
 
+redisContext* connect_redis(const std::string& url, std::chrono::milliseconds timeout) {
+  Target t;
+  std::string why;
+  if (!parse(url, t, why)) return nullptr;
+  timeval tv{static_cast<time_t>(timeout.count() / 1000), static_cast<suseconds_t>(timeout.count() % 1000 * 1000)};
+  redisContext* c = t.path.empty() ? redisConnectWithTimeout(t.host.c_str(), t.port, tv)
+                                   : redisConnectUnixWithTimeout(t.path.c_str(), tv);
+  if (c && (c->err || redisSetTimeout(c, tv) != REDIS_OK)) {
+    redisFree(c);
+    return nullptr;
+  }
+  return c;
+}
+
 // ---- Publisher ----
 
 struct Publisher::Impl {

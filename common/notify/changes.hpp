@@ -4,11 +4,14 @@
 // once and reaches other hosts. Redis being down only costs that speed: nothing waits on it.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
+
+struct redisContext;  // hiredis
 
 namespace mailstead::notify {
 
@@ -16,6 +19,10 @@ inline constexpr std::string_view kChannel = "mailstead:mailbox";
 
 // "redis://host[:port]" or "unix:/path"; false with `why` otherwise.
 bool valid_redis_url(std::string_view url, std::string& why);
+
+// A connection to the Redis at `url` whose connect and every command time out after
+// `timeout`; null when unreachable. The caller frees it with redisFree.
+redisContext* connect_redis(const std::string& url, std::chrono::milliseconds timeout);
 
 class Publisher {
  public:

@@ -3,8 +3,6 @@
 
 #include <cstdint>
 #include <map>
-#include <memory>
-#include <mutex>
 #include <set>
 #include <string>
 #include <vector>
@@ -37,20 +35,9 @@ struct Command {
   int line = 0;
 };
 
-class Regex;
-
 struct Script {
   std::vector<Command> commands;
   std::set<std::string> require;  // extensions named in require
-
-  // A :regex key compiled once and shared by every run of this script, on any thread
-  // (glibc's regexec may be called concurrently). Keys built from variables vary per
-  // message: past a few hundred entries they are compiled for the one use.
-  std::shared_ptr<const Regex> regex(const std::string& pattern, bool icase) const;
-
- private:
-  mutable std::mutex regex_mu_;
-  mutable std::map<std::pair<std::string, bool>, std::shared_ptr<const Regex>> regexes_;
 };
 
 // A command's or test's arguments sorted out against its signature: tags with their values,
@@ -72,22 +59,4 @@ Call call_of(const Command& c);
 Call call_of(const Test& t);
 // Expands ${hex:...} and ${unicode:...} (RFC 5228 2.4.2.4); false on a bad sequence.
 bool expand_encoded(std::string& s);
-}  // namespace mailstead::sieve
-
-namespace mailstead::sieve {
-// A POSIX extended regular expression (libc's regcomp, as the regex draft asks), compiled.
-class Regex {
- public:
-  Regex(const std::string& pattern, bool icase);
-  ~Regex();
-  Regex(const Regex&) = delete;
-  Regex& operator=(const Regex&) = delete;
-  bool ok() const { return ok_; }
-  // Searches `subject`; on a match fills `groups` (0 = the whole match, up to 9 more).
-  bool search(const std::string& subject, std::vector<std::string>* groups) const;
-
- private:
-  void* re_;  // regex_t
-  bool ok_ = false;
-};
 }  // namespace mailstead::sieve

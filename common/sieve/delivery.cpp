@@ -1,6 +1,7 @@
 #include "sieve/delivery.hpp"
 
 #include <ctime>
+#include <list>
 #include <mutex>
 #include <unordered_map>
 
@@ -96,26 +97,47 @@ void to_filing(const Action& a, Filing& f) {
 }  // namespace
 
 std::shared_ptr<const Script> cached_parse(const std::string& text, const Limits& limits, std::string* error) {
+  // By content hash, most recently used first; a parsed script takes about 20 times its
+  // text (measured), so each counts as 24 times it against script_cache_size.
+  struct Entry {
+    std::string key;
+    std::shared_ptr<const Script> script;
+    std::size_t cost;
+  };
   static std::mutex mu;
-  static std::unordered_map<std::string, std::shared_ptr<const Script>> cache;
+  static std::list<Entry> lru;
+  static std::unordered_map<std::string, std::list<Entry>::iterator> index;
+  static std::size_t bytes = 0;
   auto key = store::blob_key(text);
   {
     std::lock_guard lock(mu);
-    if (auto it = cache.find(key); it != cache.end()) return it->second;
+    if (auto it = index.find(key); it != index.end()) {
+      lru.splice(lru.begin(), lru, it->second);
+      return it->second->script;
+    }
   }
   auto parsed = parse(text, limits);
   if (!parsed.script) {
     if (error) *error = parsed.error;
     return nullptr;
   }
+  std::size_t cost = 24 * text.size() + 4096;
+  if (cost > limits.script_cache_size) return parsed.script;
   std::lock_guard lock(mu);
-  if (cache.size() >= 1024) cache.clear();
-  cache.emplace(key, parsed.script);
+  if (auto it = index.find(key); it != index.end()) return it->second->script;
+  lru.push_front({key, parsed.script, cost});
+  index.emplace(std::move(key), lru.begin());
+  bytes += cost;
+  while (bytes > limits.script_cache_size && !lru.empty()) {
+    bytes -= lru.back().cost;
+    index.erase(lru.back().key);
+    lru.pop_back();
+  }
   return parsed.script;
 }
 
-std::string rejection_notice(const DeliveryContext& ctx, std::string_view user_address, std::string_view reason,
-                             std::string_view original) {
+std::string rejection_notice(const DeliveryContext& ctx, std::string_view user_address, std::string_view addressed,
+                             std::string_view reason, std::string_view original) {
   auto boundary = "=_" + new_session_id();
   std::string m;
   m += "From: Mail Delivery System <MAILER-DAEMON@" + ctx.hostname + ">\r\n";
@@ -127,10 +149,13 @@ std::string rejection_notice(const DeliveryContext& ctx, std::string_view user_a
   m += "MIME-Version: 1.0\r\n";
   m += "Content-Type: multipart/report; report-type=delivery-status; boundary=\"" + boundary + "\"\r\n\r\n";
   m += "--" + boundary + "\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n";
-  m += "Your message to " + std::string(user_address) + " was rejected by the recipient's filter:\r\n\r\n";
+  m += "Your message to " + std::string(addressed);
+  if (!iequals(addressed, user_address)) m += " (for " + std::string(user_address) + ")";
+  m += " was rejected by the recipient's filter:\r\n\r\n";
   m += std::string(reason) + "\r\n\r\n";
   m += "--" + boundary + "\r\nContent-Type: message/delivery-status\r\n\r\n";
   m += "Reporting-MTA: dns; " + ctx.hostname + "\r\n\r\n";
+  if (!iequals(addressed, user_address)) m += "Original-Recipient: rfc822; " + std::string(addressed) + "\r\n";
   m += "Final-Recipient: rfc822; " + std::string(user_address) + "\r\n";
   m += "Action: failed\r\nStatus: 5.7.1\r\n";
   m += "Diagnostic-Code: smtp; 550 5.7.1 " + one_line(std::string(reason)) + "\r\n\r\n";
@@ -165,6 +190,7 @@ Plan plan(store::ReadTxn& txn, std::uint64_t user, std::string_view message, con
   }
   auto u = directory::get_user(txn, user);
   std::string address = u ? u->address : ctx.recipient;
+  p.address = address;
   // A :from in vacation or notify must be an address this user may send as (no spoofing
   // through auto-replies); otherwise the user's own address is used.
   const directory::RoutingSettings rs = ctx.routing ? *ctx.routing : directory::RoutingSettings{};

@@ -46,6 +46,7 @@ struct Plan {
   std::optional<std::string> edited;        // the message with editheader's header
   std::string error;                        // run-time error (the message was kept)
   bool ran = false;                         // the user has an active script
+  std::string address;                      // the user's primary address
 };
 
 struct DeliveryContext {
@@ -60,9 +61,11 @@ struct DeliveryContext {
 // Runs the user's active script (if any) on `message` and plans the result; reads only.
 Plan plan(store::ReadTxn& txn, std::uint64_t user, std::string_view message, const DeliveryContext& ctx);
 
-// The DSN-style notice for a message rejected by Sieve (RFC 5429 2.1), to the sender.
-std::string rejection_notice(const DeliveryContext& ctx, std::string_view user_address, std::string_view reason,
-                             std::string_view original);
+// The DSN-style notice for a message rejected by Sieve (RFC 5429 2.1), to the sender: the
+// user whose script rejected it (Final-Recipient) and the address the sender used, such as
+// a group's (Original-Recipient, RFC 3464 2.3.1).
+std::string rejection_notice(const DeliveryContext& ctx, std::string_view user_address, std::string_view addressed,
+                             std::string_view reason, std::string_view original);
 
 // The [sieve] limits of the configuration.
 inline Limits limits_of(const config::CoreSettings& core) {
@@ -72,6 +75,12 @@ inline Limits limits_of(const config::CoreSettings& core) {
   l.max_steps = core.sieve.max_steps;
   l.max_include_depth = core.sieve.max_include_depth;
   l.max_actions = core.sieve.max_actions;
+  l.max_cpu_time = core.sieve.max_cpu_time;
+  l.max_variable_size = core.sieve.max_variable_size;
+  l.max_regex_length = core.sieve.max_regex_length;
+  l.max_regex_memory = static_cast<std::int64_t>(core.sieve.max_regex_memory);
+  l.regex_cache_size = core.sieve.regex_cache_size;
+  l.script_cache_size = core.sieve.script_cache_size;
   return l;
 }
 

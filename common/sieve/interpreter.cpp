@@ -5,13 +5,16 @@
 #include <algorithm>
 #include <charconv>
 #include <ctime>
+#include <functional>
 #include <set>
 #include <stdexcept>
+#include <time.h>
 
 #include "mime/header.hpp"
 #include "mime/mime.hpp"
 #include "mime/text.hpp"
 #include "sieve/ast.hpp"
+#include "sieve/regex.hpp"
 #include "sieve/sieve.hpp"
 #include "util/text.hpp"
 
@@ -29,6 +32,8 @@ enum class Cmp { octet, casemap, numeric };
 enum class Match { is, contains, matches, regex, count, value };
 
 bool ieq_char(char a, char b) { return ascii_lower(a) == ascii_lower(b); }
+
+constexpr std::size_t kMaxRegexSubject = 64 * 1024;  // bytes of a value a :regex key sees
 
 // i;ascii-numeric (RFC 4790 9.1): the leading digits as a number; none → positive infinity.
 int numeric_compare(std::string_view a, std::string_view b) {
@@ -65,8 +70,10 @@ bool relation(const std::string& op, int r) {
 }
 
 // :matches with "*" and "?" ("\" escapes), leftmost wildcards as short as possible; the
-// wildcards' matches go to `caps` (RFC 5229 3.2).
-bool glob(std::string_view pat, std::string_view s, bool casemap, std::vector<std::string>* caps) {
+// wildcards' matches go to `caps` (RFC 5229 3.2). Backtracking only to the last "*" keeps it
+// at most |pat| × |s| steps; `tick` is called every 64 Ki of them (the CPU-time check).
+bool glob(std::string_view pat, std::string_view s, bool casemap, std::vector<std::string>* caps,
+          const std::function<void()>& tick) {
   struct El {
     char kind;  // 'c' literal, '?' one, '*' any
     char c;
@@ -82,7 +89,12 @@ bool glob(std::string_view pat, std::string_view s, bool casemap, std::vector<st
   long star = -1;
   std::size_t star_j = 0;
   auto eq = [&](char a, char b) { return casemap ? ieq_char(a, b) : a == b; };
+  std::uint32_t work = 0;
   while (j < s.size()) {
+    if (++work == 0x10000) {
+      work = 0;
+      tick();
+    }
     if (i < el.size() && el[i].kind == '?') {
       start[i] = j;
       end[i] = j + 1;
@@ -117,6 +129,29 @@ bool glob(std::string_view pat, std::string_view s, bool casemap, std::vector<st
   return true;
 }
 
+// :contains in time linear in |value| + |key| (Boyer-Moore), whatever the two hold.
+bool contains(std::string_view value, std::string_view key, bool casemap) {
+  if (key.empty()) return true;
+  if (key.size() > value.size()) return false;
+  if (!casemap) return std::search(value.begin(), value.end(), std::boyer_moore_searcher(key.begin(), key.end())) != value.end();
+  auto v = lower(value), k = lower(key);
+  return std::search(v.begin(), v.end(), std::boyer_moore_searcher(k.begin(), k.end())) != v.end();
+}
+
+// The CPU time this thread has used: a run happens on one thread from start to end.
+std::chrono::nanoseconds thread_cpu_time() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return std::chrono::seconds(ts.tv_sec) + std::chrono::nanoseconds(ts.tv_nsec);
+}
+
+// `s` cut to at most `n` bytes, on a UTF-8 character boundary.
+void truncate_utf8(std::string& s, std::size_t n) {
+  if (s.size() <= n) return;
+  while (n > 0 && (static_cast<unsigned char>(s[n]) & 0xC0) == 0x80) --n;
+  s.resize(n);
+}
+
 std::string two(unsigned v) {
   char b[4];
   std::snprintf(b, sizeof b, "%02u", v % 100);
@@ -127,7 +162,7 @@ class Runner {
  public:
   Runner(std::string_view message, const Envelope& envelope, Environment& env, const RunOptions& options,
          const Limits& limits)
-      : message_(message), envelope_(envelope), env_(env), options_(options), limits_(limits) {
+      : message_(message), envelope_(envelope), env_(env), options_(options), limits_(limits), cpu_start_(thread_cpu_time()) {
     auto end = mime::header_end(message);
     for (auto& f : mime::header_fields(message.substr(0, end))) fields_.push_back(f);
     body_ = message.substr(std::min(end, message.size()));
@@ -177,6 +212,18 @@ class Runner {
   // ---- helpers ----
   void step(int line) {
     if (++steps_ > limits_.max_steps) throw RunError(line, "too many steps (limit " + std::to_string(limits_.max_steps) + ")");
+    tick(line);
+  }
+  // Stops the run once it has used its CPU time: max_steps counts commands and tests, but
+  // one test may compare thousands of values with thousands of keys.
+  void check_cpu(int line) {
+    if (limits_.max_cpu_time.count() <= 0) return;
+    if (thread_cpu_time() - cpu_start_ > limits_.max_cpu_time)
+      throw RunError(line, "stopped after " + std::to_string(limits_.max_cpu_time.count()) + " ms of CPU time (max_cpu_time)");
+  }
+  // For cheap steps: the clock is read every 16th.
+  void tick(int line) {
+    if ((++ticks_ & 15) == 0) check_cpu(line);
   }
   void add(Action a, int line) {
     if (actions_.size() >= limits_.max_actions) throw RunError(line, "too many actions");
@@ -189,12 +236,13 @@ class Runner {
     return f.locals[n];
   }
 
-  // ${name} and ${N} (RFC 5229 3) when the script requires "variables".
+  // ${name} and ${N} (RFC 5229 3) when the script requires "variables"; the result is cut
+  // at max_variable_size (RFC 5229 3 lets an implementation truncate).
   std::string expand(Frame& f, const std::string& s) {
     if (!f.script->require.count("variables") || s.find("${") == std::string::npos) return s;
     std::string out;
     std::size_t i = 0;
-    while (i < s.size()) {
+    while (i < s.size() && out.size() <= limits_.max_variable_size) {
       if (s.compare(i, 2, "${") == 0) {
         auto close = s.find('}', i + 2);
         if (close != std::string::npos) {
@@ -220,6 +268,7 @@ class Runner {
       }
       out += s[i++];
     }
+    truncate_utf8(out, limits_.max_variable_size);
     return out;
   }
   std::vector<std::string> expand(Frame& f, const std::vector<std::string>& v) {
@@ -276,23 +325,20 @@ class Runner {
     return m;
   }
 
-  bool one(const Script& script, const MatchSpec& m, const std::string& value, const std::string& key,
-           std::vector<std::string>* caps, int line) {
+  bool one(const MatchSpec& m, const std::string& value, const std::string& key, std::vector<std::string>* caps,
+           int line) {
     switch (m.type) {
       case Match::is: return compare(m.cmp, value, key) == 0;
-      case Match::contains: {
-        if (m.cmp == Cmp::octet) return value.find(key) != std::string::npos;
-        auto it = std::search(value.begin(), value.end(), key.begin(), key.end(), ieq_char);
-        return it != value.end();
-      }
-      case Match::matches: return glob(key, value, m.cmp != Cmp::octet, caps);
+      case Match::contains: return contains(value, key, m.cmp != Cmp::octet);
+      case Match::matches: return glob(key, value, m.cmp != Cmp::octet, caps, [&] { check_cpu(line); });
       case Match::regex: {
-        auto re = script.regex(key, m.cmp == Cmp::casemap);
-        if (!re->ok()) throw RunError(line, "invalid regular expression \"" + key + "\"");
-        // The subject ends at a NUL for regexec; bound it too, like every run-time cost.
-        std::string subject = value.substr(0, std::min(value.find('\0'), std::size_t{65536}));
-        if (!re->search(subject, caps)) return false;
-        return true;
+        // Compiled once per process and pattern (a key built from variables too), within
+        // max_regex_length and max_regex_memory; RE2 matches in time linear in the subject,
+        // which is cut at 64 KiB.
+        auto re = cached_regex(key, m.cmp == Cmp::casemap, limits_);
+        if (!re->ok()) throw RunError(line, re->error());
+        check_cpu(line);
+        return re->search(std::string_view(value).substr(0, kMaxRegexSubject), caps);
       }
       case Match::value: return relation(m.rel, compare(m.cmp, value, key));
       case Match::count: return false;  // handled by the caller
@@ -312,11 +358,13 @@ class Runner {
     bool capture = f.script->require.count("variables") && (m.type == Match::matches || m.type == Match::regex);
     std::vector<std::string> caps;
     for (const auto& v : values)
-      for (const auto& k : keys)
-        if (one(*f.script, m, v, k, capture ? &caps : nullptr, line)) {
+      for (const auto& k : keys) {
+        tick(line);
+        if (one(m, v, k, capture ? &caps : nullptr, line)) {
           if (capture) match_vars_ = caps;
           return true;
         }
+      }
     return false;
   }
 
@@ -711,6 +759,7 @@ class Runner {
         for (unsigned char ch : value) chars += (ch & 0xC0) != 0x80;
         value = std::to_string(chars);
       }
+      truncate_utf8(value, limits_.max_variable_size);
       var(f, c.positional[0]->strings[0]) = value;
       return;
     }
@@ -888,7 +937,8 @@ class Runner {
   std::vector<std::pair<std::string, std::int64_t>> duplicates_;
   std::set<std::string> included_;
   std::vector<std::string> stack_;
-  std::uint32_t steps_ = 0, redirects_ = 0, depth_ = 0;
+  std::uint32_t steps_ = 0, redirects_ = 0, depth_ = 0, ticks_ = 0;
+  std::chrono::nanoseconds cpu_start_;
   bool implicit_keep_ = true, vacation_done_ = false, header_edited_ = false;
 };
 

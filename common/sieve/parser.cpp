@@ -3,10 +3,10 @@
 // expressions that compile. The first problem stops the parse with its line.
 #include <algorithm>
 #include <charconv>
-#include <regex.h>
 #include <stdexcept>
 
 #include "sieve/ast.hpp"
+#include "sieve/regex.hpp"
 #include "sieve/sieve.hpp"
 #include "util/text.hpp"
 
@@ -496,7 +496,28 @@ const std::set<std::string> kDateParts{"year", "month", "day", "date", "julian",
                                        "second", "time", "iso8601", "std11", "zone", "weekday"};
 const std::set<std::string> kRelations{"gt", "ge", "lt", "le", "eq", "ne"};
 
-void check_match(const Call& c, const Script& s, int line) {
+// What checking one script has compiled so far: each distinct :regex key once, and their
+// programs' size together bounded, so that checking a script stays cheap however many
+// keys it holds (thousands of large keys took over a minute to compile).
+struct Checks {
+  const Limits& limits;
+  std::set<std::pair<std::string, bool>> compiled;
+  std::size_t program_bytes = 0;
+
+  void regex(const std::string& key, bool icase, int line) {
+    if (!compiled.emplace(key, icase).second) return;
+    // Compiled to be checked, then dropped: only delivery keeps compiled keys (cached).
+    Regex re(key, icase, limits);
+    if (!re.ok()) throw Error(line, re.error());
+    program_bytes += re.program_bytes();
+    auto budget = 4 * static_cast<std::size_t>(limits.max_regex_memory);
+    if (program_bytes > budget)
+      throw Error(line, "the script's :regex keys compile to more than " + std::to_string(budget) +
+                            " bytes together (4 times max_regex_memory)");
+  }
+};
+
+void check_match(const Call& c, const Script& s, int line, Checks& ck) {
   if (c.has("comparator")) {
     auto cmp = lower(c.str("comparator"));
     if (cmp == "i;ascii-numeric") {
@@ -512,14 +533,15 @@ void check_match(const Call& c, const Script& s, int line) {
   if (c.has("regex") && !c.positional.empty()) {
     if (c.has("comparator") && lower(c.str("comparator")) == "i;ascii-numeric")
       throw Error(line, ":regex cannot use the i;ascii-numeric comparator");
+    bool icase = !(c.has("comparator") && lower(c.str("comparator")) == "i;octet");  // as the interpreter runs it
     for (const auto& key : c.positional.back()->strings) {
       if (has_variables(s) && key.find("${") != std::string::npos) continue;  // compiled at run time
-      if (!Regex(key, false).ok()) throw Error(line, "invalid regular expression \"" + key + "\"");
+      ck.regex(key, icase, line);
     }
   }
 }
 
-void check_test(const Test& t, const Script& s) {
+void check_test(const Test& t, const Script& s, Checks& ck) {
   const Sig* sig = find(tests_table(), t.name);
   if (!sig) throw Error(t.line, "unknown test \"" + t.name + "\"");
   if (sig->ext && !s.require.count(sig->ext)) throw Error(t.line, t.name + " needs require \"" + sig->ext + "\"");
@@ -527,7 +549,7 @@ void check_test(const Test& t, const Script& s) {
   if (sig->tests == 0 && !t.tests.empty()) throw Error(t.line, t.name + " takes no tests");
   if (sig->tests == 1 && (t.tests.size() != 1)) throw Error(t.line, t.name + " takes one test");
   if (sig->tests == 2 && t.tests.empty()) throw Error(t.line, t.name + " takes a test list");
-  check_match(call, s, t.line);
+  check_match(call, s, t.line, ck);
   if (t.name == "size" && !call.has("over") && !call.has("under")) throw Error(t.line, "size needs :over or :under");
   if (t.name == "envelope")
     for (const auto& part : call.positional[0]->strings)
@@ -539,10 +561,11 @@ void check_test(const Test& t, const Script& s) {
       throw Error(t.line, "unknown date part \"" + part + "\"");
   }
   if (call.has("last") && !call.has("index") && t.name != "duplicate") throw Error(t.line, ":last needs :index");
-  for (const auto& sub : t.tests) check_test(sub, s);
+  for (const auto& sub : t.tests) check_test(sub, s, ck);
 }
 
-void check_commands(const std::vector<Command>& cmds, Script& s, bool top, bool& past_require, std::vector<std::string>& warnings) {
+void check_commands(const std::vector<Command>& cmds, Script& s, bool top, bool& past_require, std::vector<std::string>& warnings,
+                    Checks& ck) {
   const Command* prev = nullptr;
   for (const auto& c : cmds) {
     const Sig* sig = find(commands_table(), c.name);
@@ -571,7 +594,7 @@ void check_commands(const std::vector<Command>& cmds, Script& s, bool top, bool&
     if (!sig->block && c.has_block) throw Error(c.line, c.name + " takes no block");
     if ((c.name == "elsif" || c.name == "else") && (!prev || (prev->name != "if" && prev->name != "elsif")))
       throw Error(c.line, c.name + " must follow if or elsif");
-    if (c.name == "deleteheader" || c.name == "addheader") check_match(call, s, c.line);
+    if (c.name == "deleteheader" || c.name == "addheader") check_match(call, s, c.line, ck);
     if (c.name == "set") {
       auto name = call.positional[0]->strings[0];
       bool ok = !name.empty() && !std::isdigit(static_cast<unsigned char>(name[0]));
@@ -583,8 +606,8 @@ void check_commands(const std::vector<Command>& cmds, Script& s, bool top, bool&
     if (c.name == "redirect" && call.positional[0]->strings[0].find('@') == std::string::npos &&
         call.positional[0]->strings[0].find("${") == std::string::npos)
       throw Error(c.line, "redirect needs an address with a domain");
-    for (const auto& t : c.tests) check_test(t, s);
-    check_commands(c.block, s, false, past_require, warnings);
+    for (const auto& t : c.tests) check_test(t, s, ck);
+    check_commands(c.block, s, false, past_require, warnings, ck);
     prev = &c;
   }
 }
@@ -683,40 +706,6 @@ bool expand_encoded(std::string& s) {
   return true;
 }
 
-Regex::Regex(const std::string& pattern, bool icase) : re_(new regex_t) {
-  ok_ = regcomp(static_cast<regex_t*>(re_), pattern.c_str(), REG_EXTENDED | (icase ? REG_ICASE : 0)) == 0;
-}
-
-Regex::~Regex() {
-  if (ok_) regfree(static_cast<regex_t*>(re_));
-  delete static_cast<regex_t*>(re_);
-}
-
-bool Regex::search(const std::string& subject, std::vector<std::string>* groups) const {
-  regmatch_t m[10];
-  if (regexec(static_cast<regex_t*>(re_), subject.c_str(), 10, m, 0) != 0) return false;
-  if (groups) {
-    groups->clear();
-    for (const auto& g : m) {
-      if (g.rm_so < 0) {
-        groups->emplace_back();
-        continue;
-      }
-      groups->push_back(subject.substr(static_cast<std::size_t>(g.rm_so), static_cast<std::size_t>(g.rm_eo - g.rm_so)));
-    }
-  }
-  return true;
-}
-
-std::shared_ptr<const Regex> Script::regex(const std::string& pattern, bool icase) const {
-  std::lock_guard lock(regex_mu_);
-  auto key = std::make_pair(pattern, icase);
-  if (auto it = regexes_.find(key); it != regexes_.end()) return it->second;
-  auto re = std::make_shared<const Regex>(pattern, icase);
-  if (regexes_.size() < 256) regexes_.emplace(std::move(key), re);
-  return re;
-}
-
 Call call_of(const Command& c) { return sort_args(*find(commands_table(), c.name), c.args, c.line, nullptr); }
 Call call_of(const Test& t) { return sort_args(*find(tests_table(), t.name), t.args, t.line, nullptr); }
 
@@ -731,8 +720,15 @@ Parsed parse(std::string_view text, const Limits& limits) {
     Parser p(text, limits);
     script->commands = p.commands(true, 0);
     bool past_require = false;
-    check_commands(script->commands, *script, true, past_require, out.warnings);
-    if (script->require.count("encoded-character")) expand_commands(script->commands);
+    Checks ck{limits, {}, 0};
+    check_commands(script->commands, *script, true, past_require, out.warnings, ck);
+    if (script->require.count("encoded-character")) {
+      expand_commands(script->commands);
+      // Once more on the decoded strings: a regex written with ${hex:…} is checked as it runs.
+      std::vector<std::string> again;
+      past_require = false;
+      check_commands(script->commands, *script, true, past_require, again, ck);
+    }
     out.script = std::move(script);
   } catch (const Error& e) {
     out.error = e.what();

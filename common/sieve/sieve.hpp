@@ -5,6 +5,7 @@
 // share one engine.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -21,6 +22,14 @@ struct Limits {
   std::uint32_t max_include_depth = 5;       // nested include
   std::uint32_t max_actions = 64;            // actions one run may produce
   std::uint32_t max_nesting = 64;            // blocks and test lists inside each other
+  // CPU time one run (one message, one recipient) may use; then it stops with an error and
+  // the message is kept. 0: unlimited.
+  std::chrono::milliseconds max_cpu_time{5000};
+  std::size_t max_variable_size = 64 * 1024;  // bytes a variable or an expanded string holds
+  std::size_t max_regex_length = 4096;        // bytes of one :regex key
+  std::int64_t max_regex_memory = 256 * 1024; // what one compiled :regex key may use (RE2 max_mem)
+  std::size_t regex_cache_size = 32 << 20;    // compiled keys kept per process, each counted at its bound
+  std::size_t script_cache_size = 64 << 20;   // parsed scripts kept per process (smtpd), 24 × their text each
 };
 
 // The extensions this engine implements completely, as ManageSieve lists them.

@@ -7,6 +7,29 @@ namespace mailstead::sieve {
 
 using store::Table;
 
+std::string script_name_error(std::string_view name) {
+  if (name.empty() || name.size() > 128) return "a script name is 1 to 128 bytes";
+  if (name == "." || name == "..") return "a script name cannot be \".\" or \"..\"";
+  if (name.find_first_of("/\\") != std::string_view::npos) return "a script name cannot contain \"/\" or \"\\\"";
+  for (std::size_t i = 0; i < name.size();) {
+    auto c = static_cast<unsigned char>(name[i]);
+    std::size_t len = c < 0x80 ? 1 : (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 0;
+    if (len == 0 || i + len > name.size()) return "a script name must be UTF-8";
+    std::uint32_t cp = len == 1 ? c : c & (0x7F >> len);
+    for (std::size_t k = 1; k < len; ++k) {
+      auto b = static_cast<unsigned char>(name[i + k]);
+      if ((b & 0xC0) != 0x80) return "a script name must be UTF-8";
+      cp = cp << 6 | (b & 0x3F);
+    }
+    static constexpr std::uint32_t kMin[] = {0, 0, 0x80, 0x800, 0x10000};
+    if (cp < kMin[len] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return "a script name must be UTF-8";
+    if (cp < 0x20 || (cp >= 0x7F && cp <= 0x9F) || cp == 0x2028 || cp == 0x2029)
+      return "a script name cannot contain control characters";
+    i += len;
+  }
+  return "";
+}
+
 std::vector<ScriptInfo> list_scripts(store::ReadTxn& txn, std::uint64_t user) {
   std::vector<ScriptInfo> out;
   auto active = active_script(txn, user);

@@ -22,6 +22,12 @@ struct ScriptInfo {
   std::uint64_t size = 0;
 };
 
+// Why `name` cannot name a script, or "" when it can: 1 to 128 bytes of UTF-8 without
+// control characters, U+2028 or U+2029 (RFC 5804 1.6, Net-Unicode), and nothing that reads
+// as a path ("." or "..", "/" or "\\"), which a client or an export to files would take as
+// one. PUTSCRIPT, RENAMESCRIPT, HAVESPACE and the CLI check names with it.
+std::string script_name_error(std::string_view name);
+
 std::vector<ScriptInfo> list_scripts(store::ReadTxn& txn, std::uint64_t user);
 std::optional<std::string> get_script(store::ReadTxn& txn, std::uint64_t user, std::string_view name);
 std::optional<std::string> active_script(store::ReadTxn& txn, std::uint64_t user);  // its name

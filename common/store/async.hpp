@@ -13,6 +13,7 @@ namespace mailstead::store {
 
 template <class Token>
 auto async_commit(Store& store, BatchFn fn, Token&& token) {
+  no_transaction_open("store.commit");  // the caller suspends until the commit is durable
   return boost::asio::async_initiate<Token, void(std::error_code)>(
       [&store](auto handler, BatchFn f) {
         auto ex = boost::asio::get_associated_executor(handler);

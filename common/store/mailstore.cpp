@@ -8,6 +8,7 @@
 
 #include "store/store.hpp"
 #include "util/bytes.hpp"
+#include "util/text.hpp"
 
 namespace mailstead::store {
 
@@ -59,6 +60,8 @@ Result<std::uint64_t> create_mailbox(WriteTxn& txn, std::uint64_t owner, std::st
   m.uidvalidity = static_cast<std::uint32_t>(seed);
   if (auto ec = txn.put(Table::mailboxes, key_u64(m.id), m.encode())) return from_ec(ec);
   if (auto ec = txn.put(Table::mailbox_by_name, name_key, key_u64(m.id))) return from_ec(ec);
+  if (subscribed)
+    if (auto ec = set_subscription(txn, owner, name, true)) return from_ec(ec);
   return m.id;
 }
 
@@ -81,6 +84,7 @@ std::vector<MailboxRecord> list_mailboxes(ReadTxn& txn, std::uint64_t owner) {
   for (bool ok = c->seek(prefix); ok && c->key().starts_with(prefix); ok = c->next())
     if (c->value().size() == 8)
       if (auto m = get_mailbox(txn, get_be64(c->value()))) out.push_back(std::move(*m));
+  for (auto& m : out) m.subscribed = is_subscribed(txn, owner, m.name);
   // Name order, INBOX first (as clients list it).
   std::stable_partition(out.begin(), out.end(), [](const MailboxRecord& m) { return m.name == "INBOX"; });
   return out;
@@ -128,6 +132,15 @@ std::optional<BlobRef> get_blob_ref(ReadTxn& txn, std::string_view key) {
   auto v = txn.get(Table::blob_refs, key);
   if (!v) return std::nullopt;
   return BlobRef::decode(*v);
+}
+
+std::error_code drop_unreferenced_blob(WriteTxn& txn, std::string_view key) {
+  auto ref = get_blob_ref(txn, key);
+  if (!ref || ref->refs > 0) return {};
+  txn.del(Table::blob_refs, key);
+  txn.del(Table::blobs, key);
+  txn.del(Table::blob_cache, key);
+  return {};
 }
 
 Result<Appended> append(WriteTxn& txn, std::uint64_t mailbox_id, MessageRecord msg) {
@@ -181,6 +194,68 @@ Result<void> set_flags(WriteTxn& txn, std::uint64_t mailbox_id, std::vector<Flag
   return {};
 }
 
+void apply(const FlagUpdate& u, std::uint32_t& flags, std::vector<std::string>& keywords) {
+  auto listed = [&](std::string_view k) {
+    return std::any_of(u.keywords.begin(), u.keywords.end(), [&](const std::string& w) { return iequals(k, w); });
+  };
+  switch (u.op) {
+    case FlagOp::replace:
+      flags = u.flags;
+      keywords.clear();
+      [[fallthrough]];
+    case FlagOp::add:
+      if (u.op == FlagOp::add) flags |= u.flags;
+      for (const auto& w : u.keywords)
+        if (std::none_of(keywords.begin(), keywords.end(), [&](const std::string& k) { return iequals(k, w); }))
+          keywords.push_back(w);
+      break;
+    case FlagOp::remove:
+      flags &= ~u.flags;
+      std::erase_if(keywords, [&](const std::string& k) { return listed(k); });
+      break;
+  }
+}
+
+Result<std::vector<FlagOutcome>> update_flags(WriteTxn& txn, std::uint64_t mailbox_id,
+                                              const std::vector<std::uint32_t>& uids, const FlagUpdate& u) {
+  auto m = get_mailbox(txn, mailbox_id);
+  if (!m) return not_found("no such mailbox");
+  std::vector<FlagOutcome> out(uids.size());
+  bool any = false;
+  for (std::size_t i = 0; i < uids.size(); ++i) {
+    auto& o = out[i];
+    auto msg = get_message(txn, mailbox_id, uids[i]);
+    if (!msg) continue;  // gone
+    o.flags = msg->flags;
+    o.keywords = msg->keywords;
+    o.modseq = msg->modseq;
+    if (u.unchanged_since && msg->modseq > *u.unchanged_since) {
+      o.kind = FlagOutcome::Kind::modified;
+      continue;
+    }
+    apply(u, o.flags, o.keywords);
+    if (o.flags == msg->flags && o.keywords == msg->keywords) {
+      o.kind = FlagOutcome::Kind::unchanged;
+      continue;
+    }
+    bool was_unseen = !(msg->flags & flag_seen), now_unseen = !(o.flags & flag_seen);
+    if (was_unseen && !now_unseen) --m->unseen;
+    if (!was_unseen && now_unseen) ++m->unseen;
+    m->highestmodseq += 1;
+    msg->modseq = o.modseq = m->highestmodseq;
+    msg->flags = o.flags;
+    msg->keywords = o.keywords;
+    if (auto ec = txn.put(Table::messages, key_u64_u32(mailbox_id, uids[i]), msg->encode())) return from_ec(ec);
+    o.kind = FlagOutcome::Kind::changed;
+    any = true;
+  }
+  if (any) {
+    txn.touch(mailbox_id);
+    if (auto ec = txn.put(Table::mailboxes, key_u64(mailbox_id), m->encode())) return from_ec(ec);
+  }
+  return out;
+}
+
 Result<std::uint64_t> set_flags(WriteTxn& txn, std::uint64_t mailbox_id, std::uint32_t uid, std::uint32_t flags,
                                 std::vector<std::string> keywords) {
   std::vector<FlagChange> one{FlagChange{uid, flags, std::move(keywords), 0}};
@@ -202,12 +277,26 @@ Result<void> rename_mailbox(WriteTxn& txn, std::uint64_t id, std::string_view ne
   return {};
 }
 
-Result<void> set_subscribed(WriteTxn& txn, std::uint64_t id, bool subscribed) {
-  auto m = get_mailbox(txn, id);
-  if (!m) return not_found("no such mailbox");
-  m->subscribed = subscribed;
-  if (auto ec = txn.put(Table::mailboxes, key_u64(id), m->encode())) return from_ec(ec);
-  return {};
+std::error_code set_subscription(WriteTxn& txn, std::uint64_t owner, std::string_view name, bool subscribed) {
+  auto key = key_u64_str(owner, name);
+  if (!subscribed) {
+    txn.del(Table::subscriptions, key);
+    return {};
+  }
+  return txn.put(Table::subscriptions, key, "");
+}
+
+std::vector<std::string> subscriptions(ReadTxn& txn, std::uint64_t owner) {
+  std::vector<std::string> out;
+  auto prefix = key_u64(owner);
+  auto c = txn.cursor(Table::subscriptions);
+  for (bool ok = c->seek(prefix); ok && c->key().starts_with(prefix); ok = c->next())
+    out.emplace_back(c->key().substr(8));
+  return out;
+}
+
+bool is_subscribed(ReadTxn& txn, std::uint64_t owner, std::string_view name) {
+  return txn.get(Table::subscriptions, key_u64_str(owner, name)).has_value();
 }
 
 std::error_code record_spam_move(WriteTxn& txn, std::uint64_t user, std::string_view blob, bool into_spam,

@@ -31,11 +31,12 @@ struct DefaultMailbox {
 };
 const std::vector<DefaultMailbox>& default_mailboxes();
 
+// `subscribed` adds the name to the user's subscriptions.
 Result<std::uint64_t> create_mailbox(WriteTxn& txn, std::uint64_t owner, std::string_view name,
                                      std::string_view special_use = {}, bool subscribed = true);
 std::optional<MailboxRecord> get_mailbox(ReadTxn& txn, std::uint64_t id);
 std::optional<MailboxRecord> find_mailbox(ReadTxn& txn, std::uint64_t owner, std::string_view name);
-// In name order, INBOX first.
+// In name order, INBOX first; `subscribed` filled from the subscriptions table.
 std::vector<MailboxRecord> list_mailboxes(ReadTxn& txn, std::uint64_t owner);
 // Removes the mailbox and every message in it (their blobs lose a reference).
 std::error_code delete_mailbox(WriteTxn& txn, std::uint64_t id);
@@ -44,6 +45,9 @@ std::error_code delete_mailbox(WriteTxn& txn, std::uint64_t id);
 std::error_code put_blob(WriteTxn& txn, std::string_view key, std::string_view bytes);
 std::optional<std::string_view> get_blob(ReadTxn& txn, std::string_view key);
 std::optional<BlobRef> get_blob_ref(ReadTxn& txn, std::string_view key);
+// Removes a blob nothing refers to (put by a writer whose appends all fell through, such as
+// a delivery to a user removed since RCPT). A referenced or absent blob is left alone.
+std::error_code drop_unreferenced_blob(WriteTxn& txn, std::string_view key);
 
 struct Appended {
   std::uint32_t uid = 0;
@@ -65,9 +69,42 @@ struct FlagChange {
   std::uint64_t modseq = 0;  // out
 };
 Result<void> set_flags(WriteTxn& txn, std::uint64_t mailbox_id, std::vector<FlagChange>& changes);
+
+// A flag change as IMAP STORE asks for it (RFC 3501 6.4.6), applied to what is stored at
+// the moment of the write: another session's change made since a client last looked is
+// kept, not overwritten with that client's stale view.
+enum class FlagOp { replace, add, remove };
+struct FlagUpdate {
+  FlagOp op = FlagOp::replace;
+  std::uint32_t flags = 0;            // system flag bits
+  std::vector<std::string> keywords;  // compared ASCII case-insensitively
+  // RFC 7162 3.1.3: change only messages whose MODSEQ is not above this, checked against
+  // the record the same transaction changes.
+  std::optional<std::uint64_t> unchanged_since;
+};
+// `flags` and `keywords` after the update (a keyword added once, whatever its case).
+void apply(const FlagUpdate& u, std::uint32_t& flags, std::vector<std::string>& keywords);
+struct FlagOutcome {
+  enum class Kind { changed, unchanged, modified, gone };
+  Kind kind = Kind::gone;  // modified: UNCHANGEDSINCE failed; gone: no such message
+  // The message as stored after the update (for every kind but gone).
+  std::uint32_t flags = 0;
+  std::vector<std::string> keywords;
+  std::uint64_t modseq = 0;
+};
+// Applies `u` to each UID of the mailbox in the transaction, one outcome per UID in order.
+// A message whose flags change gets the mailbox's next MODSEQ; one whose flags stay keeps
+// its MODSEQ. The mailbox record (HIGHESTMODSEQ, unseen total) is written once.
+Result<std::vector<FlagOutcome>> update_flags(WriteTxn& txn, std::uint64_t mailbox_id,
+                                              const std::vector<std::uint32_t>& uids, const FlagUpdate& u);
 // Renames a mailbox (UIDVALIDITY stays: the messages did not change).
 Result<void> rename_mailbox(WriteTxn& txn, std::uint64_t id, std::string_view new_name);
-Result<void> set_subscribed(WriteTxn& txn, std::uint64_t id, bool subscribed);
+// IMAP subscriptions are kept by name, independent of any mailbox's existence (RFC 3501
+// 6.3.6): DELETE leaves a subscription, SUBSCRIBE may name a mailbox that does not exist.
+std::error_code set_subscription(WriteTxn& txn, std::uint64_t owner, std::string_view name, bool subscribed);
+// The user's subscribed names, in byte order.
+std::vector<std::string> subscriptions(ReadTxn& txn, std::uint64_t owner);
+bool is_subscribed(ReadTxn& txn, std::uint64_t owner, std::string_view name);
 // Records that a user moved a message into (true) or out of (false) the Spam mailbox,
 // for spam training (table spam_training).
 std::error_code record_spam_move(WriteTxn& txn, std::uint64_t user, std::string_view blob, bool into_spam,

@@ -104,7 +104,7 @@ struct QueueRecord {
 
   std::string encode() const;
   static std::optional<QueueRecord> decode(std::string_view v);
-  static std::optional<QueueRecord> decode_v2(std::string_view v);  // schema 2, for the migration
+  static std::optional<QueueRecord> decode_v2(std::string_view v);  // schemas 2 and 3, for the migration to 4
   std::string encode_v2() const;                                     // schema 2, for the migration test
 };
 

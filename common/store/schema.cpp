@@ -2,7 +2,9 @@
 //   1  the first layout (docs/storage.md).
 //   2  MailboxRecord gains message, unseen and byte totals, so STATUS (which Roundcube
 //      sends for every folder on every page) never scans a mailbox.
-//   3  QueueRecord holds each recipient's state (pending/deferred/delivered/failed, next
+//   3  IMAP subscriptions move from MailboxRecord's flag to the subscriptions table, kept
+//      by name (RFC 3501 6.3.6): they outlive DELETE and may name a missing mailbox.
+//   4  QueueRecord holds each recipient's state (pending/deferred/delivered/failed, next
 //      attempt, last reply) and a lease; queue_due indexes the queue by next look.
 #include "store/schema.hpp"
 
@@ -47,6 +49,22 @@ std::error_code migrate_1_to_2(WriteTxn& txn) {
 }
 
 std::error_code migrate_2_to_3(WriteTxn& txn) {
+  std::vector<MailboxRecord> boxes;
+  {
+    auto c = txn.cursor(Table::mailboxes);
+    for (bool ok = c->first(); ok; ok = c->next()) {
+      auto m = MailboxRecord::decode(c->value());
+      if (!m) return Errc::corrupt;
+      if (m->subscribed) boxes.push_back(std::move(*m));
+    }
+  }
+  for (const auto& m : boxes)
+    if (auto ec = txn.put(Table::subscriptions, key_u64_str(m.owner, m.name), "")) return ec;
+  log::info("store.migrated", {{"from", 2}, {"to", 3}, {"subscriptions", boxes.size()}});
+  return {};
+}
+
+std::error_code migrate_3_to_4(WriteTxn& txn) {
   std::vector<QueueRecord> queued;
   {
     auto c = txn.cursor(Table::queue);
@@ -63,13 +81,13 @@ std::error_code migrate_2_to_3(WriteTxn& txn) {
     q.due = 0;
     if (auto ec = put_queued(txn, q)) return ec;
   }
-  log::info("store.migrated", {{"from", 2}, {"to", 3}, {"queued", queued.size()}});
+  log::info("store.migrated", {{"from", 3}, {"to", 4}, {"queued", queued.size()}});
   return {};
 }
 
 using Migration = std::error_code (*)(WriteTxn&);
 // migrations[n - 1] takes the store from version n to n + 1.
-constexpr Migration migrations[] = {migrate_1_to_2, migrate_2_to_3};
+constexpr Migration migrations[] = {migrate_1_to_2, migrate_2_to_3, migrate_3_to_4};
 static_assert(std::size(migrations) == current_version - 1);
 
 }  // namespace

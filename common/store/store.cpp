@@ -1,6 +1,8 @@
 // Backend-independent parts of the store contract.
+#include <cstdlib>
 #include <future>
 
+#include "log/log.hpp"
 #include "store/store.hpp"
 
 namespace mailstead::store {
@@ -30,6 +32,12 @@ const char* table_name(Table t) {
     case Table::sieve_tracking: return "sieve_tracking";
     case Table::dkim_keys: return "dkim_keys";
     case Table::relays: return "relays";
+    case Table::admins: return "admins";
+    case Table::api_tokens: return "api_tokens";
+    case Table::web_sessions: return "web_sessions";
+    case Table::app_passwords: return "app_passwords";
+    case Table::auth_limits: return "auth_limits";
+    case Table::subscriptions: return "subscriptions";
     case Table::count_: break;
   }
   return "?";
@@ -50,6 +58,7 @@ class Category final : public std::error_category {
       case Errc::version: return "the store was written by a newer version";
       case Errc::shutting_down: return "the store is shutting down";
       case Errc::too_large: return "a key or value is too large";
+      case Errc::full: return "the store is full (no space left on its disk)";
     }
     return "unknown store error";
   }
@@ -59,6 +68,29 @@ class Category final : public std::error_category {
 const std::error_category& store_category() {
   static const Category c;
   return c;
+}
+
+namespace {
+thread_local std::size_t open_on_this_thread = 0;
+}  // namespace
+
+ReadTxn::ReadTxn() : open_count_(&open_on_this_thread) { ++*open_count_; }
+ReadTxn::~ReadTxn() { --*open_count_; }
+
+std::size_t transactions_open_on_this_thread() { return open_on_this_thread; }
+
+bool no_transaction_open(const char* where) {
+  if (open_on_this_thread == 0) return true;
+  log::error("store.txn.across_suspension", {{"where", where}, {"open", open_on_this_thread}});
+#ifndef NDEBUG
+  std::abort();  // a broken invariant: find the transaction that outlives its scope
+#endif
+  return false;
+}
+
+bool is_temporary(std::error_code ec) {
+  return ec == Errc::full || ec == Errc::map_full || ec == Errc::io || ec == Errc::readers_full ||
+         ec == Errc::shutting_down;
 }
 
 std::error_code Store::commit_sync(BatchFn fn) {

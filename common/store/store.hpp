@@ -3,6 +3,7 @@
 // fsync. Nothing outside common/store includes <lmdb.h>; another backend implements this.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -39,6 +40,12 @@ enum class Table : std::uint8_t {
   send_log,         // time (u64 seconds) + sequence (u64) → SendLogEntry: every delivery attempt
   dkim_keys,        // domain + '\0' + selector → DKIM signing key (common/dkim/keys.hpp)
   relays,           // "*" (the default) or a sender domain → relay (smarthost) settings (common/relay)
+  admins,           // user id (u64) → time the admin role was granted (i64)
+  api_tokens,       // token id (u64) → ApiTokenRecord (the secret only as a digest)
+  web_sessions,     // BLAKE2b-256 of the session cookie → WebSessionRecord
+  app_passwords,    // user id (u64) + app password id (4 bytes) → AppPasswordRecord
+  auth_limits,      // failed-login counters and trusted logins, with expiry (common/auth/limit_table.hpp)
+  subscriptions,    // user id (u64) + mailbox name → "" (IMAP subscriptions, by name: RFC 3501 6.3.6)
   count_
 };
 inline constexpr int table_count = static_cast<int>(Table::count_);
@@ -54,7 +61,11 @@ enum class Errc {
   version,           // the store's schema is newer than this program
   shutting_down,
   too_large,         // a key or value over the backend's limit
+  full,              // no room: the disk (or file system quota) is full, or the map cannot grow
 };
+// The store failed for a reason outside this program (full, I/O, readers, shutting down):
+// a temporary condition for the client, not a bug in the server.
+bool is_temporary(std::error_code ec);
 const std::error_category& store_category();
 inline std::error_code make_error_code(Errc e) { return {static_cast<int>(e), store_category()}; }
 
@@ -73,14 +84,34 @@ class Cursor {
   virtual std::string_view value() const = 0;
 };
 
-// A read transaction: a consistent snapshot. Never hold one across a co_await.
+// A read transaction: a consistent snapshot. Never hold one across a co_await: it pins
+// the snapshot and holds up map growth for every session (docs/architecture.md); every
+// suspension point of the services checks it (no_transaction_open below).
 class ReadTxn {
  public:
-  virtual ~ReadTxn() = default;
+  ReadTxn();
+  virtual ~ReadTxn();
+  ReadTxn(const ReadTxn&) = delete;
+  ReadTxn& operator=(const ReadTxn&) = delete;
   // The view is valid until the transaction ends.
   virtual std::optional<std::string_view> get(Table t, std::string_view key) = 0;
   virtual std::unique_ptr<Cursor> cursor(Table t) = 0;
+  // The store's change counter as of this snapshot: it grows with every commit by any
+  // process, and the snapshot holds every commit up to it. What a snapshot contains is
+  // known only from here (Store::generation is a hint that may run ahead of it).
+  virtual std::uint64_t change_counter() const = 0;
+
+ private:
+  std::size_t* open_count_;  // the creating thread's count of open transactions
 };
+
+// Transactions open on the calling thread (read transactions of sessions, mostly).
+std::size_t transactions_open_on_this_thread();
+// Call before a session suspends (co_await): true when no transaction is open on this
+// thread. Otherwise a transaction would live across the suspension: debug builds (the
+// sanitizer build is one) abort; release builds log `store.txn.across_suspension` at error
+// level, naming `where`, and return false.
+bool no_transaction_open(const char* where);
 
 // A write transaction, as a batch function sees it.
 class WriteTxn : public ReadTxn {
@@ -129,7 +160,9 @@ class Store {
   // The size the map has now (grows as data does).
   virtual std::uint64_t map_size() const = 0;
   // Grows with every commit by any process sharing the store: a cheap "anything changed?"
-  // (LMDB: the last transaction ID in the meta page).
+  // hint. It may run ahead of what a read transaction begun now sees (LMDB writes the meta
+  // page it reads before new readers see the commit), so a poller must record the
+  // change_counter() of the snapshot it actually read, never this value.
   virtual std::uint64_t generation() = 0;
   // Called on the writer thread after each durable commit with the mailboxes its batches
   // touched (never empty). Set before the first submit; keep it short.

@@ -1,22 +1,37 @@
-// mailstead-admin-api: for now it loads and validates its configuration, opens the store (so a
-// broken or newer store stops it at start-up), logs, and exits cleanly on SIGTERM.
-#include <cstdio>
-
+// mailstead-admin-api: the HTTPS admin API, self-service and mail client autoconfig on
+// [admin] listen, and Prometheus /metrics on [admin] metrics_listen, on the shared server
+// runner (docs/admin-api.md).
+#include "api/api.hpp"
+#include "api/metrics.hpp"
+#include "http/session.hpp"
+#include "net/runtime.hpp"
+#include "ops/admin_ops.hpp"
 #include "service/service.hpp"
 #include "settings.hpp"
-#include "store/store.hpp"
+
+using namespace mailstead;
+
+namespace {
+
+int serve(const service::Context& ctx, const admin::Settings& settings) {
+  auto rt = net::make_runtime(ctx, net::limits_of(settings));
+  if (!rt) return 1;
+  admin::Ops ops(*rt->store, ctx.core);
+  auto metrics = api::make_metrics();
+  api::Api state{settings, ctx.core, ops, rt->cache, rt->limiter, rt->slow_pool, *metrics};
+  http::Shared https{settings, &*rt->tls, api::make_api_handler(state), "admin.http"};
+  http::Shared plain{settings, nullptr, api::make_metrics_handler(state), "admin.metrics"};
+  std::vector<net::Listener> listeners;
+  for (const auto& a : settings.listen) listeners.push_back(net::session_listener<http::Session>(a, https));
+  for (const auto& a : settings.metrics_listen) listeners.push_back(net::session_listener<http::Session>(a, plain));
+  return net::serve_until_stopped(*rt, ctx, "admin", settings.threads, std::move(listeners));
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
-  mailstead::admin::Settings settings;
-  return mailstead::service::run(
-      argc, argv, "mailstead-admin-api", [&](mailstead::config::Source& src) { settings = mailstead::admin::load_settings(src); },
-      [&](const mailstead::service::Context& ctx) {
-        auto store = mailstead::service::open_store(ctx);
-        if (!store) return 1;
-        if (auto dropped = mailstead::service::drop_privileges(ctx.core); !dropped.empty()) {
-          std::fprintf(stderr, "%s\n", dropped.c_str());
-          return 1;
-        }
-        return mailstead::service::wait_for_stop_signal();
-      });
+  admin::Settings settings;
+  return service::run(
+      argc, argv, "mailstead-admin-api", [&](config::Source& src) { settings = admin::load_settings(src); },
+      [&](const service::Context& ctx) { return serve(ctx, settings); });
 }

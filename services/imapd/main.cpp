@@ -20,7 +20,7 @@ int serve(const service::Context& ctx, const imap::Settings& settings) {
   if (!rt) return 1;
   imap::Watcher watcher(*rt->store, settings.idle_poll);
   notify::Subscriber redis(ctx.core.redis.url, [&watcher](std::uint64_t mailbox) { watcher.changed(mailbox); });
-  imap::Shared shared{settings, ctx.core, *rt->store, *rt->tls, rt->cache, rt->limiter, rt->slow_pool, watcher};
+  imap::Shared shared{settings, ctx.core, *rt->store, *rt->tls, rt->cache, *rt->limiter, rt->slow_pool, watcher};
   std::vector<net::Listener> listeners;
   for (const auto& a : settings.imaps_listen) listeners.push_back(net::session_listener<imap::Session>(a, shared, true));
   for (const auto& a : settings.imap_listen) listeners.push_back(net::session_listener<imap::Session>(a, shared, false));

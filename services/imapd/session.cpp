@@ -2,6 +2,8 @@
 // "+"), the command table by state, and the commands valid in any state or before login.
 #include "session.hpp"
 
+#include <limits>
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -30,13 +32,16 @@ Session::Session(Shared& shared, asio::ip::tcp::socket socket, bool implicit_tls
 
 std::string Session::capabilities() const {
   // Only what works (CLIENTS.md). IMAP4rev1 always; no IMAP4rev2 until it is complete.
-  std::string c = "IMAP4rev1 SASL-IR LITERAL+ ID ENABLE IDLE";
+  // Before login only LITERAL- (RFC 7888 5: non-synchronizing literals of up to 4,096
+  // bytes), so an unauthenticated peer can make the server hold little.
+  std::string c = std::string("IMAP4rev1 SASL-IR ") + (user_id_ ? "LITERAL+" : "LITERAL-") + " ID ENABLE IDLE";
   // Port 143 before STARTTLS: no way to log in (RFC 3501 6.2.1, LOGINDISABLED).
   if (!stream_->tls()) return c + " STARTTLS LOGINDISABLED";
   if (!user_id_) return c + " AUTH=PLAIN";
   return c + " NAMESPACE UIDPLUS MOVE UNSELECT CHILDREN SPECIAL-USE CREATE-SPECIAL-USE LIST-EXTENDED LIST-STATUS"
              " STATUS=SIZE ESEARCH SORT SORT=DISPLAY THREAD=ORDEREDSUBJECT THREAD=REFERENCES QUOTA QUOTA=RES-STORAGE"
-             " CONDSTORE QRESYNC COMPRESS=DEFLATE";
+             " CONDSTORE QRESYNC COMPRESS=DEFLATE BINARY MULTIAPPEND ESORT APPENDLIMIT=" +
+             std::to_string(shared_.settings.max_literal_size);
 }
 
 void Session::bad(const std::string& tag, std::string_view text) {
@@ -61,6 +66,7 @@ asio::awaitable<bool> Session::read_more(bool flush_first) {
   if (flush_first && !co_await flush()) co_return false;
   char buf[16384];
   boost::system::error_code ec;
+  if (user_id_) stream_->end_phase();  // logged in
   stream_->expires_after(user_id_ ? shared_.settings.idle_timeout : shared_.settings.login_timeout);
   auto n = co_await stream_->read_some(asio::buffer(buf), ec);
   if (ec) co_return false;
@@ -81,49 +87,109 @@ asio::awaitable<std::optional<std::string>> Session::read_line(bool flush_first)
   }
 }
 
+Session::~Session() { shared_.literal_budget.release(literal_reserved_); }
+
+std::string Session::tag_in_buffer() const {
+  auto tag = std::string_view(in_).substr(0, std::min(in_.find(' '), in_.find("\r\n")));
+  if (tag.empty() || tag.size() > 64) return "*";
+  for (unsigned char c : tag)
+    if (c <= ' ' || c >= 0x7f || std::string_view("(){\"\\]%*+").find(static_cast<char>(c)) != std::string_view::npos)
+      return "*";
+  return std::string(tag);
+}
+
+// A refused command's bytes are dropped as they arrive, never kept: first what is left of
+// a non-synchronizing literal, then each line and the non-synchronizing literals it
+// announces, until a line that announces none (or a synchronizing one, whose data the
+// client sends only after a "+" it will not get) ends the command.
+asio::awaitable<bool> Session::discard_command(std::size_t line_start, std::uint64_t literal_left) {
+  in_.erase(0, line_start);
+  for (;;) {
+    while (literal_left) {
+      auto n = std::min<std::uint64_t>(literal_left, in_.size());
+      in_.erase(0, n);
+      literal_left -= n;
+      if (literal_left && !co_await read_more()) co_return false;
+    }
+    auto crlf = in_.find("\r\n");
+    if (crlf == std::string::npos) {
+      // Only a line's end can announce a literal: keep a tail long enough for "{n+}".
+      if (in_.size() > 64) in_.erase(0, in_.size() - 64);
+      if (!co_await read_more()) co_return false;
+      continue;
+    }
+    auto f = frame(in_, 0, std::numeric_limits<std::size_t>::max());
+    in_.erase(0, crlf + 2);
+    if (f.status != Framing::Status::need_literal || f.synchronizing) co_return true;
+    literal_left = f.literal;
+  }
+}
+
+// Frames one command with its literals (RFC 9051 4.3, RFC 7888). Limits: the command's text
+// outside its literals (max_line_length, all its lines together), each literal's size
+// (max_literal_size; before login max_login_literal_size and only the two literals LOGIN
+// needs, RFC 7888 LITERAL-), and the process's literal_budget. A refused command is read to
+// its end without being kept, then answered; the session goes on, except after an oversized
+// non-synchronizing literal, whose data is not worth reading (BYE).
 asio::awaitable<std::optional<std::string>> Session::read_command() {
-  std::size_t scan = 0;
+  const auto& st = shared_.settings;
+  std::size_t scan = 0;   // where the current line starts
+  std::size_t text = 0;   // bytes of the command's lines before the current one
+  unsigned literals = 0;
   for (;;) {
     if (logout_) co_return std::nullopt;
-    auto f = frame(in_, scan, shared_.settings.max_line_length);
+    auto f = frame(in_, scan, st.max_line_length - std::min<std::size_t>(text, st.max_line_length));
     switch (f.status) {
       case Framing::Status::need_more:
         if (!co_await read_more()) co_return std::nullopt;
         continue;
-      case Framing::Status::too_long:
-        // RFC 9051 7.1: BAD (the tag is unknown); drop the line and go on.
-        untagged("BAD [TOOBIG] Command line too long");
-        ++errors_;
-        if (f.end) {
-          in_.erase(0, f.end);
-        } else {
-          // Skip to the end of this line without keeping it.
-          for (;;) {
-            auto crlf = in_.find("\r\n");
-            if (crlf != std::string::npos) {
-              in_.erase(0, crlf + 2);
-              break;
-            }
-            in_.erase(0, in_.size() > 1 ? in_.size() - 1 : 0);
-            if (!co_await read_more()) co_return std::nullopt;
-          }
-        }
-        scan = 0;
+      case Framing::Status::too_long: {
+        // RFC 9051 7.1: BAD; the command is dropped and the session goes on.
+        auto tag = tag_in_buffer();
+        if (!co_await discard_command(scan, 0)) co_return std::nullopt;
+        bad(tag, "[TOOBIG] Command line too long (the limit is " + std::to_string(st.max_line_length) +
+                     " bytes outside literals)");
+        scan = text = literals = 0;
+        release_literals();
         continue;
+      }
       case Framing::Status::need_literal: {
-        if (f.literal > shared_.settings.max_literal_size) {
-          std::string tag = in_.substr(0, in_.find(' '));
-          if (f.synchronizing) {
-            // The client waits for "+": refuse, and it sends nothing more of this command.
-            in_.erase(0, f.literal_at);
-            tagged(tag.size() < 64 ? tag : "*", "NO", "[TOOBIG] Literal too large");
-            scan = 0;
-            continue;
+        auto tag = tag_in_buffer();
+        std::uint64_t limit = user_id_ ? st.max_literal_size : st.max_login_literal_size;
+        // Before login only LOGIN's user name and password may come as literals.
+        bool too_many = !user_id_ && literals >= 2;
+        std::string refusal;
+        const char* status = "NO";
+        if (f.literal > limit) {
+          if (!f.synchronizing) {
+            untagged("BYE [TOOBIG] Literal too large (the limit is " + std::to_string(limit) + " bytes)");
+            logout_ = true;
+            co_return std::nullopt;
           }
-          untagged("BYE [TOOBIG] Literal too large");
-          logout_ = true;
-          co_return std::nullopt;
+          refusal = "[TOOBIG] Literal too large (the limit is " + std::to_string(limit) + " bytes)";
+        } else if (too_many) {
+          status = "BAD";
+          refusal = "Only LOGIN's two literals are accepted before login";
+        } else if (!shared_.literal_budget.reserve(f.literal)) {
+          refusal = "[UNAVAILABLE] The server holds too much data now; try again later";
+          log::warn("imap.literal.budget", {{"session", id_}, {"peer", peer_}, {"literal", f.literal},
+                                            {"in_use", shared_.literal_budget.used()}});
+        } else {
+          literal_reserved_ += f.literal;
         }
+        if (!refusal.empty()) {
+          // A synchronizing literal's data never comes (the client waits for a "+"), and the
+          // command ends there; a non-synchronizing one's is dropped with the rest of the command.
+          if (f.synchronizing) in_.erase(0, f.literal_at);
+          else if (!co_await discard_command(f.literal_at, f.literal)) co_return std::nullopt;
+          if (std::string_view(status) == "BAD") bad(tag, refusal);
+          else tagged(tag, status, refusal);
+          scan = text = literals = 0;
+          release_literals();
+          continue;
+        }
+        ++literals;
+        text += f.literal_at - scan;
         if (f.synchronizing) {
           out_ += "+ Ready for literal data\r\n";
           if (!co_await flush()) co_return std::nullopt;
@@ -142,10 +208,14 @@ asio::awaitable<std::optional<std::string>> Session::read_command() {
   }
 }
 
+void Session::release_literals() {
+  shared_.literal_budget.release(literal_reserved_);
+  literal_reserved_ = 0;
+}
+
 asio::awaitable<bool> Session::start_tls() {
   boost::system::error_code ec;
-  stream_->expires_after(shared_.settings.tls_handshake_timeout);
-  co_await stream_->handshake(shared_.tls, ec);
+  co_await stream_->handshake(shared_.tls, shared_.settings.tls_handshake_timeout, ec);
   if (ec) {
     log::info("imap.tls.failed", {{"session", id_}, {"peer", peer_}, {"error", ec.message()}});
     co_return false;
@@ -155,6 +225,9 @@ asio::awaitable<bool> Session::start_tls() {
 
 asio::awaitable<void> Session::run() {
   stream_->start_watchdog();
+  // Before login, the client has login_timeout of waiting in all, however it trickles
+  // its bytes (docs/security.md, "Slow clients").
+  stream_->begin_phase(shared_.settings.login_timeout);
   log::info("imap.connect", {{"session", id_}, {"peer", peer_}});
   if (implicit_tls_ && !co_await start_tls()) co_return;
   untagged("OK [CAPABILITY " + capabilities() + "] Mailstead ready");
@@ -162,11 +235,14 @@ asio::awaitable<void> Session::run() {
     auto text = co_await read_command();
     if (!text) break;
     auto parsed = parse_command(*text);
+    text.reset();  // the tokens hold their own copy: keep one copy of a large APPEND, not two
     if (auto* e = std::get_if<ParseError>(&parsed)) {
+      release_literals();
       bad(e->tag, e->text);
       continue;
     }
     co_await dispatch(std::get<Command>(parsed));
+    release_literals();
   }
   co_await flush();
   co_await stream_->shutdown();
@@ -292,17 +368,26 @@ void Session::cmd_id(Command& c) {
   tagged(c.tag, "OK", "ID completed");
 }
 
+void Session::enable_condstore() {
+  // RFC 7162 3.1: a CONDSTORE enabling command issued while a mailbox is selected (FETCH
+  // MODSEQ, SEARCH MODSEQ, ENABLE…) makes the server report the mailbox's HIGHESTMODSEQ,
+  // which SELECT did not, before anything that carries a MODSEQ.
+  if (condstore_) return;
+  condstore_ = true;
+  if (selected_) untagged("OK [HIGHESTMODSEQ " + std::to_string(selected_->highestmodseq) + "] Highest");
+}
+
 void Session::cmd_enable(Command& c) {
   // RFC 5161: report what this command newly enabled; unknown names are ignored.
   std::string enabled;
   for (const auto& a : c.args) {
     if (a.is_atom("CONDSTORE") && !condstore_) {
-      condstore_ = true;
+      enable_condstore();
       enabled += " CONDSTORE";
     } else if (a.is_atom("QRESYNC") && !qresync_) {
       qresync_ = true;
       if (!condstore_) enabled += " CONDSTORE";  // QRESYNC implies CONDSTORE (RFC 7162 3.2.3)
-      condstore_ = true;
+      enable_condstore();
       enabled += " QRESYNC";
     }
   }
@@ -312,7 +397,7 @@ void Session::cmd_enable(Command& c) {
 
 asio::awaitable<bool> Session::finish_login(const std::string& tag, const std::string& user, const std::string& password) {
   net::LoginGate gate{shared_.store, shared_.password_cache, shared_.auth_limiter, shared_.slow_pool,
-                      shared_.settings.auth_failure_delay};
+                      shared_.core.auth.failure_delay};
   auto r = co_await net::gated_login(gate, "imap", id_, peer_, user, password);
   if (r.result == net::GateResult::throttled) {
     tagged(tag, "NO", "[UNAVAILABLE] Too many failed logins from your address; try again later");

@@ -7,6 +7,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/thread_pool.hpp>
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -34,6 +35,26 @@ namespace mailstead::imap {
 
 namespace asio = boost::asio;
 
+// The process-wide allowance for literal bytes that sessions hold in memory while a command
+// is read and run (APPEND's message, above all). Over it, a literal gets a temporary NO.
+class LiteralBudget {
+ public:
+  explicit LiteralBudget(std::uint64_t limit) : limit_(limit) {}
+  bool reserve(std::uint64_t n) {
+    auto used = used_.load(std::memory_order_relaxed);
+    do {
+      if (n > limit_ || used > limit_ - n) return false;
+    } while (!used_.compare_exchange_weak(used, used + n, std::memory_order_relaxed));
+    return true;
+  }
+  void release(std::uint64_t n) { used_.fetch_sub(n, std::memory_order_relaxed); }
+  std::uint64_t used() const { return used_.load(std::memory_order_relaxed); }
+
+ private:
+  std::atomic<std::uint64_t> used_{0};
+  std::uint64_t limit_;
+};
+
 struct Shared {
   const Settings& settings;
   const config::CoreSettings& core;
@@ -43,6 +64,7 @@ struct Shared {
   auth::FailureLimiter& auth_limiter;
   asio::thread_pool& slow_pool;
   Watcher& watcher;
+  LiteralBudget literal_budget{settings.max_literal_memory};
 };
 
 struct ViewMessage {
@@ -60,12 +82,14 @@ struct MailboxView {
   std::uint64_t highestmodseq = 0;
   std::uint32_t messages_total = 0;  // as of the last check, for a cheap "anything new?"
   std::vector<ViewMessage> messages;  // index = sequence number - 1
+  std::vector<std::string> keywords;  // announced in FLAGS / PERMANENTFLAGS so far
 };
 
 class Session {
  public:
   // implicit_tls: IMAPS (993); otherwise port 143, where STARTTLS comes first.
   Session(Shared& shared, asio::ip::tcp::socket socket, bool implicit_tls = true);
+  ~Session();
   asio::awaitable<void> run();
 
  private:
@@ -75,6 +99,10 @@ class Session {
   // flush_first = false only while IDLE's watcher owns the write side.
   asio::awaitable<bool> read_more(bool flush_first = true);
   asio::awaitable<std::optional<std::string>> read_command();
+  // Drops a refused command's remaining bytes without keeping them (see session.cpp).
+  asio::awaitable<bool> discard_command(std::size_t line_start, std::uint64_t literal_left);
+  std::string tag_in_buffer() const;
+  void release_literals();
   asio::awaitable<std::optional<std::string>> read_line(bool flush_first = true);
   void untagged(std::string_view s) { out_ += "* "; out_ += s; out_ += "\r\n"; }
   void tagged(const std::string& tag, std::string_view status, std::string_view text) {
@@ -123,13 +151,18 @@ class Session {
                       const std::function<void(std::size_t, const struct SearchMessage&, const store::MessageRecord&)>& fn,
                       bool all_fields = true);
   asio::awaitable<void> cmd_copy(Command& c, bool uid, bool move);
+  struct SearchLimits search_limits() const;
 
   // mailbox view
   // Reports changes made by others: EXISTS and flag changes always, EXPUNGE only when
   // `expunges` (never during FETCH, STORE or SEARCH, RFC 3501 7.4.1).
   void refresh(bool expunges);
   void load_view(std::uint64_t id);
-  std::string flags_text(const ViewMessage& m) const;
+  // "(\\Seen $Work)"; a keyword the client has not been told of is first announced with
+  // untagged FLAGS and PERMANENTFLAGS (RFC 3501 7.2.6), so call it before writing the FETCH.
+  std::string flags_text(const ViewMessage& m);
+  void announce_keywords(const ViewMessage& m);
+  void flags_responses();  // FLAGS and PERMANENTFLAGS of the selected mailbox
   // Sequence numbers (or UIDs) of the set, in ascending order, as indexes into the view.
   std::vector<std::size_t> resolve_set(const SequenceSet& set, bool uid) const;
   std::optional<std::uint64_t> owner_mailbox(const std::string& name);
@@ -139,6 +172,7 @@ class Session {
   std::string id_, peer_;
   std::string in_, out_;
   std::uint32_t errors_ = 0;
+  std::uint64_t literal_reserved_ = 0;  // this session's share of shared_.literal_budget
   bool logout_ = false;
   bool implicit_tls_ = true;
   std::optional<std::uint64_t> user_id_;
@@ -146,6 +180,7 @@ class Session {
   std::optional<MailboxView> selected_;
   bool condstore_ = false;  // RFC 7162: MODSEQ in FETCH responses, HIGHESTMODSEQ on SELECT
   bool qresync_ = false;    // VANISHED instead of EXPUNGE
+  void enable_condstore();  // sets condstore_; reports HIGHESTMODSEQ when that enables it
 
   // Reports removed messages: "* n EXPUNGE" each (highest first), or one VANISHED.
   void report_expunged(const std::vector<std::size_t>& indexes_desc);

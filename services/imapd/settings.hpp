@@ -19,18 +19,19 @@ struct Settings {
 
   std::uint32_t max_line_length = 65536;          // a command line without literals (long UID sets)
   std::uint64_t max_literal_size = 50ull << 20;   // APPEND and other literals; more: NO [TOOBIG]
+  std::uint64_t max_login_literal_size = 4096;    // before login (RFC 7888 LITERAL-); more: NO/BYE [TOOBIG]
+  std::uint64_t max_literal_memory = 256ull << 20; // literal bytes all sessions hold at once; more: NO [UNAVAILABLE]
   std::uint32_t max_connections = 10000;
   std::uint32_t max_connections_per_ip = 50;       // Thunderbird keeps 5 per account
   std::uint32_t max_errors = 20;                   // BAD replies before BYE
+  std::uint32_t max_search_depth = 100;            // NOT/OR/(…) levels in SEARCH, SORT, THREAD; more: BAD
+  std::uint32_t max_search_keys = 10000;           // search keys in one command; more: BAD
+  std::uint32_t max_list_pattern = 1024;           // bytes of LIST/LSUB patterns (with the reference) in one command
   std::chrono::milliseconds idle_timeout{std::chrono::minutes(30)};  // RFC 3501 5.4: at least 30 min
   std::chrono::milliseconds login_timeout{std::chrono::minutes(1)};  // before authentication
   std::chrono::milliseconds tls_handshake_timeout{std::chrono::seconds(30)};
   std::chrono::milliseconds idle_poll{std::chrono::milliseconds(50)};  // IDLE change checks
 
-  std::uint32_t auth_max_failures_per_ip = 10;
-  std::uint32_t auth_max_failures_per_account = 20;
-  std::chrono::milliseconds auth_failure_window{std::chrono::minutes(15)};
-  std::chrono::milliseconds auth_failure_delay{std::chrono::seconds(1)};
 };
 
 Settings load_settings(config::Source& src);

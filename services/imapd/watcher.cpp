@@ -1,3 +1,4 @@
+// The process-wide IDLE watcher (see watcher.hpp).
 #include "watcher.hpp"
 
 #include <boost/asio/post.hpp>
@@ -8,8 +9,9 @@
 
 namespace mailstead::imap {
 
-Watcher::Watcher(store::Store& store, std::chrono::milliseconds poll)
-    : store_(store), poll_(poll), thread_([this] { run(); }) {}
+Watcher::Watcher(store::Store& store, std::chrono::milliseconds poll, bool threaded) : store_(store), poll_(poll) {
+  if (threaded) thread_ = std::thread([this] { run(); });
+}
 
 Watcher::~Watcher() {
   {
@@ -17,7 +19,7 @@ Watcher::~Watcher() {
     stop_ = true;
   }
   cv_.notify_all();
-  thread_.join();
+  if (thread_.joinable()) thread_.join();
 }
 
 std::uint64_t Watcher::watch(std::uint64_t mailbox, std::uint64_t known, boost::asio::any_io_executor ex,
@@ -49,35 +51,45 @@ void Watcher::changed(std::uint64_t mailbox) {
     if (w.mailbox == mailbox) fire(w);
 }
 
+void Watcher::check() {
+  std::unique_lock lock(mu_);
+  if (waiters_.empty()) return;
+  // The store's counter only says whether to look. It can already name a commit that a
+  // snapshot begun now does not hold yet; so what is remembered below is the counter of
+  // the snapshot actually read, and a commit in that window is looked at again next tick.
+  if (store_.generation() == seen_ && !dirty_) return;
+  dirty_ = false;
+  std::unordered_set<std::uint64_t> ids;
+  for (const auto& [token, w] : waiters_) ids.insert(w.mailbox);
+  lock.unlock();
+  std::unordered_map<std::uint64_t, std::uint64_t> modseq;  // 0: the mailbox is gone
+  std::uint64_t counter = 0;
+  {
+    auto txn = store_.read();
+    counter = txn->change_counter();
+    for (auto id : ids) {
+      auto m = store::get_mailbox(*txn, id);
+      modseq[id] = m ? m->highestmodseq : 0;
+    }
+  }
+  lock.lock();
+  seen_ = counter;
+  for (auto& [token, w] : waiters_) {
+    auto it = modseq.find(w.mailbox);
+    if (it == modseq.end()) continue;  // registered meanwhile: dirty_ brings it next tick
+    if (it->second != w.known) {
+      w.known = it->second;
+      fire(w);
+    }
+  }
+}
+
 void Watcher::run() {
-  std::uint64_t seen = store_.generation();
   std::unique_lock lock(mu_);
   while (!cv_.wait_for(lock, poll_, [&] { return stop_; })) {
-    if (waiters_.empty()) continue;
-    auto now = store_.generation();
-    if (now == seen && !dirty_) continue;
-    seen = now;
-    dirty_ = false;
-    std::unordered_set<std::uint64_t> ids;
-    for (const auto& [token, w] : waiters_) ids.insert(w.mailbox);
     lock.unlock();
-    std::unordered_map<std::uint64_t, std::uint64_t> modseq;  // 0: the mailbox is gone
-    {
-      auto txn = store_.read();
-      for (auto id : ids) {
-        auto m = store::get_mailbox(*txn, id);
-        modseq[id] = m ? m->highestmodseq : 0;
-      }
-    }
+    check();
     lock.lock();
-    for (auto& [token, w] : waiters_) {
-      auto it = modseq.find(w.mailbox);
-      if (it == modseq.end()) continue;  // registered meanwhile: next tick
-      if (it->second != w.known) {
-        w.known = it->second;
-        fire(w);
-      }
-    }
   }
 }
 

@@ -2,6 +2,8 @@
 // A thread checks the store's commit counter every `poll` and, when it moved, reads the
 // watched mailboxes' HIGHESTMODSEQ (one read transaction for all sessions, not one per
 // session); a Redis notice (notify::Subscriber) wakes a mailbox's sessions at once.
+// docs/imap.md ("Changes from other sessions and processes") explains why the counter it
+// remembers is the one of the snapshot it read, never the store's newest.
 #pragma once
 
 #include <boost/asio/any_io_executor.hpp>
@@ -29,17 +31,23 @@ struct Wake {
 
 class Watcher {
  public:
-  Watcher(store::Store& store, std::chrono::milliseconds poll);
+  // Starts the polling thread; with `threaded` false nothing polls unless check() is
+  // called (unit tests drive it step by step).
+  Watcher(store::Store& store, std::chrono::milliseconds poll, bool threaded = true);
   ~Watcher();
   Watcher(const Watcher&) = delete;
   Watcher& operator=(const Watcher&) = delete;
 
-  // Wakes `wake` (on its executor) once the mailbox's HIGHESTMODSEQ passes `known`.
+  // Wakes `wake` (on its executor) once the mailbox's HIGHESTMODSEQ differs from `known`.
   std::uint64_t watch(std::uint64_t mailbox, std::uint64_t known, boost::asio::any_io_executor ex,
                       std::weak_ptr<Wake> wake);
   void unwatch(std::uint64_t token);
   // Someone said this mailbox changed (Redis): wake its sessions now.
   void changed(std::uint64_t mailbox);
+  // One poll: when the store's commit counter moved past the last snapshot read (or a
+  // session started watching), reads the watched mailboxes in one snapshot and wakes the
+  // sessions whose mailbox changed. The polling thread calls it every `poll`.
+  void check();
 
  private:
   struct Waiter {
@@ -55,6 +63,7 @@ class Watcher {
   std::mutex mu_;
   std::condition_variable cv_;
   bool stop_ = false, dirty_ = false;
+  std::uint64_t seen_ = 0;  // the change counter of the last snapshot read
   std::uint64_t next_token_ = 1;
   std::unordered_map<std::uint64_t, Waiter> waiters_;
   std::thread thread_;

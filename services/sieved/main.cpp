@@ -14,7 +14,7 @@ namespace {
 int serve(const service::Context& ctx, const managesieve::Settings& settings) {
   auto rt = net::make_runtime(ctx, net::limits_of(settings));
   if (!rt) return 1;
-  managesieve::Shared shared{settings, ctx.core, *rt->store, *rt->tls, rt->cache, rt->limiter, rt->slow_pool};
+  managesieve::Shared shared{settings, ctx.core, *rt->store, *rt->tls, rt->cache, *rt->limiter, rt->slow_pool};
   std::vector<net::Listener> listeners;
   for (const auto& a : settings.listen) listeners.push_back(net::session_listener<managesieve::Session>(a, shared));
   return net::serve_until_stopped(*rt, ctx, "sieved", settings.threads, std::move(listeners));

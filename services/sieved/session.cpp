@@ -14,16 +14,6 @@
 
 namespace mailstead::managesieve {
 
-namespace {
-// A script name: 1–128 bytes of UTF-8 without control characters (RFC 5804 1.6).
-bool valid_name(std::string_view n) {
-  if (n.empty() || n.size() > 128) return false;
-  for (unsigned char c : n)
-    if (c < 0x20 || c == 0x7F) return false;
-  return true;
-}
-}  // namespace
-
 Session::Session(Shared& shared, asio::ip::tcp::socket socket)
     : shared_(shared), stream_(std::make_unique<net::Stream>(std::move(socket))), id_(new_session_id()) {
   peer_ = stream_->peer_address();
@@ -75,6 +65,7 @@ asio::awaitable<bool> Session::read_more() {
   if (!co_await flush()) co_return false;
   char buf[16384];
   boost::system::error_code ec;
+  if (user_id_) stream_->end_phase();  // logged in
   stream_->expires_after(user_id_ ? shared_.settings.idle_timeout : shared_.settings.login_timeout);
   auto n = co_await stream_->read_some(asio::buffer(buf), ec);
   if (ec) co_return false;
@@ -109,6 +100,9 @@ asio::awaitable<std::optional<std::string>> Session::read_command() {
 
 asio::awaitable<void> Session::run() {
   stream_->start_watchdog();
+  // Before login, the client has login_timeout of waiting in all, however it trickles
+  // its bytes (docs/security.md, "Slow clients").
+  stream_->begin_phase(shared_.settings.login_timeout);
   log::info("sieve.connect", {{"session", id_}, {"peer", peer_}});
   out_ += capabilities();
   reply("OK", "", "Mailstead ManageSieve ready");
@@ -195,8 +189,7 @@ asio::awaitable<void> Session::cmd_starttls() {
   }
   in_.clear();  // nothing sent in plain text after STARTTLS counts
   boost::system::error_code ec;
-  stream_->expires_after(shared_.settings.tls_handshake_timeout);
-  co_await stream_->handshake(shared_.tls, ec);
+  co_await stream_->handshake(shared_.tls, shared_.settings.tls_handshake_timeout, ec);
   if (ec) {
     log::info("sieve.tls.failed", {{"session", id_}, {"peer", peer_}, {"error", ec.message()}});
     logout_ = true;
@@ -253,7 +246,7 @@ asio::awaitable<void> Session::cmd_authenticate(Command& c) {
   std::string authz = decoded->substr(0, p1), user = decoded->substr(p1 + 1, p2 - p1 - 1), pw = decoded->substr(p2 + 1);
   if (!authz.empty() && !iequals(authz, user)) co_return reply("NO", "", "Proxy authorisation is not supported");
   net::LoginGate gate{shared_.store, shared_.password_cache, shared_.auth_limiter, shared_.slow_pool,
-                      shared_.settings.auth_failure_delay};
+                      shared_.core.auth.failure_delay};
   auto r = co_await net::gated_login(gate, "sieve", id_, peer_, user, pw);
   if (r.result == net::GateResult::throttled) co_return reply("NO", "TRYLATER", "Too many failed logins; try again later");
   if (r.result == net::GateResult::failed) co_return reply("NO", "", "Authentication failed");
@@ -282,7 +275,7 @@ bool Session::validate(const std::string& text, std::vector<std::string>& warnin
 asio::awaitable<void> Session::cmd_putscript(Command& c) {
   const auto& name = c.args[0].text;
   const auto& text = c.args[1].text;
-  if (!valid_name(name)) co_return reply("NO", "", "Invalid script name");
+  if (auto why = sieve::script_name_error(name); !why.empty()) co_return reply("NO", "", "Invalid script name: " + why);
   if (text.size() > shared_.core.sieve.max_script_size)
     co_return reply("NO", "QUOTA/MAXSIZE", "Script larger than " + std::to_string(shared_.core.sieve.max_script_size) + " bytes");
   {
@@ -354,7 +347,7 @@ asio::awaitable<void> Session::cmd_deletescript(Command& c) {
 asio::awaitable<void> Session::cmd_renamescript(Command& c) {
   auto from = c.args[0].text, to = c.args[1].text;
   auto user = *user_id_;
-  if (!valid_name(to)) co_return reply("NO", "", "Invalid script name");
+  if (auto why = sieve::script_name_error(to); !why.empty()) co_return reply("NO", "", "Invalid script name: " + why);
   {
     auto txn = shared_.store.read();
     if (!sieve::get_script(*txn, user, from)) co_return reply("NO", "NONEXISTENT", "No such script");
@@ -369,7 +362,7 @@ asio::awaitable<void> Session::cmd_renamescript(Command& c) {
 
 void Session::cmd_havespace(Command& c) {
   if (c.args[1].kind != Argument::Kind::number) return bad("HAVESPACE needs a number");
-  if (!valid_name(c.args[0].text)) return reply("NO", "", "Invalid script name");
+  if (auto why = sieve::script_name_error(c.args[0].text); !why.empty()) return reply("NO", "", "Invalid script name: " + why);
   auto size = std::stoull(c.args[1].text);
   if (size > shared_.core.sieve.max_script_size)
     return reply("NO", "QUOTA/MAXSIZE", "Scripts may be at most " + std::to_string(shared_.core.sieve.max_script_size) + " bytes");

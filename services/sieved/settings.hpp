@@ -23,10 +23,6 @@ struct Settings {
   std::chrono::milliseconds idle_timeout{std::chrono::minutes(30)};
   std::chrono::milliseconds login_timeout{std::chrono::minutes(1)};
   std::chrono::milliseconds tls_handshake_timeout{std::chrono::seconds(30)};
-  std::uint32_t auth_max_failures_per_ip = 10;
-  std::uint32_t auth_max_failures_per_account = 20;
-  std::chrono::milliseconds auth_failure_window{std::chrono::minutes(15)};
-  std::chrono::milliseconds auth_failure_delay{std::chrono::seconds(1)};
 };
 
 Settings load_settings(config::Source& src);

@@ -9,6 +9,7 @@
 #include "session/session.hpp"
 #include "settings.hpp"
 #include "srs/srs.hpp"
+#include "spool.hpp"
 #include "store/store.hpp"
 
 using namespace mailstead;
@@ -25,9 +26,17 @@ int serve(const service::Context& ctx, const smtp::Settings& settings) {
     std::fprintf(stderr, "mailstead-smtpd: %s\n", srs_keys.error().message.c_str());
     return 1;
   }
-  smtp::Shared shared{settings, ctx.core, *rt->store, *rt->tls, rt->cache, rt->limiter, rt->connections, rt->slow_pool,
+  smtp::Spool spool(ctx.core.data_dir + "/spool",
+                    {settings.memory_budget, settings.spool_threshold, settings.spool_max_size});
+  if (auto why = spool.open(ctx.core.run_as); !why.empty()) {
+    std::fprintf(stderr, "%s: %s\n", ctx.name.c_str(), why.c_str());
+    return 1;
+  }
+  asio::thread_pool sieve_pool(settings.sieve_threads);
+  smtp::Shared shared{settings, ctx.core, *rt->store, *rt->tls, rt->cache, *rt->limiter, rt->connections, rt->slow_pool,
                       directory::RoutingSettings{ctx.core.routing.recipient_delimiter, std::move(*srs_keys),
-                                                 ctx.core.srs.max_age_days}};
+                                                 ctx.core.srs.max_age_days},
+                      spool, sieve_pool};
 
   auto session = [&shared](smtp::Port port) {
     return [&shared, port](net::tcp::socket s) -> asio::awaitable<void> {
@@ -40,14 +49,14 @@ int serve(const service::Context& ctx, const smtp::Settings& settings) {
     for (const auto& a : addrs) {
       net::Listener l{a, session(port), "421 4.7.0 Too many connections from your address, try again later\r\n",
                       "421 4.3.2 Too many connections, try again later\r\n"};
-      if (port == smtp::Port::submissions) l.too_many_from_ip = l.too_many_total = "";  // TLS from the first byte
+      if (port == smtp::Port::submissions) l.too_many_from_ip = l.too_many_on_listener = "";  // TLS from the first byte
       listeners.push_back(std::move(l));
     }
   };
   add(settings.mx_listen, smtp::Port::mx);
   add(settings.submission_listen, smtp::Port::submission);
   add(settings.submissions_listen, smtp::Port::submissions);
-  return net::serve_until_stopped(*rt, ctx, "smtpd", settings.threads, std::move(listeners));
+  return net::serve_until_stopped(*rt, ctx, "smtpd", settings.threads, std::move(listeners), [&] { sieve_pool.join(); });
 }
 
 }  // namespace

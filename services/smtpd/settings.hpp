@@ -23,17 +23,27 @@ struct Settings {
   std::uint64_t max_message_size = 50ull << 20;  // SIZE; more gets 552 5.3.4
   std::uint32_t max_recipients = 100;           // per message; more gets 452 4.5.3
   std::uint32_t max_errors = 10;                // protocol errors before 421 and disconnect
-  std::uint32_t max_connections = 1000;
+  std::uint32_t max_connections = 1000;         // per listening address (25, 587, 465 each)
   std::uint32_t max_connections_per_ip = 20;
-  std::chrono::milliseconds command_timeout{std::chrono::minutes(5)};  // RFC 5321 4.5.3.2.7
-  std::chrono::milliseconds data_timeout{std::chrono::minutes(3)};     // 4.5.3.2.5, between data blocks
-  std::chrono::milliseconds tls_handshake_timeout{std::chrono::seconds(30)};
-  bool quota_permanent = false;  // over quota: 452 4.2.2 (false) or 552 5.2.2 (true)
+  // A command line must arrive whole within command_timeout (RFC 5321 4.5.3.2.7), however
+  // it is trickled; each wait for bytes too.
+  std::chrono::milliseconds command_timeout{std::chrono::minutes(5)};
+  // DATA/BDAT: each wait at most data_timeout (4.5.3.2.5), and the whole transfer within
+  // data_timeout plus one second per min_data_rate bytes.
+  std::chrono::milliseconds data_timeout{std::chrono::minutes(3)};
+  std::uint32_t min_data_rate = 1024;  // bytes per second
+  std::chrono::milliseconds tls_handshake_timeout{std::chrono::seconds(30)};  // the whole handshake
 
-  std::uint32_t auth_max_failures_per_ip = 10;
-  std::uint32_t auth_max_failures_per_account = 20;
-  std::chrono::milliseconds auth_failure_window{std::chrono::minutes(15)};
-  std::chrono::milliseconds auth_failure_delay{std::chrono::seconds(1)};  // before each 535
+  // Message bytes in memory across all sessions (in-memory parts and messages being parsed
+  // and stored); above it messages wait their turn, and 452 4.3.1 after data_timeout.
+  std::uint64_t memory_budget = 128ull << 20;
+  std::uint64_t spool_threshold = 256 << 10;   // per message; the rest goes to <data_dir>/spool
+  std::uint64_t spool_max_size = 4ull << 30;   // spool file bytes at once; more: 452 4.3.1
+  std::uint32_t max_header_line_length = 8192;  // one header line; longer: 552 5.3.4
+  std::uint64_t max_header_size = 256 << 10;    // the whole header; larger: 552 5.3.4
+  bool quota_permanent = false;  // over quota: 452 4.2.2 (false) or 552 5.2.2 (true)
+  std::uint32_t sieve_threads = 2;  // the pool that runs Sieve at delivery, off the I/O threads
+
 };
 
 Settings load_settings(config::Source& src);

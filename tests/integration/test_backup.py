@@ -129,7 +129,9 @@ class InitTest(unittest.TestCase):
         again = self.m.cli("init", "--domain", "example.org", "--admin", "admin@example.org")
         self.assertIn("exists; nothing else to do", again.stdout)
         self.assertNotIn("password:", again.stdout)
-        self.assertEqual([u["address"] for u in self.m.cli_json("user", "list")], ["admin@example.org"])
+        users = self.m.cli_json("user", "list")
+        self.assertEqual([u["address"] for u in users], ["admin@example.org"])
+        self.assertIn("admin@example.org", self.m.cli("admin", "list").stdout)
 
     def test_init_with_a_given_password(self):
         p = self.m.cli("init", "--domain", "example.org", "--admin", "boss@example.org", "--password-stdin",

@@ -124,12 +124,12 @@ class ImapTest(unittest.TestCase):
         r = self.raw(login=False)
         self.assertTrue(r.greeting.startswith(b"* OK [CAPABILITY IMAP4rev1 "), r.greeting)
         caps = r.greeting.split(b"[CAPABILITY ")[1].split(b"]")[0].split()
-        for need in (b"IMAP4rev1", b"SASL-IR", b"AUTH=PLAIN", b"LITERAL+", b"ID", b"IDLE"):
+        for need in (b"IMAP4rev1", b"SASL-IR", b"AUTH=PLAIN", b"LITERAL-", b"ID", b"IDLE"):
             self.assertIn(need, caps)
         for never in (b"AUTH=CRAM-MD5", b"AUTH=DIGEST-MD5", b"XLIST", b"X-GM-EXT-1", b"LANGUAGE", b"IMAP4rev2"):
             self.assertNotIn(never, caps)
         tagged, _ = r.cmd('LOGIN "alice@example.test" "alice-pw"')
-        self.assertRegex(tagged, r"OK \[CAPABILITY IMAP4rev1 .*UIDPLUS.*MOVE.*SPECIAL-USE")
+        self.assertRegex(tagged, r"OK \[CAPABILITY IMAP4rev1 .*LITERAL\+.*UIDPLUS.*MOVE.*SPECIAL-USE")
 
     def test_authenticate_plain_forms(self):
         token = base64.b64encode(b"\0alice@example.test\0alice-pw").decode()
@@ -601,7 +601,7 @@ class ImapTest(unittest.TestCase):
         r.send(b"big APPEND INBOX {999999999}\r\n")
         self.assertIn("big NO [TOOBIG]", r.response("big")[0])
         r.send(b"x" * 70000 + b"\r\n")
-        self.assertEqual(r.line(), b"* BAD [TOOBIG] Command line too long")
+        self.assertTrue(r.line().startswith(b"* BAD [TOOBIG] Command line too long"))
         self.assertIn(" OK ", r.cmd("NOOP")[0])
 
 
@@ -692,8 +692,8 @@ class ImapRedisTest(unittest.TestCase):
 class ImapLimitsTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.s = Suite(imapd_toml='max_errors = 3\nlogin_timeout = "1s"\nmax_connections_per_ip = 2\n'
-                                 'auth_max_failures_per_ip = 2\nauth_failure_delay = "10ms"\n').start("imapd")
+        cls.s = Suite(imapd_toml='max_errors = 3\nlogin_timeout = "1s"\nmax_connections_per_ip = 2\n',
+                      top_toml='[auth]\nmax_failures_per_ip = 2\nfailure_delay = "10ms"\n').start("imapd")
         cls.s.cli("domain", "add", "example.test")
         cls.s.cli("user", "add", "alice@example.test", "--password", "alice-pw")
 

@@ -30,6 +30,24 @@ class PrivilegesTest(unittest.TestCase):
         finally:
             s.cleanup()
 
+    def test_spool_is_writable_after_the_switch(self):
+        # A message over spool_threshold goes to <data_dir>/spool, written as run_as.
+        s = SmtpServer(top_toml='run_as = "nobody"\n', smtpd_toml='spool_threshold = "4K"\n')
+        try:
+            s.cli("domain", "add", "example.test")
+            s.cli("user", "add", "alice@example.test", "--password", "pw")
+            s.start()
+            body = b"Subject: spooled as nobody\r\n\r\n" + b"x" * 998 + b"\r\n" * 1 + (b"y" * 998 + b"\r\n") * 100
+            c = smtplib.SMTP("127.0.0.1", s.mx, timeout=10)
+            c.sendmail("a@remote.example", ["alice@example.test"], body)
+            c.quit()
+            self.assertEqual(len(s.messages("alice@example.test")), 1)
+            spool = os.path.join(s.instance.data_dir, "spool")
+            self.assertEqual(os.stat(spool).st_uid, pwd.getpwnam("nobody").pw_uid)
+            self.assertEqual(os.stat(spool).st_mode & 0o777, 0o700)
+        finally:
+            s.cleanup()
+
     def test_unknown_run_as_stops_start_up(self):
         s = SmtpServer(top_toml='run_as = "no-such-user-here"\n')
         try:

@@ -399,7 +399,7 @@ class SieveTest(unittest.TestCase):
 class SieveLoginLimitTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.s = Suite(sieved_toml='auth_max_failures_per_ip = 3\nauth_failure_delay = "10ms"\n').start("sieved")
+        cls.s = Suite(top_toml='[auth]\nmax_failures_per_ip = 3\nfailure_delay = "10ms"\n').start("sieved")
         cls.s.cli("domain", "add", "example.test")
         cls.s.cli("user", "add", "gina@example.test", "--password", "gina-pw")
 

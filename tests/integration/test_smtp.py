@@ -424,7 +424,8 @@ class SmtpLimitsTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.s = SmtpServer('max_message_size = "100K"\nmax_connections_per_ip = 3\nmax_errors = 4\n'
-                           'command_timeout = "1s"\nauth_max_failures_per_ip = 3\nauth_failure_delay = "10ms"\n').start()
+                           'command_timeout = "1s"\n',
+                           top_toml='[auth]\nmax_failures_per_ip = 3\nfailure_delay = "10ms"\n').start()
         setup_directory(cls.s)
         cls.tls = client_tls(cls.s.cert)
 

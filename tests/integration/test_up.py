@@ -1,5 +1,6 @@
 """`mailstead up`: first start makes a certificate and the demo account and prints how to
 connect; it supervises every service, restarts one that dies, and stops all on SIGTERM."""
+import json
 import os
 import signal
 import stat
@@ -7,7 +8,10 @@ import subprocess
 import time
 import unittest
 
-from helpers import Instance, binary, free_ports, wait_for_line
+import ssl
+import urllib.request
+
+from helpers import Instance, binary, free_ports, make_cert, wait_for_line
 
 
 def children_of(pid):
@@ -33,10 +37,10 @@ def alive(pid):
 
 class UpTest(unittest.TestCase):
     def setUp(self):
-        mx, sub, subs = free_ports(3)
-        self.ports = (mx, sub, subs)
+        mx, sub, subs, admin = free_ports(4)
+        self.ports = (mx, sub, subs, admin)
         self.m = Instance(f'[smtpd]\nmx_listen = ["127.0.0.1:{mx}"]\nsubmission_listen = ["127.0.0.1:{sub}"]\n'
-                          f'submissions_listen = ["127.0.0.1:{subs}"]\n')
+                          f'submissions_listen = ["127.0.0.1:{subs}"]\n[admin]\nlisten = ["127.0.0.1:{admin}"]\n')
 
     def tearDown(self):
         self.m.cleanup()
@@ -73,7 +77,8 @@ class UpTest(unittest.TestCase):
             self.assertIn(f"SMTP (MX)             127.0.0.1:{self.ports[0]}", out)
             self.assertIn("IMAPS                 127.0.0.1:2993", out)
             self.assertIn("ManageSieve           127.0.0.1:24190", out)
-            self.assertNotIn("Admin API", out, "an admin URL is printed while nothing serves it")
+            url = f"https://127.0.0.1:{self.ports[3]}/"
+            self.assertIn(f"Admin API             {url}", out)
             self.assertIn("user: demo@example.test", out)
             password = out.split("password: ")[1].split()[0]
             self.assertGreaterEqual(len(password), 16)
@@ -86,6 +91,20 @@ class UpTest(unittest.TestCase):
             self.assertIn("DNS:mail.example.test", cert.stdout)
 
             kids = self.wait_children(p)
+            # The printed admin URL answers, with the certificate `up` made.
+            ctx = ssl.create_default_context(cafile=os.path.join(self.m.data_dir, "tls", "cert.pem"))
+            ctx.check_hostname = False
+            deadline = time.monotonic() + 30
+            while True:
+                try:
+                    with urllib.request.urlopen(url + "api/v1/health", context=ctx, timeout=10) as r:
+                        self.assertEqual(r.status, 200)
+                        self.assertEqual(json.loads(r.read()), {"status": "ok"})
+                    break
+                except OSError:
+                    if time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.1)
             self.assertEqual(set(kids), {"mailstead-smtpd", "mailstead-deliverd", "mailstead-imapd", "mailstead-sieved",
                                          "mailstead-admin-api"})
             # The demo user exists in the shared store.
@@ -121,8 +140,10 @@ class UpTest(unittest.TestCase):
         self.assertEqual([u["address"] for u in self.m.cli_json("user", "list")], ["demo@example.test"])
 
     def test_configuration_error_stops_start_up(self):
-        with open(self.m.config, "a") as f:
-            f.write("[admin]\nlisten = [\"no-port\"]\n")
+        with open(self.m.config) as f:
+            text = f.read()
+        with open(self.m.config, "w") as f:
+            f.write(text.replace(f'listen = ["127.0.0.1:{self.ports[3]}"]', 'listen = ["no-port"]'))
         p = subprocess.run([binary("mailstead"), "--config", self.m.config, "up"],
                            capture_output=True, text=True, timeout=30)
         self.assertEqual(p.returncode, 78)
@@ -138,6 +159,7 @@ class UpTest(unittest.TestCase):
         self.assertEqual(p.returncode, 78)
         self.assertIn("'imapd.imaps_lisen': unknown key", p.stderr)
         # admin-api leaves [imapd] to imapd
+        make_cert(self.m.data_dir)
         p = subprocess.Popen([binary("mailstead-admin-api"), "--config", self.m.config],
                              stderr=subprocess.PIPE, text=True)
         started = wait_for_line(p.stderr, "event=service.start", timeout=30)

@@ -4,10 +4,12 @@
 #include <fcntl.h>
 #include <lmdb.h>
 #include <unistd.h>
+#include <sys/statvfs.h>
 
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <cerrno>
 #include <condition_variable>
 #include <ctime>
 #include <deque>
@@ -31,6 +33,9 @@ std::string_view view(const MDB_val& v) { return {static_cast<const char*>(v.mv_
 std::error_code from_mdb(int rc) {
   switch (rc) {
     case MDB_SUCCESS: return {};
+    case ENOSPC:
+    case EDQUOT:
+    case EFBIG: return Errc::full;  // LMDB passes the file system's errno through
     case MDB_MAP_FULL: return Errc::map_full;
     case MDB_READERS_FULL: return Errc::readers_full;
     case MDB_BAD_VALSIZE: return Errc::too_large;
@@ -39,6 +44,24 @@ std::error_code from_mdb(int rc) {
     case MDB_INVALID: return Errc::corrupt;
     default: return Errc::io;
   }
+}
+
+// The errno names an operator greps for; LMDB's own codes by mdb_strerror alone.
+const char* cause(int rc) {
+  switch (rc) {
+    case ENOSPC: return "ENOSPC";
+    case EDQUOT: return "EDQUOT";
+    case EFBIG: return "EFBIG";
+    case EIO: return "EIO";
+    case EROFS: return "EROFS";
+    case ENOMEM: return "ENOMEM";
+    case EACCES: return "EACCES";
+    case MDB_MAP_FULL: return "MDB_MAP_FULL";
+    case MDB_READERS_FULL: return "MDB_READERS_FULL";
+    case MDB_CORRUPTED: return "MDB_CORRUPTED";
+    case MDB_PANIC: return "MDB_PANIC";
+  }
+  return "";
 }
 
 class LmdbCursor final : public Cursor {
@@ -80,6 +103,8 @@ class LmdbTxn : public WriteTxn {
     return view(v);
   }
   std::unique_ptr<Cursor> cursor(Table t) override { return std::make_unique<LmdbCursor>(txn_, dbi(t)); }
+  // LMDB's transaction ID: a read transaction's is the last commit its snapshot holds.
+  std::uint64_t change_counter() const override { return static_cast<std::uint64_t>(mdb_txn_id(txn_)); }
   std::error_code put(Table t, std::string_view key, std::string_view value) override {
     MDB_val k = val(key), v = val(value);
     int rc = mdb_put(txn_, dbi(t), &k, &v, 0);
@@ -217,6 +242,8 @@ class LmdbStore final : public Store {
     return {};
   }
 
+  // The meta page's transaction ID: written (and synced) before mdb_txn_begin hands the
+  // commit to new readers, hence only a hint (store.hpp).
   std::uint64_t generation() override {
     std::shared_lock lock(resize_mu_);
     MDB_envinfo info{};
@@ -231,6 +258,21 @@ class LmdbStore final : public Store {
     std::error_code result;
     std::vector<std::uint64_t> touched;  // mailboxes it changed, once committed
   };
+
+  // A write the disk refused: logged here, where the cause is known, at error level (the
+  // session that waited logs its own line too). LMDB reports a short write as EIO ("file
+  // system full?"); with (almost) no space left on the store's file system that is ENOSPC.
+  std::error_code failed(const char* what, int rc, std::size_t batches) {
+    std::uint64_t free_bytes = 0;
+    struct statvfs fs {};
+    bool known = ::statvfs(opts_.path.c_str(), &fs) == 0;
+    if (known) free_bytes = static_cast<std::uint64_t>(fs.f_bavail) * fs.f_frsize;
+    if (rc == EIO && known && free_bytes < (1u << 20)) rc = ENOSPC;
+    log::error("store.commit.failed", {{"step", what}, {"cause", cause(rc)}, {"error", mdb_strerror(rc)},
+                                       {"batches", batches}, {"free_bytes", known ? std::to_string(free_bytes) : "?"},
+                                       {"path", opts_.path}});
+    return from_mdb(rc);
+  }
 
   void writer_loop() {
     std::vector<Item> group;
@@ -268,12 +310,12 @@ class LmdbStore final : public Store {
       MDB_txn* parent = nullptr;
       int rc = mdb_txn_begin(env_, nullptr, 0, &parent);
       if (rc == MDB_MAP_RESIZED) { lock.unlock(); adopt_resize(); continue; }
-      if (rc != MDB_SUCCESS) return from_mdb(rc);
+      if (rc != MDB_SUCCESS) return failed("begin", rc, group.size());
       if (open_tables) {
         for (int i = 0; i < table_count && rc == MDB_SUCCESS; ++i)
           rc = mdb_dbi_open(parent, table_name(static_cast<Table>(i)), MDB_CREATE, &dbis_[i]);
         if (rc == MDB_MAP_FULL) { mdb_txn_abort(parent); lock.unlock(); grow(); continue; }
-        if (rc != MDB_SUCCESS) { mdb_txn_abort(parent); return from_mdb(rc); }
+        if (rc != MDB_SUCCESS) { mdb_txn_abort(parent); return failed("open tables", rc, group.size()); }
       }
       bool full = false;
       for (auto& item : group) {
@@ -294,14 +336,15 @@ class LmdbStore final : public Store {
       if (!full) {
         rc = mdb_txn_commit(parent);  // the fsync that makes the whole group durable
         if (rc == MDB_SUCCESS) return {};
-        if (rc != MDB_MAP_FULL) return from_mdb(rc);
+        if (rc != MDB_MAP_FULL) return failed("commit", rc, group.size());
       } else {
         mdb_txn_abort(parent);
       }
       lock.unlock();
-      if (!grow()) return Errc::map_full;
+      if (!grow()) return Errc::full;  // grow() logged why
     }
-    return Errc::map_full;
+    log::error("store.commit.failed", {{"step", "grow"}, {"cause", "MDB_MAP_FULL"}, {"batches", group.size()}});
+    return Errc::full;
   }
 
   bool grow() {

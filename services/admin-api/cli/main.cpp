@@ -613,6 +613,61 @@ int queue_get(Env& e) {
   std::fwrite(r->data(), 1, r->size(), stdout);
   return 0;
 }
+// ---- admin role and API tokens (docs/admin-api.md) ----
+int admin_grant(Env& e) {
+  auto& address = operand(e.args, 2, "ADDRESS");
+  expect_operands(e.args, 3);
+  return done(e.ops.grant_admin(address), address + " is now an administrator");
+}
+int admin_revoke(Env& e) {
+  auto& address = operand(e.args, 2, "ADDRESS");
+  expect_operands(e.args, 3);
+  return done(e.ops.revoke_admin(address), address + " is no longer an administrator");
+}
+int admin_list(Env& e) {
+  expect_operands(e.args, 2);
+  auto admins = e.ops.list_admins();
+  if (e.args.json) {
+    json::array arr;
+    for (auto& a : admins) arr.push_back(json::object{{"address", a}});
+    print_json(arr);
+  } else {
+    for (auto& a : admins) std::printf("%s\n", a.c_str());
+  }
+  return 0;
+}
+int token_create(Env& e) {
+  expect_operands(e.args, 2);
+  auto name = opt(e.args, "name");
+  if (name.empty()) throw UsageError{"give the token a name with --name N"};
+  auto r = e.ops.create_token(name);
+  if (!r) return fail(r.error());
+  if (e.args.json)
+    print_json(json::object{{"id", r->record.id}, {"name", r->record.name}, {"token", r->text}});
+  else
+    std::printf("%s\n", r->text.c_str());  // the only time the secret is shown
+  return 0;
+}
+int token_list(Env& e) {
+  expect_operands(e.args, 2);
+  auto tokens = e.ops.list_tokens();
+  if (e.args.json) {
+    json::array arr;
+    for (auto& t : tokens) arr.push_back(json::object{{"id", t.id}, {"name", t.name}, {"created", t.created}});
+    print_json(arr);
+  } else {
+    for (auto& t : tokens) std::printf("%llu %s\n", static_cast<unsigned long long>(t.id), t.name.c_str());
+  }
+  return 0;
+}
+int token_revoke(Env& e) {
+  auto& id_text = operand(e.args, 2, "ID");
+  expect_operands(e.args, 3);
+  std::uint64_t id = 0;
+  if (!config::parse_size(id_text, id) || id == 0) throw UsageError{"ID must be a number (mailstead token list shows them)"};
+  return done(e.ops.revoke_token(id), "revoked token " + id_text);
+}
+
 struct Command {
   const char* noun;
   const char* verb;  // "" for one-word commands
@@ -664,6 +719,12 @@ const Command commands[] = {
     {"relay", "show", "relay show [--json]", relay_show},
     {"relay", "clear", "relay clear [--domain D]", relay_clear},
     {"queue", "get", "queue get ID   (a queued message's bytes)", queue_get},
+    {"admin", "grant", "admin grant ADDRESS", admin_grant},
+    {"admin", "revoke", "admin revoke ADDRESS", admin_revoke},
+    {"admin", "list", "admin list [--json]", admin_list},
+    {"token", "create", "token create --name N [--json]   (prints the token once)", token_create},
+    {"token", "list", "token list [--json]", token_list},
+    {"token", "revoke", "token revoke ID", token_revoke},
 };
 
 void usage(FILE* out) {

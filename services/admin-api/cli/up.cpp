@@ -92,6 +92,9 @@ std::string ensure_demo(const AllSettings& s, bool no_demo) {
     throw std::runtime_error(r.error().message);
   if (auto r = ops.add_alias("postmaster@example.test", "demo@example.test"); !r)
     throw std::runtime_error(r.error().message);
+  // The demo account may sign in to the admin web UI (a real deployment grants the role
+  // with `mailstead admin grant ADDRESS`).
+  if (auto r = ops.grant_admin("demo@example.test"); !r) throw std::runtime_error(r.error().message);
   mode_t old = ::umask(077);
   {
     std::ofstream out(cred_path);
@@ -99,6 +102,16 @@ std::string ensure_demo(const AllSettings& s, bool no_demo) {
   }
   ::umask(old);
   return "  user: demo@example.test\n  password: " + password + "\n";
+}
+
+// https://host:port/ for a listen address; a wildcard address is shown as the hostname.
+std::string admin_url(const std::string& listen, const std::string& hostname) {
+  std::string host;
+  std::uint16_t port = 0;
+  if (!config::split_host_port(listen, host, port)) return listen;
+  if (host == "0.0.0.0" || host == "::" || host.empty()) host = hostname;
+  if (host.find(':') != std::string::npos) host = "[" + host + "]";
+  return "https://" + host + ":" + std::to_string(port) + "/";
 }
 
 std::string join(const std::vector<std::string>& v) {
@@ -172,6 +185,7 @@ int run_init(const Args& args) {
       std::printf("%s exists; nothing else to do\n", admin_address.c_str());
       return 0;
     }
+    if (auto r = ops.grant_admin(admin_address); !r) throw std::runtime_error(r.error().message);
     std::printf("added the administrator %s\n", admin_address.c_str());
     if (printed) std::printf("  user: %s\n  password: %s\n  (shown once: keep it now)\n", admin_address.c_str(), password.c_str());
   } catch (const std::exception& e) {
@@ -246,8 +260,7 @@ int run_up(const Args& args) {
   std::printf("  SMTP submissions      %s (TLS)\n", join(s.smtpd.submissions_listen).c_str());
   std::printf("  IMAPS                 %s\n", join(s.imapd.imaps_listen).c_str());
   std::printf("  ManageSieve           %s (STARTTLS)\n", join(s.sieved.listen).c_str());
-  // No admin API line yet: mailstead-admin-api does not serve HTTP (docs/status.md), and a
-  // URL where nothing answers would send the administrator looking for a fault.
+  for (const auto& a : s.admin.listen) std::printf("  Admin API             %s\n", admin_url(a, s.core.hostname).c_str());
   std::printf("  TLS certificate       %s\n", s.core.tls_cert().c_str());
   if (!credentials.empty()) std::printf("Demo account:\n%s", credentials.c_str());
   std::printf("Stop with Ctrl-C.\n");

@@ -2,6 +2,8 @@
 #include "ops/admin_ops.hpp"
 
 #include <ctime>
+#include <set>
+#include <unordered_map>
 
 #include "auth/password.hpp"
 #include "directory/address.hpp"
@@ -15,26 +17,45 @@
 
 namespace mailstead::admin {
 
+namespace {
+
+std::int64_t now_s() { return static_cast<std::int64_t>(std::time(nullptr)); }
+
+// Errors of one operation are about its main input unless they say otherwise.
+template <class T>
+Result<T> tagged(Result<T> r, const char* field) {
+  if (!r) return about(r.error(), field);
+  return r;
+}
+
+Result<std::uint64_t> require_user_id(store::ReadTxn& txn, std::string_view user) {
+  auto u = directory::find_user(txn, directory::lowercase_ascii(user));
+  if (!u) return Error(ErrorKind::not_found, "no user " + std::string(user), "user");
+  return u->id;
+}
+
+Result<store::MailboxRecord> require_mailbox(store::ReadTxn& txn, std::string_view user, std::string_view mailbox) {
+  auto u = directory::find_user(txn, directory::lowercase_ascii(user));
+  if (!u) return Error(ErrorKind::not_found, "no user " + std::string(user), "user");
+  auto mb = store::find_mailbox(txn, u->id, mailbox);
+  if (!mb) return Error(ErrorKind::not_found, u->address + " has no mailbox " + std::string(mailbox), "mailbox");
+  return *mb;
+}
+
+}  // namespace
+
 Ops::Ops(store::Store& store, const config::CoreSettings& core)
     : store_(store), core_(core), routing_{core.routing.recipient_delimiter, {}, core.srs.max_age_days} {}
 
-// Runs `fn` as one batch. When it returns an error the batch is undone, so a refused
-// change writes nothing.
-template <class T, class Fn>
-Result<T> Ops::write(Fn fn) {
-  std::optional<Result<T>> out;
-  auto ec = store_.commit_sync([&](store::WriteTxn& txn) -> std::error_code {
-    out.emplace(fn(txn));
-    return out->has_value() ? std::error_code{} : store::Errc::aborted;
+std::error_code Ops::commit_batch(const std::function<bool(store::WriteTxn&)>& fn) {
+  return store_.commit_sync([&](store::WriteTxn& txn) -> std::error_code {
+    return fn(txn) ? std::error_code{} : store::Errc::aborted;
   });
-  if (out && !out->has_value()) return *out;
-  if (ec) return internal("the store did not commit the change: " + ec.message());
-  return *out;
 }
 
-Result<std::string> Ops::new_address(std::string_view address) {
+Result<std::string> Ops::new_address(std::string_view address, const char* field) {
   auto n = directory::normalize_admin_address(address, routing_.delimiter);
-  if (!n) return n.error();
+  if (!n) return about(n.error(), field);
   return n->address();
 }
 
@@ -42,24 +63,25 @@ namespace {
 std::int64_t unix_now() { return static_cast<std::int64_t>(std::time(nullptr)); }
 }  // namespace
 
-Result<directory::DomainRecord> Ops::add_domain(std::string_view name) {
-  // Every domain signs what it sends from the start (docs/outbound.md). The key is made
-  // before the batch: RSA generation is slow and the writer serves everyone.
+// ---- domains ----
+Change<directory::DomainRecord> Ops::plan_add_domain(std::string_view name) {
+  // Every domain signs what it sends from the start (docs/outbound.md).
   auto key = dkim::generate(dkim::Algorithm::rsa);
   if (!key) return key.error();
-  return write<directory::DomainRecord>([&](store::WriteTxn& t) -> Result<directory::DomainRecord> {
-    auto d = directory::add_domain(t, name);
+  return Change<directory::DomainRecord>([n = std::string(name), k = std::move(*key)](store::WriteTxn& t)
+                                             -> Result<directory::DomainRecord> {
+    auto d = tagged(directory::add_domain(t, n), "domain");
     if (!d) return d;
-    if (auto k = dkim::add_key(t, d->name, "", *key, d->created); !k) return k.error();
+    if (auto r = dkim::add_key(t, d->name, "", k, d->created); !r) return r.error();
     return d;
   });
 }
 
-Result<void> Ops::remove_domain(std::string_view name) {
-  return write<void>([&](store::WriteTxn& t) -> Result<void> {
-    if (auto r = directory::remove_domain(t, name); !r) return r;
-    dkim::remove_keys(t, name);
-    if (auto d = directory::normalize_domain(name)) (void)relay::clear(t, *d);
+Change<void> Ops::plan_remove_domain(std::string_view name) {
+  return Change<void>([n = std::string(name)](store::WriteTxn& t) -> Result<void> {
+    if (auto r = tagged(directory::remove_domain(t, n), "domain"); !r) return r;
+    dkim::remove_keys(t, n);
+    if (auto d = directory::normalize_domain(n)) (void)relay::clear(t, *d);
     return {};
   });
 }
@@ -144,89 +166,214 @@ std::vector<directory::DomainRecord> Ops::list_domains() {
   return directory::list_domains(*txn);
 }
 
-Result<directory::UserRecord> Ops::add_user(std::string_view address, std::string_view password,
-                                            std::string_view display_name, std::uint64_t quota) {
-  auto a = new_address(address);
+Result<directory::DomainRecord> Ops::get_domain(std::string_view name) {
+  auto d = directory::normalize_domain(name);
+  if (!d) return about(d.error(), "domain");
+  auto txn = store_.read();
+  auto r = directory::get_domain(*txn, *d);
+  if (!r) return Error(ErrorKind::not_found, "no domain " + *d, "domain");
+  return *r;
+}
+
+// ---- users ----
+Change<directory::UserRecord> Ops::plan_add_user(std::string_view address, std::string_view password,
+                                                 std::string_view display_name, std::uint64_t quota) {
+  auto a = new_address(address, "address");
   if (!a) return a.error();
+  if (auto p = auth::password_problem(password)) return Error(ErrorKind::invalid, *p, "password");
+  if (display_name.size() > 200) return Error(ErrorKind::invalid, "a name is at most 200 bytes", "name");
   auto hash = auth::hash_password(password);  // outside the batch: it is slow on purpose
-  if (!hash) return hash.error();
+  if (!hash) return about(hash.error(), "password");
   directory::NewUser nu{*a, *hash, std::string(display_name), quota};
-  return write<directory::UserRecord>([&](store::WriteTxn& t) { return directory::add_user(t, nu); });
+  return Change<directory::UserRecord>([nu](store::WriteTxn& t) { return tagged(directory::add_user(t, nu), "address"); });
 }
 
-Result<void> Ops::set_password(std::string_view address, std::string_view password) {
+Change<void> Ops::plan_set_password(std::string_view address, std::string_view password, std::string keep_session) {
+  if (auto p = auth::password_problem(password)) return Error(ErrorKind::invalid, *p, "password");
   auto hash = auth::hash_password(password);
-  if (!hash) return hash.error();
-  return write<void>([&](store::WriteTxn& t) { return directory::set_password_hash(t, address, *hash); });
+  if (!hash) return about(hash.error(), "password");
+  return Change<void>([a = std::string(address), h = *hash, keep = std::move(keep_session)](store::WriteTxn& t) -> Result<void> {
+    auto id = require_user_id(t, a);
+    if (!id) return about(id.error(), "address");
+    if (auto r = directory::set_password_hash(t, a, h); !r) return about(r.error(), "address");
+    access::remove_user_sessions(t, *id, keep);  // a changed password ends the other sessions
+    return {};
+  });
 }
 
-Result<void> Ops::set_enabled(std::string_view address, bool enabled) {
-  return write<void>([&](store::WriteTxn& t) { return directory::set_enabled(t, address, enabled); });
+Change<void> Ops::plan_set_enabled(std::string_view address, bool enabled) {
+  return Change<void>([a = std::string(address), enabled](store::WriteTxn& t) {
+    return tagged(directory::set_enabled(t, a, enabled), "address");
+  });
 }
 
-Result<void> Ops::allow_sender(std::string_view address, std::string_view sender, bool allow) {
-  return write<void>([&](store::WriteTxn& t) { return directory::set_allowed_sender(t, address, sender, allow); });
+Change<void> Ops::plan_set_quota(std::string_view address, std::uint64_t quota) {
+  return Change<void>([a = std::string(address), quota](store::WriteTxn& t) {
+    return tagged(directory::set_quota(t, a, quota), "address");
+  });
 }
 
-Result<void> Ops::remove_user(std::string_view address) {
-  return write<void>([&](store::WriteTxn& t) { return directory::remove_user(t, address); });
+Change<void> Ops::plan_set_display_name(std::string_view address, std::string_view name) {
+  if (name.size() > 200) return Error(ErrorKind::invalid, "a name is at most 200 bytes", "name");
+  for (unsigned char c : name)
+    if (c < 0x20 || c == 0x7f) return Error(ErrorKind::invalid, "a name has no control characters", "name");
+  return Change<void>([a = std::string(address), n = std::string(name)](store::WriteTxn& t) {
+    return tagged(directory::set_display_name(t, a, n), "address");
+  });
+}
+
+Change<void> Ops::plan_allow_sender(std::string_view address, std::string_view sender, bool allow) {
+  return Change<void>([a = std::string(address), s = std::string(sender), allow](store::WriteTxn& t) -> Result<void> {
+    if (!directory::find_user(t, directory::lowercase_ascii(a)))
+      return Error(ErrorKind::not_found, "no user " + a, "address");
+    return tagged(directory::set_allowed_sender(t, a, s, allow), "sender");
+  });
+}
+
+Change<void> Ops::plan_remove_user(std::string_view address) {
+  return Change<void>([a = std::string(address)](store::WriteTxn& t) -> Result<void> {
+    auto id = require_user_id(t, a);
+    if (!id) return about(id.error(), "address");
+    if (auto r = directory::remove_user(t, a); !r) return about(r.error(), "address");
+    // What the admin API keeps about the user goes with it.
+    t.del(store::Table::admins, key_u64(*id));
+    auth::remove_all_app_passwords(t, *id);
+    access::remove_user_sessions(t, *id);
+    return {};
+  });
 }
 
 std::vector<UserView> Ops::list_users() {
   auto txn = store_.read();
   std::vector<UserView> out;
   auto aliases = directory::list_aliases(*txn);
+  std::unordered_map<std::uint64_t, std::vector<std::string>> by_user;
+  for (const auto& a : aliases) by_user[a.user].push_back(a.address);
+  auto admins = access::list_admins(*txn);
+  std::set<std::uint64_t> admin_set(admins.begin(), admins.end());
   for (auto& u : directory::list_users(*txn)) {
-    UserView v{std::move(u), {}};
-    for (const auto& a : aliases)
-      if (a.user == v.user.id) v.aliases.push_back(a.address);
+    UserView v{std::move(u), {}, false};
+    if (auto it = by_user.find(v.user.id); it != by_user.end()) v.aliases = std::move(it->second);
+    v.admin = admin_set.count(v.user.id) > 0;
     out.push_back(std::move(v));
   }
   return out;
 }
 
-Result<directory::AliasRecord> Ops::add_alias(std::string_view alias, std::string_view user) {
-  auto a = new_address(alias);
-  if (!a) return a.error();
-  return write<directory::AliasRecord>([&](store::WriteTxn& t) { return directory::add_alias(t, *a, user); });
-}
-
-Result<void> Ops::remove_alias(std::string_view alias) {
-  return write<void>([&](store::WriteTxn& t) { return directory::remove_alias(t, alias); });
-}
-
-std::vector<std::pair<std::string, std::string>> Ops::list_aliases() {
+Result<UserView> Ops::get_user(std::string_view address) {
   auto txn = store_.read();
-  std::vector<std::pair<std::string, std::string>> out;
-  for (const auto& a : directory::list_aliases(*txn)) {
-    auto u = directory::get_user(*txn, a.user);
-    out.emplace_back(a.address, u ? u->address : "?");
+  auto u = directory::find_user(*txn, directory::lowercase_ascii(address));
+  if (!u) return Error(ErrorKind::not_found, "no user " + std::string(address), "address");
+  UserView v{std::move(*u), {}, false};
+  for (const auto& a : directory::list_aliases(*txn))
+    if (a.user == v.user.id) v.aliases.push_back(a.address);
+  v.admin = access::is_admin(*txn, v.user.id);
+  return v;
+}
+
+Result<Usage> Ops::usage(std::string_view address) {
+  auto txn = store_.read();
+  auto u = directory::find_user(*txn, directory::lowercase_ascii(address));
+  if (!u) return Error(ErrorKind::not_found, "no user " + std::string(address), "address");
+  Usage out;
+  out.quota = u->quota;
+  for (const auto& m : store::list_mailboxes(*txn, u->id)) {
+    out.bytes += m.bytes;
+    out.messages += m.messages;
   }
   return out;
 }
 
-Result<directory::GroupRecord> Ops::add_group(std::string_view address, const std::vector<std::string>& members) {
-  auto a = new_address(address);
+std::unordered_map<std::uint64_t, Usage> Ops::usage_by_user() {
+  std::unordered_map<std::uint64_t, Usage> out;
+  auto txn = store_.read();
+  auto c = txn->cursor(store::Table::mailboxes);
+  for (bool ok = c->first(); ok; ok = c->next())
+    if (auto m = store::MailboxRecord::decode(c->value())) {
+      auto& u = out[m->owner];
+      u.bytes += m->bytes;
+      u.messages += m->messages;
+    }
+  return out;
+}
+
+// ---- aliases ----
+Change<directory::AliasRecord> Ops::plan_add_alias(std::string_view alias, std::string_view user) {
+  auto a = new_address(alias, "alias");
   if (!a) return a.error();
-  return write<directory::GroupRecord>([&](store::WriteTxn& t) { return directory::add_group(t, *a, members); });
+  return Change<directory::AliasRecord>([a = *a, u = std::string(user)](store::WriteTxn& t) -> Result<directory::AliasRecord> {
+    if (!directory::find_user(t, directory::lowercase_ascii(u)))
+      return Error(ErrorKind::not_found, "no user " + u, "user");
+    return tagged(directory::add_alias(t, a, u), "alias");
+  });
 }
 
-Result<void> Ops::add_group_member(std::string_view group, std::string_view member) {
-  return write<void>([&](store::WriteTxn& t) { return directory::add_group_member(t, group, member); });
+Change<void> Ops::plan_remove_alias(std::string_view alias) {
+  return Change<void>([a = std::string(alias)](store::WriteTxn& t) { return tagged(directory::remove_alias(t, a), "alias"); });
 }
 
-Result<void> Ops::remove_group_member(std::string_view group, std::string_view member) {
-  return write<void>([&](store::WriteTxn& t) { return directory::remove_group_member(t, group, member); });
+std::vector<std::pair<std::string, std::string>> Ops::list_aliases() {
+  auto txn = store_.read();
+  std::unordered_map<std::uint64_t, std::string> names;
+  for (const auto& u : directory::list_users(*txn)) names[u.id] = u.address;
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& a : directory::list_aliases(*txn)) {
+    auto it = names.find(a.user);
+    out.emplace_back(a.address, it == names.end() ? "?" : it->second);
+  }
+  return out;
 }
 
-Result<void> Ops::set_group_policy(std::string_view group, std::string_view policy) {
+// ---- groups ----
+Change<directory::GroupRecord> Ops::plan_add_group(std::string_view address, const std::vector<std::string>& members,
+                                                   std::string_view policy) {
+  auto a = new_address(address, "group");
+  if (!a) return a.error();
+  std::optional<directory::PostingPolicy> p;
+  if (!policy.empty()) {
+    p = directory::parse_policy(policy);
+    if (!p) return Error(ErrorKind::invalid, "policy must be anyone, members or domain, not '" + std::string(policy) + "'", "policy");
+  }
+  return Change<directory::GroupRecord>([a = *a, members, p](store::WriteTxn& t) -> Result<directory::GroupRecord> {
+    auto g = directory::add_group(t, a, members);
+    if (!g) {
+      auto e = g.error();
+      return about(e, e.kind == ErrorKind::not_found ? "members" : "group");
+    }
+    if (p) {
+      if (auto r = directory::set_group_policy(t, a, *p); !r) return about(r.error(), "policy");
+      g->policy = *p;
+    }
+    return g;
+  });
+}
+
+Change<void> Ops::plan_add_group_member(std::string_view group, std::string_view member) {
+  return Change<void>([g = std::string(group), m = std::string(member)](store::WriteTxn& t) -> Result<void> {
+    if (!directory::get_group(t, directory::lowercase_ascii(g)))
+      return Error(ErrorKind::not_found, "no group " + g, "group");
+    return tagged(directory::add_group_member(t, g, m), "member");
+  });
+}
+
+Change<void> Ops::plan_remove_group_member(std::string_view group, std::string_view member) {
+  return Change<void>([g = std::string(group), m = std::string(member)](store::WriteTxn& t) -> Result<void> {
+    if (!directory::get_group(t, directory::lowercase_ascii(g)))
+      return Error(ErrorKind::not_found, "no group " + g, "group");
+    return tagged(directory::remove_group_member(t, g, m), "member");
+  });
+}
+
+Change<void> Ops::plan_set_group_policy(std::string_view group, std::string_view policy) {
   auto p = directory::parse_policy(policy);
-  if (!p) return invalid("policy must be anyone, members or domain, not '" + std::string(policy) + "'");
-  return write<void>([&](store::WriteTxn& t) { return directory::set_group_policy(t, group, *p); });
+  if (!p) return Error(ErrorKind::invalid, "policy must be anyone, members or domain, not '" + std::string(policy) + "'", "policy");
+  return Change<void>([g = std::string(group), p = *p](store::WriteTxn& t) {
+    return tagged(directory::set_group_policy(t, g, p), "group");
+  });
 }
 
-Result<void> Ops::remove_group(std::string_view group) {
-  return write<void>([&](store::WriteTxn& t) { return directory::remove_group(t, group); });
+Change<void> Ops::plan_remove_group(std::string_view group) {
+  return Change<void>([g = std::string(group)](store::WriteTxn& t) { return tagged(directory::remove_group(t, g), "group"); });
 }
 
 std::vector<std::string> Ops::user_addresses(const std::vector<std::uint64_t>& ids) {
@@ -239,24 +386,41 @@ std::vector<std::string> Ops::user_addresses(const std::vector<std::uint64_t>& i
 
 std::vector<GroupView> Ops::list_groups() {
   std::vector<GroupView> out;
-  std::vector<directory::GroupRecord> groups;
-  {
-    auto txn = store_.read();
-    groups = directory::list_groups(*txn);
-  }
-  for (auto& g : groups) {
-    auto members = user_addresses(g.members);
+  auto txn = store_.read();
+  for (auto& g : directory::list_groups(*txn)) {
+    std::vector<std::string> members;
+    for (auto id : g.members)
+      if (auto u = directory::get_user(*txn, id)) members.push_back(u->address);
     out.push_back({std::move(g), std::move(members)});
   }
   return out;
 }
 
-Result<void> Ops::set_catchall(std::string_view domain, const std::vector<std::string>& users) {
-  return write<void>([&](store::WriteTxn& t) { return directory::set_catchall(t, domain, users); });
+Result<GroupView> Ops::get_group(std::string_view address) {
+  auto txn = store_.read();
+  auto g = directory::get_group(*txn, directory::lowercase_ascii(address));
+  if (!g) return Error(ErrorKind::not_found, "no group " + std::string(address), "group");
+  GroupView v{std::move(*g), {}};
+  for (auto id : v.group.members)
+    if (auto u = directory::get_user(*txn, id)) v.members.push_back(u->address);
+  return v;
 }
 
-Result<void> Ops::clear_catchall(std::string_view domain) {
-  return write<void>([&](store::WriteTxn& t) { return directory::clear_catchall(t, domain); });
+// ---- catch-all ----
+Change<void> Ops::plan_set_catchall(std::string_view domain, const std::vector<std::string>& users) {
+  return Change<void>([d = std::string(domain), users](store::WriteTxn& t) -> Result<void> {
+    auto r = directory::set_catchall(t, d, users);
+    if (!r) {
+      auto e = r.error();
+      bool about_domain = e.message.rfind("no domain", 0) == 0;
+      return about(e, about_domain ? "domain" : "users");
+    }
+    return {};
+  });
+}
+
+Change<void> Ops::plan_clear_catchall(std::string_view domain) {
+  return Change<void>([d = std::string(domain)](store::WriteTxn& t) { return tagged(directory::clear_catchall(t, d), "domain"); });
 }
 
 std::vector<CatchallView> Ops::list_catchalls() {
@@ -265,6 +429,7 @@ std::vector<CatchallView> Ops::list_catchalls() {
   return out;
 }
 
+// ---- routing, mailboxes, messages, queue ----
 Result<directory::Route> Ops::resolve(std::string_view recipient, std::string_view from,
                                       std::string_view authenticated_as) {
   // The same SRS keys smtpd routes with, so `mailstead resolve` shows a bounce's route.
@@ -276,7 +441,7 @@ Result<directory::Route> Ops::resolve(std::string_view recipient, std::string_vi
   ctx.sender = std::string(from);
   if (!authenticated_as.empty()) {
     auto u = directory::find_user(*txn, directory::lowercase_ascii(authenticated_as));
-    if (!u) return not_found("no user " + std::string(authenticated_as));
+    if (!u) return Error(ErrorKind::not_found, "no user " + std::string(authenticated_as), "authenticated_as");
     ctx.authenticated_user = u->id;
   }
   return directory::resolve(*txn, routing, recipient, ctx);
@@ -284,81 +449,9 @@ Result<directory::Route> Ops::resolve(std::string_view recipient, std::string_vi
 
 Result<std::vector<store::MailboxRecord>> Ops::list_mailboxes(std::string_view user) {
   auto txn = store_.read();
-  auto u = directory::find_user(*txn, directory::lowercase_ascii(user));
-  if (!u) return not_found("no user " + std::string(user));
-  return store::list_mailboxes(*txn, u->id);
-}
-
-namespace {
-Result<store::MailboxRecord> require_mailbox(store::ReadTxn& txn, std::string_view user, std::string_view mailbox) {
-  auto u = directory::find_user(txn, directory::lowercase_ascii(user));
-  if (!u) return not_found("no user " + std::string(user));
-  auto mb = store::find_mailbox(txn, u->id, mailbox);
-  if (!mb) return not_found(u->address + " has no mailbox " + std::string(mailbox));
-  return *mb;
-}
-}  // namespace
-
-namespace {
-Result<std::uint64_t> require_user_id(store::ReadTxn& txn, std::string_view user) {
-  auto u = directory::find_user(txn, directory::lowercase_ascii(user));
-  if (!u) return not_found("no user " + std::string(user));
-  return u->id;
-}
-}  // namespace
-
-Result<std::vector<sieve::ScriptInfo>> Ops::list_scripts(std::string_view user) {
-  auto txn = store_.read();
   auto id = require_user_id(*txn, user);
   if (!id) return id.error();
-  return sieve::list_scripts(*txn, *id);
-}
-
-Result<std::string> Ops::get_script(std::string_view user, std::string_view name) {
-  auto txn = store_.read();
-  auto id = require_user_id(*txn, user);
-  if (!id) return id.error();
-  auto text = sieve::get_script(*txn, *id, name);
-  if (!text) return not_found("no script " + std::string(name));
-  return *text;
-}
-
-Result<std::vector<std::string>> Ops::put_script(std::string_view user, std::string_view name, std::string_view text) {
-  if (name.empty() || name.size() > 128) return invalid("a script name is 1 to 128 bytes");
-  for (unsigned char c : name)
-    if (c < 0x20 || c == 0x7F) return invalid("a script name has no control characters");
-  auto parsed = sieve::parse(text, sieve::limits_of(core_));
-  if (!parsed.script) return invalid(parsed.error);
-  auto limit = core_.sieve.max_scripts;
-  auto ok = write<void>([&](store::WriteTxn& t) -> Result<void> {
-    auto id = require_user_id(t, user);
-    if (!id) return id.error();
-    if (!sieve::get_script(t, *id, name) && sieve::list_scripts(t, *id).size() >= limit)
-      return invalid("too many scripts (limit " + std::to_string(limit) + ")");
-    if (auto ec = sieve::put_script(t, *id, name, text)) return internal(ec.message());
-    return {};
-  });
-  if (!ok) return ok.error();
-  return parsed.warnings;
-}
-
-Result<void> Ops::activate_script(std::string_view user, std::string_view name) {
-  return write<void>([&](store::WriteTxn& t) -> Result<void> {
-    auto id = require_user_id(t, user);
-    if (!id) return id.error();
-    if (!sieve::set_active(t, *id, name)) return not_found("no script " + std::string(name));
-    return {};
-  });
-}
-
-Result<void> Ops::delete_script(std::string_view user, std::string_view name) {
-  return write<void>([&](store::WriteTxn& t) -> Result<void> {
-    auto id = require_user_id(t, user);
-    if (!id) return id.error();
-    if (auto a = sieve::active_script(t, *id); a && *a == name) return conflict("the active script cannot be deleted");
-    if (!sieve::delete_script(t, *id, name)) return not_found("no script " + std::string(name));
-    return {};
-  });
+  return store::list_mailboxes(*txn, *id);
 }
 
 Result<std::vector<Ops::MessageView>> Ops::list_messages(std::string_view user, std::string_view mailbox) {
@@ -390,11 +483,19 @@ std::vector<store::QueueRecord> Ops::list_queue() {
   return out;
 }
 
+Result<store::QueueRecord> Ops::get_queue_record(std::uint64_t id) {
+  auto txn = store_.read();
+  auto v = txn->get(store::Table::queue, key_u64(id));
+  auto q = v ? store::QueueRecord::decode(*v) : std::nullopt;
+  if (!q) return Error(ErrorKind::not_found, "no queued message " + std::to_string(id), "id");
+  return *q;
+}
+
 Result<std::string> Ops::get_queued(std::uint64_t id) {
   auto txn = store_.read();
   auto v = txn->get(store::Table::queue, key_u64(id));
   auto q = v ? store::QueueRecord::decode(*v) : std::nullopt;
-  if (!q) return not_found("no queued message " + std::to_string(id));
+  if (!q) return Error(ErrorKind::not_found, "no queued message " + std::to_string(id), "id");
   auto blob = store::get_blob(*txn, q->blob);
   if (!blob) return internal("the message's stored bytes are missing");
   return q->prefix + std::string(*blob);
@@ -405,10 +506,251 @@ Result<std::string> Ops::get_message(std::string_view user, std::string_view mai
   auto mb = require_mailbox(*txn, user, mailbox);
   if (!mb) return mb.error();
   auto m = store::get_message(*txn, mb->id, uid);
-  if (!m) return not_found("no message with UID " + std::to_string(uid) + " in " + std::string(mailbox));
+  if (!m) return Error(ErrorKind::not_found, "no message with UID " + std::to_string(uid) + " in " + std::string(mailbox), "uid");
   auto blob = store::get_blob(*txn, m->blob);
   if (!blob) return internal("the message's stored bytes are missing");
   return m->prefix + std::string(*blob);
+}
+
+// ---- Sieve ----
+Result<std::vector<sieve::ScriptInfo>> Ops::list_scripts(std::string_view user) {
+  auto txn = store_.read();
+  auto id = require_user_id(*txn, user);
+  if (!id) return id.error();
+  return sieve::list_scripts(*txn, *id);
+}
+
+Result<std::string> Ops::get_script(std::string_view user, std::string_view name) {
+  auto txn = store_.read();
+  auto id = require_user_id(*txn, user);
+  if (!id) return id.error();
+  auto text = sieve::get_script(*txn, *id, name);
+  if (!text) return Error(ErrorKind::not_found, "no script " + std::string(name), "name");
+  return *text;
+}
+
+Change<std::vector<std::string>> Ops::plan_put_script(std::string_view user, std::string_view name, std::string_view text) {
+  if (auto why = sieve::script_name_error(name); !why.empty()) return Error(ErrorKind::invalid, why, "name");
+  auto parsed = sieve::parse(text, sieve::limits_of(core_));
+  if (!parsed.script) return Error(ErrorKind::invalid, parsed.error, "script");
+  auto limit = core_.sieve.max_scripts;
+  return Change<std::vector<std::string>>(
+      [u = std::string(user), n = std::string(name), body = std::string(text), limit,
+       warnings = parsed.warnings](store::WriteTxn& t) -> Result<std::vector<std::string>> {
+        auto id = require_user_id(t, u);
+        if (!id) return id.error();
+        if (!sieve::get_script(t, *id, n) && sieve::list_scripts(t, *id).size() >= limit)
+          return Error(ErrorKind::invalid, "too many scripts (limit " + std::to_string(limit) + ")", "name");
+        if (auto ec = sieve::put_script(t, *id, n, body)) return internal(ec.message());
+        return warnings;
+      });
+}
+
+Change<void> Ops::plan_activate_script(std::string_view user, std::string_view name) {
+  return Change<void>([u = std::string(user), n = std::string(name)](store::WriteTxn& t) -> Result<void> {
+    auto id = require_user_id(t, u);
+    if (!id) return id.error();
+    if (!sieve::set_active(t, *id, n)) return Error(ErrorKind::not_found, "no script " + n, "name");
+    return {};
+  });
+}
+
+Change<void> Ops::plan_delete_script(std::string_view user, std::string_view name) {
+  return Change<void>([u = std::string(user), n = std::string(name)](store::WriteTxn& t) -> Result<void> {
+    auto id = require_user_id(t, u);
+    if (!id) return id.error();
+    if (auto a = sieve::active_script(t, *id); a && *a == n)
+      return Error(ErrorKind::conflict, "the active script cannot be deleted", "name");
+    if (!sieve::delete_script(t, *id, n)) return Error(ErrorKind::not_found, "no script " + n, "name");
+    return {};
+  });
+}
+
+// ---- vacation and forwarding ----
+namespace {
+// The script the rules live in: the active one, or "roundcube" (made and activated) as
+// Roundcube's managesieve plugin does for a user without scripts.
+constexpr std::string_view default_script = "roundcube";
+
+std::pair<std::string, std::string> rules_script(store::ReadTxn& txn, std::uint64_t user) {
+  auto active = sieve::active_script(txn, user);
+  std::string name = active ? *active : std::string(default_script);
+  auto text = sieve::get_script(txn, user, name);
+  return {name, text ? *text : std::string()};
+}
+
+template <class Rule, class Set>
+Change<void> plan_rule(std::string user, Rule rule, Set set, const config::CoreSettings& core) {
+  auto limits = sieve::limits_of(core);
+  return Change<void>([user, rule, set, limits](store::WriteTxn& t) -> Result<void> {
+    auto id = require_user_id(t, user);
+    if (!id) return id.error();
+    auto [name, text] = rules_script(t, *id);
+    auto next = set(text, rule);
+    if (!next) return next.error();
+    auto check = sieve::parse(*next, limits);
+    if (!check.script) return Error(ErrorKind::invalid, "the script would be invalid: " + check.error, "reason");
+    if (auto ec = sieve::put_script(t, *id, name, *next)) return internal(ec.message());
+    if (!sieve::active_script(t, *id)) sieve::set_active(t, *id, name);
+    return {};
+  });
+}
+}  // namespace
+
+Result<rules::Vacation> Ops::get_vacation(std::string_view user) {
+  auto txn = store_.read();
+  auto id = require_user_id(*txn, user);
+  if (!id) return id.error();
+  auto [name, text] = rules_script(*txn, *id);
+  auto v = rules::find_vacation(text);
+  if (!v) return v.error();
+  return v->value_or(rules::Vacation{});
+}
+
+Change<void> Ops::plan_set_vacation(std::string_view user, rules::Vacation v) {
+  return plan_rule(std::string(user), std::move(v), &rules::set_vacation, core_);
+}
+
+Result<rules::Forward> Ops::get_forward(std::string_view user) {
+  auto txn = store_.read();
+  auto id = require_user_id(*txn, user);
+  if (!id) return id.error();
+  auto [name, text] = rules_script(*txn, *id);
+  auto f = rules::find_forward(text);
+  if (!f) return f.error();
+  if (!*f) return rules::Forward{false, "", true};
+  return **f;
+}
+
+Change<void> Ops::plan_set_forward(std::string_view user, rules::Forward f) {
+  return plan_rule(std::string(user), std::move(f), &rules::set_forward, core_);
+}
+
+// ---- admin role ----
+Change<void> Ops::plan_grant_admin(std::string_view address) {
+  return Change<void>([a = std::string(address)](store::WriteTxn& t) -> Result<void> {
+    auto id = require_user_id(t, a);
+    if (!id) return about(id.error(), "address");
+    return tagged(access::grant_admin(t, *id), "address");
+  });
+}
+
+Change<void> Ops::plan_revoke_admin(std::string_view address) {
+  return Change<void>([a = std::string(address)](store::WriteTxn& t) -> Result<void> {
+    auto id = require_user_id(t, a);
+    if (!id) return about(id.error(), "address");
+    return tagged(access::revoke_admin(t, *id), "address");
+  });
+}
+
+std::vector<std::string> Ops::list_admins() {
+  std::vector<std::uint64_t> ids;
+  {
+    auto txn = store_.read();
+    ids = access::list_admins(*txn);
+  }
+  return user_addresses(ids);
+}
+
+// ---- tokens ----
+Change<NewToken> Ops::plan_create_token(std::string_view name) {
+  auto secret = access::new_token_secret();
+  return Change<NewToken>([n = std::string(name), secret](store::WriteTxn& t) -> Result<NewToken> {
+    auto r = access::add_token(t, n, secret);
+    if (!r) return r.error();
+    return NewToken{*r, access::token_text(r->id, secret.text)};
+  });
+}
+
+Change<void> Ops::plan_revoke_token(std::uint64_t id) {
+  return Change<void>([id](store::WriteTxn& t) { return access::remove_token(t, id); });
+}
+
+std::vector<access::TokenRecord> Ops::list_tokens() {
+  auto txn = store_.read();
+  return access::list_tokens(*txn);
+}
+
+// ---- app passwords ----
+Change<NewAppPassword> Ops::plan_create_app_password(std::string_view user, std::string_view name,
+                                                     std::uint32_t max_per_user) {
+  if (name.empty() || name.size() > 100) return Error(ErrorKind::invalid, "a name is 1 to 100 characters", "name");
+  for (unsigned char c : name)
+    if (c < 0x20 || c == 0x7f) return Error(ErrorKind::invalid, "a name has no control characters", "name");
+  auto text = auth::new_app_password();
+  auto hash = auth::hash_password(text);
+  if (!hash) return hash.error();
+  auth::AppPasswordRecord rec{auth::app_password_id(text), std::string(name), *hash, now_s()};
+  return Change<NewAppPassword>([u = std::string(user), rec, text, max_per_user](store::WriteTxn& t) -> Result<NewAppPassword> {
+    auto id = require_user_id(t, u);
+    if (!id) return id.error();
+    if (auth::list_app_passwords(t, *id).size() >= max_per_user)
+      return Error(ErrorKind::conflict, "at most " + std::to_string(max_per_user) + " app passwords per user; revoke one first", "name");
+    if (auto r = auth::add_app_password(t, *id, rec); !r) return about(r.error(), "name");
+    return NewAppPassword{rec, text};
+  });
+}
+
+Change<void> Ops::plan_revoke_app_password(std::string_view user, std::string_view id) {
+  return Change<void>([u = std::string(user), i = std::string(id)](store::WriteTxn& t) -> Result<void> {
+    auto uid = require_user_id(t, u);
+    if (!uid) return uid.error();
+    if (!auth::remove_app_password(t, *uid, i)) return Error(ErrorKind::not_found, "no app password " + i, "id");
+    return {};
+  });
+}
+
+Result<std::vector<auth::AppPasswordRecord>> Ops::list_app_passwords(std::string_view user) {
+  auto txn = store_.read();
+  auto id = require_user_id(*txn, user);
+  if (!id) return id.error();
+  return auth::list_app_passwords(*txn, *id);
+}
+
+// ---- web sessions ----
+Change<void> Ops::plan_open_session(access::SessionRecord rec) {
+  return Change<void>([rec](store::WriteTxn& t) -> Result<void> {
+    access::purge_expired(t, now_s());
+    if (auto ec = access::put_session(t, rec)) return internal("store: " + ec.message());
+    return {};
+  });
+}
+
+Change<void> Ops::plan_close_session(std::string key) {
+  return Change<void>([key](store::WriteTxn& t) -> Result<void> {
+    access::remove_session_key(t, key);
+    return {};
+  });
+}
+
+Change<void> Ops::plan_revoke_session(std::string id, std::optional<std::uint64_t> user) {
+  return Change<void>([id, user](store::WriteTxn& t) -> Result<void> {
+    if (!access::remove_session(t, id, user)) return Error(ErrorKind::not_found, "no session " + id, "id");
+    return {};
+  });
+}
+
+std::vector<access::SessionRecord> Ops::list_sessions(std::optional<std::uint64_t> user) {
+  auto txn = store_.read();
+  return access::list_sessions(*txn, user, now_s());
+}
+
+Counts Ops::counts() {
+  auto txn = store_.read();
+  Counts c;
+  auto count = [&](store::Table t) {
+    std::uint64_t n = 0;
+    auto cur = txn->cursor(t);
+    for (bool ok = cur->first(); ok; ok = cur->next()) ++n;
+    return n;
+  };
+  c.domains = count(store::Table::domains);
+  c.users = count(store::Table::users);
+  c.aliases = count(store::Table::aliases);
+  c.groups = count(store::Table::groups);
+  c.queue = count(store::Table::queue);
+  c.admins = count(store::Table::admins);
+  return c;
 }
 
 }  // namespace mailstead::admin

@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cctype>
 #include <ctime>
+#include <map>
 
 #include "directory/directory.hpp"
 #include "log/log.hpp"
@@ -17,8 +18,10 @@
 #include "mime/imap_structure.hpp"
 #include "proto/mutf7.hpp"
 #include "proto/search.hpp"
+#include "proto/wildcard.hpp"
 #include "session.hpp"
 #include "store/async.hpp"
+#include "store_errors.hpp"
 #include "store/mailstore.hpp"
 #include "store/store.hpp"
 #include "util/bytes.hpp"
@@ -28,30 +31,16 @@ namespace mailstead::imap {
 
 namespace {
 
-// A mailbox name argument, decoded to the stored UTF-8 form.
-std::optional<std::string> mailbox_arg(const Token& t) {
+// A mailbox name argument, decoded to the stored UTF-8 form. For CREATE, a trailing
+// delimiter declares that names will be created under it (RFC 3501 6.3.3): it is dropped.
+std::optional<std::string> mailbox_arg(const Token& t, bool for_create = false) {
   if (t.kind == Token::Kind::list) return std::nullopt;
   auto utf8 = mutf7_to_utf8(t.text);
+  if (utf8 && for_create && utf8->size() > 1 && utf8->back() == '/') utf8->pop_back();
   if (!utf8 || utf8->empty() || utf8->size() > 400) return std::nullopt;
   auto n = normalize_mailbox(*utf8);
   if (n.front() == '/' || n.back() == '/' || n.find("//") != std::string::npos) return std::nullopt;
   return n;
-}
-
-// RFC 3501 6.3.8: "*" matches anything, "%" anything but the hierarchy delimiter.
-bool wildcard(std::string_view pattern, std::string_view name) {
-  if (pattern.empty()) return name.empty();
-  char p = pattern.front();
-  if (p == '*' || p == '%') {
-    for (std::size_t i = 0; i <= name.size(); ++i) {
-      if (wildcard(pattern.substr(1), name.substr(i))) return true;
-      if (i < name.size() && p == '%' && name[i] == '/') return false;
-    }
-    return false;
-  }
-  if (name.empty()) return false;
-  bool same = p == name.front() || (std::toupper(static_cast<unsigned char>(p)) == 'I' && false);
-  return same && wildcard(pattern.substr(1), name.substr(1));
 }
 
 std::string mailbox_out(const std::string& utf8_name) { return mime::imap_string(utf8_to_mutf7(utf8_name)); }
@@ -88,7 +77,30 @@ bool parse_date_time(std::string_view s, std::int64_t& t) {
 
 }  // namespace
 
-std::string Session::flags_text(const ViewMessage& m) const {
+void Session::flags_responses() {
+  std::string kw;
+  for (const auto& k : selected_->keywords) kw += " " + k;
+  untagged("FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft" + kw + ")");
+  untagged(selected_->read_only ? "OK [PERMANENTFLAGS ()] Read-only mailbox"
+                                : "OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft" + kw +
+                                      " \\*)] Flags permitted");
+}
+
+void Session::announce_keywords(const ViewMessage& m) {
+  if (!selected_) return;
+  bool added = false;
+  for (const auto& k : m.keywords) {
+    auto& known = selected_->keywords;
+    if (std::none_of(known.begin(), known.end(), [&](const std::string& x) { return iequals(x, k); })) {
+      known.push_back(k);
+      added = true;
+    }
+  }
+  if (added) flags_responses();
+}
+
+std::string Session::flags_text(const ViewMessage& m) {
+  announce_keywords(m);
   std::string out = "(";
   for (std::uint32_t bit : {store::flag_seen, store::flag_answered, store::flag_flagged, store::flag_deleted, store::flag_draft})
     if (m.flags & bit) out += (out.size() > 1 ? " " : "") + flag_name(bit);
@@ -267,18 +279,15 @@ void Session::cmd_select(Command& c, bool read_only) {
   selected_->read_only = read_only;
   load_view(*id);
   auto& v = *selected_;
-  std::vector<std::string> keywords;
   std::size_t first_unseen = 0;
+  v.keywords.clear();
   for (std::size_t i = 0; i < v.messages.size(); ++i) {
     for (const auto& k : v.messages[i].keywords)
-      if (std::find(keywords.begin(), keywords.end(), k) == keywords.end()) keywords.push_back(k);
+      if (std::none_of(v.keywords.begin(), v.keywords.end(), [&](const std::string& x) { return iequals(x, k); }))
+        v.keywords.push_back(k);
     if (!first_unseen && !(v.messages[i].flags & store::flag_seen)) first_unseen = i + 1;
   }
-  std::string kw;
-  for (const auto& k : keywords) kw += " " + k;
-  untagged("FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft" + kw + ")");
-  untagged(read_only ? "OK [PERMANENTFLAGS ()] Read-only mailbox"
-                     : "OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft" + kw + " \\*)] Flags permitted");
+  flags_responses();
   untagged(std::to_string(v.messages.size()) + " EXISTS");
   untagged("0 RECENT");
   if (first_unseen) untagged("OK [UNSEEN " + std::to_string(first_unseen) + "] First unseen");
@@ -308,7 +317,7 @@ void Session::cmd_select(Command& c, bool read_only) {
 
 // The STATUS data items of `m` that `items` names, or "" and `bad_item` set.
 static std::string status_items(const store::MailboxRecord& m, const std::vector<Token>& items, std::string& bad_item,
-                                bool& wants_modseq) {
+                                bool& wants_modseq, std::uint64_t append_limit) {
   std::string out;
   for (const auto& it : items) {
     auto u = upper(it.text);
@@ -319,6 +328,7 @@ static std::string status_items(const store::MailboxRecord& m, const std::vector
     else if (u == "UNSEEN") value = std::to_string(m.unseen);
     else if (u == "RECENT") value = "0";
     else if (u == "SIZE") value = std::to_string(m.bytes);
+    else if (u == "APPENDLIMIT") value = std::to_string(append_limit);  // RFC 7889 4: one limit for all
     else if (u == "HIGHESTMODSEQ") {
       wants_modseq = true;
       value = std::to_string(m.highestmodseq);
@@ -372,48 +382,110 @@ void Session::cmd_list(Command& c, bool lsub) {
     untagged(std::string(lsub ? "LSUB" : "LIST") + " (\\Noselect) \"/\" \"\"");
     return tagged(c.tag, "OK", c.name + " completed");
   }
+  // Patterns are matched by an automaton (proto/wildcard.hpp), in time linear in each name;
+  // their total length is bounded, so one LIST costs at most names × max_list_pattern / 64.
+  std::vector<ListPattern> matchers;
+  std::vector<std::string> inbox_patterns;
+  std::size_t pattern_bytes = 0;
+  for (const auto& p : patterns) {
+    auto pu = mutf7_to_utf8(p);
+    if (!pu) continue;  // matches no name
+    auto full = *ref + *pu;
+    pattern_bytes += full.size();
+    if (pattern_bytes > shared_.settings.max_list_pattern)
+      return tagged(c.tag, "NO", "[LIMIT] LIST patterns longer than " + std::to_string(shared_.settings.max_list_pattern) +
+                                     " bytes");
+    matchers.emplace_back(full);
+    inbox_patterns.push_back(upper(full));
+  }
+  // The names LIST and LSUB can report: every mailbox, every subscribed name (a
+  // subscription outlives its mailbox, RFC 3501 6.3.6), and the superiors of subscribed
+  // names (LSUB's \Noselect parents, RECURSIVEMATCH's CHILDINFO), in byte order, so a
+  // name's descendants ("name/…") are one contiguous run.
+  struct Entry {
+    std::string name;
+    const store::MailboxRecord* box = nullptr;  // null: no such mailbox
+    bool subscribed = false;
+    bool selected = false;  // meets the selection options
+  };
   std::vector<store::MailboxRecord> boxes;
+  std::vector<std::string> subscribed;
   {
     auto txn = shared_.store.read();
     boxes = store::list_mailboxes(*txn, *user_id_);
+    subscribed = store::subscriptions(*txn, *user_id_);
   }
-  auto selected_by = [&](const store::MailboxRecord& o) {
-    return (!only_subscribed || o.subscribed) && (!only_special || !o.special_use.empty());
+  std::map<std::string, Entry> by_name;
+  for (const auto& b : boxes) by_name[b.name].box = &b;
+  for (const auto& n : subscribed) {
+    by_name[n].subscribed = true;
+    for (auto slash = n.find('/'); slash != std::string::npos; slash = n.find('/', slash + 1)) by_name[n.substr(0, slash)];
+  }
+  std::vector<Entry> entries;
+  entries.reserve(by_name.size());
+  for (auto& [name, e] : by_name) {
+    e.name = name;
+    // Without SUBSCRIBED only mailboxes are selected; with it, subscribed names, existing or not.
+    e.selected = (only_subscribed ? e.subscribed : e.box != nullptr) &&
+                 (!only_special || (e.box && !e.box->special_use.empty()));
+    entries.push_back(std::move(e));
+  }
+  std::vector<std::size_t> selected_before(entries.size() + 1, 0), boxes_before(entries.size() + 1, 0);
+  for (std::size_t k = 0; k < entries.size(); ++k) {
+    selected_before[k + 1] = selected_before[k] + entries[k].selected;
+    boxes_before[k + 1] = boxes_before[k] + (entries[k].box != nullptr);
+  }
+  auto descendants = [&](const std::string& name) {  // [first, last) in `entries`
+    auto at = [&](const std::string& key) {
+      return static_cast<std::size_t>(
+          std::lower_bound(entries.begin(), entries.end(), key, [](const Entry& e, const std::string& k) { return e.name < k; }) -
+          entries.begin());
+    };
+    return std::make_pair(at(name + "/"), at(name + "0"));
   };
-  for (const auto& b : boxes) {
-    bool match = false;
-    for (const auto& p : patterns) {
-      auto pu = mutf7_to_utf8(p);
-      if (!pu) continue;
-      auto full = *ref + *pu;
+  auto matches = [&](const std::string& name) {
+    for (std::size_t k = 0; k < matchers.size(); ++k)
       // INBOX matches case-insensitively.
-      if (b.name == "INBOX" && upper(full) == "INBOX") match = true;
-      if (wildcard(full, b.name)) match = true;
-    }
-    if (!match) continue;
-    std::string childinfo;
-    if (!selected_by(b)) {
-      // RECURSIVEMATCH: a parent whose descendant meets the selection is listed with CHILDINFO.
-      bool descendant = recursive && std::any_of(boxes.begin(), boxes.end(), [&](const store::MailboxRecord& o) {
-                          return o.name.starts_with(b.name + "/") && selected_by(o);
-                        });
-      if (!descendant) continue;
+      if ((name == "INBOX" && inbox_patterns[k] == "INBOX") || matchers[k].matches(name)) return true;
+    return false;
+  };
+  std::vector<const Entry*> order;  // INBOX first, as clients list it
+  for (const auto& e : entries)
+    if (e.name == "INBOX") order.push_back(&e);
+  for (const auto& e : entries)
+    if (e.name != "INBOX") order.push_back(&e);
+  bool percent = std::any_of(patterns.begin(), patterns.end(), [](const std::string& p) { return p.find('%') != std::string::npos; });
+  for (const Entry* e : order) {
+    if (!matches(e->name)) continue;
+    auto [first, last] = descendants(e->name);
+    std::string attrs, childinfo;
+    auto add = [&](std::string_view a) { attrs += (attrs.empty() ? "" : " ") + std::string(a); };
+    if (lsub) {
+      // RFC 3501 6.3.9: subscribed names; with "%", an unsubscribed superior of a
+      // subscribed name matched by the pattern is listed \Noselect.
+      bool sub_below = selected_before[last] > selected_before[first];
+      if (!e->subscribed && !(percent && sub_below)) continue;
+      if (!e->subscribed || !e->box) add("\\Noselect");
+    } else if (!e->selected) {
+      // RECURSIVEMATCH: a name whose descendant meets the selection is listed with CHILDINFO.
+      if (!recursive || selected_before[last] == selected_before[first]) continue;
       childinfo = std::string(" (\"CHILDINFO\" (") + (only_subscribed ? "\"SUBSCRIBED\"" : "\"SPECIAL-USE\"") + "))";
     }
-    bool children = std::any_of(boxes.begin(), boxes.end(), [&](const store::MailboxRecord& o) {
-      return o.name.size() > b.name.size() && o.name.starts_with(b.name + "/");
-    });
-    std::string attrs = children ? "\\HasChildren" : "\\HasNoChildren";
-    if (!b.special_use.empty()) attrs += " " + b.special_use;
-    if (return_subscribed && b.subscribed && !lsub) attrs += " \\Subscribed";
-    untagged(std::string(lsub ? "LSUB" : "LIST") + " (" + attrs + ") \"/\" " + mailbox_out(b.name) + childinfo);
-    if (status) {
+    if (e->box) {
+      add(boxes_before[last] > boxes_before[first] ? "\\HasChildren" : "\\HasNoChildren");
+      if (!e->box->special_use.empty()) add(e->box->special_use);
+    } else if (!lsub) {
+      add("\\NonExistent");  // RFC 5258: implies \Noselect
+    }
+    if (!lsub && return_subscribed && e->subscribed) add("\\Subscribed");
+    untagged(std::string(lsub ? "LSUB" : "LIST") + " (" + attrs + ") \"/\" " + mailbox_out(e->name) + childinfo);
+    if (status && e->box) {
       std::string bad_item;
       bool modseq = false;
-      auto items = status_items(b, status->items, bad_item, modseq);
+      auto items = status_items(*e->box, status->items, bad_item, modseq, shared_.settings.max_literal_size);
       if (!bad_item.empty()) return bad(c.tag, "Unknown STATUS item " + bad_item);
-      if (modseq) condstore_ = true;
-      untagged("STATUS " + mailbox_out(b.name) + " (" + items + ")");
+      if (modseq) enable_condstore();
+      untagged("STATUS " + mailbox_out(e->name) + " (" + items + ")");
     }
   }
   tagged(c.tag, "OK", c.name + " completed");
@@ -433,18 +505,20 @@ void Session::cmd_status(Command& c) {
   if (!m) return tagged(c.tag, "NO", "[NONEXISTENT] No such mailbox");
   std::string bad_item;
   bool modseq = false;
-  auto items = status_items(*m, c.args[1].items, bad_item, modseq);
+  auto items = status_items(*m, c.args[1].items, bad_item, modseq, shared_.settings.max_literal_size);
   if (!bad_item.empty()) return bad(c.tag, "Unknown STATUS item " + bad_item);
-  if (modseq) condstore_ = true;
+  if (modseq) enable_condstore();
   untagged("STATUS " + mailbox_out(m->name) + " (" + items + ")");
   tagged(c.tag, "OK", "STATUS completed");
 }
 
 asio::awaitable<void> Session::cmd_create(Command& c) {
   if (c.args.empty() || c.args.size() > 2) co_return bad(c.tag, "CREATE takes a mailbox name");
-  auto name = mailbox_arg(c.args[0]);
+  auto name = mailbox_arg(c.args[0], true);
   if (!name) co_return tagged(c.tag, "NO", "Invalid mailbox name");
   if (*name == "INBOX") co_return tagged(c.tag, "NO", "[ALREADYEXISTS] INBOX exists");
+  if (auto problem = new_mailbox_name_problem(*name); !problem.empty())
+    co_return tagged(c.tag, "NO", "[CANNOT] " + problem);
   // CREATE name (USE (\\Sent)) — RFC 6154 CREATE-SPECIAL-USE
   std::string special;
   if (c.args.size() == 2) {
@@ -483,7 +557,7 @@ asio::awaitable<void> Session::cmd_create(Command& c) {
       },
       asio::use_awaitable);
   if (err) co_return tagged(c.tag, "NO", err->message);
-  if (ec) co_return tagged(c.tag, "NO", "[SERVERBUG] Cannot create the mailbox now");
+  if (ec) co_return tagged(c.tag, "NO", store_failure(id_, c.name, ec, "create the mailbox"));
   tagged(c.tag, "OK", "CREATE completed");
 }
 
@@ -506,7 +580,7 @@ asio::awaitable<void> Session::cmd_delete(Command& c) {
       },
       asio::use_awaitable);
   if (err) co_return tagged(c.tag, "NO", *err);
-  if (ec) co_return tagged(c.tag, "NO", "[SERVERBUG] Cannot delete the mailbox now");
+  if (ec) co_return tagged(c.tag, "NO", store_failure(id_, c.name, ec, "delete the mailbox"));
   if (selected_ && selected_->name == *name) selected_.reset();
   tagged(c.tag, "OK", "DELETE completed");
 }
@@ -518,6 +592,8 @@ asio::awaitable<void> Session::cmd_rename(Command& c) {
   if (!from || !to) co_return tagged(c.tag, "NO", "Invalid mailbox name");
   if (*from == "INBOX") co_return tagged(c.tag, "NO", "Renaming INBOX is not supported");
   if (*to == "INBOX") co_return tagged(c.tag, "NO", "[ALREADYEXISTS] INBOX exists");
+  if (auto problem = new_mailbox_name_problem(*to); !problem.empty())
+    co_return tagged(c.tag, "NO", "[CANNOT] " + problem);
   std::optional<std::string> err;
   auto owner = *user_id_;
   auto ec = co_await store::async_commit(
@@ -530,62 +606,81 @@ asio::awaitable<void> Session::cmd_rename(Command& c) {
         // The mailbox and everything below it move together (RFC 3501 6.3.5).
         for (const auto& o : store::list_mailboxes(t, owner)) {
           if (o.name != *from && !o.name.starts_with(*from + "/")) continue;
-          auto r = store::rename_mailbox(t, o.id, *to + o.name.substr(from->size()));
+          auto new_name = *to + o.name.substr(from->size());
+          auto r = store::rename_mailbox(t, o.id, new_name);
           if (!r) { err = r.error().message; return store::Errc::aborted; }
+          // The subscription follows the mailbox it named.
+          if (store::is_subscribed(t, owner, o.name)) {
+            if (auto e = store::set_subscription(t, owner, o.name, false)) return e;
+            if (auto e = store::set_subscription(t, owner, new_name, true)) return e;
+          }
         }
         return {};
       },
       asio::use_awaitable);
   if (err) co_return tagged(c.tag, "NO", *err);
-  if (ec) co_return tagged(c.tag, "NO", "[SERVERBUG] Cannot rename the mailbox now");
+  if (ec) co_return tagged(c.tag, "NO", store_failure(id_, c.name, ec, "rename the mailbox"));
   if (selected_ && selected_->name == *from) selected_->name = *to;
   tagged(c.tag, "OK", "RENAME completed");
 }
 
 asio::awaitable<void> Session::cmd_subscribe(Command& c, bool subscribe) {
+  // Subscriptions are kept by name, whether or not the mailbox exists (RFC 3501 6.3.6): a
+  // name may be subscribed before it is created and stays subscribed after DELETE, until
+  // UNSUBSCRIBE; LIST (SUBSCRIBED) marks such a name \NonExistent.
   if (c.args.size() != 1) co_return bad(c.tag, c.name + " takes a mailbox name");
   auto name = mailbox_arg(c.args[0]);
   if (!name) co_return tagged(c.tag, "NO", "Invalid mailbox name");
-  bool missing = false;
+  // Only names that could be created may be subscribed; any may be unsubscribed.
+  if (auto problem = new_mailbox_name_problem(*name); subscribe && *name != "INBOX" && !problem.empty())
+    co_return tagged(c.tag, "NO", "[CANNOT] " + problem);
   auto owner = *user_id_;
-  co_await store::async_commit(
+  auto ec = co_await store::async_commit(
       shared_.store,
-      [&, owner](store::WriteTxn& t) -> std::error_code {
-        auto m = store::find_mailbox(t, owner, *name);
-        missing = !m;
-        if (!m) return store::Errc::aborted;
-        return store::set_subscribed(t, m->id, subscribe) ? std::error_code{} : store::Errc::aborted;
-      },
+      [&, owner](store::WriteTxn& t) -> std::error_code { return store::set_subscription(t, owner, *name, subscribe); },
       asio::use_awaitable);
-  // Subscriptions live on the mailbox, so LIST and LSUB always agree (CLIENTS.md: Roundcube
-  // unsubscribes names LIST does not return).
-  if (missing) co_return tagged(c.tag, subscribe ? "NO" : "OK", subscribe ? "[NONEXISTENT] No such mailbox" : "UNSUBSCRIBE completed");
+  if (ec) co_return tagged(c.tag, "NO", "[SERVERBUG] Cannot change the subscription now");
   tagged(c.tag, "OK", c.name + " completed");
 }
 
 asio::awaitable<void> Session::cmd_append(Command& c) {
-  // APPEND mailbox [(flags)] [date-time] literal
-  if (c.args.size() < 2 || c.args.size() > 4 || c.args.back().kind != Token::Kind::string)
-    co_return bad(c.tag, "APPEND takes a mailbox, optional flags and date, and a message");
+  // APPEND mailbox 1*([(flags)] [date-time] literal) — RFC 3501 6.3.11 and MULTIAPPEND
+  // (RFC 3502): every message is stored in one transaction, or none is. A message is a
+  // literal ({n}, or ~{n} with BINARY), which tells it from a quoted date-time.
+  if (c.args.size() < 2) co_return bad(c.tag, "APPEND takes a mailbox, optional flags and date, and a message");
   auto name = mailbox_arg(c.args[0]);
-  if (!name) co_return tagged(c.tag, "NO", "Invalid mailbox name");
-  std::uint32_t flags = 0;
-  std::vector<std::string> keywords;
-  std::int64_t date = static_cast<std::int64_t>(std::time(nullptr));
-  for (std::size_t i = 1; i + 1 < c.args.size(); ++i) {
+  struct Message {
+    std::uint32_t flags = 0;
+    std::vector<std::string> keywords;
+    std::int64_t date = static_cast<std::int64_t>(std::time(nullptr));
+    const std::string* bytes = nullptr;
+  };
+  std::vector<Message> messages(1);
+  for (std::size_t i = 1; i < c.args.size(); ++i) {
     const auto& a = c.args[i];
-    if (a.kind == Token::Kind::list) {
+    auto& m = messages.back();
+    if (a.kind == Token::Kind::list && !m.bytes) {
       for (const auto& f : a.items) {
-        if (auto bit = store::system_flag(f.text)) flags |= bit;
+        if (auto bit = store::system_flag(f.text)) m.flags |= bit;
         else if (!f.text.empty() && f.text[0] == '\\') co_return bad(c.tag, "Unknown system flag " + f.text);
-        else keywords.push_back(f.text);
+        else m.keywords.push_back(f.text);
       }
-    } else if (!parse_date_time(a.text, date)) {
+    } else if (a.kind == Token::Kind::string && a.literal) {
+      m.bytes = &a.text;
+      if (i + 1 < c.args.size()) messages.emplace_back();
+    } else if (a.kind == Token::Kind::string && !parse_date_time(a.text, m.date)) {
       co_return bad(c.tag, "Bad APPEND date-time");
+    } else if (a.kind != Token::Kind::string) {
+      co_return bad(c.tag, "APPEND takes a mailbox, optional flags and date, and a message");
     }
   }
-  const std::string& message = c.args.back().text;
-  if (message.empty()) co_return tagged(c.tag, "NO", "Empty message");
+  if (!messages.back().bytes) co_return bad(c.tag, "APPEND needs a message as a literal");
+  if (!name) co_return tagged(c.tag, "NO", "Invalid mailbox name");
+  std::uint64_t total = 0;
+  for (const auto& m : messages) {
+    if (m.bytes->empty()) co_return tagged(c.tag, "NO", "Empty message");
+    total += m.bytes->size();
+  }
   auto owner = *user_id_;
   // Quota (RFC 9208): the user's mailboxes together.
   {
@@ -594,39 +689,47 @@ asio::awaitable<void> Session::cmd_append(Command& c) {
     if (u && u->quota) {
       std::uint64_t used = 0;
       for (const auto& mb : store::list_mailboxes(*txn, owner)) used += mb.bytes;
-      if (used + message.size() > u->quota) co_return tagged(c.tag, "NO", "[OVERQUOTA] Quota exceeded");
+      if (used + total > u->quota) co_return tagged(c.tag, "NO", "[OVERQUOTA] Quota exceeded");
     }
   }
-  auto key = store::blob_key(message);
-  auto cache = mime::build_cache(message).encode();
+  std::vector<std::string> keys, caches;
+  for (const auto& m : messages) {
+    keys.push_back(store::blob_key(*m.bytes));
+    caches.push_back(mime::build_cache(*m.bytes).encode());
+  }
   std::optional<std::string> err;
-  store::Appended added;
+  std::vector<std::uint32_t> uids;
   std::uint32_t uidvalidity = 0;
   auto ec = co_await store::async_commit(
       shared_.store,
       [&, owner](store::WriteTxn& t) -> std::error_code {
         err.reset();
-        auto m = store::find_mailbox(t, owner, *name);
-        if (!m) { err = "[TRYCREATE] No such mailbox"; return store::Errc::aborted; }
-        uidvalidity = m->uidvalidity;
-        if (auto e = store::put_blob(t, key, message)) return e;
-        if (!t.get(store::Table::blob_cache, key))
-          if (auto e = t.put(store::Table::blob_cache, key, cache)) return e;
-        store::MessageRecord rec;
-        rec.blob = key;
-        rec.flags = flags;
-        rec.keywords = keywords;
-        rec.internaldate = date;
-        auto r = store::append(t, m->id, std::move(rec));
-        if (!r) { err = r.error().message; return store::Errc::aborted; }
-        added = *r;
+        uids.clear();
+        auto box = store::find_mailbox(t, owner, *name);
+        if (!box) { err = "[TRYCREATE] No such mailbox"; return store::Errc::aborted; }
+        uidvalidity = box->uidvalidity;
+        for (std::size_t k = 0; k < messages.size(); ++k) {
+          if (auto e = store::put_blob(t, keys[k], *messages[k].bytes)) return e;
+          if (!t.get(store::Table::blob_cache, keys[k]))
+            if (auto e = t.put(store::Table::blob_cache, keys[k], caches[k])) return e;
+          store::MessageRecord rec;
+          rec.blob = keys[k];
+          rec.flags = messages[k].flags;
+          rec.keywords = messages[k].keywords;
+          rec.internaldate = messages[k].date;
+          auto r = store::append(t, box->id, std::move(rec));
+          if (!r) { err = r.error().message; return store::Errc::aborted; }
+          uids.push_back(r->uid);
+        }
         return {};
       },
       asio::use_awaitable);
   if (err) co_return tagged(c.tag, "NO", *err);
-  if (ec) co_return tagged(c.tag, "NO", "[SERVERBUG] Cannot store the message now");
+  if (ec) co_return tagged(c.tag, "NO", store_failure(id_, c.name, ec, "store the message"));
   if (selected_ && selected_->name == *name) refresh(false);
-  tagged(c.tag, "OK", "[APPENDUID " + std::to_string(uidvalidity) + " " + std::to_string(added.uid) + "] APPEND completed");
+  // APPENDUID with the UIDs in order (RFC 4315; one range, as they are consecutive).
+  std::string set = std::to_string(uids.front()) + (uids.size() > 1 ? ":" + std::to_string(uids.back()) : "");
+  tagged(c.tag, "OK", "[APPENDUID " + std::to_string(uidvalidity) + " " + set + "] APPEND completed");
 }
 
 void Session::cmd_quota(Command& c, bool root) {
@@ -661,33 +764,42 @@ asio::awaitable<void> Session::cmd_idle(Command& c) {
   // A watcher reports changes while this coroutine waits for DONE; an SSL stream allows
   // one read and one write at a time, and only the watcher writes until DONE. The process's
   // Watcher wakes it when the selected mailbox changes (store commit counter or Redis).
+  // Both coroutines run on this session's single-threaded executor, so the flags below
+  // need no lock; `done` is set before the cancel, and checked before waiting, because
+  // the helper can end first (its write failed) and a cancel with no waiter is lost.
+  struct Idle {
+    explicit Idle(const asio::any_io_executor& ex) : finished(ex, asio::steady_timer::time_point::max()) {}
+    bool active = true, done = false;
+    asio::steady_timer finished;
+  };
   auto ex = co_await asio::this_coro::executor;
-  auto active = std::make_shared<bool>(true);
-  auto finished = std::make_shared<asio::steady_timer>(ex, asio::steady_timer::time_point::max());
+  auto idle = std::make_shared<Idle>(ex);
   auto wake = std::make_shared<Wake>(ex);
   std::optional<std::uint64_t> token;
   if (selected_) token = shared_.watcher.watch(selected_->id, selected_->highestmodseq, ex, wake);
   asio::co_spawn(
       ex,
-      [this, active, finished, wake]() -> asio::awaitable<void> {
-        while (*active) {
+      [this, idle, wake]() -> asio::awaitable<void> {
+        while (idle->active) {
           if (!wake->woken) {
             wake->timer.expires_at(asio::steady_timer::time_point::max());
+            store::no_transaction_open("imap.idle.wait");
             co_await wake->timer.async_wait(asio::as_tuple(asio::use_awaitable));
           }
           wake->woken = false;
-          if (!*active) break;
+          if (!idle->active) break;
           refresh(true);
           if (!out_.empty() && !co_await flush()) break;
         }
-        finished->cancel();
+        idle->done = true;
+        idle->finished.cancel();
       },
       asio::detached);
   auto line = co_await read_line(false);
-  *active = false;
+  idle->active = false;
   if (token) shared_.watcher.unwatch(*token);
   wake->timer.cancel();
-  co_await finished->async_wait(asio::as_tuple(asio::use_awaitable));
+  if (!idle->done) co_await idle->finished.async_wait(asio::as_tuple(asio::use_awaitable));
   if (!line) {
     logout_ = true;
     co_return;

@@ -18,6 +18,7 @@
 #include "proto/thread.hpp"
 #include "session.hpp"
 #include "store/async.hpp"
+#include "store_errors.hpp"
 #include "store/mailstore.hpp"
 #include "store/store.hpp"
 #include "util/bytes.hpp"
@@ -38,7 +39,20 @@ std::string internaldate(std::int64_t t) {
   return buf;
 }
 
-std::string literal(std::string_view s) { return "{" + std::to_string(s.size()) + "}\r\n" + std::string(s); }
+// An ordinary literal never carries NUL (RFC 3501 9: CHAR8 is %x01-ff): NUL bytes are sent
+// as 0x80, as Dovecot does; the size stays the same, so RFC822.SIZE and partial offsets
+// still hold. BINARY (RFC 3516) sends the true bytes in a literal8 instead.
+std::string literal(std::string_view s) {
+  std::string out = "{" + std::to_string(s.size()) + "}\r\n";
+  auto at = out.size();
+  out.append(s);
+  std::replace(out.begin() + static_cast<long>(at), out.end(), '\0', '\x80');
+  return out;
+}
+std::string literal8(std::string_view s) {
+  if (s.find('\0') == std::string_view::npos) return literal(s);
+  return "~{" + std::to_string(s.size()) + "}\r\n" + std::string(s);
+}
 
 // Compresses sorted numbers into a sequence set ("1:3,7").
 std::string compact(std::vector<std::uint32_t> v) {
@@ -86,7 +100,7 @@ asio::awaitable<void> Session::cmd_fetch(Command& c, bool uid) {
     }
     if (!changed_since) co_return bad(c.tag, "Bad FETCH modifiers");
     if (vanished && (!uid || !qresync_)) co_return bad(c.tag, "VANISHED needs UID FETCH and QRESYNC");
-    condstore_ = true;
+    enable_condstore();
     want_modseq = true;
   }
   auto set = parse_sequence_set(c.args[0].text);
@@ -95,7 +109,7 @@ asio::awaitable<void> Session::cmd_fetch(Command& c, bool uid) {
   if (auto* e = std::get_if<std::string>(&parsed)) co_return bad(c.tag, *e);
   auto items = std::get<std::vector<FetchItem>>(parsed);
   for (const auto& it : items) want_modseq |= it.kind == FetchItem::Kind::modseq;
-  if (want_modseq) condstore_ = true;
+  if (want_modseq) enable_condstore();
   if (!uid) {
     for (auto [a, b] : set->ranges)
       if (std::max(a, b) > selected_->messages.size()) co_return bad(c.tag, "Invalid sequence number");
@@ -119,29 +133,30 @@ asio::awaitable<void> Session::cmd_fetch(Command& c, bool uid) {
       if (!(selected_->messages[i].flags & store::flag_seen)) newly_seen.push_back(i);
     if (!newly_seen.empty()) {
       auto box = selected_->id;
-      std::vector<std::pair<std::uint32_t, std::uint64_t>> changed;  // uid, modseq
-      std::vector<ViewMessage> msgs;
-      for (auto i : newly_seen) msgs.push_back(selected_->messages[i]);
+      std::vector<std::uint32_t> uids;
+      for (auto i : newly_seen) uids.push_back(selected_->messages[i].uid);
+      store::FlagUpdate seen{store::FlagOp::add, store::flag_seen, {}, std::nullopt};
+      std::vector<store::FlagOutcome> outcomes(uids.size());
+      // Added to the stored flags inside the write: another session's change is kept.
       co_await store::async_commit(
           shared_.store,
           [&, box](store::WriteTxn& t) -> std::error_code {
-            changed.clear();
-            std::vector<store::FlagChange> batch;
-            batch.reserve(msgs.size());
-            for (const auto& m : msgs) batch.push_back({m.uid, m.flags | store::flag_seen, m.keywords, 0});
-            if (auto r = store::set_flags(t, box, batch); !r && r.error().kind != ErrorKind::not_found)
-              return store::Errc::aborted;
-            for (const auto& ch : batch)
-              if (ch.modseq) changed.emplace_back(ch.uid, ch.modseq);
+            auto r = store::update_flags(t, box, uids, seen);
+            if (!r) {
+              outcomes.assign(uids.size(), {});
+              return r.error().kind == ErrorKind::not_found ? std::error_code{} : store::Errc::aborted;
+            }
+            outcomes = std::move(*r);
             return {};
           },
           asio::use_awaitable);
-      for (auto i : newly_seen)
-        for (auto [u, ms] : changed)
-          if (selected_->messages[i].uid == u) {
-            selected_->messages[i].flags |= store::flag_seen;
-            selected_->messages[i].modseq = ms;
-          }
+      for (std::size_t k = 0; k < newly_seen.size(); ++k) {
+        if (outcomes[k].kind == store::FlagOutcome::Kind::gone) continue;
+        auto& m = selected_->messages[newly_seen[k]];
+        m.flags = outcomes[k].flags;
+        m.keywords = outcomes[k].keywords;
+        m.modseq = outcomes[k].modseq;
+      }
     }
   }
 
@@ -154,7 +169,7 @@ asio::awaitable<void> Session::cmd_fetch(Command& c, bool uid) {
       first = false;
       resp += s;
     };
-    bool has_uid = false, has_flags = false;
+    bool has_uid = false, has_flags = false, unknown_cte = false;
     auto txn = shared_.store.read();
     auto rec = store::get_message(*txn, selected_->id, vm.uid);
     if (!rec) continue;  // expunged by another session: nothing to report (RFC 2180 4.1.2)
@@ -183,24 +198,42 @@ asio::awaitable<void> Session::cmd_fetch(Command& c, bool uid) {
         case FetchItem::Kind::envelope: add("ENVELOPE " + need_cache().envelope); break;
         case FetchItem::Kind::bodystructure: add("BODYSTRUCTURE " + need_cache().bodystructure); break;
         case FetchItem::Kind::body: add("BODY " + need_cache().body); break;
-        case FetchItem::Kind::section: {
+        case FetchItem::Kind::section:
+        case FetchItem::Kind::binary_size: {
           auto b = need_blob();
           if (!tree) tree = mime::parse(b);
-          auto bytes = section_bytes(rec->prefix, b, *tree, it).value_or(std::string());
+          std::string bytes;
+          if (it.binary) {
+            auto r = binary_bytes(rec->prefix, b, *tree, it);
+            if (std::holds_alternative<UnknownCte>(r)) {
+              unknown_cte = true;
+              break;
+            }
+            bytes = std::move(std::get<std::string>(r));
+          } else {
+            bytes = section_bytes(rec->prefix, b, *tree, it).value_or(std::string());
+          }
+          if (it.kind == FetchItem::Kind::binary_size) {
+            add(it.label + " " + std::to_string(bytes.size()));
+            break;
+          }
           if (it.offset) {
             auto off = std::min<std::uint64_t>(*it.offset, bytes.size());
             bytes = bytes.substr(off, std::min<std::uint64_t>(*it.length, bytes.size() - off));
           }
-          add(it.label + " " + literal(bytes));
+          add(it.label + " " + (it.binary ? literal8(bytes) : literal(bytes)));
           break;
         }
       }
     }
+    // RFC 3516 4.2: a part whose encoding the server cannot undo fails the FETCH.
+    if (unknown_cte) co_return tagged(c.tag, "NO", "[UNKNOWN-CTE] Cannot decode the part's content-transfer-encoding");
     if (uid && !has_uid) add("UID " + std::to_string(vm.uid));
     bool seen_now = std::find(newly_seen.begin(), newly_seen.end(), i) != newly_seen.end();
     if (seen_now && !has_flags) add("FLAGS " + flags_text(vm));
     if (want_modseq || (condstore_ && (has_flags || seen_now))) add("MODSEQ (" + std::to_string(vm.modseq) + ")");
     untagged(resp + ")");
+    txn.reset();  // never across the co_await below (docs/architecture.md, "Serving")
     // Keep large responses from piling up: send each message's data as it is made.
     if (out_.size() > (1 << 20) && !co_await flush()) {
       logout_ = true;
@@ -221,7 +254,7 @@ asio::awaitable<void> Session::cmd_store(Command& c, bool uid) {
     } catch (...) {
       co_return bad(c.tag, "Bad UNCHANGEDSINCE");
     }
-    condstore_ = true;
+    enable_condstore();
     c.args.erase(c.args.begin() + 1);
   }
   if (c.args.size() != 3) co_return bad(c.tag, "STORE takes a set, an item and flags");
@@ -249,68 +282,56 @@ asio::awaitable<void> Session::cmd_store(Command& c, bool uid) {
       if (std::max(a, b) > selected_->messages.size()) co_return bad(c.tag, "Invalid sequence number");
   refresh(false);
   auto targets = resolve_set(*set, uid);
-  struct Change {
-    std::size_t index;
-    std::uint32_t uid, flags;
-    std::vector<std::string> keywords;
-    std::uint64_t modseq = 0;
-  };
-  std::vector<Change> changes;
-  std::vector<std::uint32_t> modified;  // failed UNCHANGEDSINCE: UIDs or sequence numbers
-  for (auto i : targets) {
-    const auto& m = selected_->messages[i];
-    if (unchanged_since && m.modseq > *unchanged_since) {
-      modified.push_back(uid ? m.uid : static_cast<std::uint32_t>(i + 1));
-      continue;
-    }
-    Change ch{i, m.uid, m.flags, m.keywords};
-    if (mode == 0) {
-      ch.flags = bits;
-      ch.keywords = words;
-    } else if (mode == 1) {
-      ch.flags |= bits;
-      for (const auto& w : words)
-        if (std::none_of(ch.keywords.begin(), ch.keywords.end(), [&](auto& k) { return upper(k) == upper(w); }))
-          ch.keywords.push_back(w);
-    } else {
-      ch.flags &= ~bits;
-      std::erase_if(ch.keywords, [&](auto& k) { return std::any_of(words.begin(), words.end(), [&](auto& w) { return upper(k) == upper(w); }); });
-    }
-    if (ch.flags != m.flags || ch.keywords != m.keywords) changes.push_back(std::move(ch));
-  }
+  // The change is applied to the stored flags inside the write, and UNCHANGEDSINCE is
+  // checked there too: this session's view may be behind another session's change.
+  store::FlagUpdate update{mode == 0 ? store::FlagOp::replace : mode == 1 ? store::FlagOp::add : store::FlagOp::remove,
+                           bits, words, unchanged_since};
+  std::vector<std::uint32_t> uids;
+  for (auto i : targets) uids.push_back(selected_->messages[i].uid);
+  std::vector<store::FlagOutcome> outcomes(uids.size());  // all "gone" if the mailbox went
   auto box = selected_->id;
-  if (!changes.empty()) {
+  if (!uids.empty()) {
     auto ec = co_await store::async_commit(
         shared_.store,
         [&, box](store::WriteTxn& t) -> std::error_code {
-          // One pass, the mailbox record read and written once (the batch may run again).
-          std::vector<store::FlagChange> batch;
-          batch.reserve(changes.size());
-          for (const auto& ch : changes) batch.push_back({ch.uid, ch.flags, ch.keywords, 0});
-          if (auto r = store::set_flags(t, box, batch); !r && r.error().kind != ErrorKind::not_found)
-            return store::Errc::aborted;  // a mailbox deleted meanwhile leaves every MODSEQ 0
-          for (std::size_t k = 0; k < changes.size(); ++k) changes[k].modseq = batch[k].modseq;  // 0: expunged meanwhile
+          auto r = store::update_flags(t, box, uids, update);
+          if (!r) {
+            outcomes.assign(uids.size(), {});
+            return r.error().kind == ErrorKind::not_found ? std::error_code{} : store::Errc::aborted;
+          }
+          outcomes = std::move(*r);
           return {};
         },
         asio::use_awaitable);
-    if (ec) co_return tagged(c.tag, "NO", "[SERVERBUG] Cannot store flags now");
-    for (auto& ch : changes) {
-      if (!ch.modseq) continue;
-      auto& m = selected_->messages[ch.index];
-      m.flags = ch.flags;
-      m.keywords = ch.keywords;
-      m.modseq = ch.modseq;
-    }
+    if (ec) co_return tagged(c.tag, "NO", store_failure(id_, c.name, ec, "store the flags"));
   }
-  for (auto i : targets) {
-    const auto& m = selected_->messages[i];
-    bool failed = std::find(modified.begin(), modified.end(), uid ? m.uid : static_cast<std::uint32_t>(i + 1)) != modified.end();
+  std::vector<std::uint32_t> modified;  // failed UNCHANGEDSINCE: UIDs or sequence numbers
+  for (std::size_t k = 0; k < targets.size(); ++k) {
+    auto i = targets[k];
+    auto& m = selected_->messages[i];
+    const auto& o = outcomes[k];
+    using Kind = store::FlagOutcome::Kind;
+    if (o.kind == Kind::gone) continue;  // expunged meanwhile: reported later
+    if (o.kind == Kind::modified) {
+      modified.push_back(uid ? m.uid : static_cast<std::uint32_t>(i + 1));
+      continue;  // the view keeps its state; the next refresh reports the other change
+    }
+    // What the client expects now; anything else is another session's change, which it
+    // is told even after .SILENT (an unsolicited FETCH is always allowed).
+    auto expect_flags = m.flags;
+    auto expect_keywords = m.keywords;
+    store::apply(update, expect_flags, expect_keywords);
+    bool surprise = o.flags != expect_flags || o.keywords != expect_keywords;
+    bool changed = o.kind == Kind::changed || o.modseq != m.modseq;
+    m.flags = o.flags;
+    m.keywords = o.keywords;
+    m.modseq = o.modseq;
+    announce_keywords(m);  // also for .SILENT: the client learns of a new keyword now
     // .SILENT still reports a MODSEQ change to a CONDSTORE client (RFC 7162 3.1.3).
-    if (failed || (silent && !condstore_)) continue;
-    bool changed = std::any_of(changes.begin(), changes.end(), [&](const Change& ch) { return ch.index == i && ch.modseq; });
-    if (silent && !changed) continue;
+    bool with_flags = !silent || surprise;
+    if (!with_flags && !(changed && condstore_)) continue;
     untagged(std::to_string(i + 1) + " FETCH (" + (uid ? "UID " + std::to_string(m.uid) + " " : "") +
-             (silent ? std::string() : "FLAGS " + flags_text(m)) + (silent ? modseq_item(m).substr(1) : modseq_item(m)) + ")");
+             (with_flags ? "FLAGS " + flags_text(m) + modseq_item(m) : modseq_item(m).substr(1)) + ")");
   }
   if (!modified.empty()) co_return tagged(c.tag, "OK", "[MODIFIED " + compact(modified) + "] Conditional STORE failed");
   tagged(c.tag, "OK", c.name + " completed");
@@ -346,6 +367,10 @@ void Session::for_each_match(
   }
 }
 
+SearchLimits Session::search_limits() const {
+  return {shared_.settings.max_search_depth, shared_.settings.max_search_keys};
+}
+
 void Session::cmd_search(Command& c, bool uid) {
   std::size_t from = 0;
   // ESEARCH (RFC 4731): SEARCH RETURN (MIN MAX COUNT ALL) keys…
@@ -371,23 +396,29 @@ void Session::cmd_search(Command& c, bool uid) {
     if (cs != "UTF-8" && cs != "US-ASCII") return tagged(c.tag, "NO", "[BADCHARSET (UTF-8 US-ASCII)] Unsupported charset");
     from += 2;
   }
-  auto parsed = parse_search(c.args, from);
+  auto parsed = parse_search(c.args, from, search_limits());
   if (auto* e = std::get_if<std::string>(&parsed)) return bad(c.tag, *e);
   const auto& key = std::get<SearchKey>(parsed);
   refresh(false);
   std::string result;
   std::vector<std::uint32_t> found;
+  std::vector<std::uint64_t> modseqs;  // of each found message
   std::uint64_t max_modseq = 0;
   bool modseq_key = uses_modseq(key);
-  if (modseq_key) condstore_ = true;
+  if (modseq_key) enable_condstore();
   for_each_match(
       key,
       [&](std::size_t, const SearchMessage& sm, const store::MessageRecord&) {
         max_modseq = std::max(max_modseq, sm.modseq);
         found.push_back(uid ? sm.uid : sm.seq);
+        modseqs.push_back(sm.modseq);
         result += " " + std::to_string(found.back());
       },
       false);
+  // RFC 7162 3.1.5: with only MIN and/or MAX returned, MODSEQ is the highest mod-sequence
+  // of the message(s) they report, not of every match.
+  if (esearch && !want_all && !want_count && (want_min || want_max) && !found.empty())
+    max_modseq = std::max(want_min ? modseqs.front() : 0, want_max ? modseqs.back() : 0);
   if (esearch) {
     std::string e = "ESEARCH (TAG \"" + c.tag + "\")" + (uid ? " UID" : "");
     if (want_min && !found.empty()) e += " MIN " + std::to_string(found.front());
@@ -458,7 +489,22 @@ SortKeys sort_keys(const SearchMessage& sm, const store::MessageRecord& rec) {
 }  // namespace
 
 void Session::cmd_sort(Command& c, bool uid) {
-  // SORT (criteria) charset search-keys (RFC 5256 3)
+  // SORT [RETURN (options)] (criteria) charset search-keys (RFC 5256 3; ESORT, RFC 5267 3)
+  bool esort = false, want_min = false, want_max = false, want_count = false, want_all = false;
+  if (!c.args.empty() && c.args[0].is_atom("RETURN")) {
+    if (c.args.size() < 2 || c.args[1].kind != Token::Kind::list) return bad(c.tag, "RETURN needs a list");
+    esort = true;
+    for (const auto& o : c.args[1].items) {
+      auto u = upper(o.text);
+      if (u == "MIN") want_min = true;
+      else if (u == "MAX") want_max = true;
+      else if (u == "COUNT") want_count = true;
+      else if (u == "ALL") want_all = true;
+      else return bad(c.tag, "Unknown RETURN option " + o.text);
+    }
+    if (c.args[1].items.empty()) want_all = true;  // RFC 4731 3.1, as for SEARCH
+    c.args.erase(c.args.begin(), c.args.begin() + 2);
+  }
   if (c.args.size() < 3 || c.args[0].kind != Token::Kind::list || c.args[0].items.empty())
     return bad(c.tag, "SORT takes (criteria), a charset and search keys");
   struct Criterion {
@@ -482,7 +528,7 @@ void Session::cmd_sort(Command& c, bool uid) {
   if (reverse || criteria.empty()) return bad(c.tag, "REVERSE must precede a criterion");
   auto cs = upper(c.args[1].text);
   if (cs != "UTF-8" && cs != "US-ASCII") return tagged(c.tag, "NO", "[BADCHARSET (UTF-8 US-ASCII)] Unsupported charset");
-  auto parsed = parse_search(c.args, 2);
+  auto parsed = parse_search(c.args, 2, search_limits());
   if (auto* e = std::get_if<std::string>(&parsed)) return bad(c.tag, *e);
   const auto& key = std::get<SearchKey>(parsed);
   refresh(false);
@@ -510,8 +556,30 @@ void Session::cmd_sort(Command& c, bool uid) {
     return a.first < b.first;  // ties in sequence order (RFC 5256 3)
   };
   std::sort(found.begin(), found.end(), compare);
+  std::vector<std::uint32_t> numbers;
+  for (const auto& [i, k] : found) numbers.push_back(uid ? msgs[i].uid : static_cast<std::uint32_t>(i + 1));
+  if (esort) {
+    // RFC 5267 3.2: MIN and MAX are the first and last in sort order; ALL keeps the order
+    // (runs that ascend by one are written a:b).
+    std::string e = "ESEARCH (TAG \"" + c.tag + "\")" + (uid ? " UID" : "");
+    if (want_min && !numbers.empty()) e += " MIN " + std::to_string(numbers.front());
+    if (want_max && !numbers.empty()) e += " MAX " + std::to_string(numbers.back());
+    if (want_count) e += " COUNT " + std::to_string(numbers.size());
+    if (want_all && !numbers.empty()) {
+      std::string all;
+      for (std::size_t a = 0; a < numbers.size();) {
+        std::size_t b = a;
+        while (b + 1 < numbers.size() && numbers[b + 1] == numbers[b] + 1) ++b;
+        all += (all.empty() ? "" : ",") + std::to_string(numbers[a]) + (b > a ? ":" + std::to_string(numbers[b]) : "");
+        a = b + 1;
+      }
+      e += " ALL " + all;
+    }
+    untagged(e);
+    return tagged(c.tag, "OK", c.name + " completed");
+  }
   std::string result;
-  for (const auto& [i, k] : found) result += " " + std::to_string(uid ? msgs[i].uid : static_cast<std::uint32_t>(i + 1));
+  for (auto n : numbers) result += " " + std::to_string(n);
   untagged("SORT" + result);
   tagged(c.tag, "OK", c.name + " completed");
 }
@@ -523,7 +591,7 @@ void Session::cmd_thread(Command& c, bool uid) {
   if (algorithm != "REFERENCES" && algorithm != "ORDEREDSUBJECT") return bad(c.tag, "Unknown THREAD algorithm");
   auto cs = upper(c.args[1].text);
   if (cs != "UTF-8" && cs != "US-ASCII") return tagged(c.tag, "NO", "[BADCHARSET (UTF-8 US-ASCII)] Unsupported charset");
-  auto parsed = parse_search(c.args, 2);
+  auto parsed = parse_search(c.args, 2, search_limits());
   if (auto* e = std::get_if<std::string>(&parsed)) return bad(c.tag, *e);
   refresh(false);
   auto& msgs = selected_->messages;
@@ -602,7 +670,7 @@ asio::awaitable<void> Session::cmd_copy(Command& c, bool uid, bool move) {
       },
       asio::use_awaitable);
   if (err) co_return tagged(c.tag, "NO", *err);
-  if (ec) co_return tagged(c.tag, "NO", "[SERVERBUG] Cannot copy now");
+  if (ec) co_return tagged(c.tag, "NO", store_failure(id_, c.name, ec, move ? "move the messages" : "copy the messages"));
   std::string copyuid = src_uids.empty() ? "" : "[COPYUID " + std::to_string(dst_validity) + " " + compact(src_uids) + " " +
                                                     compact(dst_uids) + "] ";
   if (move) {
@@ -647,7 +715,7 @@ asio::awaitable<void> Session::cmd_expunge(Command& c, bool uid) {
   std::uint32_t star = msgs.empty() ? 0 : msgs.back().uid;
   for (const auto& m : msgs)
     if ((m.flags & store::flag_deleted) && (!set || set->contains(m.uid, star))) uids.push_back(m.uid);
-  if (auto ec = co_await expunge_uids(uids)) co_return tagged(c.tag, "NO", "[SERVERBUG] Cannot expunge now");
+  if (auto ec = co_await expunge_uids(uids)) co_return tagged(c.tag, "NO", store_failure(id_, c.name, ec, "expunge"));
   std::vector<std::size_t> gone;
   for (std::size_t i = msgs.size(); i-- > 0;)
     if (std::find(uids.begin(), uids.end(), msgs[i].uid) != uids.end()) gone.push_back(i);

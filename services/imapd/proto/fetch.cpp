@@ -5,6 +5,7 @@
 #include <charconv>
 
 #include "mime/mime.hpp"
+#include "util/base64.hpp"
 #include "util/text.hpp"
 
 namespace mailstead::imap {
@@ -17,14 +18,18 @@ bool parse_u64(std::string_view s, std::uint64_t& out) {
   return ec == std::errc{} && p == s.data() + s.size();
 }
 
-// "BODY[...]<a.b>" / "BODY.PEEK[...]" / "BINARY…" (not supported).
+// "BODY[...]<a.b>" / "BODY.PEEK[...]" / "BINARY[...]<a.b>" / "BINARY.PEEK[...]" / "BINARY.SIZE[...]".
 std::variant<FetchItem, std::string> parse_section_item(const std::string& text) {
   FetchItem it;
   it.kind = FetchItem::Kind::section;
   auto open = text.find('[');
   auto name = upper(text.substr(0, open));
   if (name == "BODY.PEEK") it.peek = true;
-  else if (name != "BODY") return "Unknown FETCH item " + text;
+  else if (name == "BINARY" || name == "BINARY.PEEK" || name == "BINARY.SIZE") {
+    it.binary = true;
+    it.peek = name != "BINARY";
+    if (name == "BINARY.SIZE") it.kind = FetchItem::Kind::binary_size;
+  } else if (name != "BODY") return "Unknown FETCH item " + text;
   auto close = text.rfind(']');
   if (close == std::string::npos || close < open) return "Bad section in " + text;
   std::string sec = text.substr(open + 1, close - open - 1);
@@ -46,6 +51,8 @@ std::variant<FetchItem, std::string> parse_section_item(const std::string& text)
     i = dot + 1;
   }
   auto spec = usec.substr(i);
+  // RFC 3516 section-binary: part numbers only.
+  if (it.binary && (!spec.empty() || (!usec.empty() && usec.back() == '.'))) return "Bad BINARY section in " + text;
   std::string fields_text;
   if (spec.empty()) {
     it.spec = FetchItem::Spec::all;
@@ -83,8 +90,9 @@ std::variant<FetchItem, std::string> parse_section_item(const std::string& text)
     it.offset = o;
     it.length = l;
   }
+  if (it.kind == FetchItem::Kind::binary_size && it.offset) return "BINARY.SIZE takes no partial: " + text;
   // The response names the item as the client did, without .PEEK and with only the origin.
-  it.label = "BODY[" + sec + "]";
+  it.label = std::string(it.kind == FetchItem::Kind::binary_size ? "BINARY.SIZE[" : it.binary ? "BINARY[" : "BODY[") + sec + "]";
   if (it.offset) it.label += "<" + std::to_string(*it.offset) + ">";
   (void)fields_text;
   return it;
@@ -180,6 +188,39 @@ std::string filter_header(std::string_view header, const std::vector<std::string
   return out;
 }
 
+// Walks the part numbers (RFC 3501 6.4.5). A message (the root, or the one a
+// message/rfc822 part encapsulates) numbers its parts: a multipart's from 1, a
+// non-multipart body is its only part, 1. A body part that is itself message/rfc822
+// numbers the parts of the message it encapsulates; any other body part has none. The
+// same Part stands for a non-multipart message and for its part 1, so `at_message` says
+// which of the two `node` is now.
+const mime::Part* find_part(const mime::Part& root, const std::vector<std::uint32_t>& path) {
+  const mime::Part* node = &root;
+  bool at_message = true;
+  for (auto n : path) {
+    if (!at_message) {
+      if (node->is_message()) {
+        if (node->children.empty()) return nullptr;
+        node = &node->children.front();  // the encapsulated message, numbered below
+      } else if (!node->is_multipart() || node->children.empty()) {
+        return nullptr;  // a leaf has no parts
+      } else {
+        if (n > node->children.size()) return nullptr;
+        node = &node->children[n - 1];
+        continue;
+      }
+    }
+    at_message = false;
+    if (node->is_multipart() && !node->children.empty()) {
+      if (n > node->children.size()) return nullptr;
+      node = &node->children[n - 1];
+    } else if (n != 1) {
+      return nullptr;  // the body of a non-multipart message is its only part
+    }
+  }
+  return node;
+}
+
 }  // namespace
 
 std::optional<std::string> section_bytes(std::string_view prefix, std::string_view blob, const mime::Part& root,
@@ -206,29 +247,16 @@ std::optional<std::string> section_bytes(std::string_view prefix, std::string_vi
     }
     (void)header_end;
   }
-  // Walk the part numbers (RFC 3501 6.4.5): a multipart's parts are numbered from 1; a
-  // non-multipart body is part 1 of its message; message/rfc822 parts number the parts of
-  // the message they contain.
-  const mime::Part* node = &root;
-  for (auto n : item.path) {
-    const mime::Part* container = node;
-    if (container != &root && container->is_message()) {
-      if (container->children.empty()) return std::nullopt;
-      container = &container->children.front();
-    }
-    if (container->is_multipart() && !container->children.empty()) {
-      if (n > container->children.size()) return std::nullopt;
-      node = &container->children[n - 1];
-    } else {
-      if (n != 1) return std::nullopt;
-      node = container;
-    }
-  }
+  const mime::Part* node = find_part(root, item.path);
+  if (!node) return std::nullopt;
   auto range = [&](std::size_t a, std::size_t b) { return std::string(blob.substr(a, b > a ? b - a : 0)); };
   switch (item.spec) {
     case FetchItem::Spec::all:
       return range(node->header_end, node->body_end);
     case FetchItem::Spec::mime:
+      // Part 1 of a non-multipart message: its MIME header is the message's header,
+      // per-recipient lines included, as BODY[HEADER] has them.
+      if (node == &root) return std::string(prefix) + range(node->header_begin, node->header_end);
       return range(node->header_begin, node->header_end);
     case FetchItem::Spec::header:
     case FetchItem::Spec::header_fields:
@@ -243,6 +271,65 @@ std::optional<std::string> section_bytes(std::string_view prefix, std::string_vi
     }
   }
   return std::nullopt;
+}
+
+std::string decode_quoted_printable(std::string_view in) {
+  auto hex = [](char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  std::string out;
+  out.reserve(in.size());
+  for (std::size_t i = 0; i < in.size(); ++i) {
+    if (in[i] != '=') {
+      out.push_back(in[i]);
+      continue;
+    }
+    // a soft line break: "=" then optional white space, then CRLF or LF
+    std::size_t j = i + 1;
+    while (j < in.size() && (in[j] == ' ' || in[j] == '\t')) ++j;
+    if (j < in.size() && (in[j] == '\n' || (in[j] == '\r' && j + 1 < in.size() && in[j + 1] == '\n'))) {
+      i = in[j] == '\r' ? j + 1 : j;
+      continue;
+    }
+    if (j == in.size()) break;  // "=" at the very end
+    if (i + 2 < in.size() && hex(in[i + 1]) >= 0 && hex(in[i + 2]) >= 0) {
+      out.push_back(static_cast<char>(hex(in[i + 1]) * 16 + hex(in[i + 2])));
+      i += 2;
+      continue;
+    }
+    out.push_back('=');  // not an escape: kept, as RFC 2045 6.7 (1) advises
+  }
+  return out;
+}
+
+BinaryResult binary_bytes(std::string_view prefix, std::string_view blob, const mime::Part& root, const FetchItem& item) {
+  if (item.path.empty()) {
+    std::string whole(prefix);
+    whole.append(blob);
+    return whole;
+  }
+  FetchItem body = item;
+  body.binary = false;
+  body.spec = FetchItem::Spec::all;
+  auto raw = section_bytes(prefix, blob, root, body);
+  if (!raw) return std::string();
+  const mime::Part* node = find_part(root, item.path);  // there: section_bytes found it
+  const auto& cte = node->encoding;
+  if (node->is_multipart() || node->is_message() || cte == "7bit" || cte == "8bit" || cte == "binary" || cte.empty())
+    return std::move(*raw);
+  if (cte == "quoted-printable") return decode_quoted_printable(*raw);
+  if (cte == "base64") {
+    std::string clean;
+    clean.reserve(raw->size());
+    for (char c : *raw)
+      if (!std::isspace(static_cast<unsigned char>(c))) clean.push_back(c);
+    if (auto d = base64_decode(clean)) return std::move(*d);
+    return UnknownCte{};  // not base64 after all: the server cannot decode it
+  }
+  return UnknownCte{};
 }
 
 }  // namespace mailstead::imap

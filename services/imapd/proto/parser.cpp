@@ -31,6 +31,13 @@ bool atom_char(unsigned char c) {
          c != '*';
 }
 
+// Atoms whose "[section]" may hold spaces (RFC 3501 9 fetch-att, RFC 3516 BINARY).
+bool section_prefix(std::string_view name) {
+  for (std::string_view p : {"BODY", "BODY.PEEK", "BINARY", "BINARY.PEEK", "BINARY.SIZE"})
+    if (iequals(name, p)) return true;
+  return false;
+}
+
 class Tokenizer {
  public:
   Tokenizer(std::string_view s, ParseLimits l) : s_(s), limits_(l) {}
@@ -81,8 +88,13 @@ class Tokenizer {
       ++i_;
       return true;
     }
-    if (c == '{' || c == '~') {
-      if (c == '~') return fail("binary literals are not supported");
+    // {n}, {n+}, and ~{n} / ~{n+} (literal8, RFC 3516); "~" before anything else starts
+    // an atom such as a mailbox name "~foo".
+    if (c == '{' || (c == '~' && s_.compare(i_, 2, "~{") == 0)) {
+      if (c == '~') {
+        t.literal8 = true;
+        ++i_;
+      }
       auto close = s_.find('}', i_);
       if (close == std::string_view::npos || s_.compare(close + 1, 2, "\r\n") != 0) return fail("bad literal");
       std::uint64_t n = 0;
@@ -91,16 +103,19 @@ class Tokenizer {
       auto start = close + 3;
       if (n > s_.size() - start) return fail("literal longer than the data");
       t.kind = Token::Kind::string;
+      t.literal = true;
       t.text = std::string(s_.substr(start, n));
       i_ = start + n;
       return true;
     }
-    // An atom, possibly with [section] (spaces allowed inside) and <partial>.
+    // An atom. In a FETCH attribute (BODY[…], BODY.PEEK[…], BINARY…[…]) the [section] may
+    // hold spaces and ends at its "]"; elsewhere "[" and "]" are ordinary characters of an
+    // atom or astring, as in the mailbox name "[Gmail]/Sent" or "a[b".
     t.kind = Token::Kind::atom;
     std::size_t start = i_;
     while (i_ < s_.size()) {
       unsigned char ch = static_cast<unsigned char>(s_[i_]);
-      if (ch == '[') {
+      if (ch == '[' && section_prefix(s_.substr(start, i_ - start))) {
         int nest = 0;
         while (i_ < s_.size()) {
           if (s_[i_] == '[') ++nest;
@@ -113,7 +128,7 @@ class Tokenizer {
         continue;
       }
       // Flags (\Seen, \*) are atoms with a leading backslash.
-      if (atom_char(ch) || ch == '%' || ch == '*' || ch == ']' || (ch == '\\' && i_ == start)) {
+      if (atom_char(ch) || ch == '%' || ch == '*' || ch == ']' || ch == '[' || (ch == '\\' && i_ == start)) {
         ++i_;
         continue;
       }
@@ -236,6 +251,28 @@ std::optional<SequenceSet> parse_sequence_set(std::string_view s) {
     start = comma + 1;
   }
   return set;
+}
+
+std::string new_mailbox_name_problem(std::string_view name) {
+  if (name.empty()) return "The name is empty";
+  if (name.front() == '#' || name.front() == '~')
+    return "Names starting with # or ~ are reserved for other namespaces";
+  for (std::size_t i = 0; i < name.size(); ++i) {
+    auto c = static_cast<unsigned char>(name[i]);
+    // C0 controls and DEL; C1 controls (U+0080..U+009F) are 0xC2 0x80..0x9F in UTF-8.
+    bool c1 = c == 0xC2 && i + 1 < name.size() && static_cast<unsigned char>(name[i + 1]) >= 0x80 &&
+              static_cast<unsigned char>(name[i + 1]) <= 0x9F;
+    if (c < 0x20 || c == 0x7F || c1) return "Names may not contain control characters";
+  }
+  std::size_t start = 0;
+  for (;;) {
+    auto slash = name.find('/', start);
+    auto level = name.substr(start, slash == std::string_view::npos ? std::string_view::npos : slash - start);
+    if (level.empty()) return "Names may not have an empty level";
+    if (level == "." || level == "..") return "Names may not have a . or .. level";
+    if (slash == std::string_view::npos) return "";
+    start = slash + 1;
+  }
 }
 
 std::string normalize_mailbox(std::string_view name) {

@@ -32,6 +32,8 @@ struct Token {
   enum class Kind { atom, string, list } kind = Kind::atom;
   std::string text;           // atom or string bytes
   std::vector<Token> items;   // list
+  bool literal = false;       // a string sent as {n} or ~{n} (not quoted)
+  bool literal8 = false;      // a string sent as ~{n} (RFC 3516): may hold NUL bytes
   bool is_nil() const;
   bool is_atom(std::string_view upper_name) const;  // case-insensitive
 };
@@ -68,5 +70,11 @@ std::optional<SequenceSet> parse_sequence_set(std::string_view s);
 
 // Mailbox names: "INBOX" in any case is INBOX; otherwise as given ("/" separates levels).
 std::string normalize_mailbox(std::string_view name);
+
+// Why a name (UTF-8, normalized) may not be given to a new mailbox (CREATE, RENAME's
+// target), or "" when it may: control characters (also when they came modified-UTF-7
+// encoded, "x&AAA-y"), a leading "#" or "~" (other namespaces' prefixes, RFC 2342 and
+// RFC 3501 5.1), an empty, "." or ".." level. Existing mailboxes keep their names.
+std::string new_mailbox_name_problem(std::string_view name);
 
 }  // namespace mailstead::imap

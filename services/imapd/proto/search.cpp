@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cstring>
+#include <optional>
 
 #include "mime/header.hpp"
 #include "mime/mime.hpp"
@@ -26,17 +27,28 @@ bool contains_ci(std::string_view hay, std::string_view needle) {
 
 using Result = std::variant<SearchKey, std::string>;
 
+// Recursive descent, with the depth bounded by SearchLimits (one level per NOT, OR and list).
 class P {
  public:
-  P(const std::vector<Token>& a, std::size_t i) : args_(a), i_(i) {}
+  P(const std::vector<Token>& a, std::size_t i, SearchLimits limits, std::size_t& keys, std::size_t depth = 0)
+      : args_(a), i_(i), limits_(limits), keys_(keys), depth_(depth) {}
   bool done() const { return i_ >= args_.size(); }
 
   Result key() {
     if (done()) return std::string("SEARCH key missing");
+    if (++keys_ > limits_.max_keys)
+      return "Too many SEARCH keys (the limit is " + std::to_string(limits_.max_keys) + ")";
     const Token& t = args_[i_++];
     SearchKey k;
+    auto deeper = [&]() -> std::optional<std::string> {
+      if (depth_ + 1 > limits_.max_depth)
+        return "SEARCH keys nested too deeply (NOT, OR and parentheses: the limit is " +
+               std::to_string(limits_.max_depth) + " levels)";
+      return std::nullopt;
+    };
     if (t.kind == Token::Kind::list) {
-      P inner(t.items, 0);
+      if (auto e = deeper()) return *e;
+      P inner(t.items, 0, limits_, keys_, depth_ + 1);
       k.kind = SearchKey::Kind::and_;
       while (!inner.done()) {
         auto r = inner.key();
@@ -69,16 +81,18 @@ class P {
     if (u == "OLD") { k.kind = K::old; return k; }
     if (u == "RECENT") { k.kind = K::recent; return k; }
     if (u == "NOT") {
-      auto r = key();
+      if (auto e = deeper()) return *e;
+      auto r = nested();
       if (auto* e = std::get_if<std::string>(&r)) return *e;
       k.kind = K::not_;
       k.children.push_back(std::get<SearchKey>(r));
       return k;
     }
     if (u == "OR") {
-      auto a = key();
+      if (auto e = deeper()) return *e;
+      auto a = nested();
       if (auto* e = std::get_if<std::string>(&a)) return *e;
-      auto b = key();
+      auto b = nested();
       if (auto* e = std::get_if<std::string>(&b)) return *e;
       k.kind = K::or_;
       k.children.push_back(std::get<SearchKey>(a));
@@ -167,8 +181,18 @@ class P {
   }
 
  private:
+  // The operand of NOT or OR: one level deeper, from the same arguments.
+  Result nested() {
+    ++depth_;
+    auto r = key();
+    --depth_;
+    return r;
+  }
   const std::vector<Token>& args_;
   std::size_t i_;
+  SearchLimits limits_;
+  std::size_t& keys_;
+  std::size_t depth_;
 };
 
 bool header_matches(const SearchMessage& m, std::string_view name, std::string_view value) {
@@ -202,8 +226,10 @@ bool parse_search_date(std::string_view s, std::int64_t& day) {
   return true;
 }
 
-std::variant<SearchKey, std::string> parse_search(const std::vector<Token>& args, std::size_t from) {
-  P p(args, from);
+std::variant<SearchKey, std::string> parse_search(const std::vector<Token>& args, std::size_t from,
+                                                  SearchLimits limits) {
+  std::size_t keys = 0;
+  P p(args, from, limits, keys);
   SearchKey all;
   all.kind = SearchKey::Kind::and_;
   while (!p.done()) {
@@ -268,17 +294,23 @@ bool matches(const SearchKey& k, const SearchMessage& m) {
       if (k.kind == K::text && header_matches(m, "subject", k.a)) return true;
       return contains_ci(mime::decoded_text(m.blob, root), k.a);
     }
+    // The internal date is kept, and reported by FETCH INTERNALDATE, in UTC ("+0000"): its
+    // own date is the UTC date.
     case K::before: return day_of(m.internaldate) < k.day;
     case K::on: return day_of(m.internaldate) == k.day;
     case K::since: return day_of(m.internaldate) >= k.day;
     case K::sent_before:
     case K::sent_on:
     case K::sent_since: {
+      // RFC 3501 6.4.4: the Date: header's own date, "disregarding time and timezone" —
+      // the calendar day as written (23:30 -0500 on the 1st is the 1st, though in UTC it is
+      // the 2nd). Without a usable Date:, the internal date stands in.
       std::string header(m.blob.substr(0, mime::header_end(m.blob)));
       std::int64_t t = m.internaldate;
       for (const auto& [name, v] : mime::header_fields(header))
         if (lower(name) == "date") {
-          mime::parse_date(v, t);
+          int zone = 0;
+          if (mime::parse_date(v, t, &zone)) t += zone;
           break;
         }
       auto d = day_of(t);

@@ -28,8 +28,18 @@ struct SearchKey {
   std::uint64_t size = 0;
 };
 
-// Parses the keys after SEARCH (and after CHARSET x, which the caller handles).
-std::variant<SearchKey, std::string> parse_search(const std::vector<Token>& args, std::size_t from);
+// Bounds on one command's search program. The tree is walked recursively (parse, match,
+// needs, destruction), so its depth is what keeps the stack safe: every NOT, OR and
+// parenthesised list is one level.
+struct SearchLimits {
+  std::size_t max_depth = 100;    // NOT/OR/(…) nesting
+  std::size_t max_keys = 10000;   // search keys in one command
+};
+
+// Parses the keys after SEARCH (and after CHARSET x, which the caller handles). An error
+// names the limit it hit, for a BAD reply.
+std::variant<SearchKey, std::string> parse_search(const std::vector<Token>& args, std::size_t from,
+                                                  SearchLimits limits = {});
 
 // What a key needs of one message.
 struct SearchMessage {

@@ -1,6 +1,13 @@
+// Threading and base subjects (RFC 5256); i;unicode-casemap (RFC 5051) through libunistring.
 #include "proto/thread.hpp"
 
+#include <unicase.h>
+#include <uninorm.h>
+#include <unistr.h>
+
 #include <algorithm>
+#include <cctype>
+#include <cstdlib>
 #include <cstring>
 #include <map>
 #include <unordered_map>
@@ -10,56 +17,117 @@
 
 namespace mailstead::imap {
 
+namespace {
+
+bool starts_ci(std::string_view s, std::size_t at, std::string_view p) {
+  if (s.size() - std::min(at, s.size()) < p.size()) return false;
+  for (std::size_t i = 0; i < p.size(); ++i)
+    if (std::tolower(static_cast<unsigned char>(s[at + i])) != p[i]) return false;
+  return true;
+}
+
+// subj-blob = "[" *BLOBCHAR "]" *WSP, BLOBCHAR any byte but "[" and "]": where it ends, or 0.
+std::size_t blob_at(std::string_view s, std::size_t i) {
+  if (i >= s.size() || s[i] != '[') return 0;
+  auto close = s.find_first_of("[]", i + 1);
+  if (close == std::string_view::npos || s[close] != ']') return 0;
+  ++close;
+  while (close < s.size() && s[close] == ' ') ++close;
+  return close;
+}
+
+// subj-refwd = ("re" / ("fw" ["d"])) *WSP [subj-blob] ":": where it ends, or 0.
+std::size_t refwd_at(std::string_view s, std::size_t i) {
+  if (starts_ci(s, i, "re")) i += 2;
+  else if (starts_ci(s, i, "fw")) i += starts_ci(s, i + 2, "d") ? 3 : 2;
+  else return 0;
+  while (i < s.size() && s[i] == ' ') ++i;
+  if (auto b = blob_at(s, i)) i = b;
+  return i < s.size() && s[i] == ':' ? i + 1 : 0;
+}
+
+}  // namespace
+
+std::string unicode_casemap(std::string_view utf8) {
+  // RFC 5051: each character's (simple) titlecase mapping, then NFKD; compared as octets.
+  std::vector<ucs4_t> chars;
+  chars.reserve(utf8.size());
+  const auto* p = reinterpret_cast<const std::uint8_t*>(utf8.data());
+  const auto* end = p + utf8.size();
+  while (p < end) {
+    ucs4_t c = 0;
+    int n = u8_mbtouc(&c, p, static_cast<std::size_t>(end - p));  // invalid bytes: U+FFFD
+    chars.push_back(uc_totitle(c));
+    p += n > 0 ? n : 1;
+  }
+  std::size_t len = 0;
+  ucs4_t* norm = u32_normalize(UNINORM_NFKD, chars.data(), chars.size(), nullptr, &len);
+  if (!norm) return std::string(utf8);
+  std::size_t out_len = 0;
+  std::uint8_t* out = u32_to_u8(norm, len, nullptr, &out_len);
+  std::free(norm);
+  if (!out) return std::string(utf8);
+  std::string result(reinterpret_cast<const char*>(out), out_len);
+  std::free(out);
+  return result;
+}
+
 BaseSubject base_subject(std::string_view raw) {
+  // RFC 5256 2.1, step by step.
   BaseSubject out;
-  std::string s = lower(mime::decode_words(raw));
-  for (auto& c : s)
+  // (1) Decode encoded words; tabs and line breaks become spaces, runs of spaces one.
+  std::string s;
+  for (char c : mime::decode_words(raw)) {
     if (c == '\t' || c == '\r' || c == '\n') c = ' ';
-  // Runs of spaces count as one (RFC 5256 2.1 step 1).
-  std::string folded;
-  for (char c : s)
-    if (c != ' ' || (!folded.empty() && folded.back() != ' ')) folded += c;
-  std::string t(trim(folded));
-  bool changed = true;
-  while (changed) {
-    changed = false;
-    if (t.size() >= 5 && t.compare(t.size() - 5, 5, "(fwd)") == 0) {
-      t = std::string(trim(std::string_view(t).substr(0, t.size() - 5)));
-      changed = out.reply = true;
-      continue;
-    }
-    // leading "re", "fw", "fwd" with an optional [blob] and a colon
-    for (const char* p : {"re", "fwd", "fw"}) {
-      std::string_view v(t);
-      if (!v.starts_with(p)) continue;
-      v = trim(v.substr(std::strlen(p)));
-      if (v.starts_with("[")) {
-        auto close = v.find(']');
-        if (close == std::string_view::npos) continue;
-        v = trim(v.substr(close + 1));
+    if (c != ' ' || (!s.empty() && s.back() != ' ')) s += c;
+  }
+  if (!s.empty() && s.front() == ' ') s.erase(0, 1);
+  for (;;) {
+    // (2) Trailers: "(fwd)" and white space, as often as they occur.
+    for (;;) {
+      if (!s.empty() && s.back() == ' ') s.pop_back();
+      else if (s.size() >= 5 && starts_ci(s, s.size() - 5, "(fwd)")) {
+        s.resize(s.size() - 5);
+        out.reply = true;
+      } else {
+        break;
       }
-      if (!v.starts_with(":")) continue;
-      t = std::string(trim(v.substr(1)));
-      changed = out.reply = true;
-      break;
     }
-    if (changed) continue;
-    // a leading [blob] when something follows it
-    if (t.starts_with("[")) {
-      auto close = t.find(']');
-      if (close != std::string::npos && !trim(std::string_view(t).substr(close + 1)).empty()) {
-        t = std::string(trim(std::string_view(t).substr(close + 1)));
+    // (3)-(5) Leaders: white space, or blobs before a "re:"/"fw:"/"fwd:" (a reply or
+    // forward); then one leading blob when something is left after it; repeated.
+    for (bool changed = true; changed;) {
+      changed = false;
+      std::size_t i = 0;
+      while (i < s.size() && s[i] == ' ') ++i;
+      std::size_t j = i;
+      while (auto b = blob_at(s, j)) j = b;
+      if (auto r = refwd_at(s, j)) {
+        while (r < s.size() && s[r] == ' ') ++r;
+        s.erase(0, r);
+        out.reply = changed = true;
+        continue;
+      }
+      if (i) {
+        s.erase(0, i);
         changed = true;
         continue;
       }
+      if (auto b = blob_at(s, 0); b && b < s.size()) {
+        s.erase(0, b);
+        changed = true;
+      }
     }
-    // "[fwd: subject]"
-    if (t.starts_with("[fwd:") && t.ends_with("]")) {
-      t = std::string(trim(std::string_view(t).substr(5, t.size() - 6)));
-      changed = out.reply = true;
+    // (6) "[fwd: …]" around the whole: unwrap it and start again from (2).
+    if (starts_ci(s, 0, "[fwd:") && s.back() == ']') {
+      s = s.substr(5, s.size() - 6);
+      while (!s.empty() && s.front() == ' ') s.erase(0, 1);
+      out.reply = true;
+      continue;
     }
+    break;
   }
-  out.text = std::move(t);
+  // (7) The base subject, compared with the i;unicode-casemap collation (RFC 5256 3).
+  out.text = unicode_casemap(s);
   return out;
 }
 
@@ -248,7 +316,11 @@ std::string thread_references(const std::vector<ThreadMessage>& messages) {
     }
     if (self == kNone) self = f.add();
     f[self].message = static_cast<int>(i);
-    if (prev != kNone && prev != self && !f.is_ancestor(self, prev)) {
+    // (1.C) The message's parent is its last reference, or none at all: a parent that
+    // others' References gave it goes (it was probably from a truncated References).
+    if (prev == kNone) {
+      f.unlink(self);
+    } else if (prev != self && !f.is_ancestor(self, prev)) {
       f.unlink(self);
       f.link(prev, self);
     }

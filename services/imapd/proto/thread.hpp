@@ -9,8 +9,13 @@
 
 namespace mailstead::imap {
 
+// A UTF-8 string in the canonical form of the i;unicode-casemap collation (RFC 5051):
+// titlecase, then NFKD. Two strings are equal under the collation when these are equal,
+// and order by these bytes.
+std::string unicode_casemap(std::string_view utf8);
+
 struct BaseSubject {
-  std::string text;    // decoded, lower case, without Re:/Fwd:/[blob] prefixes and (fwd)
+  std::string text;    // decoded, without Re:/Fwd:/[blob] leaders and (fwd), in i;unicode-casemap form
   bool reply = false;  // something was removed: a reply or forward (RFC 5256 2.1, 5.5)
 };
 BaseSubject base_subject(std::string_view raw);

@@ -46,6 +46,26 @@ bool split_path(std::string_view rest, std::string_view keyword, std::string& pa
   return true;
 }
 
+// The EHLO/HELO argument (RFC 5321 4.1.1.1): names are not checked strictly (clients send
+// NetBIOS names, underscores, bare host names), but it goes into the Received field, so
+// nothing that could change that field's meaning gets in: no control characters, spaces,
+// comment or angle brackets, quotes, backslashes, ';' or ','. An address literal is
+// "[" address "]" with letters, digits, '.', ':' and '-' inside.
+bool valid_helo_name(std::string_view d) {
+  if (d.empty() || d.size() > 255) return false;
+  if (d.front() == '[') {
+    if (d.size() < 3 || d.back() != ']') return false;
+    for (unsigned char c : d.substr(1, d.size() - 2))
+      if (!std::isalnum(c) && c != '.' && c != ':' && c != '-') return false;
+    return true;
+  }
+  for (unsigned char c : d) {
+    if (c < 0x21 || c == 0x7f) return false;
+    if (std::string_view("()<>[];,\"\\").find(static_cast<char>(c)) != std::string_view::npos) return false;
+  }
+  return true;
+}
+
 template <class Fn>
 std::optional<SyntaxError> for_each_param(std::string_view params, Fn fn) {
   while (!params.empty()) {
@@ -153,9 +173,8 @@ ParseResult parse_command(std::string_view line) {
 
   if (verb == "EHLO" || verb == "HELO") {
     auto d = trim(rest);
-    if (d.empty()) return error(501, "5.5.4", "Syntax: " + verb + " hostname");
-    if (d.find(' ') != std::string_view::npos && d.front() != '[')
-      return error(501, "5.5.4", "Syntax: " + verb + " hostname");
+    if (d.empty() || d.find(' ') != std::string_view::npos) return error(501, "5.5.4", "Syntax: " + verb + " hostname");
+    if (!valid_helo_name(d)) return error(501, "5.5.4", "Invalid " + verb + " name: use your host name or an address literal");
     return Command{Helo{std::string(d), verb == "EHLO"}};
   }
   if (verb == "MAIL") return parse_mail(rest);

@@ -1,7 +1,6 @@
 // Command-line and DATA framing (see input.hpp).
 #include "proto/input.hpp"
 
-#include <cstring>
 
 namespace mailstead::smtp {
 
@@ -102,17 +101,66 @@ std::size_t DataReader::feed(std::string_view in) {
   return i;
 }
 
-void BareNewlineScanner::feed(std::string_view chunk) {
-  for (std::size_t i = 0; i < chunk.size(); ++i) {
-    char c = chunk[i];
-    if (pending_cr_) {
-      pending_cr_ = false;
-      if (c != '\n') found_ = true;
-      else continue;
+void MessageScanner::end_line() {
+  // The blank line ends the header (RFC 5322 2.1).
+  if (line_ == 0) in_header_ = false;
+  line_ = 0;
+}
+
+void MessageScanner::feed(std::string_view chunk) {
+  std::size_t i = 0;
+  if (pending_cr_ && !chunk.empty()) {
+    pending_cr_ = false;
+    if (chunk[0] == '\n') {
+      if (in_header_) {
+        if (++header_ > limits_.max_size) header_too_big_ = true;
+        end_line();
+      }
+      i = 1;
+    } else {
+      bare_newline_ = true;
+      if (in_header_ && ++line_ > limits_.max_line) line_too_long_ = true;
     }
-    if (c == '\r') pending_cr_ = true;
-    else if (c == '\n') found_ = true;
   }
+  for (; i < chunk.size(); ++i) {
+    char c = chunk[i];
+    if (!in_header_) {
+      // The body: only NUL and bare line ends matter. Skip plain runs quickly.
+      auto next = chunk.find_first_of(std::string_view("\r\n\0", 3), i);
+      if (next == std::string_view::npos) break;
+      i = next;
+      c = chunk[i];
+    } else if (++header_ > limits_.max_size) {
+      header_too_big_ = true;
+    }
+    if (c == '\0') {
+      nul_ = true;
+    } else if (c == '\r') {
+      if (i + 1 == chunk.size()) {
+        pending_cr_ = true;  // decided by the next chunk
+        continue;
+      }
+      if (chunk[i + 1] == '\n') {
+        if (in_header_) {
+          if (++header_ > limits_.max_size) header_too_big_ = true;
+          end_line();
+        }
+        ++i;
+        continue;
+      }
+      bare_newline_ = true;
+    } else if (c == '\n') {
+      bare_newline_ = true;
+      if (in_header_) end_line();
+      continue;
+    }
+    if (in_header_ && ++line_ > limits_.max_line) line_too_long_ = true;
+  }
+}
+
+void MessageScanner::finish() {
+  if (pending_cr_) bare_newline_ = true;
+  pending_cr_ = false;
 }
 
 std::string reply(int code, std::string_view enhanced, std::string_view text) {

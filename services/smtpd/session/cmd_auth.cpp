@@ -28,8 +28,7 @@ asio::awaitable<void> Session::handle_starttls() {
   // (the CVE-2011-0411 command injection).
   in_.clear();
   boost::system::error_code ec;
-  stream_->expires_after(shared_.settings.tls_handshake_timeout);
-  co_await stream_->handshake(shared_.tls, ec);
+  co_await stream_->handshake(shared_.tls, shared_.settings.tls_handshake_timeout, ec);
   if (ec) {
     log::info("smtp.tls.failed", {{"session", id_}, {"peer", peer_}, {"error", ec.message()}});
     quit_ = true;
@@ -118,7 +117,7 @@ asio::awaitable<void> Session::handle_auth(const Auth& a) {
 
   {
     net::LoginGate gate{shared_.store, shared_.password_cache, shared_.auth_limiter, shared_.slow_pool,
-                        shared_.settings.auth_failure_delay};
+                        shared_.core.auth.failure_delay};
     auto r = co_await net::gated_login(gate, "smtp", id_, peer_, user, password);
     if (r.result == net::GateResult::throttled) {
       send(454, "4.7.0", "Too many failed logins from your address; try again later");

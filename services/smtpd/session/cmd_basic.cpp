@@ -75,7 +75,8 @@ asio::awaitable<void> Session::dispatch(const Command& cmd) {
 
 void Session::handle_helo(const Helo& h) {
   // RFC 5321 4.1.4: EHLO/HELO also resets the transaction. The name is not checked
-  // strictly (CLIENTS.md: clients send all sorts); it goes into Received as given.
+  // strictly (clients send all sorts, docs/smtp.md); it goes into Received as given, so
+  // the parser has refused whatever could change that field's meaning.
   reset_transaction();
   helo_ = h.domain;
   esmtp_ = h.extended;

@@ -1,6 +1,9 @@
-// DATA (RFC 5321 4.1.1.4) and BDAT (RFC 3030), then local delivery: the message is
-// stored once, each recipient mailbox gets a record pointing at it, remote recipients
-// go into the outbound queue, and 250 is sent only after that commit is durable.
+// DATA (RFC 5321 4.1.1.4) and BDAT (RFC 3030): the message is spooled as it arrives and
+// checked (smuggling, NUL, header bounds, the submitted originator fields); then local
+// delivery: the message is stored once, each recipient mailbox gets a record pointing at
+// it, remote recipients go into the outbound queue, and 250 is sent only after that
+// commit is durable.
+#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <ctime>
 
@@ -10,6 +13,7 @@
 #include "mime/cache.hpp"
 #include "mime/header.hpp"
 #include "proto/input.hpp"
+#include "proto/sender_fields.hpp"
 #include "session/session.hpp"
 #include "sieve/delivery.hpp"
 #include "sieve/storage.hpp"
@@ -19,56 +23,97 @@
 
 namespace mailstead::smtp {
 
+namespace {
+
+// The time a transfer of n bytes may take at the minimum rate.
+std::chrono::microseconds allowance(std::uint64_t n, std::uint32_t rate) {
+  return std::chrono::microseconds(n * 1'000'000 / rate);
+}
+
+HeaderLimits header_limits(const Settings& s) { return {s.max_header_line_length, s.max_header_size}; }
+
+// Runs fn() on `pool` and resumes the caller on its own thread; fn's exception is rethrown
+// there. The pool is joined before the io_contexts go (main.cpp).
+template <class F>
+asio::awaitable<void> run_on(asio::thread_pool& pool, F fn) {
+  co_await asio::co_spawn(pool, [&fn]() -> asio::awaitable<void> {
+    fn();
+    co_return;
+  }, asio::use_awaitable);
+}
+}  // namespace
+
 asio::awaitable<void> Session::handle_data() {
   if (!txn_.active) co_return send_error(503, "5.5.1", "Need MAIL command");
   if (txn_.recipients.empty()) co_return send_error(554, "5.5.1", "No valid recipients");
   send(354, "", "End data with <CR><LF>.<CR><LF>");
-  DataReader reader(shared_.settings.max_message_size);
+  const auto& st = shared_.settings;
+  DataReader reader(st.max_message_size);
+  MessageScanner scan(header_limits(st));
+  SpooledMessage message(shared_.spool);
+  // The transfer may wait data_timeout in all, plus what the data earns at min_data_rate
+  // (docs/security.md, "Slow clients"): a byte now and then cannot hold the session.
+  stream_->begin_phase(st.data_timeout);
   for (;;) {
     auto used = reader.feed(in_);
     in_.erase(0, used);
+    auto bytes = reader.drain();
+    if (!reader.too_big()) {
+      scan.feed(bytes);
+      message.append(bytes);
+    }
+    stream_->extend_phase(allowance(used, st.min_data_rate));
     if (reader.done()) break;
-    if (!co_await read_more(shared_.settings.data_timeout)) {
+    if (!co_await read_more(st.data_timeout)) {
       quit_ = true;
       co_return;
     }
   }
-  if (reader.too_big()) {
-    reset_transaction();
-    co_return send_error(552, "5.3.4", "Message size exceeds fixed maximum message size");
-  }
-  if (reader.bare_newline()) {
-    log::warn("smtp.data.bare_newline", {{"session", id_}, {"peer", peer_}});
-    reset_transaction();
-    co_return send_error(550, "5.5.2", "Message contains a bare CR or LF; lines must end with CRLF");
-  }
-  co_await deliver(std::move(reader.message()));
+  stream_->end_phase();
+  scan.finish();
+  co_await finish_message(message, scan, reader.too_big());
 }
 
 asio::awaitable<void> Session::handle_bdat(const Bdat& b) {
   // The chunk's bytes follow the command whatever we answer: read them first
   // (RFC 3030 2), keeping them only while the transaction is good.
+  const auto& st = shared_.settings;
   bool keep = txn_.active && !txn_.recipients.empty() && !txn_.bdat_failed &&
               !(port_ == Port::submission && !stream_->tls());
   std::uint64_t remaining = b.size;
-  bool too_big = txn_.bdat_size + b.size > shared_.settings.max_message_size;
+  bool too_big = txn_.bdat_size + b.size > st.max_message_size;
+  keep = keep && !too_big;
+  if (keep && !txn_.bdat_message) {
+    txn_.bdat_message = std::make_unique<SpooledMessage>(shared_.spool);
+    txn_.bdat_scan = std::make_unique<MessageScanner>(header_limits(st));
+  }
+  // (An announced size beyond any message earns nothing more.)
+  stream_->begin_phase(st.data_timeout + allowance(std::min(b.size, st.max_message_size), st.min_data_rate));
   for (;;) {
     auto take = std::min<std::uint64_t>(remaining, in_.size());
-    if (keep && !too_big) txn_.bdat_data.append(in_, 0, take);
+    if (keep) {
+      auto part = std::string_view(in_).substr(0, take);
+      txn_.bdat_scan->feed(part);
+      txn_.bdat_message->append(part);
+    }
     in_.erase(0, take);
     remaining -= take;
     if (remaining == 0) break;
-    if (!co_await read_more(shared_.settings.data_timeout)) {
+    if (!co_await read_more(st.data_timeout)) {
       quit_ = true;
       co_return;
     }
   }
+  stream_->end_phase();
   if (port_ == Port::submission && !stream_->tls()) co_return send_error(530, "5.7.0", "Must issue a STARTTLS command first");
   if (!txn_.active) co_return send_error(503, "5.5.1", "Need MAIL command");
   if (txn_.recipients.empty()) co_return send_error(554, "5.5.1", "No valid recipients");
   txn_.bdat = !b.last;
   txn_.bdat_size += b.size;
-  if (too_big) txn_.bdat_failed = true;
+  if (too_big) {
+    txn_.bdat_failed = true;
+    txn_.bdat_message.reset();  // an oversized message is never kept
+  }
   if (!b.last) {
     if (txn_.bdat_failed) co_return send_error(552, "5.3.4", "Message size exceeds fixed maximum message size");
     co_return send(250, "2.0.0", std::to_string(b.size) + " octets received");
@@ -77,13 +122,77 @@ asio::awaitable<void> Session::handle_bdat(const Bdat& b) {
     reset_transaction();
     co_return send_error(552, "5.3.4", "Message size exceeds fixed maximum message size");
   }
-  BareNewlineScanner scan;
-  scan.feed(txn_.bdat_data);
-  if (scan.found(true)) {
+  auto message = std::move(txn_.bdat_message);
+  auto scan = std::move(txn_.bdat_scan);
+  scan->finish();
+  co_await finish_message(*message, *scan, false);
+}
+
+asio::awaitable<void> Session::finish_message(SpooledMessage& message, const MessageScanner& scan, bool too_big) {
+  const auto& st = shared_.settings;
+  auto refuse = [&](int code, std::string_view enhanced, const std::string& text, const char* reason) {
+    log::info("smtp.data.refused", {{"session", id_}, {"peer", peer_}, {"reason", reason}, {"size", message.size()}});
     reset_transaction();
-    co_return send_error(550, "5.5.2", "Message contains a bare CR or LF; lines must end with CRLF");
+    if (code >= 500) send_error(code, enhanced, text);
+    else send(code, enhanced, text);
+  };
+  if (too_big) co_return refuse(552, "5.3.4", "Message size exceeds fixed maximum message size", "size");
+  if (scan.bare_newline())
+    co_return refuse(550, "5.5.2", "Message contains a bare CR or LF; lines must end with CRLF", "bare_newline");
+  // NUL is not text (RFC 5322 2.1, RFC 5321 2.3.8); stripping it downstream is how NUL
+  // smuggling works, so the message is refused whole.
+  if (scan.nul()) co_return refuse(550, "5.6.0", "Message contains NUL characters", "nul");
+  if (scan.header_line_too_long())
+    co_return refuse(552, "5.3.4", "Message header line longer than " + std::to_string(st.max_header_line_length) + " bytes",
+                     "header_line");
+  if (scan.header_too_big())
+    co_return refuse(552, "5.3.4", "Message header larger than " + std::to_string(st.max_header_size) + " bytes",
+                     "header_size");
+  if (message.failure() == SpooledMessage::Failure::no_room)
+    co_return refuse(452, "4.3.1", "Insufficient system storage, try again later", "spool_full");
+  if (message.failure() == SpooledMessage::Failure::io)
+    co_return refuse(451, "4.3.0", "Local error in processing, try again later", "spool_error");
+
+  // Parsing and storing need the message in memory about twice over (the message, the
+  // store's copy): wait for that much of the memory budget (docs/smtp.md, "Memory"). The
+  // client waits for our reply meanwhile (RFC 5321 4.5.3.2.6 gives it 10 minutes): the
+  // connection stays for the wait and the delivery.
+  stream_->expires_after(st.data_timeout + st.command_timeout);
+  auto& budget = shared_.spool.memory();
+  net::Held held(budget, co_await budget.take(2 * (message.size() + SpooledMessage::prefix_room), st.data_timeout));
+  if (held.bytes() == 0) {
+    log::warn("smtp.data.memory_budget", {{"session", id_}, {"size", message.size()}, {"used", budget.used()}});
+    co_return refuse(452, "4.3.1", "Insufficient system resources, try again later", "memory_budget");
   }
-  co_await deliver(std::move(txn_.bdat_data));
+  auto view = message.view();
+  if (!view) co_return refuse(451, "4.3.0", "Local error in processing, try again later", "spool_error");
+
+  ++messages_;
+  std::string id = id_ + "." + std::to_string(messages_);
+  std::string prefix = received_header(id);
+  // Submission: the originator fields must be the sender's too (docs/smtp.md, "Submission").
+  if (user_id_) {
+    auto fields = examine_sender_fields(view->substr(0, mime::header_end(*view)));
+    if (fields.error.empty()) {
+      auto txn = shared_.store.read();
+      for (const auto& a : fields.addresses) {
+        if (directory::check_sender(*txn, shared_.routing, *user_id_, a.address)) {
+          log::info("smtp.data.from_rejected", {{"session", id_}, {"user", user_address_}, {"field", a.field},
+                                                {"address", a.address}});
+          fields.error = a.field + " names " + a.address + ", which this account may not send as";
+          break;
+        }
+      }
+    } else {
+      log::info("smtp.data.from_rejected", {{"session", id_}, {"user", user_address_}, {"reason", fields.error}});
+    }
+    if (!fields.error.empty()) co_return refuse(550, "5.7.1", fields.error, "sender_fields");
+    // RFC 6409 8.1: a message without From gets the authenticated identity.
+    if (fields.add_from) prefix += "From: <" + user_address_ + ">\r\n";
+  }
+  auto blob = message.prepend(prefix);
+  if (!blob) co_return refuse(451, "4.3.0", "Local error in processing, try again later", "spool_error");
+  co_await deliver(*blob, id);
 }
 
 std::string Session::received_header(const std::string& id) const {
@@ -108,26 +217,7 @@ std::string Session::received_header(const std::string& id) const {
   return h;
 }
 
-asio::awaitable<void> Session::deliver(std::string message) {
-  ++messages_;
-  std::string id = id_ + "." + std::to_string(messages_);
-
-  // Submission: the header From must be the sender's too (DESIGN.md "Address routing").
-  if (user_id_) {
-    auto header = std::string_view(message).substr(0, mime::header_end(message));
-    auto txn = shared_.store.read();
-    for (const auto& value : mime::field_values(header, "From")) {
-      for (const auto& addr : mime::parse_address_list(value)) {
-        if (auto r = directory::check_sender(*txn, shared_.routing, *user_id_, addr)) {
-          log::info("smtp.data.from_rejected", {{"session", id_}, {"user", user_address_}, {"from", addr}});
-          reset_transaction();
-          co_return send_error(550, "5.7.1", "From header address not owned by the authenticated user");
-        }
-      }
-    }
-  }
-
-  std::string blob = received_header(id) + message;
+asio::awaitable<void> Session::deliver(std::string_view blob, const std::string& id) {
   // One copy per mailbox, even when several recipients resolve to the same user.
   struct Local {
     std::uint64_t user;
@@ -169,22 +259,27 @@ asio::awaitable<void> Session::deliver(std::string message) {
   sctx.now = now;
   sctx.routing = &shared_.routing;
   sctx.limits = sieve::limits_of(shared_.core);
+  // The scripts run on the Sieve pool, never on this I/O thread: a slow one (bounded by
+  // max_cpu_time) delays this message only, not the other sessions of the thread.
   std::vector<sieve::Plan> plans;
-  {
-    auto rtxn = shared_.store.read();
-    for (const auto& l : locals) {
-      sctx.recipient = l.delivered_to;
-      plans.push_back(sieve::plan(*rtxn, l.user, blob, sctx));
-      if (!plans.back().error.empty())
-        log::warn("sieve.error", {{"session", id_}, {"user", l.user}, {"error", plans.back().error}});
-    }
+  if (!locals.empty()) {
+    co_await run_on(shared_.sieve_pool, [&] {
+      auto rtxn = shared_.store.read();
+      for (const auto& l : locals) {
+        sctx.recipient = l.delivered_to;
+        plans.push_back(sieve::plan(*rtxn, l.user, blob, sctx));
+        if (!plans.back().error.empty())
+          log::warn("sieve.error", {{"session", id_}, {"user", l.user}, {"error", plans.back().error}});
+      }
+    });
   }
-  // reject/ereject: refused in the protocol when this is the only recipient (RFC 5429 2.1),
-  // otherwise a notice to the sender.
+  // reject/ereject: refused in the protocol when the message is for that user alone (RFC
+  // 5429 2.1); otherwise (other recipients, or other members of a group address) a notice
+  // to the sender, and the others still get the message.
   std::vector<sieve::Outgoing> outgoing;
   for (std::size_t i = 0; i < plans.size(); ++i) {
     if (!plans[i].reject) continue;
-    if (txn_.recipients.size() == 1) {
+    if (locals.size() == 1 && remotes.empty()) {
       log::info("sieve.reject", {{"session", id_}, {"user", locals[i].user}, {"mode", "protocol"}});
       auto reason = *plans[i].reject;
       for (auto& ch : reason)
@@ -193,18 +288,19 @@ asio::awaitable<void> Session::deliver(std::string message) {
       co_return send_error(550, "5.7.1", reason.empty() ? std::string("Rejected by the recipient's filter") : reason.substr(0, 400));
     }
     if (!sender.empty())
-      outgoing.push_back({"", {sender}, sieve::rejection_notice(sctx, locals[i].delivered_to, *plans[i].reject, blob)});
+      outgoing.push_back({"", {sender}, sieve::rejection_notice(sctx, plans[i].address, locals[i].delivered_to,
+                                                                *plans[i].reject, blob)});
   }
   struct Copy {
     std::uint64_t user;
     std::string delivered_to, prefix;
     sieve::Filing filing;
-    const std::string* bytes;  // the original or an edited message
+    std::string_view bytes;  // the original or an edited message
   };
   std::vector<Copy> copies;
   for (std::size_t i = 0; i < plans.size(); ++i) {
     auto& p = plans[i];
-    const std::string* bytes = p.edited ? &*p.edited : &blob;
+    std::string_view bytes = p.edited ? std::string_view(*p.edited) : blob;
     for (auto& f : p.filings) copies.push_back({locals[i].user, locals[i].delivered_to, "", f, bytes});
     for (auto u : p.local_copies) copies.push_back({u, locals[i].delivered_to, p.redirect_prefix, sieve::Filing{}, bytes});
     for (auto& o : p.outgoing) outgoing.push_back(std::move(o));
@@ -212,24 +308,24 @@ asio::awaitable<void> Session::deliver(std::string message) {
   // Parsed once, here, for IMAP and Sieve (DESIGN principle 4).
   struct Blob {
     std::string key, cache;
-    const std::string* bytes;
+    std::string_view bytes;
   };
   std::vector<Blob> blobs;
-  auto blob_for = [&](const std::string* bytes) -> const std::string& {
+  auto blob_for = [&](std::string_view bytes) -> const std::string& {
     for (const auto& b : blobs)
-      if (b.bytes == bytes) return b.key;
-    blobs.push_back({store::blob_key(*bytes), mime::build_cache(*bytes).encode(), bytes});
+      if (b.bytes.data() == bytes.data()) return b.key;
+    blobs.push_back({store::blob_key(bytes), mime::build_cache(bytes).encode(), bytes});
     return blobs.back().key;
   };
   std::vector<std::string> copy_keys;
   for (const auto& c : copies) copy_keys.push_back(blob_for(c.bytes));
-  std::string remote_key = remotes.empty() ? "" : blob_for(&blob);
+  std::string remote_key = remotes.empty() ? "" : blob_for(blob);
   std::vector<std::string> outgoing_keys;
   for (const auto& o : outgoing) outgoing_keys.push_back(store::blob_key(o.message));
 
   auto batch = [&](store::WriteTxn& t) -> std::error_code {
     for (const auto& b : blobs) {
-      if (auto ec = store::put_blob(t, b.key, *b.bytes)) return ec;
+      if (auto ec = store::put_blob(t, b.key, b.bytes)) return ec;
       if (!t.get(store::Table::blob_cache, b.key))
         if (auto ec = t.put(store::Table::blob_cache, b.key, b.cache)) return ec;
     }
@@ -267,12 +363,17 @@ asio::awaitable<void> Session::deliver(std::string message) {
     for (std::size_t i = 0; i < plans.size(); ++i)
       for (const auto& tr : plans[i].tracking)
         if (auto ec = sieve::track(t, locals[i].user, tr.kind, tr.key, tr.expires)) return ec;
+    // A blob no copy ended up in (every user it was for was removed since RCPT) is not kept.
+    for (const auto& b : blobs)
+      if (auto ec = store::drop_unreferenced_blob(t, b.key)) return ec;
     return {};
   };
   auto ec = co_await store::async_commit(shared_.store, batch, asio::use_awaitable);
   if (ec) {
     log::error("smtp.deliver.failed", {{"session", id_}, {"id", id}, {"error", ec.message()}});
     reset_transaction();
+    // RFC 5321 4.2.3 (452) and RFC 3463 X.3.1: the store's disk is full; the client retries.
+    if (ec == store::Errc::full) co_return send(452, "4.3.1", "Insufficient system storage, try again later");
     co_return send(451, "4.3.0", "Local error in processing, try again later");
   }
   log::info("smtp.delivered", {{"session", id_}, {"id", id}, {"from", sender}, {"size", blob.size()},

@@ -25,6 +25,15 @@ void Session::handle_mail(const Mail& m) {
     return send_error(555, "5.5.4", "MAIL parameters need EHLO");
   if (m.size && *m.size > shared_.settings.max_message_size)
     return send_error(552, "5.3.4", "Message size exceeds fixed maximum message size");
+  // RFC 1870 6.1: a declared size the spool cannot take now is a temporary refusal.
+  if (m.size && *m.size > shared_.settings.spool_threshold) {
+    auto& disk = shared_.spool.disk();
+    if (disk.used() + *m.size + SpooledMessage::prefix_room > disk.limit()) {
+      log::info("smtp.mail.spool_full", {{"session", id_}, {"size", *m.size}, {"used", disk.used()}});
+      send(452, "4.3.1", "Insufficient system storage, try again later");
+      return;
+    }
+  }
   if (has_non_ascii(m.path) && !m.smtputf8)
     return send_error(553, "5.6.7", "Non-ASCII address requires SMTPUTF8");
   if (!m.path.empty()) {

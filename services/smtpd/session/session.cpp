@@ -77,6 +77,13 @@ asio::awaitable<bool> Session::read_more(std::chrono::milliseconds timeout) {
 }
 
 asio::awaitable<std::optional<std::string>> Session::read_line() {
+  // A command line (with any junk before it) must arrive whole within command_timeout
+  // of waiting, however slowly it is trickled (docs/security.md, "Slow clients").
+  stream_->begin_phase(shared_.settings.command_timeout);
+  struct EndPhase {
+    net::Stream& stream;
+    ~EndPhase() { stream.end_phase(); }
+  } end_phase{*stream_};
   for (;;) {
     if (quit_) co_return std::nullopt;
     if (skipping_line_) {
@@ -120,8 +127,7 @@ asio::awaitable<void> Session::run() {
   log::info("smtp.connect", {{"session", id_}, {"peer", peer_}, {"port", port_name(port_)}});
   if (port_ == Port::submissions) {
     boost::system::error_code ec;
-    stream_->expires_after(shared_.settings.tls_handshake_timeout);
-    co_await stream_->handshake(shared_.tls, ec);
+    co_await stream_->handshake(shared_.tls, shared_.settings.tls_handshake_timeout, ec);
     if (ec) {
       log::info("smtp.tls.failed", {{"session", id_}, {"peer", peer_}, {"error", ec.message()}});
       co_return;

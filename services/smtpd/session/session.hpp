@@ -17,7 +17,9 @@
 #include "net/listener.hpp"
 #include "net/stream.hpp"
 #include "proto/command.hpp"
+#include "proto/input.hpp"
 #include "settings.hpp"
+#include "spool.hpp"
 
 namespace mailstead::store {
 class Store;
@@ -46,6 +48,8 @@ struct Shared {
   net::ConnectionLimits& connection_limits;
   asio::thread_pool& slow_pool;  // argon2id runs here, never on a session thread
   directory::RoutingSettings routing;
+  Spool& spool;  // message bytes on their way in, and the budgets they draw on
+  asio::thread_pool& sieve_pool;  // Sieve runs here at delivery (docs/sieve.md)
 };
 
 struct Recipient {
@@ -60,7 +64,8 @@ struct Transaction {
   std::vector<Recipient> recipients;
   bool bdat = false;        // BDAT chunks are being collected
   bool bdat_failed = false;  // a chunk was refused: the rest are read and discarded
-  std::string bdat_data;
+  std::unique_ptr<SpooledMessage> bdat_message;
+  std::unique_ptr<MessageScanner> bdat_scan;
   std::uint64_t bdat_size = 0;
 };
 
@@ -90,7 +95,9 @@ class Session {
   void handle_rcpt(const Rcpt& r);
   asio::awaitable<void> handle_data();
   asio::awaitable<void> handle_bdat(const Bdat& b);
-  asio::awaitable<void> deliver(std::string message);
+  // Checks a complete message, brings it into memory within the budget, then delivers it.
+  asio::awaitable<void> finish_message(SpooledMessage& message, const MessageScanner& scan, bool too_big);
+  asio::awaitable<void> deliver(std::string_view blob, const std::string& id);
   std::optional<std::string> check_quota(const std::vector<std::uint64_t>& users, std::uint64_t extra);
 
   void reset_transaction() { txn_ = Transaction{}; }

@@ -54,6 +54,40 @@ TEST(VerifiedCache, BoundedInSize) {
   EXPECT_FALSE(off.check(1, "h", "pw"));
 }
 
+TEST(VerifiedCache, EvictsTheOldestNotAll) {
+  VerifiedCache c(std::chrono::seconds(60), 10);
+  for (int i = 0; i < 11; ++i) {
+    c.remember(i, "h", "pw");
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));  // distinct expiry times
+  }
+  EXPECT_FALSE(c.check(0, "h", "pw")) << "the oldest went";
+  for (int i = 1; i < 11; ++i) EXPECT_TRUE(c.check(i, "h", "pw")) << i;
+}
+
+TEST(Login, FromTheCacheAloneOnlyAnEnabledUsersVerifiedPassword) {
+  testing::TempDir dir;
+  auto store = testing::open_store(dir.path());
+  ASSERT_FALSE(store->commit_sync([&](store::WriteTxn& t) -> std::error_code {
+    directory::add_domain(t, "example.test").value();
+    directory::add_user(t, {"bob@example.test", hash_password("pw-bob").value(), "", 0}).value();
+    return {};
+  }));
+  VerifiedCache cache(std::chrono::seconds(60), 100);
+  EXPECT_FALSE(login_from_cache(*store, cache, "bob@example.test", "pw-bob")) << "not verified yet";
+  ASSERT_EQ(login(*store, cache, "bob@example.test", "pw-bob").status, LoginStatus::ok);
+  auto r = login_from_cache(*store, cache, "Bob@Example.TEST", "pw-bob");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, LoginStatus::ok);
+  EXPECT_EQ(r->address, "bob@example.test");
+  EXPECT_TRUE(r->from_cache);
+  EXPECT_FALSE(login_from_cache(*store, cache, "bob@example.test", "wrong"));
+  ASSERT_FALSE(store->commit_sync([&](store::WriteTxn& t) -> std::error_code {
+    directory::set_enabled(t, "bob@example.test", false).value();
+    return {};
+  }));
+  EXPECT_FALSE(login_from_cache(*store, cache, "bob@example.test", "pw-bob"));
+}
+
 TEST(Login, PrimaryAddressEnabledUserRightPassword) {
   testing::TempDir dir;
   auto store = testing::open_store(dir.path());

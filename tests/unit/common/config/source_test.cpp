@@ -70,6 +70,49 @@ TEST(Config, ErrorsNameTheFileTheKeyAndWhy) {
   expect_error("hostname = \"a\"\nhostname = \"b\"", "");  // TOML syntax: duplicate key
 }
 
+TEST(Config, FailedLoginLimitsAreSharedAuthKeys) {
+  auto src = Source::from_string(R"(
+[auth]
+max_failures_per_ip = 5
+max_failures_per_account = 7
+failure_window = "10m"
+failure_delay = "250ms"
+account_delay = "3s"
+trusted_login_ttl = "7d"
+trusted_login_entries = 500
+failure_entries = 1000
+)");
+  auto core = load_core(src);
+  EXPECT_EQ(core.auth.max_failures_per_ip, 5u);
+  EXPECT_EQ(core.auth.max_failures_per_account, 7u);
+  EXPECT_EQ(core.auth.failure_window, std::chrono::minutes(10));
+  EXPECT_EQ(core.auth.failure_delay, std::chrono::milliseconds(250));
+  EXPECT_EQ(core.auth.account_delay, std::chrono::seconds(3));
+  EXPECT_EQ(core.auth.trusted_login_ttl, std::chrono::hours(7 * 24));
+  EXPECT_EQ(core.auth.trusted_login_entries, 500u);
+  EXPECT_EQ(core.auth.failure_entries, 1000u);
+  EXPECT_NO_THROW(src.check_unknown());
+  auto defaults = Source::from_string("");
+  EXPECT_EQ(load_core(defaults).auth.trusted_login_ttl, std::chrono::hours(30 * 24));
+  expect_error("[auth]\nmax_failures_per_ip = 0", "'auth.max_failures_per_ip': must be between 1");
+  expect_error("[auth]\nfailure_window = \"10ms\"", "'auth.failure_window': must be at least 1s");
+}
+
+TEST(Config, FailedLoginKeysOfAServiceSayWhereTheyMoved) {
+  struct {
+    std::uint32_t threads = 0, max_errors = 0, max_connections = 0, max_connections_per_ip = 0;
+  } s;
+  auto src = Source::from_string("[imapd]\nauth_max_failures_per_ip = 3\n", "t.toml");
+  try {
+    get_protocol_limits(src, "imapd", s);
+    FAIL() << "no error";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("'imapd.auth_max_failures_per_ip': moved to [auth] max_failures_per_ip"),
+              std::string::npos)
+        << e.what();
+  }
+}
+
 TEST(Config, ServiceSectionsAreLeftToTheirService) {
   auto src = Source::from_string("[smtpd]\nmx_listen = [\"0.0.0.0:25\"]\n", "t.toml");
   load_core(src);

@@ -8,6 +8,7 @@
 #include <set>
 
 #include "sieve/ast.hpp"
+#include "sieve/storage.hpp"
 
 namespace mailstead::sieve {
 
@@ -88,7 +89,7 @@ TEST(SieveParse, ErrorsNameTheLine) {
   EXPECT_EQ(error_of("fileinto \"x\";"), "line 1: fileinto needs require \"fileinto\"");
   EXPECT_EQ(error_of("require \"fileinto\";\nif header :contains \"Subject\" \"x\n{ keep; }"), "line 2: unterminated string");
   EXPECT_EQ(error_of("require \"regex\";\nif header :regex \"Subject\" \"([a\" { keep; }"),
-            "line 2: invalid regular expression \"([a\"");
+            "line 2: invalid regular expression \"([a\": missing ]: [a");
   EXPECT_EQ(error_of("keep;\nelsif true { keep; }"), "line 2: elsif must follow if or elsif");
   EXPECT_EQ(error_of("keep;\nrequire \"fileinto\";"), "line 2: require must come before any other command");
   EXPECT_EQ(error_of("require \"x-frobnicate\";"), "line 1: unsupported extension \"x-frobnicate\"");
@@ -371,6 +372,23 @@ TEST(SieveRun, DuplicateAndNotify) {
   EXPECT_EQ(summary(n), "keep; notify mailto:alice@example.test");
   EXPECT_EQ(n.actions[1].notify.message, "new mail");
   EXPECT_NE(run_text("require \"enotify\"; notify \"xmpp:a@b\";", w).error, "");
+}
+
+TEST(SieveStorage, ScriptNames) {
+  for (const char* ok : {"rules", "roundcube", ".hidden", "a..b", "x.sieve", "Größe 2", "TMP_FILE_DELETE_ME"})
+    EXPECT_EQ(script_name_error(ok), "") << ok;
+  for (const char* bad : {"", ".", "..", "../x", "x/..", "a/b", "/abs", "..\\x", "a\\b"})
+    EXPECT_NE(script_name_error(bad), "") << bad;
+  EXPECT_NE(script_name_error(std::string(129, 'a')), "");
+  EXPECT_EQ(script_name_error(std::string(128, 'a')), "");
+  EXPECT_NE(script_name_error("tab\there"), "");
+  EXPECT_NE(script_name_error("del\x7f"), "");
+  EXPECT_NE(script_name_error("c1\xc2\x85"), "");      // U+0085 NEL
+  EXPECT_NE(script_name_error("ls\xe2\x80\xa8"), "");  // U+2028
+  EXPECT_NE(script_name_error("bad\xff"), "");
+  EXPECT_NE(script_name_error("overlong\xc0\xaf"), "");
+  EXPECT_NE(script_name_error("cut\xe2\x80"), "");
+  EXPECT_NE(script_name_error("surrogate\xed\xa0\x80"), "");
 }
 
 }  // namespace mailstead::sieve

@@ -101,6 +101,58 @@ TEST(Store, CompletionComesAfterTheDataIsReadable) {
   EXPECT_EQ(missing, 0);
 }
 
+TEST(Store, ASnapshotsChangeCounterNamesTheCommitsItHolds) {
+  TempDir dir;
+  auto s = open_store(dir.path());
+  auto before = s->read();
+  ASSERT_FALSE(s->commit_sync([](WriteTxn& t) { return t.put(Table::meta, "c", "1"); }));
+  auto after = s->read();
+  EXPECT_GT(after->change_counter(), before->change_counter());
+  EXPECT_FALSE(before->get(Table::meta, "c"));  // the older snapshot keeps its view
+  EXPECT_TRUE(after->get(Table::meta, "c"));
+  // Once a commit has completed, the store's hint and a new snapshot agree.
+  EXPECT_EQ(s->generation(), after->change_counter());
+  EXPECT_GE(s->generation(), before->change_counter());
+}
+
+TEST(Store, TransactionsOpenOnThisThreadAreCounted) {
+  TempDir dir;
+  auto s = open_store(dir.path());
+  auto base = transactions_open_on_this_thread();
+  {
+    auto a = s->read();
+    auto b = s->read();
+    EXPECT_EQ(transactions_open_on_this_thread(), base + 2);
+    std::size_t elsewhere = 99;
+    std::thread([&] { elsewhere = transactions_open_on_this_thread(); }).join();
+    EXPECT_EQ(elsewhere, 0u);  // per thread: another session's thread is not blamed
+  }
+  EXPECT_EQ(transactions_open_on_this_thread(), base);
+  EXPECT_TRUE(no_transaction_open("test"));
+  // The writer's transactions live on the writer thread.
+  ASSERT_FALSE(s->commit_sync([&](WriteTxn&) {
+    EXPECT_EQ(transactions_open_on_this_thread(), 1u);
+    return std::error_code{};
+  }));
+  EXPECT_EQ(transactions_open_on_this_thread(), base);
+}
+
+#ifdef NDEBUG
+TEST(Store, ATransactionAcrossASuspensionIsReported) {
+  TempDir dir;
+  auto s = open_store(dir.path());
+  auto txn = s->read();
+  EXPECT_FALSE(no_transaction_open("test"));  // release builds log it at error level
+}
+#else
+TEST(StoreDeathTest, ATransactionAcrossASuspensionAborts) {
+  TempDir dir;
+  auto s = open_store(dir.path());
+  auto txn = s->read();
+  EXPECT_DEATH(no_transaction_open("test"), "");
+}
+#endif
+
 TEST(Store, MapGrowsPastItsInitialSize) {
   TempDir dir;
   auto s = open_store(dir.path(), 1 << 20);  // 1 MiB
@@ -254,6 +306,93 @@ TEST(Store, InUseWhileAnotherProcessHasItOpen) {
   EXPECT_FALSE(in_use(dir.path() + "/store"));  // a killed process holds nothing
   ::close(ready[0]);
   ::close(ready[1]);
+TEST(Mailstore, FlagUpdatesApplyToWhatIsStored) {
+  std::uint64_t box = 0;
+  ASSERT_FALSE(s->commit_sync([&](WriteTxn& t) -> std::error_code {
+    box = create_mailbox(t, 1, "INBOX").value();
+    for (int i = 0; i < 3; ++i) {
+      std::string body = "Subject: " + std::to_string(i) + "\r\n\r\nx\r\n";
+      put_blob(t, blob_key(body), body);
+      MessageRecord m;
+      m.blob = blob_key(body);
+      m.keywords = {"$Old"};
+      append(t, box, m).value();
+    }
+  auto run = [&](const std::vector<std::uint32_t>& uids, const FlagUpdate& u) {
+    std::vector<FlagOutcome> out;
+    EXPECT_FALSE(s->commit_sync([&](WriteTxn& t) -> std::error_code {
+      out = update_flags(t, box, uids, u).value();
+      return {};
+    }));
+    return out;
+  };
+  using Kind = FlagOutcome::Kind;
+  // Two sessions add different flags, each knowing nothing of the other: both stay.
+  run({1, 2}, {FlagOp::add, flag_flagged, {"$A"}, std::nullopt});
+  auto out = run({1, 2}, {FlagOp::add, flag_answered, {"$b"}, std::nullopt});
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_EQ(out[0].kind, Kind::changed);
+  EXPECT_EQ(out[0].flags, flag_flagged | flag_answered);
+  EXPECT_EQ(out[0].keywords, (std::vector<std::string>{"$Old", "$A", "$b"}));
+  // A keyword already there in another case is not added twice; removal ignores case.
+  out = run({1}, {FlagOp::add, 0, {"$a", "$OLD"}, std::nullopt});
+  EXPECT_EQ(out[0].kind, Kind::unchanged);
+  auto before = get_message(*s->read(), box, 1)->modseq;
+  EXPECT_EQ(out[0].modseq, before);  // nothing changed: the MODSEQ stays
+  out = run({1}, {FlagOp::remove, flag_answered, {"$OLD", "$B"}, std::nullopt});
+  EXPECT_EQ(out[0].flags, std::uint32_t{flag_flagged});
+  EXPECT_EQ(out[0].keywords, (std::vector<std::string>{"$A"}));
+  EXPECT_GT(out[0].modseq, before);
+  // Replace; a missing UID is reported gone.
+  out = run({3, 9}, {FlagOp::replace, flag_seen, {"x", "X"}, std::nullopt});
+  EXPECT_EQ(out[0].flags, std::uint32_t{flag_seen});
+  EXPECT_EQ(out[0].keywords, (std::vector<std::string>{"x"}));
+  EXPECT_EQ(out[1].kind, Kind::gone);
+  // The unseen total follows (3 unseen, then message 3 seen).
+  EXPECT_EQ(get_mailbox(*s->read(), box)->unseen, 2u);
+  EXPECT_EQ(get_mailbox(*s->read(), box)->highestmodseq, get_message(*s->read(), box, 3)->modseq);
+
+TEST(Mailstore, UnchangedSinceIsCheckedAgainstTheRecordItChanges) {
+  std::uint64_t box = 0;
+  ASSERT_FALSE(s->commit_sync([&](WriteTxn& t) -> std::error_code {
+    box = create_mailbox(t, 1, "INBOX").value();
+    for (int i = 0; i < 2; ++i) {
+      std::string body = "Subject: " + std::to_string(i) + "\r\n\r\nx\r\n";
+      put_blob(t, blob_key(body), body);
+      MessageRecord m;
+      m.blob = blob_key(body);
+      append(t, box, m).value();
+    }
+  auto known = get_message(*s->read(), box, 1)->modseq;
+  auto known2 = get_message(*s->read(), box, 2)->modseq;
+  // Two conditional changes with the same knowledge, committed in one group: the first
+  // wins, the second finds the MODSEQ moved.
+  std::vector<FlagOutcome> first, second;
+  std::mutex m;
+  std::condition_variable cv;
+  int done = 0;
+  auto submit = [&](std::vector<FlagOutcome>& out, const char* kw) {
+    s->submit(
+        [&, kw](WriteTxn& t) -> std::error_code {
+          out = update_flags(t, box, {1, 2}, {FlagOp::add, 0, {kw}, std::max(known, known2)}).value();
+          return {};
+        },
+        [&](std::error_code) {
+          std::lock_guard l(m);
+          ++done;
+          cv.notify_all();
+        });
+  };
+  submit(first, "$a");
+  submit(second, "$b");
+  std::unique_lock l(m);
+  cv.wait(l, [&] { return done == 2; });
+  EXPECT_EQ(first[0].kind, FlagOutcome::Kind::changed);
+  EXPECT_EQ(first[1].kind, FlagOutcome::Kind::changed);
+  EXPECT_EQ(second[0].kind, FlagOutcome::Kind::modified);
+  EXPECT_EQ(second[1].kind, FlagOutcome::Kind::modified);
+  EXPECT_EQ(second[0].keywords, (std::vector<std::string>{"$a"}));  // as stored, untouched
+  EXPECT_EQ(get_message(*s->read(), box, 1)->keywords, (std::vector<std::string>{"$a"}));
 }
 
 TEST(Mailstore, UidsAndModseqsOnlyGrow) {

@@ -15,15 +15,16 @@ ThreadMessage msg(std::uint32_t n, std::string subject, std::string id = "", std
 }  // namespace
 
 TEST(ImapThread, BaseSubjectStripsReplyAndForwardMarkers) {
+  // the text is the i;unicode-casemap form (RFC 5256 3): compare with the same mapping
   auto s = base_subject("Re: [list] Fwd: Hello   World (fwd)");
-  EXPECT_EQ(s.text, "hello world");
+  EXPECT_EQ(s.text, unicode_casemap("hello world"));
   EXPECT_TRUE(s.reply);
   auto l = base_subject("[list] Plans");
-  EXPECT_EQ(l.text, "plans");
+  EXPECT_EQ(l.text, unicode_casemap("plans"));
   EXPECT_FALSE(l.reply);
-  EXPECT_EQ(base_subject("=?UTF-8?B?UmU6IMO8YmVy?=").text, "über");
-  EXPECT_EQ(base_subject("[fwd: Budget]").text, "budget");
-  EXPECT_EQ(base_subject("RE[2]: x").text, "x");
+  EXPECT_EQ(base_subject("=?UTF-8?B?UmU6IMO8YmVy?=").text, unicode_casemap("über"));
+  EXPECT_EQ(base_subject("[fwd: Budget]").text, unicode_casemap("budget"));
+  EXPECT_EQ(base_subject("RE[2]: x").text, unicode_casemap("x"));
 }
 
 TEST(ImapThread, MessageIdsSkipInvalidOnes) {
@@ -83,6 +84,41 @@ TEST(ImapThread, ReferencesSurvivesLoopsDuplicatesAndLongChains) {
   auto long_thread = thread_references(chain);
   EXPECT_TRUE(long_thread.starts_with("(1 2 3 4"));
   EXPECT_TRUE(long_thread.ends_with(" 20000)"));
+}
+
+TEST(ImapThread, BaseSubjectFollowsRfc5256Steps) {
+  auto same = [](std::string_view a, std::string_view b) { return base_subject(a).text == base_subject(b).text; };
+  // nested [fwd: …] with leaders and trailers inside and out (steps 2-6, repeated)
+  EXPECT_TRUE(same("[Fwd: [fwd: Re: Budget (fwd)]]", "budget"));
+  EXPECT_TRUE(same("Re: [fwd: [list] Re: Budget]", "Budget"));
+  EXPECT_TRUE(base_subject("[fwd: [fwd: x]]").reply);
+  // blobs before "re:" go with it; a lone blob goes only when something follows it
+  EXPECT_TRUE(same("[a][b] Re [c]: x", "x"));
+  EXPECT_TRUE(same("Re: [c]: x", ": x")) << "the blob after Re: is a lone blob, then \": x\" stays";
+  EXPECT_TRUE(same("[only]", "[only]"));
+  EXPECT_FALSE(base_subject("[list] x").reply);
+  // a blob may not hold brackets: "[a[b] x" has no leading blob
+  EXPECT_FALSE(same("[a[b] x", "x"));
+  EXPECT_TRUE(same("fwd:fw:re: x", "x"));
+  EXPECT_TRUE(same("Re : x", "Re : x")) << "no space before the colon";
+  // i;unicode-casemap: case and compatibility forms fold beyond ASCII (RFC 5051)
+  EXPECT_TRUE(same("ÜBER", "über"));
+  EXPECT_TRUE(same("Ǆemal", "ǆemal"));           // titlecase folds DŽ and dž together
+  EXPECT_TRUE(same("ａｂｃ ①", "ABC 1"));            // NFKD: fullwidth and circled forms
+  EXPECT_TRUE(same("Café", "CAFE\u0301"));         // composed and decomposed é
+  EXPECT_FALSE(same("Straße", "Strasse"));         // titlecase, not full case folding
+  EXPECT_EQ(base_subject("\xff\xfe broken").text, unicode_casemap("\xef\xbf\xbd\xef\xbf\xbd broken"));
+}
+
+TEST(ImapThread, ReferencesWithoutReferencesLeaveTheirParent) {
+  // RFC 5256 1.C: a message's parent is its last reference, or none; a parent that
+  // another message's References gave it is dropped.
+  std::vector<ThreadMessage> m{
+      msg(1, "One", "<x@x>"),
+      msg(2, "Two", "<c@x>", "<x@x> <b@x>"),
+      msg(3, "Three", "<b@x>"),
+  };
+  EXPECT_EQ(thread_references(m), "(1)(3 2)");
 }
 
 }  // namespace mailstead::imap

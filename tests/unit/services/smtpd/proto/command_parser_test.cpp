@@ -35,6 +35,26 @@ TEST(CommandParser, VerbsAreCaseInsensitive) {
   EXPECT_EQ(cmd<Vrfy>("VRFY alice").arg, "alice");
 }
 
+TEST(CommandParser, HeloNamesThatCannotChangeTheReceivedField) {
+  // Not strict: what clients really send is accepted, for HELO and EHLO alike.
+  for (const char* name : {"client.example", "DESKTOP-AB_12", "localhost", "[192.0.2.1]", "[IPv6:2001:db8::1]",
+                           "b\xc3\xbc" "cher.example", "host.example."}) {
+    EXPECT_EQ(cmd<Helo>(std::string("HELO ") + name).domain, name);
+    EXPECT_EQ(cmd<Helo>(std::string("EHLO ") + name).domain, name);
+  }
+  // Anything that would end up as a comment, an address, a new clause or a control
+  // character inside Received is refused, for HELO as for EHLO.
+  for (const char* name : {"x)y", "x(y", "a)\r\n\tby", "evil;date", "x<y>", "\"q\"", "a\\b", "a,b", "[1.2.3.4",
+                           "[1.2 .3.4]", "[a;b]", "x\ty", "x\x01y", "x\x7fy", "x[y]"}) {
+    for (const char* verb : {"HELO ", "EHLO "}) {
+      auto r = parse_command(std::string(verb) + name);
+      ASSERT_TRUE(std::holds_alternative<SyntaxError>(r)) << verb << name;
+      EXPECT_EQ(std::get<SyntaxError>(r).code, name == std::string("a)\r\n\tby") ? 500 : 501) << verb << name;
+    }
+  }
+  EXPECT_EQ(std::get<SyntaxError>(parse_command("HELO " + std::string(256, 'a'))).code, 501);
+}
+
 TEST(CommandParser, MailWithParameters) {
   auto m = cmd<Mail>("MAIL FROM:<a@example.test> SIZE=1000 BODY=8BITMIME SMTPUTF8 RET=hdrs ENVID=<x@y> AUTH=<>");
   EXPECT_EQ(m.path, "a@example.test");

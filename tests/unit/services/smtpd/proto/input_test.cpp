@@ -107,22 +107,76 @@ TEST(DataReader, WholeAndBytewiseAgree) {
     expect_same(in);
 }
 
-TEST(BareNewlineScanner, AcrossChunks) {
-  BareNewlineScanner a;
-  a.feed("ok\r");
-  a.feed("\nfine\r\n");
-  EXPECT_FALSE(a.found(true));
-  BareNewlineScanner b;
-  b.feed("bad\n");
-  EXPECT_TRUE(b.found(false));
-  BareNewlineScanner c;
-  c.feed("end\r");
-  EXPECT_FALSE(c.found(false));
-  EXPECT_TRUE(c.found(true)) << "a CR at the very end is bare";
-  BareNewlineScanner d;
-  d.feed("x\r");
-  d.feed("y");
-  EXPECT_TRUE(d.found(false));
+TEST(DataReader, DrainHandsOverWhatIsUnstuffed) {
+  DataReader r(1 << 20);
+  r.feed("a\r\n..b\r\n");
+  EXPECT_EQ(r.drain(), "a\r\n.b\r\n");
+  EXPECT_EQ(r.message(), "");
+  r.feed("c\r\n.\r\n");
+  EXPECT_EQ(r.drain(), "c\r\n");
+  EXPECT_TRUE(r.done());
+}
+
+namespace {
+struct Scan {
+  bool bare = false, nul = false, line = false, header = false;
+  bool operator==(const Scan&) const = default;
+};
+
+Scan scan_whole(std::string_view in, HeaderLimits limits) {
+  MessageScanner s(limits);
+  s.feed(in);
+  s.finish();
+  return {s.bare_newline(), s.nul(), s.header_line_too_long(), s.header_too_big()};
+}
+
+Scan scan_bytewise(std::string_view in, HeaderLimits limits) {
+  MessageScanner s(limits);
+  for (std::size_t i = 0; i < in.size(); ++i) s.feed(in.substr(i, 1));
+  s.finish();
+  return {s.bare_newline(), s.nul(), s.header_line_too_long(), s.header_too_big()};
+}
+
+Scan scan(std::string_view in, HeaderLimits limits = {20, 60}) {
+  auto a = scan_whole(in, limits);
+  EXPECT_EQ(a, scan_bytewise(in, limits)) << in;
+  return a;
+}
+}  // namespace
+
+TEST(MessageScanner, BareLineEndsAcrossChunks) {
+  EXPECT_EQ(scan("ok\r\n\r\nfine\r\n"), Scan{});
+  EXPECT_TRUE(scan("bad\n").bare);
+  EXPECT_TRUE(scan("x\ry").bare);
+  EXPECT_TRUE(scan("end\r").bare) << "a CR at the very end is bare";
+  MessageScanner split;
+  split.feed("ok\r");
+  split.feed("\nfine\r\n");
+  split.finish();
+  EXPECT_FALSE(split.bare_newline());
+}
+
+TEST(MessageScanner, NulAnywhere) {
+  EXPECT_TRUE(scan(std::string_view("Subject: a\0b\r\n\r\nbody\r\n", 22)).nul);
+  EXPECT_TRUE(scan(std::string_view("Subject: a\r\n\r\nbo\0dy\r\n", 22)).nul);
+  EXPECT_FALSE(scan("Subject: a\r\n\r\nbody\r\n").nul);
+}
+
+TEST(MessageScanner, HeaderLineLimit) {
+  // 20 bytes per header line, without CRLF; body lines are not limited.
+  EXPECT_FALSE(scan("Subject: 12345678901\r\n\r\nbody\r\n").line);  // 20 bytes
+  EXPECT_TRUE(scan("Subject: 123456789012\r\n\r\nbody\r\n").line);  // 21 bytes
+  EXPECT_FALSE(scan("A: b\r\n\r\n" + std::string(500, 'x') + "\r\n").line);
+  EXPECT_TRUE(scan("A: b\r\n " + std::string(30, 'x') + "\r\n\r\nbody\r\n").line) << "a folded line counts alone";
+  EXPECT_TRUE(scan(std::string(30, 'x')).line) << "no blank line: all of it is header";
+}
+
+TEST(MessageScanner, HeaderSizeLimit) {
+  // 60 bytes of header, up to and including the blank line.
+  std::string field = "A: 123456789012345\r\n";  // 20 bytes
+  EXPECT_FALSE(scan(field + field + "B: 1234567890123\r\n\r\n" + std::string(500, 'x')).header);  // 60
+  EXPECT_TRUE(scan(field + field + "B: 12345678901234\r\n\r\nbody").header);                     // 61
+  EXPECT_TRUE(scan(field + field + field + field).header);
 }
 
 TEST(Reply, Format) {

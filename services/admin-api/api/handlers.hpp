@@ -1,0 +1,93 @@
+// Every route's handler, by area; routes.cpp puts each in the table.
+#pragma once
+
+#include "api/call.hpp"
+
+namespace mailstead::api {
+
+using H = asio::awaitable<http::Response>;
+
+namespace system_routes {
+H health(Call&);
+H status(Call&);
+H openapi(Call&);
+}  // namespace system_routes
+
+namespace access_routes {
+H login(Call&);
+H logout(Call&);
+H session(Call&);
+H list_sessions(Call&);
+H revoke_session(Call&);
+H my_sessions(Call&);
+H revoke_my_session(Call&);
+H list_tokens(Call&);
+H create_token(Call&);
+H revoke_token(Call&);
+H list_admins(Call&);
+H grant_admin(Call&);
+H revoke_admin(Call&);
+}  // namespace access_routes
+
+namespace directory_routes {
+H list_domains(Call&);
+H add_domain(Call&);
+H get_domain(Call&);
+H remove_domain(Call&);
+H list_users(Call&);
+H add_user(Call&);
+H get_user(Call&);
+H update_user(Call&);
+H remove_user(Call&);
+H set_password(Call&);
+H allow_sender(Call&);
+H deny_sender(Call&);
+H user_app_passwords(Call&);
+H revoke_user_app_password(Call&);
+H list_aliases(Call&);
+H add_alias(Call&);
+H remove_alias(Call&);
+H list_groups(Call&);
+H add_group(Call&);
+H get_group(Call&);
+H update_group(Call&);
+H remove_group(Call&);
+H add_member(Call&);
+H remove_member(Call&);
+H list_catchall(Call&);
+H set_catchall(Call&);
+H clear_catchall(Call&);
+H resolve(Call&);
+}  // namespace directory_routes
+
+namespace mail_routes {
+H list_mailboxes(Call&);
+H list_messages(Call&);
+H get_message(Call&);
+H list_scripts(Call&);
+H get_script(Call&);
+H put_script(Call&);
+H delete_script(Call&);
+H activate_script(Call&);
+H list_queue(Call&);
+H get_queued(Call&);
+H get_queued_message(Call&);
+}  // namespace mail_routes
+
+namespace self_routes {
+H me(Call&);
+H change_password(Call&);
+H get_vacation(Call&);
+H set_vacation(Call&);
+H get_forwarding(Call&);
+H set_forwarding(Call&);
+H list_app_passwords(Call&);
+H create_app_password(Call&);
+H revoke_app_password(Call&);
+H mobileconfig(Call&);
+}  // namespace self_routes
+
+// Thunderbird autoconfig and Outlook autodiscover (outside /api/v1).
+asio::awaitable<std::optional<http::Response>> autoconfig(Api& api, http::Request& req);
+
+}  // namespace mailstead::api

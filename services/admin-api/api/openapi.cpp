@@ -1,0 +1,219 @@
+// The OpenAPI 3.1 document: paths generated from the route table (so every route is
+// listed, with who may call it and its body), schemas written here. The integration test
+// test_admin_openapi calls every route listed and checks each answer against it.
+#include "api/handlers.hpp"
+
+namespace mailstead::api {
+
+namespace {
+
+// clang-format off
+constexpr const char* schemas = R"json({
+  "Error": {"type": "object", "additionalProperties": false, "required": ["error"], "properties": {
+    "error": {"type": "object", "additionalProperties": false, "required": ["code", "message", "field"], "properties": {
+      "code": {"type": "string"}, "message": {"type": "string"}, "field": {"type": "string"}}}}},
+  "Health": {"type": "object", "additionalProperties": false, "required": ["status"], "properties": {"status": {"const": "ok"}}},
+  "Status": {"type": "object", "additionalProperties": false,
+    "required": ["hostname", "domains", "users", "aliases", "groups", "admins", "queue", "store_map_size", "built"],
+    "properties": {"hostname": {"type": "string"}, "domains": {"type": "integer"}, "users": {"type": "integer"},
+      "aliases": {"type": "integer"}, "groups": {"type": "integer"}, "admins": {"type": "integer"},
+      "queue": {"type": "integer"}, "store_map_size": {"type": "integer"},
+      "built": {"type": "object", "additionalProperties": {"type": "boolean"}}}},
+  "Login": {"type": "object", "additionalProperties": false, "required": ["address", "password"],
+    "properties": {"address": {"type": "string"}, "password": {"type": "string"}}},
+  "Session": {"type": "object", "additionalProperties": false, "required": ["address", "admin", "csrf_token", "expires", "id"],
+    "properties": {"address": {"type": "string"}, "admin": {"type": "boolean"}, "csrf_token": {"type": "string"},
+      "expires": {"type": "string"}, "id": {"type": "string"}}},
+  "SessionInfo": {"type": "object", "additionalProperties": false,
+    "required": ["id", "address", "created", "expires", "peer", "agent", "current"],
+    "properties": {"id": {"type": "string"}, "address": {"type": "string"}, "created": {"type": "string", "format": "date-time"},
+      "expires": {"type": "string", "format": "date-time"}, "peer": {"type": "string"}, "agent": {"type": "string"},
+      "current": {"type": "boolean"}}},
+  "Token": {"type": "object", "additionalProperties": false, "required": ["id", "name", "created"],
+    "properties": {"id": {"type": "integer"}, "name": {"type": "string"}, "created": {"type": "string", "format": "date-time"}}},
+  "NewToken": {"type": "object", "additionalProperties": false, "required": ["id", "name", "created", "token"],
+    "properties": {"id": {"type": "integer"}, "name": {"type": "string"}, "created": {"type": "string"},
+      "token": {"type": "string", "pattern": "^mst_[0-9a-f]{16}_[A-Za-z0-9_-]{43}$"}}},
+  "TokenNew": {"type": "object", "additionalProperties": false, "required": ["name"], "properties": {"name": {"type": "string"}}},
+  "Admin": {"type": "object", "additionalProperties": false, "required": ["address"], "properties": {"address": {"type": "string"}}},
+  "Domain": {"type": "object", "additionalProperties": false, "required": ["domain", "created", "catchall"],
+    "properties": {"domain": {"type": "string"}, "created": {"type": "string", "format": "date-time"},
+      "catchall": {"type": "array", "items": {"type": "string"}}}},
+  "DomainNew": {"type": "object", "additionalProperties": false, "required": ["domain"], "properties": {"domain": {"type": "string"}}},
+  "User": {"type": "object", "additionalProperties": false,
+    "required": ["address", "name", "quota", "used", "messages", "enabled", "admin", "aliases", "allowed_senders", "created"],
+    "properties": {"address": {"type": "string"}, "name": {"type": "string"},
+      "quota": {"type": "integer", "description": "bytes; 0: no quota"}, "used": {"type": "integer"},
+      "messages": {"type": "integer"}, "enabled": {"type": "boolean"}, "admin": {"type": "boolean"},
+      "aliases": {"type": "array", "items": {"type": "string"}},
+      "allowed_senders": {"type": "array", "items": {"type": "string"}},
+      "created": {"type": "string", "format": "date-time"}}},
+  "UserNew": {"type": "object", "additionalProperties": false, "required": ["address", "password"],
+    "properties": {"address": {"type": "string"}, "password": {"type": "string"}, "name": {"type": "string"},
+      "quota": {"type": "integer", "minimum": 0}}},
+  "UserPatch": {"type": "object", "additionalProperties": false,
+    "properties": {"name": {"type": "string"}, "quota": {"type": "integer", "minimum": 0}, "enabled": {"type": "boolean"}}},
+  "PasswordSet": {"type": "object", "additionalProperties": false, "required": ["password"], "properties": {"password": {"type": "string"}}},
+  "PasswordChange": {"type": "object", "additionalProperties": false, "required": ["current_password", "new_password"],
+    "properties": {"current_password": {"type": "string"}, "new_password": {"type": "string"}}},
+  "SenderNew": {"type": "object", "additionalProperties": false, "required": ["sender"], "properties": {"sender": {"type": "string"}}},
+  "AppPassword": {"type": "object", "additionalProperties": false, "required": ["id", "name", "created"],
+    "properties": {"id": {"type": "string"}, "name": {"type": "string"}, "created": {"type": "string", "format": "date-time"}}},
+  "NewAppPassword": {"type": "object", "additionalProperties": false, "required": ["id", "name", "created", "password"],
+    "properties": {"id": {"type": "string"}, "name": {"type": "string"}, "created": {"type": "string"},
+      "password": {"type": "string", "pattern": "^[a-z2-9]{4}(-[a-z2-9]{4}){4}$"}}},
+  "AppPasswordNew": {"type": "object", "additionalProperties": false, "required": ["name"], "properties": {"name": {"type": "string"}}},
+  "Mailbox": {"type": "object", "additionalProperties": false,
+    "required": ["name", "special_use", "subscribed", "messages", "unseen", "bytes", "uidvalidity", "uidnext", "highestmodseq"],
+    "properties": {"name": {"type": "string"}, "special_use": {"type": "string"}, "subscribed": {"type": "boolean"},
+      "messages": {"type": "integer"}, "unseen": {"type": "integer"}, "bytes": {"type": "integer"},
+      "uidvalidity": {"type": "integer"}, "uidnext": {"type": "integer"}, "highestmodseq": {"type": "integer"}}},
+  "Message": {"type": "object", "additionalProperties": false,
+    "required": ["uid", "size", "flags", "keywords", "modseq", "internaldate", "envelope"],
+    "properties": {"uid": {"type": "integer"}, "size": {"type": "integer"}, "flags": {"type": "integer"},
+      "keywords": {"type": "array", "items": {"type": "string"}}, "modseq": {"type": "integer"},
+      "internaldate": {"type": "string", "format": "date-time"}, "envelope": {"type": "string"}}},
+  "Script": {"type": "object", "additionalProperties": false, "required": ["name", "active", "size"],
+    "properties": {"name": {"type": "string"}, "active": {"type": "boolean"}, "size": {"type": "integer"}}},
+  "ScriptText": {"type": "object", "additionalProperties": false, "required": ["name", "script"],
+    "properties": {"name": {"type": "string"}, "script": {"type": "string"}}},
+  "ScriptPut": {"type": "object", "additionalProperties": false, "required": ["script"], "properties": {"script": {"type": "string"}}},
+  "ScriptActivate": {"type": "object", "additionalProperties": false, "required": ["name"], "properties": {"name": {"type": "string"}}},
+  "Warnings": {"type": "object", "additionalProperties": false, "required": ["warnings"],
+    "properties": {"warnings": {"type": "array", "items": {"type": "string"}}}},
+  "Alias": {"type": "object", "additionalProperties": false, "required": ["alias", "user"],
+    "properties": {"alias": {"type": "string"}, "user": {"type": "string"}}},
+  "AliasNew": {"type": "object", "additionalProperties": false, "required": ["alias", "user"],
+    "properties": {"alias": {"type": "string"}, "user": {"type": "string"}}},
+  "Group": {"type": "object", "additionalProperties": false, "required": ["group", "policy", "members", "created"],
+    "properties": {"group": {"type": "string"}, "policy": {"enum": ["anyone", "members", "domain"]},
+      "members": {"type": "array", "items": {"type": "string"}}, "created": {"type": "string", "format": "date-time"}}},
+  "GroupNew": {"type": "object", "additionalProperties": false, "required": ["group"],
+    "properties": {"group": {"type": "string"}, "members": {"type": "array", "items": {"type": "string"}},
+      "policy": {"enum": ["anyone", "members", "domain"]}}},
+  "GroupPatch": {"type": "object", "additionalProperties": false, "required": ["policy"],
+    "properties": {"policy": {"enum": ["anyone", "members", "domain"]}}},
+  "MemberNew": {"type": "object", "additionalProperties": false, "required": ["member"], "properties": {"member": {"type": "string"}}},
+  "Catchall": {"type": "object", "additionalProperties": false, "required": ["domain", "users"],
+    "properties": {"domain": {"type": "string"}, "users": {"type": "array", "items": {"type": "string"}}}},
+  "CatchallSet": {"type": "object", "additionalProperties": false, "required": ["users"],
+    "properties": {"users": {"type": "array", "items": {"type": "string"}, "minItems": 1}}},
+  "Resolution": {"type": "object", "additionalProperties": false, "required": ["action"],
+    "properties": {"action": {"enum": ["deliver", "reject"]}, "kind": {"type": "string"}, "address": {"type": "string"},
+      "tag": {"type": "string"}, "mailboxes": {"type": "array", "items": {"type": "string"}}, "stream": {"type": "string"},
+      "code": {"type": "integer"}, "enhanced": {"type": "string"}, "text": {"type": "string"}}},
+  "QueueItem": {"type": "object", "additionalProperties": false,
+    "required": ["id", "sender", "recipients", "authenticated_user", "created", "next_attempt", "attempts", "last_error"],
+    "properties": {"id": {"type": "integer"}, "sender": {"type": "string"}, "recipients": {"type": "array", "items": {"type": "string"}},
+      "authenticated_user": {"type": "string"}, "created": {"type": "string"}, "next_attempt": {"type": "string"},
+      "attempts": {"type": "integer"}, "last_error": {"type": "string"}}},
+  "Me": {"$ref": "#/components/schemas/User"},
+  "Vacation": {"type": "object", "additionalProperties": false, "required": ["enabled", "reason"],
+    "properties": {"enabled": {"type": "boolean"}, "subject": {"type": "string"}, "reason": {"type": "string"},
+      "from": {"type": "string"}, "addresses": {"type": "array", "items": {"type": "string"}},
+      "days": {"type": "integer", "minimum": 0, "maximum": 365}, "start": {"type": "string", "description": "YYYY-MM-DD or empty"},
+      "end": {"type": "string"}, "zone": {"type": "string", "pattern": "^[+-][0-9]{4}$"}}},
+  "Forward": {"type": "object", "additionalProperties": false, "required": ["enabled", "target"],
+    "properties": {"enabled": {"type": "boolean"}, "target": {"type": "string"}, "keep_copy": {"type": "boolean"}}}
+})json";
+// clang-format on
+
+json::object error_response(const char* why) {
+  return {{"description", why},
+          {"content", json::object{{"application/json", json::object{{"schema", json::object{{"$ref", "#/components/schemas/Error"}}}}}}}};
+}
+
+json::value schema_ref(std::string_view name) {
+  if (name.ends_with("[]"))
+    return json::object{{"type", "array"},
+                        {"items", json::object{{"$ref", "#/components/schemas/" + std::string(name.substr(0, name.size() - 2))}}}};
+  return json::object{{"$ref", "#/components/schemas/" + std::string(name)}};
+}
+
+json::array query_parameters(std::string_view path) {
+  json::array out;
+  auto q = [&](const char* name, bool required, const char* what) {
+    out.push_back(json::object{{"name", name}, {"in", "query"}, {"required", required}, {"description", what},
+                               {"schema", json::object{{"type", "string"}}}});
+  };
+  if (path == "/api/v1/users") q("q", false, "part of an address or name");
+  if (path == "/api/v1/resolve") {
+    q("address", true, "the recipient");
+    q("from", false, "the envelope sender");
+    q("authenticated_as", false, "the submitting user");
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string openapi_document() {
+  static const std::string doc = [] {
+    json::object paths;
+    for (const auto& r : routes()) {
+      json::object op{{"summary", r.summary}, {"tags", json::array{r.tag}}};
+      std::string method(r.method);
+      for (auto& ch : method) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+      op["operationId"] = method + std::string(r.path);
+      json::array params = query_parameters(r.path);
+      std::string_view path = r.path;
+      for (std::size_t i = path.find('{'); i != std::string_view::npos; i = path.find('{', i + 1)) {
+        auto name = path.substr(i + 1, path.find('}', i) - i - 1);
+        params.push_back(json::object{{"name", name}, {"in", "path"}, {"required", true},
+                                      {"schema", json::object{{"type", "string"}}}});
+      }
+      bool changes = method != "get";
+      if (r.access != Access::open && changes)
+        params.push_back(json::object{{"name", "X-CSRF-Token"}, {"in", "header"}, {"required", false},
+                                      {"description", "the session's csrf_token; required with a session cookie, not with a token"},
+                                      {"schema", json::object{{"type", "string"}}}});
+      if (!params.empty()) op["parameters"] = params;
+      if (r.request[0])
+        op["requestBody"] = json::object{{"required", true},
+                                         {"content", json::object{{"application/json", json::object{{"schema", schema_ref(r.request)}}}}}};
+      json::object responses;
+      std::string_view resp = r.response;
+      if (resp.empty()) {
+        responses[std::to_string(r.status)] = json::object{{"description", "done"}};
+      } else if (resp.starts_with('@')) {
+        responses[std::to_string(r.status)] =
+            json::object{{"description", "the document"}, {"content", json::object{{std::string(resp.substr(1)), json::object{}}}}};
+      } else {
+        responses[std::to_string(r.status)] =
+            json::object{{"description", "done"}, {"content", json::object{{"application/json", json::object{{"schema", schema_ref(resp)}}}}}};
+      }
+      if (r.request[0] || !params.empty()) responses["400"] = error_response("malformed request: the field is named");
+      if (r.access != Access::open) {
+        responses["401"] = error_response("no session or token");
+        responses["403"] = error_response("missing CSRF token, or the role does not allow it");
+      }
+      if (path.find('{') != std::string_view::npos || path == "/api/v1/resolve") responses["404"] = error_response("not found");
+      if (changes) {
+        responses["409"] = error_response("conflicts with what exists");
+        responses["413"] = error_response("body too large");
+        responses["422"] = error_response("a value is invalid: the field is named");
+      }
+      if (std::string_view(r.path) == "/api/v1/login") responses["429"] = error_response("too many failed sign-ins");
+      op["responses"] = responses;
+      if (r.access == Access::open) op["security"] = json::array{};
+      auto& item = paths[r.path];
+      if (!item.is_object()) item = json::object{};
+      item.as_object()[method] = op;
+    }
+    json::object whole{
+        {"openapi", "3.1.0"},
+        {"info", json::object{{"title", "Mailstead admin API"}, {"version", "1"},
+                              {"description", "Administration and self-service of a Mailstead mail server (docs/admin-api.md)."}}},
+        {"paths", paths},
+        {"components",
+         json::object{{"schemas", json::parse(schemas)},
+                      {"securitySchemes",
+                       json::object{{"session", json::object{{"type", "apiKey"}, {"in", "cookie"}, {"name", "mailstead_session"}}},
+                                    {"token", json::object{{"type", "http"}, {"scheme", "bearer"}}}}}}},
+        {"security", json::array{json::object{{"session", json::array{}}}, json::object{{"token", json::array{}}}}}};
+    return json::serialize(whole);
+  }();
+  return doc;
+}
+
+}  // namespace mailstead::api
