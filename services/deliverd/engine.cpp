@@ -414,7 +414,12 @@ struct Engine::Impl : std::enable_shared_from_this<Impl> {
       co_await defer_all(domain, Result::deferred, "4.7.0 relay " + relay_settings->host + ": " + relay_settings->password_error);
       co_return;
     }
-    auto route = relay_settings ? co_await relay_route(*relay_settings) : co_await resolve_route(resolver, domain);
+    // (Two statements, not ?: between two co_awaits: GCC 12 miscompiles that.)
+    Route route;
+    if (relay_settings)
+      route = co_await relay_route(*relay_settings);
+    else
+      route = co_await resolve_route(resolver, domain);
     if (route.kind != Route::Kind::ok) {
       log::info("delivery.route", {{"domain", domain}, {"result", route.kind == Route::Kind::fail ? "fail" : "defer"},
                                    {"why", route.why}});
@@ -422,6 +427,14 @@ struct Engine::Impl : std::enable_shared_from_this<Impl> {
       co_return;
     }
     std::string last_failure;
+    bool failure_from_server = false;
+    // What the attempt is reported with: a server's own words (a 535, a TLS mismatch) are
+    // kept over a later address's refused connection.
+    auto note_failure = [&](const Connection& c) {
+      if (failure_from_server && !c.connected()) return;
+      last_failure = c.failure();
+      failure_from_server = c.connected();
+    };
     int reconnects = 0;
     while (!dests[domain].jobs.empty() && reconnects < 3) {
       ++reconnects;
@@ -439,19 +452,21 @@ struct Engine::Impl : std::enable_shared_from_this<Impl> {
             opts.implicit_tls = relay_settings->security == relay::Security::tls;
             opts.auth_user = relay_settings->user;
             opts.auth_password = relay_settings->password;
+            opts.relay = true;
+            opts.timeouts.greeting = settings.relay_greeting_timeout;
           }
           conn = std::make_unique<Connection>(io.get_executor(), opts);
           if (co_await conn->open(target)) goto connected;
-          last_failure = conn->failure();
+          note_failure(*conn);
           if (conn->tls_failed() && !relay_settings) {
             // Opportunistic TLS failed: this host in plain text, as Postfix does at level "may".
-            log::info("delivery.tls_fallback", {{"remote", target.remote()}, {"why", last_failure}});
+            log::info("delivery.tls_fallback", {{"remote", target.remote()}, {"why", conn->failure()}});
             opts.tls = nullptr;
             conn = std::make_unique<Connection>(io.get_executor(), opts);
             if (co_await conn->open(target)) goto connected;
-            last_failure = conn->failure();
+            note_failure(*conn);
           }
-          log::info("delivery.connect_failed", {{"remote", target.remote()}, {"why", last_failure}});
+          log::info("delivery.connect_failed", {{"remote", target.remote()}, {"why", conn->failure()}});
           conn.reset();
         }
       }

@@ -34,6 +34,7 @@ Settings load_settings(config::Source& src) {
   src.get_duration(sec, "send_log_retention", s.send_log_retention);
   src.get_duration(sec, "connect_timeout", s.connect_timeout);
   src.get_duration(sec, "greeting_timeout", s.greeting_timeout);
+  src.get_duration(sec, "relay_greeting_timeout", s.relay_greeting_timeout);
   src.get_duration(sec, "command_timeout", s.command_timeout);
   src.get_duration(sec, "data_init_timeout", s.data_init_timeout);
   src.get_duration(sec, "data_block_timeout", s.data_block_timeout);
@@ -43,7 +44,7 @@ Settings load_settings(config::Source& src) {
   if (s.lease_time.count() < 1000) src.fail(sec, "lease_time", "must be at least 1s");
   if (s.max_queue_lifetime.count() < 1000) src.fail(sec, "max_queue_lifetime", "must be at least 1s");
   if (s.poll_interval.count() <= 0) src.fail(sec, "poll_interval", "must be greater than zero");
-  for (auto* d : {&s.connect_timeout, &s.greeting_timeout, &s.command_timeout, &s.data_init_timeout,
+  for (auto* d : {&s.connect_timeout, &s.greeting_timeout, &s.relay_greeting_timeout, &s.command_timeout, &s.data_init_timeout,
                   &s.data_block_timeout, &s.data_done_timeout})
     if (d->count() <= 0) src.fail(sec, "timeouts", "timeouts must be greater than zero");
   return s;

@@ -35,6 +35,9 @@ struct Settings {
 
   std::chrono::milliseconds connect_timeout{std::chrono::seconds(30)};
   std::chrono::milliseconds greeting_timeout{std::chrono::minutes(5)};
+  // A relay that says nothing this long after connecting is taken for one that expects TLS
+  // from the first byte (security "starttls" or "none" against a 465-like port).
+  std::chrono::milliseconds relay_greeting_timeout{std::chrono::seconds(30)};
   std::chrono::milliseconds command_timeout{std::chrono::minutes(5)};
   std::chrono::milliseconds data_init_timeout{std::chrono::minutes(2)};
   std::chrono::milliseconds data_block_timeout{std::chrono::minutes(3)};

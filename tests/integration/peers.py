@@ -1,6 +1,7 @@
 """Real third-party peers for the outbound tests, each run unprivileged-style from a
 temporary directory on loopback ports: dnsmasq serving a test zone, and Postfix (or its
 smtp-sink) as the receiving MX. A missing tool is a skip, or a failure under CI (helpers.missing)."""
+import json
 import os
 import shutil
 import socket
@@ -162,3 +163,48 @@ def wait_until(check, timeout=60, what="the condition"):
             return got
         time.sleep(0.1)
     raise AssertionError(f"timed out waiting for {what}")
+
+
+class AiosmtpdRelay:
+    """A relay (smarthost) on aiosmtpd (python3-aiosmtpd, aiosmtpd_relay.py): STARTTLS then AUTH
+    on `starttls_port` (587-like), TLS from the first byte then AUTH on `tls_port` (465-like),
+    `user`/`password` the only login; its certificate (for localhost) is `cert`."""
+
+    def __init__(self, user, password):
+        python = "/usr/bin/python3"
+        if subprocess.run([python, "-c", "import aiosmtpd"], capture_output=True).returncode != 0:
+            missing("python3-aiosmtpd")
+        self.dir = tempfile.mkdtemp(prefix="mailstead-relay-")
+        self.cert, key = os.path.join(self.dir, "cert.pem"), os.path.join(self.dir, "key.pem")
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                        "-keyout", key, "-out", self.cert, "-days", "2", "-subj", "/CN=localhost",
+                        "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"], check=True, capture_output=True)
+        self.messages_dir = os.path.join(self.dir, "messages")
+        os.mkdir(self.messages_dir)
+        self.starttls_port, self.tls_port = free_ports(2)
+        self.proc = subprocess.Popen(
+            [python, os.path.join(os.path.dirname(os.path.abspath(__file__)), "aiosmtpd_relay.py"),
+             "--starttls-port", str(self.starttls_port), "--tls-port", str(self.tls_port), "--cert", self.cert,
+             "--key", key, "--user", user, "--password", password, "--dir", self.messages_dir],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        if self.proc.stdout.readline().strip() != "ready":
+            raise AssertionError("the aiosmtpd relay did not start")
+
+    def messages(self):
+        out = []
+        for name in sorted(os.listdir(self.messages_dir)):
+            if name.endswith(".json"):
+                with open(os.path.join(self.messages_dir, name)) as f:
+                    out.append(json.load(f))
+        return out
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.stdin.close()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc.stdout.close()
+        shutil.rmtree(self.dir, ignore_errors=True)

@@ -10,7 +10,7 @@ import subprocess
 import unittest
 
 from helpers import Suite, binary, client_tls, free_ports
-from peers import Dnsmasq, SmtpSink, wait_until
+from peers import AiosmtpdRelay, Dnsmasq, SmtpSink, wait_until
 from test_dkim import HERE, verifier_python
 
 PASSWORD = "correct horse battery"
@@ -22,7 +22,7 @@ class SignedAndForwarded(unittest.TestCase):
         cls.python = verifier_python()
         cls.port = free_ports(1)[0]
         cls.sink = SmtpSink("127.0.0.1", cls.port)
-        cls.suite = Suite(top_toml='[dns]\nnameservers = ["DNS"]\n'
+        cls.suite = Suite(top_toml='[dns]\nnameservers = ["127.0.0.1:9"]\n'
                                    f'[outbound]\nmx_port = {cls.port}\npoll_interval = "100ms"\n')
         cls.suite.cli("domain", "add", "local.test")
         cls.suite.cli("dkim", "generate", "local.test", "--algorithm", "ed25519")
@@ -36,7 +36,7 @@ class SignedAndForwarded(unittest.TestCase):
                           [("mx-host", "ok.test,mx.ok.test,10"), ("host-record", "mx.ok.test,127.0.0.1"),
                            ("mx-host", "remote.example,mx.ok.test,10")] + txt)
         with open(cls.suite.instance.config) as f:
-            text = f.read().replace('"DNS"', f'"{cls.dns.address}"')
+            text = f.read().replace('"127.0.0.1:9"', f'"{cls.dns.address}"')
         with open(cls.suite.instance.config, "w") as f:
             f.write(text)
         cls.suite.start("smtpd")
@@ -49,6 +49,9 @@ class SignedAndForwarded(unittest.TestCase):
         if cls.deliverd.poll() is None:
             cls.deliverd.terminate()
             cls.deliverd.wait(timeout=20)
+        if os.environ.get("MAILSTEAD_TEST_LOG"):
+            cls.log.seek(0)
+            print(cls.log.read()[-6000:])
         cls.log.close()
         cls.suite.cleanup()
         cls.sink.stop()
@@ -93,19 +96,16 @@ class SignedAndForwarded(unittest.TestCase):
 
 
 class ThroughARelay(unittest.TestCase):
-    """A second Mailstead (its submission ports) is the relay: STARTTLS on a 587-like port,
-    implicit TLS on a 465-like one, AUTH on both, a certificate the sender checks."""
+    """aiosmtpd is the relay: STARTTLS + AUTH on a 587-like port, implicit TLS + AUTH on a
+    465-like one, a certificate the sender checks (tls_ca_file)."""
 
     @classmethod
     def setUpClass(cls):
-        cls.relay = Suite()
-        cls.relay.cli("domain", "add", "relay.test")
-        cls.relay.cli("user", "add", "sender@relay.test", "--password-stdin", stdin=PASSWORD + "\n")
-        cls.relay.cli("user", "allow-sender", "sender@relay.test", "@local.test")
-        cls.relay.start("smtpd")
+        cls.relay = AiosmtpdRelay("sender@relay.test", PASSWORD)
         # The key that seals stored relay passwords, as the secrets file would give it.
         os.environ["MAILSTEAD_SECRET_RELAY_KEY"] = "0123456789abcdef0123456789abcdef"
-        cls.suite = Suite(top_toml=f'[outbound]\npoll_interval = "100ms"\nretry_base = "1h"\ntls_ca_file = "{cls.relay.cert}"\n')
+        cls.suite = Suite(top_toml=f'[outbound]\npoll_interval = "100ms"\nretry_base = "1h"\n'
+                                   f'relay_greeting_timeout = "2s"\ntls_ca_file = "{cls.relay.cert}"\n')
         cls.suite.cli("domain", "add", "local.test")
         cls.suite.cli("user", "add", "alice@local.test", "--password-stdin", stdin=PASSWORD + "\n")
         cls.suite.start("smtpd")
@@ -118,9 +118,12 @@ class ThroughARelay(unittest.TestCase):
         if cls.deliverd.poll() is None:
             cls.deliverd.terminate()
             cls.deliverd.wait(timeout=20)
+        if os.environ.get("MAILSTEAD_TEST_LOG"):
+            cls.log.seek(0)
+            print(cls.log.read()[-6000:])
         cls.log.close()
         cls.suite.cleanup()
-        cls.relay.cleanup()
+        cls.relay.stop()
         os.environ.pop("MAILSTEAD_SECRET_RELAY_KEY", None)
 
     def send(self, subject):
@@ -131,38 +134,76 @@ class ThroughARelay(unittest.TestCase):
                        f"From: alice@local.test\r\nSubject: {subject}\r\n\r\nvia relay\r\n")
 
     def relayed(self, subject):
-        out = []
-        for q in self.relay.instance.cli_json("queue", "list"):
-            body = self.relay.cli("queue", "get", str(q["id"])).stdout
-            if f"Subject: {subject}" in body:
-                out.append(q)
-        return out
+        return [m for m in self.relay.messages() if f"Subject: {subject}" in m["message"]]
 
     def set_relay(self, port, security, password):
         self.suite.cli("relay", "set", f"localhost:{port}", "--security", security, "--user", "sender@relay.test",
                        "--password-stdin", stdin=password + "\n")
 
+    def deferred_once(self, subject):
+        """The queue record of `subject` once it has been tried, with why it is still there."""
+        def tried():
+            for q in self.suite.instance.cli_json("queue", "list"):
+                if q["attempts"] >= 1 and f"Subject: {subject}" in self.suite.cli("queue", "get", str(q["id"])).stdout:
+                    return [q]
+            return []
+        q, = wait_until(tried, timeout=60, what=f"an attempt of {subject!r} through the relay")
+        self.assertEqual(q["states"][0]["state"], "deferred")
+        shown = self.suite.cli("queue", "show", str(q["id"])).stdout
+        self.suite.cli("queue", "delete", str(q["id"]))
+        return q["states"][0]["last_reply"], shown
+
     def test_starttls_and_implicit_tls_with_auth(self):
-        self.set_relay(self.relay.submission, "starttls", PASSWORD)
+        self.set_relay(self.relay.starttls_port, "starttls", PASSWORD)
         self.send("relayed starttls")
-        q, = wait_until(lambda: self.relayed("relayed starttls"), what="the message at the relay (STARTTLS)")
-        self.assertEqual(q["recipients"], ["far@elsewhere.example"])
-        self.assertEqual(q["authenticated_user"], "sender@relay.test")
-        self.set_relay(self.relay.submissions, "tls", PASSWORD)
+        m, = wait_until(lambda: self.relayed("relayed starttls"), what="the message at the relay (STARTTLS)")
+        self.assertEqual(m["rcpt_tos"], ["far@elsewhere.example"])
+        self.assertEqual(m["mail_from"], "alice@local.test")
+        self.assertEqual(m["login"], "sender@relay.test")
+        self.assertTrue(m["tls"])
+        self.assertIn("DKIM-Signature:", m["message"])  # signed before it leaves, relay or not
+        self.set_relay(self.relay.tls_port, "tls", PASSWORD)
         self.send("relayed tls")
-        wait_until(lambda: self.relayed("relayed tls"), what="the message at the relay (implicit TLS)")
+        m, = wait_until(lambda: self.relayed("relayed tls"), what="the message at the relay (implicit TLS)")
+        self.assertEqual(m["login"], "sender@relay.test")
+        self.assertTrue(m["tls"])
         log = self.suite.instance.cli_json("queue", "log")
         self.assertTrue(any(e["tls"].startswith("TLSv1.") and e["result"] == "delivered" for e in log), log)
 
     def test_wrong_password_defers_with_the_535_text(self):
-        self.set_relay(self.relay.submission, "starttls", "wrong password")
+        self.set_relay(self.relay.starttls_port, "starttls", "wrong password")
         self.send("wrong password")
-        q = wait_until(lambda: [q for q in self.suite.instance.cli_json("queue", "list") if q["attempts"] >= 1],
-                       timeout=60, what="an attempt through the relay")[0]
-        self.assertEqual(q["states"][0]["state"], "deferred")
-        self.assertIn("535", q["states"][0]["last_reply"])
-        self.assertIn("535", self.suite.cli("queue", "show", str(q["id"])).stdout)
-        self.suite.cli("queue", "delete", str(q["id"]))
+        reply, shown = self.deferred_once("wrong password")
+        self.assertIn("535", reply)
+        self.assertIn("535 5.7.8", shown)
+        self.assertEqual(self.relayed("wrong password"), [])
+
+    def test_starttls_against_an_implicit_tls_port_is_explained(self):
+        self.set_relay(self.relay.tls_port, "starttls", PASSWORD)
+        self.send("starttls at 465")
+        reply, shown = self.deferred_once("starttls at 465")
+        self.assertIn('expects TLS from the first byte', reply)
+        self.assertIn('use security "tls"', shown)
+
+    def test_implicit_tls_against_a_starttls_port_is_explained(self):
+        self.set_relay(self.relay.starttls_port, "tls", PASSWORD)
+        self.send("tls at 587")
+        reply, shown = self.deferred_once("tls at 587")
+        self.assertIn("speaks plain SMTP first", reply)
+        self.assertIn('use security "starttls"', shown)
+
+    def test_relay_test_command(self):
+        self.set_relay(self.relay.starttls_port, "starttls", PASSWORD)
+        out = self.suite.cli("relay", "test", "someone@elsewhere.example").stdout
+        self.assertIn("delivered", out)
+        self.assertIn("localhost [127.0.0.1]", out)
+        self.assertIn("TLSv1.", out)
+        wait_until(lambda: [m for m in self.relay.messages() if m["rcpt_tos"] == ["someone@elsewhere.example"]],
+                   what="the relay test message at the relay")
+        self.set_relay(self.relay.starttls_port, "starttls", "wrong password")
+        p = self.suite.cli("relay", "test", "someone@elsewhere.example", check=False)
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn("535", p.stdout)
 
 
 if __name__ == "__main__":
