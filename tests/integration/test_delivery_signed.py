@@ -1,8 +1,10 @@
 """What leaves is signed and forwarded mail keeps SPF: mailstead-deliverd signs with the From
-domain's DKIM keys (RSA and Ed25519; checked by python3-dkim against keys published in
+domain's DKIM keys (RSA and Ed25519; what Debian's Postfix, the receiving MX found through
+dnsmasq, put in its maildir is checked by python3-dkim against the keys published in
 dnsmasq), rewrites a forwarded outside sender with SRS (the bounce to that address comes
-back through smtpd to the original sender), and hands mail to a relay (smarthost) with
-STARTTLS + AUTH or implicit TLS + AUTH; a wrong relay password defers with the 535 text."""
+back through smtpd to the original sender), and hands mail to a relay (aiosmtpd) with
+STARTTLS + AUTH or implicit TLS + AUTH; a wrong relay password defers with the 535 text,
+and mismatched relay security is explained in words."""
 import os
 import re
 import smtplib
@@ -10,7 +12,7 @@ import subprocess
 import unittest
 
 from helpers import Suite, binary, client_tls, free_ports
-from peers import AiosmtpdRelay, Dnsmasq, SmtpSink, wait_until
+from peers import AiosmtpdRelay, Dnsmasq, PostfixMx, wait_until
 from test_dkim import HERE, verifier_python
 
 PASSWORD = "correct horse battery"
@@ -21,7 +23,7 @@ class SignedAndForwarded(unittest.TestCase):
     def setUpClass(cls):
         cls.python = verifier_python()
         cls.port = free_ports(1)[0]
-        cls.sink = SmtpSink("127.0.0.1", cls.port)
+        cls.mx = PostfixMx(["ok.test", "remote.example"], cls.port)
         cls.suite = Suite(top_toml='[dns]\nnameservers = ["127.0.0.1:9"]\n'
                                    f'[outbound]\nmx_port = {cls.port}\npoll_interval = "100ms"\n')
         cls.suite.cli("domain", "add", "local.test")
@@ -54,11 +56,11 @@ class SignedAndForwarded(unittest.TestCase):
             print(cls.log.read()[-6000:])
         cls.log.close()
         cls.suite.cleanup()
-        cls.sink.stop()
+        cls.mx.stop()
         cls.dns.stop()
 
     def got(self, subject):
-        return [m for m in self.sink.messages() if f"Subject: {subject}".encode() in m[1]]
+        return [m for m in self.mx.messages() if f"Subject: {subject}".encode() in m[1]]
 
     def test_dkim_rsa_and_ed25519_verify_at_the_receiver(self):
         with smtplib.SMTP("127.0.0.1", self.suite.submission, timeout=30) as c:
