@@ -142,12 +142,20 @@ struct Engine::Impl : std::enable_shared_from_this<Impl> {
     }
   }
 
-  // DKIM (docs/outbound.md): signed with the keys of the From domain, if it has any.
-  std::string signed_message(std::uint64_t id, const std::string& message) {
+  // DKIM (docs/outbound.md): signed with the keys of the From domain when it is ours; mail
+  // whose From is not ours (a redirect, a forward) or has none of our keys (a DSN from the
+  // host name) is signed by the domain that sends it: the envelope sender's (after SRS), or
+  // the first local domain for a bounce.
+  std::string signed_message(std::uint64_t id, const std::string& message, const std::string& envelope_domain) {
     std::vector<dkim::Key> keys;
     {
       auto txn = store.read();
       keys = dkim::signing_keys(*txn, dkim::from_domain(message));
+      if (keys.empty() && !envelope_domain.empty()) keys = dkim::signing_keys(*txn, envelope_domain);
+      if (keys.empty() && envelope_domain.empty()) {
+        auto domains = directory::list_domains(*txn);
+        if (!domains.empty()) keys = dkim::signing_keys(*txn, domains.front().name);
+      }
     }
     if (keys.empty()) return message;
     auto fields = dkim::sign(message, keys);
@@ -255,7 +263,7 @@ struct Engine::Impl : std::enable_shared_from_this<Impl> {
       }
       via = relay::relay_for(*txn, sender_domain, core.secrets);
     }
-    auto out = signed_message(rec.id, message);
+    auto out = signed_message(rec.id, message, sender.empty() ? std::string() : domain_of(sender));
     if (settings.transport == "file") {
       std::vector<std::string> all;
       for (auto& [domain, rcpts] : remote) all.insert(all.end(), rcpts.begin(), rcpts.end());

@@ -70,12 +70,31 @@ class SignedAndForwarded(unittest.TestCase):
                        "From: Alice <alice@local.test>\r\nTo: x@ok.test\r\nSubject: signed\r\n"
                        "Message-ID: <signed@local.test>\r\n\r\nA signed body.\r\n.dot line\r\n")
         (env, body), = wait_until(lambda: self.got("signed"), what="the signed message")
-        self.assertIn(b"DKIM-Signature:", body)
+        self.assertEqual(self.verify(body), ["ed25519-sha256 d=local.test", "rsa-sha256 d=local.test"])
+
+    def verify(self, message):
+        """The signatures python3-dkim verified ("ALG d=DOMAIN"); fails the test if any did not."""
+        self.assertIn(b"DKIM-Signature:", message)
         p = subprocess.run([self.python, os.path.join(HERE, "dkim_verify.py"), "--dns", self.dns.address],
-                           input=body, capture_output=True, timeout=120)
+                           input=message, capture_output=True, timeout=120)
         out = p.stdout.decode() + p.stderr.decode()
         self.assertEqual(p.returncode, 0, out)
-        self.assertEqual(sorted(re.findall(r"^ok a=(\S+)", out, re.M)), ["ed25519-sha256", "rsa-sha256"], out)
+        return sorted(re.findall(r"^ok a=(\S+ d=\S+)", out, re.M))
+
+    def test_a_vacation_reply_to_an_outside_sender_leaves_signed(self):
+        self.suite.cli("sieve", "put", "alice@local.test", "away", "-",
+                       stdin='require "vacation";\r\nvacation :days 1 :subject "away reply" "I am away.";\r\n')
+        self.suite.cli("sieve", "activate", "alice@local.test", "away")
+        try:
+            with smtplib.SMTP("127.0.0.1", self.suite.mx, timeout=30) as c:
+                c.sendmail("someone@ok.test", ["alice@local.test"],
+                           "From: someone@ok.test\r\nTo: alice@local.test\r\nSubject: are you there\r\n"
+                           "Message-ID: <q1@ok.test>\r\n\r\nhello\r\n")
+            (env, body), = wait_until(lambda: self.got("away reply"), what="the vacation reply at the MX")
+            self.assertEqual(env["rcpt"], ["<someone@ok.test>"])
+            self.assertEqual(self.verify(body), ["ed25519-sha256 d=local.test", "rsa-sha256 d=local.test"])
+        finally:
+            self.suite.cli("sieve", "deactivate", "alice@local.test")
 
     def test_srs_forward_and_the_bounce_coming_back(self):
         self.suite.cli("sieve", "put", "bob@local.test", "fwd", "-", stdin='redirect "far@ok.test";\r\n')
@@ -87,12 +106,15 @@ class SignedAndForwarded(unittest.TestCase):
             (env, body), = wait_until(lambda: self.got("forwarded"), what="the forwarded copy")
             sender = env["mail"].split()[0].strip("<>")
             self.assertRegex(sender, r"^SRS0=[^=]{4}=[^=]{2}=remote\.example=orig@local\.test$")
+            # Not our From, so signed by the domain that forwards it.
+            self.assertEqual(self.verify(body), ["ed25519-sha256 d=local.test", "rsa-sha256 d=local.test"])
             # The receiver bounces to the SRS address: smtpd takes it back to the original sender.
             with smtplib.SMTP("127.0.0.1", self.suite.mx, timeout=30) as c:
                 c.sendmail("", [sender], "From: MAILER-DAEMON@ok.test\r\nSubject: bounce back\r\n\r\nno\r\n")
             (env, body), = wait_until(lambda: self.got("bounce back"), what="the bounce at the original sender")
             self.assertEqual(env["rcpt"], ["<orig@remote.example>"])
             self.assertEqual(env["mail"].split()[0], "<>")
+            self.assertEqual(self.verify(body), ["ed25519-sha256 d=local.test", "rsa-sha256 d=local.test"])
         finally:
             self.suite.cli("sieve", "deactivate", "bob@local.test")
 
