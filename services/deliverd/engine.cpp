@@ -261,7 +261,8 @@ struct Engine::Impl : std::enable_shared_from_this<Impl> {
         auto domains = directory::list_domains(*txn);
         if (!domains.empty()) sender = srs::forward(rec.sender, domains.front().name, routing.srs_keys.front(), now);
       }
-      via = relay::relay_for(*txn, sender_domain, core.secrets);
+      // An SRS-rewritten forward goes through the forwarding domain's relay.
+      via = relay::relay_for(*txn, sender.empty() ? sender_domain : domain_of(sender), core.secrets);
     }
     auto out = signed_message(rec.id, message, sender.empty() ? std::string() : domain_of(sender));
     if (settings.transport == "file") {
