@@ -228,6 +228,12 @@ class ThroughARelay(unittest.TestCase):
         p = self.suite.cli("relay", "test", "someone@elsewhere.example", check=False)
         self.assertNotEqual(p.returncode, 0)
         self.assertIn("535", p.stdout)
+        self.suite.cli("relay", "clear")
+        p = self.suite.cli("relay", "test", "someone@elsewhere.example", check=False)
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn("no relay is set", p.stderr)
+        p = self.suite.cli("relay", "test", "not-an-address", check=False)
+        self.assertEqual(p.returncode, 2, p.stderr)
 
 
 if __name__ == "__main__":
