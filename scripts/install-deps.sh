@@ -26,7 +26,7 @@ if [ "${1:-}" = "--build-only" ]; then
   for p in "${packages[@]}"; do
     case "$p" in
       libgtest-dev|libclang-rt-*) ;;  # tests and fuzzing only
-      *-dev|build-essential|cmake|ninja-build|pkg-config|nodejs|npm) selected+=("$p") ;;
+      *-dev|build-essential|cmake|ninja-build|ccache|pkg-config|nodejs|npm) selected+=("$p") ;;
     esac
   done
   packages=("${selected[@]}")
