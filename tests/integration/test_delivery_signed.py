@@ -34,9 +34,10 @@ class SignedAndForwarded(unittest.TestCase):
         for line in cls.suite.cli("dkim", "show", "local.test", "--txt").stdout.splitlines():
             selector, value = line.split(" ", 1)
             txt.append(("txt-record", f"{selector}._domainkey.local.test,{value}"))
-        cls.dns = Dnsmasq(["ok.test", "remote.example", "local.test"],
+        cls.dns = Dnsmasq(["ok.test", "remote.example", "local.test", "refused.test"],
                           [("mx-host", "ok.test,mx.ok.test,10"), ("host-record", "mx.ok.test,127.0.0.1"),
-                           ("mx-host", "remote.example,mx.ok.test,10")] + txt)
+                           ("mx-host", "remote.example,mx.ok.test,10"),
+                           ("mx-host", "refused.test,mx.ok.test,10")] + txt)
         with open(cls.suite.instance.config) as f:
             text = f.read().replace('"127.0.0.1:9"', f'"{cls.dns.address}"')
         with open(cls.suite.instance.config, "w") as f:
@@ -61,6 +62,40 @@ class SignedAndForwarded(unittest.TestCase):
 
     def got(self, subject):
         return [m for m in self.mx.messages() if f"Subject: {subject}".encode() in m[1]]
+
+    def test_a_sieve_notice_to_an_outside_address_leaves_signed(self):
+        self.suite.cli("sieve", "put", "bob@local.test", "tell", "-",
+                       stdin='require "enotify";\r\nnotify :message "notice for bob" "mailto:pager@ok.test";\r\n')
+        self.suite.cli("sieve", "activate", "bob@local.test", "tell")
+        try:
+            with smtplib.SMTP("127.0.0.1", self.suite.mx, timeout=30) as c:
+                c.sendmail("someone@ok.test", ["bob@local.test"],
+                           "From: someone@ok.test\r\nTo: bob@local.test\r\nSubject: ping\r\n\r\nhello\r\n")
+            (env, body), = wait_until(lambda: [m for m in self.mx.messages() if b"notice for bob" in m[1]],
+                                      what="the Sieve notice at the MX")
+            self.assertEqual(env["rcpt"], ["<pager@ok.test>"])
+            self.assertIn(b"Auto-Submitted: auto-notified", body)
+            self.assertEqual(self.verify(body), ["ed25519-sha256 d=local.test", "rsa-sha256 d=local.test"])
+        finally:
+            self.suite.cli("sieve", "deactivate", "bob@local.test")
+
+    def test_our_dsn_to_an_outside_sender_leaves_signed(self):
+        # Outside mail redirected to a domain Postfix does not take (554 relay access denied):
+        # the DSN goes back to the original sender, from our host name, signed by our domain.
+        self.suite.cli("sieve", "put", "bob@local.test", "fwd2", "-", stdin='redirect "x@refused.test";\r\n')
+        self.suite.cli("sieve", "activate", "bob@local.test", "fwd2")
+        try:
+            with smtplib.SMTP("127.0.0.1", self.suite.mx, timeout=30) as c:
+                c.sendmail("back@remote.example", ["bob@local.test"],
+                           "From: back@remote.example\r\nTo: bob@local.test\r\nSubject: will bounce\r\n\r\nhi\r\n")
+            (env, body), = wait_until(lambda: [m for m in self.mx.messages()
+                                               if b"multipart/report" in m[1] and b"will bounce" in m[1]],
+                                      what="our DSN at the original sender's MX")
+            self.assertEqual(env["rcpt"], ["<back@remote.example>"])
+            self.assertEqual(env["mail"].split()[0], "<>")
+            self.assertEqual(self.verify(body), ["ed25519-sha256 d=local.test", "rsa-sha256 d=local.test"])
+        finally:
+            self.suite.cli("sieve", "deactivate", "bob@local.test")
 
     def test_dkim_rsa_and_ed25519_verify_at_the_receiver(self):
         with smtplib.SMTP("127.0.0.1", self.suite.submission, timeout=30) as c:
