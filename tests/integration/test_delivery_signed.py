@@ -237,6 +237,15 @@ class ThroughARelay(unittest.TestCase):
         self.assertIn("535 5.7.8", shown)
         self.assertEqual(self.relayed("wrong password"), [])
 
+    def test_an_unreachable_relay_defers_saying_so(self):
+        closed = free_ports(1)[0]
+        self.suite.cli("relay", "set", f"127.0.0.1:{closed}", "--security", "starttls", "--user", "sender@relay.test",
+                       "--password-stdin", stdin=PASSWORD + "\n")
+        self.send("relay down")
+        reply, shown = self.deferred_once("relay down")
+        self.assertIn(f"connection to 127.0.0.1[127.0.0.1]:{closed} refused", reply)
+        self.assertIn("refused", shown)
+
     def test_starttls_against_an_implicit_tls_port_is_explained(self):
         self.set_relay(self.relay.tls_port, "starttls", PASSWORD)
         self.send("starttls at 465")
