@@ -15,6 +15,7 @@ packages=(
   dnsmasq-base postfix python3-dkim python3-srs
   python3-jsonschema python3-prometheus-client
   strace
+  nodejs npm chromium
   clang libclang-rt-14-dev
   docker.io docker-compose debootstrap
 )
@@ -38,6 +39,9 @@ fi
 
 missing=()
 for p in "${packages[@]}"; do
+  # An npm that came with another nodejs build (NodeSource's bundles it) serves as well; the
+  # Debian npm package would conflict with that nodejs.
+  if [ "$p" = npm ] && command -v npm >/dev/null; then continue; fi
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 if [ "${#missing[@]}" -eq 0 ]; then

@@ -7,6 +7,7 @@ import { ApiError } from "./api";
 
 // ---- announcements (one polite live region for the whole app) ----
 let announcer: (m: string) => void = () => {};
+let hide = 0;
 export function announce(message: string) {
   announcer(message);
 }
@@ -17,6 +18,8 @@ export function LiveRegion() {
       setMsg("");
       // a new node's text is read even when it repeats the last message
       setTimeout(() => setMsg(m), 30);
+      clearTimeout(hide);
+      hide = window.setTimeout(() => setMsg(""), 6000);
     };
   }, []);
   return (
