@@ -23,7 +23,12 @@ export function Relay() {
 
 function RelayForm({ show, set }: { show: string; set: string }) {
   const cur = useLoad(() => get<any>(show));
-  const clear = route("DELETE", show);
+  const clear = route("DELETE", "/relay");
+  const presetList = useLoad<[string, string][]>(async () => {
+    if (!route("GET", "/relay-presets")) return presets;
+    const ps = await get<{ name: string; description: string }[]>("/relay-presets");
+    return ps.map((p) => [p.name, p.description || p.name] as [string, string]);
+  });
   const [preset, setPreset] = useState("smtp");
   const [host, setHost] = useState("");
   const [port, setPort] = useState("");
@@ -64,7 +69,7 @@ function RelayForm({ show, set }: { show: string; set: string }) {
         announce("Relay saved");
         await cur.reload();
       }}>
-        <Select name="preset" label="Provider" value={preset} onChange={setPreset} options={presets} hint="A preset fills in host, port and security; what you type below overrides it." />
+        <Select name="preset" label="Provider" value={preset} onChange={setPreset} options={presetList.data || presets} hint="A preset fills in host, port and security; what you type below overrides it." />
         <Field name="host" label="Host" value={host} onInput={setHost} hint={preset === "smtp" ? "Required for “Any SMTP server”" : "Leave empty to use the preset's"} />
         <Field name="port" label="Port" type="number" value={port} onInput={setPort} hint="Empty: 587 (STARTTLS), 465 (TLS), 25 (none)" />
         <Select name="security" label="Security" value={security} onChange={setSecurity}
@@ -77,7 +82,7 @@ function RelayForm({ show, set }: { show: string; set: string }) {
 }
 
 function TestEmail() {
-  const send = route("POST", "/send-test-email", "/relay/test", "/test-email");
+  const send = route("POST", "/send-test-email");
   const [address, setAddress] = useState("");
   const [result, setResult] = useState<any>(null);
   if (!send) return <NotBuilt what="Sending a test email" needs="POST /api/v1/send-test-email" />;
@@ -85,10 +90,11 @@ function TestEmail() {
     <>
       <Form label="Send a test email" submit="Send test email" busyLabel="Sending (this can take a while)…" onSubmit={async () => {
         setResult(null);
-        setResult(await post(fill(send, {}), { address }));
+        setResult(await post(fill(send, {}), { to: address }));
         announce("Test email finished");
       }}>
-        <Field name="address" label="Send to" type="email" required value={address} onInput={setAddress} />
+        <Field name="to" label="Send to" type="email" required value={address} onInput={setAddress}
+          hint="Two messages go out through the real delivery path: one from the default sender, one from the no-reply address." />
       </Form>
       {result && <TestResult result={result} />}
     </>
@@ -102,13 +108,14 @@ function TestResult({ result }: { result: any }) {
       <h3>Result</h3>
       <ul>
         {msgs.map((m, i) => {
-          const ok = m.ok === true || m.state === "delivered" || m.status === "delivered" || m.result === "delivered";
+          const ok = m.result === "delivered";
           return (
             <li class={ok ? "ok" : "bad"}>
-              <strong>{m.from || m.sender || `Message ${i + 1}`}</strong>: {ok ? "delivered" : "not delivered"}
-              {(m.route || m.relay) && <> via {m.route || m.relay}</>}
-              {m.tls && <> · TLS {String(m.tls)}</>}
-              {(m.reply || m.error || m.message) && <div><code>{m.reply || m.error || m.message}</code></div>}
+              <strong>{m.which ? `${m.which} (${m.from})` : m.from || `Message ${i + 1}`}</strong>: {m.result || "unknown"}
+              {m.summary && <div>{m.summary}</div>}
+              {m.route && <div class="hint">route: {m.route}</div>}
+              {m.tls && <div class="hint">TLS: {String(m.tls)}</div>}
+              {m.reply && <div><code>{m.reply}</code></div>}
             </li>
           );
         })}
