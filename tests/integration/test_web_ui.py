@@ -149,6 +149,8 @@ class WebUi(unittest.TestCase):
         carol = c.get("/api/v1/users/carol%40example.org").json
         self.assertEqual((carol["name"], carol["quota"]), ("Carol Example", 100 * 1024 * 1024))
         self.assertEqual(carol["aliases"], ["info@example.org"])
+        dave = c.get("/api/v1/users/dave%40example.org").json
+        self.assertEqual((dave["admin"], dave["enabled"]), (True, True))
         team = c.get("/api/v1/groups/team%40example.org").json
         self.assertEqual((sorted(team["members"]), team["policy"]), (["carol@example.org", "dave@example.org"], "domain"))
         catchall = {x["domain"]: x["users"] for x in c.get("/api/v1/catchall").json}
@@ -180,7 +182,7 @@ class WebUi(unittest.TestCase):
         # The vacation reply: dave writes to carol over SMTP; the reply reaches dave's INBOX
         # through the queue and the delivery service.
         s = smtplib.SMTP_SSL("127.0.0.1", self.suite.submissions, context=client_tls(self.suite.cert), timeout=30)
-        s.login("dave@example.org", "dave's password 1")
+        s.login("dave@example.org", "dave's new password 2")
         s.sendmail("dave@example.org", ["carol@example.org"],
                    "From: dave@example.org\r\nTo: carol@example.org\r\nSubject: lunch?\r\n"
                    f"Message-ID: <lunch{time.time()}@example.org>\r\n\r\nAre you in?\r\n")

@@ -115,6 +115,21 @@ try {
   await page.getByRole("group", { name: "Manage carol@example.org" }).waitFor();
   await shot("05-users");
   step("user search and panel");
+  // dave: a new password, the admin role, disabled and enabled again (each through its own button)
+  await page.getByLabel("Search users").fill("");
+  await page.getByRole("button", { name: "Search", exact: true }).click();
+  await page.getByRole("button", { name: "Manage dave@example.org" }).click();
+  const dave = page.getByRole("group", { name: "Manage dave@example.org" });
+  await dave.getByLabel("New password").fill("dave's new password 2");
+  await dave.getByLabel("New password").press("Enter");  // the keyboard submits the form
+  await page.getByRole("status").filter({ hasText: "Password of dave@example.org reset" }).waitFor();
+  await dave.getByRole("button", { name: "Grant admin role" }).click();
+  await dave.getByRole("button", { name: "Revoke admin role" }).waitFor();
+  await dave.getByRole("button", { name: "Disable" }).click();
+  await page.getByRole("row", { name: /dave@example\.org.*disabled/ }).waitFor();
+  await dave.getByRole("button", { name: "Enable" }).click();
+  await page.getByRole("row", { name: /dave@example\.org.*enabled/ }).waitFor();
+  step("dave: password reset, admin role, disabled and enabled");
 
   await go("#/aliases", "Aliases");
   const af = form("Add an alias");
