@@ -21,13 +21,14 @@ packages=(
 )
 
 # --build-only: what compiling the programs needs and nothing else (the container image's
-# build stage): the compiler, the build tools and every library's -dev package.
+# build stage): the compiler, the build tools and every library's -dev package. The image is
+# built with -DMAILSTEAD_WEB_UI=OFF for now (docs/web-ui.md), so no nodejs or npm there.
 if [ "${1:-}" = "--build-only" ]; then
   selected=()
   for p in "${packages[@]}"; do
     case "$p" in
       libgtest-dev|libclang-rt-*) ;;  # tests and fuzzing only
-      *-dev|build-essential|cmake|ninja-build|pkg-config|nodejs|npm) selected+=("$p") ;;
+      *-dev|build-essential|cmake|ninja-build|ccache|pkg-config) selected+=("$p") ;;
     esac
   done
   packages=("${selected[@]}")

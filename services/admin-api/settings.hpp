@@ -45,7 +45,6 @@ struct Settings {
   std::uint32_t auth_max_failures_per_ip = 10;
   std::uint32_t auth_max_failures_per_account = 20;
   std::chrono::milliseconds auth_failure_window{std::chrono::minutes(15)};
-  std::chrono::milliseconds auth_failure_delay{std::chrono::seconds(1)};
 };
 
 Settings load_settings(config::Source& src);

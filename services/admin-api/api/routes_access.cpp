@@ -55,7 +55,7 @@ H login(Call& c) {
   if (auto r = c.body.str("address", address)) co_return *r;
   if (auto r = c.body.str("password", password)) co_return *r;
   net::LoginGate gate{c.api.ops.store(), c.api.password_cache, c.api.limiter, c.api.slow_pool,
-                      c.api.settings.auth_failure_delay};
+                      c.api.core.auth.failure_delay};
   auto out = co_await net::gated_login(gate, "admin", new_session_id(), c.req.peer, address, password);
   if (out.result == net::GateResult::throttled) {
     ++c.api.metrics.logins_throttled;
