@@ -12,7 +12,7 @@ packages=(
   libre2-dev
   libgtest-dev googletest
   python3 openssl curl swaks isync redis-server sieve-connect
-  dnsmasq-base postfix python3-dkim python3-srs
+  dnsmasq-base postfix python3-dkim python3-srs python3-aiosmtpd opendkim
   python3-jsonschema python3-prometheus-client
   strace
   nodejs npm chromium

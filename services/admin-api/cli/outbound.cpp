@@ -19,6 +19,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include "log/log.hpp"
 #include "queue/queue.hpp"
+#include "relay/relay.hpp"
 #include "store/mailstore.hpp"
 #include "store/store.hpp"
 
@@ -313,43 +314,42 @@ std::string test_message(const std::string& from, const std::string& to, const s
   return m;
 }
 
-// mailstead send-test-email ADDRESS: two messages through the real delivery path, one from
-// the default From and one from the noreply address; for each, where it went and what the
-// receiving server said, or exactly why it did not go.
-int send_test_email(const Args& args, const AllSettings& s) {
-  if (args.words.size() != 2 && args.words.size() != 1) throw Usage{"send-test-email ADDRESS"};
-  if (args.words.size() != 2) throw Usage{"send-test-email ADDRESS"};
-  const auto& to = args.words[1];
+struct TestSend {
+  std::string from, which;
+  std::uint64_t id = 0;
+};
+
+std::string checked_address(const Args& args, std::size_t words, const char* usage) {
+  if (args.words.size() != words) throw Usage{usage};
+  const auto& to = args.words.back();
   auto at = to.rfind('@');
   if (at == std::string::npos || at == 0 || at + 1 == to.size() || to.find_first_of(" <>\r\n") != std::string::npos)
-    throw Usage{"send-test-email ADDRESS   (an address such as you@example.org)"};
-  if (sodium_init() < 0) throw std::runtime_error("libsodium failed to start");
-  auto st = open(s);
-  std::string domain;
-  {
-    auto txn = st->read();
-    auto domains = directory::list_domains(*txn);
-    if (!domains.empty()) domain = domains.front().name;
-  }
-  const auto& o = s.outbound;
-  if (domain.empty() && (o.from.empty() || o.noreply_address.empty()))
-    throw std::runtime_error("there is no local domain yet: add one (mailstead domain add) or set [outbound] from and noreply_address");
-  std::string from = o.from.empty() ? "postmaster@" + domain : o.from;
-  std::string noreply = o.noreply_address.empty() ? "noreply@" + domain : o.noreply_address;
-  if (o.tokenized_noreply) {
-    auto a = noreply.rfind('@');
-    noreply = noreply.substr(0, a) + "-" + token() + noreply.substr(a);
-  }
-  struct Sent {
-    std::string from, which;
-    std::uint64_t id = 0;
-  };
-  std::vector<Sent> sent{{from, "the default From address"}, {noreply, "the noreply address"}};
+    throw Usage{std::string(usage) + "   (an address such as you@example.org)"};
+  return to;
+}
+
+std::string first_domain(store::Store& st) {
+  auto txn = st.read();
+  auto domains = directory::list_domains(*txn);
+  return domains.empty() ? std::string() : domains.front().name;
+}
+
+std::string default_from(const AllSettings& s, const std::string& domain) {
+  if (!s.outbound.from.empty()) return s.outbound.from;
+  if (domain.empty())
+    throw std::runtime_error("there is no local domain yet: add one (mailstead domain add) or set [outbound] from");
+  return "postmaster@" + domain;
+}
+
+// Queues `sent` to `to` already leased to this command (so a running mailstead-deliverd
+// leaves them alone), delivers them now through the service's own code, and prints for each
+// where it went and what the receiving server said, or exactly why it did not go.
+int send_and_report(const Args& args, const AllSettings& s, store::Store& st, std::vector<TestSend> sent,
+                    const std::string& to) {
   asio::io_context io;
-  outbound::Engine engine(io, *st, s.core, o);
+  outbound::Engine engine(io, st, s.core, s.outbound);
   auto now = now_s();
-  // Queued already leased to this command, so a running mailstead-deliverd leaves them to it.
-  auto ec = st->commit_sync([&](store::WriteTxn& t) -> std::error_code {
+  auto ec = st.commit_sync([&](store::WriteTxn& t) -> std::error_code {
     for (auto& m : sent) {
       auto bytes = test_message(m.from, to, s.core.hostname, m.which);
       auto key = store::blob_key(bytes);
@@ -370,8 +370,10 @@ int send_test_email(const Args& args, const AllSettings& s) {
   });
   if (ec) throw std::runtime_error("the store failed: " + ec.message());
 
+  std::vector<std::uint64_t> ids;
+  for (const auto& m : sent) ids.push_back(m.id);
   std::vector<outbound::Engine::Report> reports;
-  asio::co_spawn(io, engine.deliver_now({sent[0].id, sent[1].id}), [&](std::exception_ptr e, std::vector<outbound::Engine::Report> r) {
+  asio::co_spawn(io, engine.deliver_now(ids), [&](std::exception_ptr e, std::vector<outbound::Engine::Report> r) {
     if (e) std::rethrow_exception(e);
     reports = std::move(r);
   });
@@ -394,8 +396,8 @@ int send_test_email(const Args& args, const AllSettings& s) {
                                    {"tls", oc.tls}, {"reply", oc.reply}});
         continue;
       }
-      std::printf("Message %zu of 2, from %s (%s), queue id %llu\n", i + 1, m.from.c_str(), m.which.c_str(),
-                  static_cast<unsigned long long>(m.id));
+      std::printf("Message %zu of %zu, from %s (%s), queue id %llu\n", i + 1, sent.size(), m.from.c_str(),
+                  m.which.c_str(), static_cast<unsigned long long>(m.id));
       std::printf("  to:     <%s>\n", oc.address.c_str());
       std::printf("  result: %s\n", ok ? "delivered"
                                         : oc.result == queue::Result::failed
@@ -410,6 +412,47 @@ int send_test_email(const Args& args, const AllSettings& s) {
   return all_ok ? 0 : 1;
 }
 
+// mailstead send-test-email ADDRESS: two messages through the real delivery path, one from
+// the default From and one from the noreply address.
+int send_test_email(const Args& args, const AllSettings& s) {
+  auto to = checked_address(args, 2, "send-test-email ADDRESS");
+  if (sodium_init() < 0) throw std::runtime_error("libsodium failed to start");
+  auto st = open(s);
+  auto domain = first_domain(*st);
+  const auto& o = s.outbound;
+  if (domain.empty() && (o.from.empty() || o.noreply_address.empty()))
+    throw std::runtime_error("there is no local domain yet: add one (mailstead domain add) or set [outbound] from and noreply_address");
+  std::string from = default_from(s, domain);
+  std::string noreply = o.noreply_address.empty() ? "noreply@" + domain : o.noreply_address;
+  if (o.tokenized_noreply) {
+    auto a = noreply.rfind('@');
+    noreply = noreply.substr(0, a) + "-" + token() + noreply.substr(a);
+  }
+  return send_and_report(args, s, *st, {{from, "the default From address"}, {noreply, "the noreply address"}}, to);
+}
+
+// mailstead relay test ADDRESS: one message from the default From through the relay that
+// From's domain uses (its own or the default), reported as send-test-email reports.
+int relay_test(const Args& args, const AllSettings& s) {
+  auto to = checked_address(args, 3, "relay test ADDRESS");
+  if (sodium_init() < 0) throw std::runtime_error("libsodium failed to start");
+  auto st = open(s);
+  auto from = default_from(s, first_domain(*st));
+  auto sender_domain = from.substr(from.rfind('@') + 1);
+  std::optional<relay::Relay> r;
+  {
+    auto txn = st->read();
+    r = relay::relay_for(*txn, sender_domain, s.core.secrets);
+  }
+  if (!r)
+    throw std::runtime_error("no relay is set for " + sender_domain +
+                             " nor a default one: mail goes straight to MX hosts (mailstead relay set HOST:PORT)");
+  if (!args.json)
+    std::printf("Relay %s:%u (%s%s%s) for mail from %s\n", r->host.c_str(), r->port, relay::security_name(r->security),
+                r->user.empty() ? ", no login" : ", user ", r->user.c_str(), from.c_str());
+  return send_and_report(args, s, *st, {{from, "the default From address, through the relay"}}, to);
+}
+
 struct Command {
   const char* noun;
   const char* verb;
@@ -420,6 +463,7 @@ struct Command {
 const Command commands[] = {
     {"dns", "lookup", "dns lookup TYPE NAME [--json]   (A, AAAA, MX, TXT, PTR, TLSA as the delivery service sees them)", dns_lookup},
     {"send-test-email", "", "send-test-email ADDRESS [--json]   (two messages: the default From and the noreply address)", send_test_email},
+    {"relay", "test", "relay test ADDRESS [--json]   (one message through the relay, reported like send-test-email)", relay_test},
     {"queue", "list", "queue list [--json]", queue_list},
     {"queue", "show", "queue show ID [--json]   (each recipient's state and last reply)", queue_show},
     {"queue", "retry", "queue retry ID|--all", queue_retry},
@@ -447,6 +491,7 @@ int run_outbound(const Args& args) {
   }
   if (!noun) return -1;
   if (!cmd && args.words[0] == "queue" && args.words.size() > 1 && args.words[1] == "get") return -1;  // main.cpp
+  if (!cmd && args.words[0] == "relay") return -1;  // relay set/show/clear: main.cpp
   if (!cmd) {
     std::fprintf(stderr, "mailstead: unknown or missing verb for '%s'; one of:\n", args.words[0].c_str());
     for (const auto& c : commands)
