@@ -6,12 +6,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 build_dir=${MAILSTEAD_BUILD_DIR:-build}
-# Release (no debug info: a third less compile time on 2 cores), warnings as errors, and a
+# Release at -O2 (no debug info: a third less compile time on 2 cores; GCC 12's -O3 gives
+# false -Wrestrict warnings in <string>), warnings as errors, and a
 # compiler cache whose entries do not depend on where the checkout is: the image's build
 # stage (deploy/Dockerfile) compiles the same files with the same flags under /src and
 # finds them all in this cache (tests/deploy/test_compose.py hands it over).
 export CCACHE_BASEDIR="$PWD" CCACHE_NOHASHDIR=1
-cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=Release -DMAILSTEAD_WERROR=ON
+cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_FLAGS_RELEASE="-O2 -DNDEBUG" \
+  -DMAILSTEAD_WERROR=ON
 cmake --build "$build_dir"
 
 # Fuzz smoke: each target for a few seconds from the committed seeds (longer runs:
