@@ -30,15 +30,6 @@ bool is_status(std::string_view s) {
 
 }  // namespace
 
-std::string rfc5322_date(std::int64_t t) {
-  std::time_t tt = static_cast<std::time_t>(t);
-  std::tm tm{};
-  gmtime_r(&tt, &tm);
-  char buf[64];
-  std::strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S +0000", &tm);
-  return buf;
-}
-
 std::string status_of(std::string_view reply) {
   // Our own reasons start with their status: "5.1.10 example.net accepts no mail …"
   if (auto sp = reply.find(' '); sp != std::string_view::npos && is_status(reply.substr(0, sp)))

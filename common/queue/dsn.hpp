@@ -8,6 +8,8 @@
 #include <string_view>
 #include <vector>
 
+#include "util/text.hpp"
+
 namespace mailstead::queue {
 
 struct DsnRecipient {
@@ -36,7 +38,6 @@ std::string build_dsn(const DsnInput& in);
 // our own reasons ("5.1.10 …" → "5.1.10").
 std::string status_of(std::string_view reply);
 
-// RFC 5322 date (UTC).
-std::string rfc5322_date(std::int64_t t);
+using mailstead::rfc5322_date;  // util/text.hpp
 
 }  // namespace mailstead::queue

@@ -18,15 +18,6 @@ namespace mailstead::sieve {
 
 namespace {
 
-std::string rfc5322_date(std::int64_t t) {
-  std::time_t tt = static_cast<std::time_t>(t);
-  std::tm tm{};
-  gmtime_r(&tt, &tm);
-  char buf[64];
-  std::strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S +0000", &tm);
-  return buf;
-}
-
 std::string message_id(const DeliveryContext& ctx) { return "<" + new_session_id() + "@" + ctx.hostname + ">"; }
 
 std::string first_field(std::string_view message, std::string_view name) {

@@ -3,6 +3,8 @@
 
 #include <sodium.h>
 
+#include <ctime>
+
 namespace mailstead {
 
 std::string new_session_id() {
@@ -15,6 +17,30 @@ std::string new_session_id() {
     id.push_back(hex[c & 15]);
   }
   return id;
+}
+
+std::string rfc5322_date(std::int64_t t) {
+  std::time_t tt = static_cast<std::time_t>(t);
+  std::tm tm{};
+  gmtime_r(&tt, &tm);
+  char buf[64];
+  std::strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S +0000", &tm);
+  return buf;
+}
+
+std::string xml_escape(std::string_view s) {
+  std::string out;
+  for (char ch : s) {
+    switch (ch) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      case '\'': out += "&apos;"; break;
+      default: out += ch;
+    }
+  }
+  return out;
 }
 
 }  // namespace mailstead

@@ -2,6 +2,7 @@
 // case-insensitive comparison, and trimming of spaces and tabs.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -38,5 +39,11 @@ inline std::string_view trim(std::string_view s) {
 
 // A random session id (10 hex digits) for log lines.
 std::string new_session_id();
+
+// An RFC 5322 Date: value in UTC ("Tue, 01 Dec 2026 03:04:05 +0000") for Unix time t.
+std::string rfc5322_date(std::int64_t t);
+
+// Text for an XML element or attribute value: & < > " ' escaped.
+std::string xml_escape(std::string_view s);
 
 }  // namespace mailstead

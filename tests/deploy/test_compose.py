@@ -332,7 +332,7 @@ class ComposeTest(unittest.TestCase):
             self.assertIn(f"mailstead-{s}", procs, "the store's users do not share one PID namespace")
         for s in ("imapd", "deliverd"):
             status = run(self.engine.docker, "exec", cid, "sh", "-c",
-                         f"for p in /proc/[0-9]*; do grep -q mailstead-{s} $p/cmdline 2>/dev/null && cat $p/status; done"
+                         f"for p in /proc/[0-9]*; do grep -q mailstead-{s} $p/cmdline 2>/dev/null && cat $p/status; done; true"
                          ).stdout
             uid = next(line.split()[1] for line in status.splitlines() if line.startswith("Uid:"))
             self.assertEqual(uid, "10000")

@@ -10,20 +10,6 @@ namespace mailstead::api {
 
 namespace {
 
-std::string xml_escape(std::string_view s) {
-  std::string out;
-  for (char ch : s) {
-    switch (ch) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      default: out += ch;
-    }
-  }
-  return out;
-}
-
 // The local domain an address or host names, or "" when it is not one of ours.
 std::string local_domain(Api& api, std::string_view address, std::string_view host) {
   std::string candidate;

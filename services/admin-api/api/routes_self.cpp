@@ -10,21 +10,6 @@ namespace mailstead::api {
 
 namespace {
 
-std::string xml_escape(std::string_view s) {
-  std::string out;
-  for (char ch : s) {
-    switch (ch) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&apos;"; break;
-      default: out += ch;
-    }
-  }
-  return out;
-}
-
 // A UUID (RFC 9562 version 4 layout) from random bytes, for the profile's identifiers.
 std::string uuid() {
   auto id = new_session_id() + new_session_id() + new_session_id() + new_session_id();  // 40 hex digits
