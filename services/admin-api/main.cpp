@@ -18,7 +18,7 @@ int serve(const service::Context& ctx, const admin::Settings& settings) {
   if (!rt) return 1;
   admin::Ops ops(*rt->store, ctx.core);
   auto metrics = api::make_metrics();
-  api::Api state{settings, ctx.core, ops, rt->cache, rt->limiter, rt->slow_pool, *metrics};
+  api::Api state{settings, ctx.core, ops, rt->cache, *rt->limiter, rt->slow_pool, *metrics};
   http::Shared https{settings, &*rt->tls, api::make_api_handler(state), "admin.http"};
   http::Shared plain{settings, nullptr, api::make_metrics_handler(state), "admin.metrics"};
   std::vector<net::Listener> listeners;

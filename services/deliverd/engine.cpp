@@ -176,7 +176,7 @@ struct Engine::Impl : std::enable_shared_from_this<Impl> {
       } else {
         message = rec.prefix + std::string(*blob);
       }
-      directory::RoutingSettings rs{core.routing.recipient_delimiter};
+      directory::RoutingSettings rs{core.routing.recipient_delimiter, {}, core.srs.max_age_days};
       for (const auto& r : rec.states) {
         if (r.final() || r.next_attempt > now || !blob || expired) continue;
         auto route = directory::resolve(*txn, rs, r.address, {rec.sender, rec.authenticated_user});
@@ -227,7 +227,7 @@ struct Engine::Impl : std::enable_shared_from_this<Impl> {
     ctx->hostname = core.hostname;
     ctx->sender = rec.sender;
     ctx->now = now_s();
-    ctx->routing = directory::RoutingSettings{core.routing.recipient_delimiter};
+    ctx->routing = directory::RoutingSettings{core.routing.recipient_delimiter, {}, core.srs.max_age_days};
     ctx->limits = sieve::limits_of(core);
     auto plan = std::make_shared<delivery::LocalPlan>();
     if (!targets.empty()) {

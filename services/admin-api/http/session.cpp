@@ -69,8 +69,7 @@ asio::awaitable<void> Session::run() {
   stream.start_watchdog();
   boost::system::error_code ec;
   if (shared_.tls) {
-    stream.expires_after(s.tls_handshake_timeout);
-    co_await stream.handshake(*shared_.tls, ec);
+    co_await stream.handshake(*shared_.tls, s.tls_handshake_timeout, ec);
     if (ec) {
       log::debug(shared_.name + ".tls.failed", {{"session", id}, {"peer", peer}, {"error", ec.message()}});
       co_return;

@@ -306,7 +306,11 @@ TEST(Store, InUseWhileAnotherProcessHasItOpen) {
   EXPECT_FALSE(in_use(dir.path() + "/store"));  // a killed process holds nothing
   ::close(ready[0]);
   ::close(ready[1]);
+}
+
 TEST(Mailstore, FlagUpdatesApplyToWhatIsStored) {
+  TempDir dir;
+  auto s = open_store(dir.path());
   std::uint64_t box = 0;
   ASSERT_FALSE(s->commit_sync([&](WriteTxn& t) -> std::error_code {
     box = create_mailbox(t, 1, "INBOX").value();
@@ -318,6 +322,8 @@ TEST(Mailstore, FlagUpdatesApplyToWhatIsStored) {
       m.keywords = {"$Old"};
       append(t, box, m).value();
     }
+    return {};
+  }));
   auto run = [&](const std::vector<std::uint32_t>& uids, const FlagUpdate& u) {
     std::vector<FlagOutcome> out;
     EXPECT_FALSE(s->commit_sync([&](WriteTxn& t) -> std::error_code {
@@ -351,8 +357,11 @@ TEST(Mailstore, FlagUpdatesApplyToWhatIsStored) {
   // The unseen total follows (3 unseen, then message 3 seen).
   EXPECT_EQ(get_mailbox(*s->read(), box)->unseen, 2u);
   EXPECT_EQ(get_mailbox(*s->read(), box)->highestmodseq, get_message(*s->read(), box, 3)->modseq);
+}
 
 TEST(Mailstore, UnchangedSinceIsCheckedAgainstTheRecordItChanges) {
+  TempDir dir;
+  auto s = open_store(dir.path());
   std::uint64_t box = 0;
   ASSERT_FALSE(s->commit_sync([&](WriteTxn& t) -> std::error_code {
     box = create_mailbox(t, 1, "INBOX").value();
@@ -363,6 +372,8 @@ TEST(Mailstore, UnchangedSinceIsCheckedAgainstTheRecordItChanges) {
       m.blob = blob_key(body);
       append(t, box, m).value();
     }
+    return {};
+  }));
   auto known = get_message(*s->read(), box, 1)->modseq;
   auto known2 = get_message(*s->read(), box, 2)->modseq;
   // Two conditional changes with the same knowledge, committed in one group: the first

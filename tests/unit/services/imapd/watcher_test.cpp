@@ -67,6 +67,10 @@ class FakeStore final : public store::Store {
   void submit(store::BatchFn, store::Completion done) override { done(store::Errc::io); }
   void close() override {}
   std::uint64_t map_size() const override { return 0; }
+  std::error_code copy_to(const std::string&, std::string& why) override {
+    why = "not in this test";
+    return store::Errc::io;
+  }
 
  private:
   class Txn final : public store::ReadTxn {
