@@ -283,8 +283,8 @@ class LimitsTest(unittest.TestCase):
 
     def setUp(self):
         self.api = AdminApi('threads = 1\nrequest_timeout = "2s"\nidle_timeout = "2s"\n'
-                            'auth_max_failures_per_ip = 3\nauth_failure_delay = "0s"\n'
-                            'session_lifetime = "3s"\n')
+                            'session_lifetime = "3s"\n',
+                            top_toml='[auth]\nmax_failures_per_ip = 3\nfailure_delay = "0s"\n')
         self.api.cli("domain", "add", "example.test")
         self.api.user(ADMIN, PASSWORD, admin=True)
         self.api.start()

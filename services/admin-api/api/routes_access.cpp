@@ -33,7 +33,8 @@ H status(Call& c) {
   auto n = c.api.ops.counts();
   // Parts of the suite this build has; a page whose part is not built says so instead of
   // offering a control that does nothing (docs/status.md).
-  json::object built{{"outbound_delivery", false}, {"relay", false}, {"dkim", false}, {"logs", false},
+  json::object built{{"outbound_delivery", true}, {"send_test_email", true}, {"dkim_keys", true},
+                     {"dkim_signing", false}, {"relay_settings", true}, {"relay_delivery", false}, {"logs", false},
                      {"metrics", !c.api.settings.metrics_listen.empty()}};
   co_return json_reply(200, json::object{{"hostname", c.api.core.hostname},
                                          {"domains", n.domains},
@@ -55,7 +56,7 @@ H login(Call& c) {
   if (auto r = c.body.str("address", address)) co_return *r;
   if (auto r = c.body.str("password", password)) co_return *r;
   net::LoginGate gate{c.api.ops.store(), c.api.password_cache, c.api.limiter, c.api.slow_pool,
-                      c.api.settings.auth_failure_delay};
+                      c.api.core.auth.failure_delay};
   auto out = co_await net::gated_login(gate, "admin", new_session_id(), c.req.peer, address, password);
   if (out.result == net::GateResult::throttled) {
     ++c.api.metrics.logins_throttled;

@@ -1,0 +1,229 @@
+// Outbound mail (docs/delivery.md, docs/outbound.md): the queue and its send log, DKIM keys
+// and relays. Each route calls the admin layer's operation that the `mailstead queue …`,
+// `dkim …` and `relay …` commands call; the synchronous ones (RSA key generation, a relay
+// password sealed and committed) run on the slow pool, never on an I/O thread.
+#include <ctime>
+
+#include <boost/asio/io_context.hpp>
+
+#include "api/handlers.hpp"
+#include "ops/test_email.hpp"
+#include "api/views.hpp"
+#include "directory/address.hpp"
+
+namespace mailstead::api {
+
+namespace {
+
+std::int64_t now_s() { return static_cast<std::int64_t>(std::time(nullptr)); }
+
+// A path's queue id: not a number names no message (404, as every id of this API).
+Reply queue_id(const Call& c, std::uint64_t& out) {
+  auto id = admin::parse_queue_id(c.param("id"));
+  if (!id) return error_reply(404, "not_found", "no message " + c.param("id") + " in the queue", "id");
+  out = *id;
+  return std::nullopt;
+}
+
+json::object key_view(const dkim::KeyRecord& k) {
+  // A zone-file line: TXT character-strings hold at most 255 bytes each.
+  auto txt = k.txt();
+  std::string zone = k.dns_name() + ". IN TXT (";
+  for (std::size_t i = 0; i < txt.size(); i += 255) zone += " \"" + txt.substr(i, 255) + "\"";
+  zone += " )";
+  return {{"domain", k.domain},
+          {"selector", k.selector},
+          {"algorithm", dkim::algorithm_name(k.algorithm)},
+          {"state", dkim::state_name(k.state)},
+          {"created", iso_time(k.created)},
+          {"retire_at", k.retire_at > 0 ? iso_time(k.retire_at) : std::string()},
+          {"dns_name", k.dns_name()},
+          {"txt", txt},
+          {"zone", zone}};
+}
+
+json::object relay_view(const relay::RelayRecord& r) {
+  return {{"domain", r.domain},
+          {"host", r.host},
+          {"port", r.port},
+          {"security", relay::security_name(r.security)},
+          {"user", r.user},
+          {"password", relay::password_source_name(r.password)},
+          {"preset", r.preset},
+          {"updated", iso_time(r.updated)}};
+}
+
+}  // namespace
+
+namespace outbound_routes {
+
+// ---- the queue ----
+H retry_one(Call& c) {
+  std::uint64_t id = 0;
+  if (auto r = queue_id(c, id)) co_return *r;
+  auto plan = c.api.ops.plan_retry_queue(id);
+  auto n = co_await commit(c, plan);
+  if (!n) co_return error_reply(n.error());
+  co_return json_reply(200, json::object{{"due", *n}});
+}
+
+H retry_all(Call& c) {
+  auto plan = c.api.ops.plan_retry_queue(std::nullopt);
+  auto n = co_await commit(c, plan);
+  if (!n) co_return error_reply(n.error());
+  co_return json_reply(200, json::object{{"due", *n}});
+}
+
+H delete_queued(Call& c) {
+  std::uint64_t id = 0;
+  if (auto r = queue_id(c, id)) co_return *r;
+  auto plan = c.api.ops.plan_delete_queued(id);
+  auto r = co_await commit(c, plan);
+  co_return r ? no_content() : error_reply(r.error());
+}
+
+H send_log(Call& c) {
+  auto since = admin::parse_since(c.req.query_param("since"), now_s());
+  if (!since) co_return error_reply(since.error());
+  std::uint64_t limit = 100;
+  auto text = c.req.query_param("limit");
+  if (!text.empty()) {
+    auto n = admin::parse_queue_id(text);
+    if (!n || *n > 1000)
+      co_return error_reply(422, "invalid", "limit is a number from 1 to 1000, not '" + text + "'", "limit");
+    limit = *n;
+  }
+  json::array arr;
+  for (const auto& e : c.api.ops.send_log(*since, limit))
+    arr.push_back(json::object{{"time", iso_time(e.time)}, {"queue_id", e.queue_id}, {"sender", e.sender},
+                               {"recipient", e.recipient},  {"remote", e.remote},     {"tls", e.tls},
+                               {"reply", e.reply},          {"result", queue::result_name(e.result)}});
+  co_return json_reply(200, arr);
+}
+
+// ---- DKIM ----
+H list_dkim(Call& c) {
+  auto r = c.api.ops.list_dkim_keys(c.param("domain"));
+  if (!r) co_return error_reply(about(r.error(), "domain"));
+  json::array arr;
+  for (const auto& k : *r) arr.push_back(key_view(k));
+  co_return json_reply(200, arr);
+}
+
+H generate_dkim(Call& c) {
+  std::string selector, algorithm = "rsa";
+  if (auto r = c.body.str("selector", selector, false)) co_return *r;
+  if (auto r = c.body.str("algorithm", algorithm, false)) co_return *r;
+  if (algorithm != "rsa" && algorithm != "ed25519")
+    co_return error_reply(422, "invalid", "algorithm is rsa or ed25519, not '" + algorithm + "'", "algorithm");
+  auto domain = c.param("domain");
+  auto r = co_await on_slow_pool(c, [&] { return c.api.ops.generate_dkim_key(domain, selector, algorithm); });
+  if (!r) {
+    auto e = r.error();
+    if (e.field.empty()) e.field = e.kind == ErrorKind::not_found ? "domain" : "selector";
+    co_return error_reply(e);
+  }
+  co_return json_reply(201, key_view(*r));
+}
+
+H rotate_dkim(Call& c) {
+  auto domain = c.param("domain");
+  auto r = co_await on_slow_pool(c, [&] { return c.api.ops.rotate_dkim_keys(domain); });
+  if (!r) co_return error_reply(about(r.error(), "domain"));
+  json::array arr;
+  for (const auto& k : *r) arr.push_back(key_view(k));
+  co_return json_reply(200, arr);
+}
+
+// ---- relays ----
+H list_relays(Call& c) {
+  json::array arr;
+  for (const auto& r : c.api.ops.list_relays()) arr.push_back(relay_view(r));
+  co_return json_reply(200, arr);
+}
+
+H relay_presets(Call&) {
+  json::array arr;
+  for (const auto& p : relay::presets())
+    arr.push_back(json::object{{"name", p.name}, {"description", p.description}, {"host", p.host}, {"port", p.port},
+                               {"security", relay::security_name(p.security)}, {"user", p.user}});
+  co_return json_reply(200, arr);
+}
+
+namespace {
+asio::awaitable<http::Response> set_relay_for(Call& c, std::string domain) {
+  relay::SetRequest req;
+  std::string host, security, password;
+  std::uint64_t port = 0;
+  if (auto r = c.body.str("host", host, false)) co_return *r;
+  if (auto r = c.body.u64("port", port, false)) co_return *r;
+  if (auto r = c.body.str("preset", req.preset, false)) co_return *r;
+  if (auto r = c.body.str("security", security, false)) co_return *r;
+  if (auto r = c.body.str("user", req.user, false)) co_return *r;
+  if (auto r = c.body.str("password", password, false)) co_return *r;
+  if (port > 65535 || (c.body.has("port") && port == 0))
+    co_return error_reply(422, "invalid", "port is from 1 to 65535", "port");
+  if (port && host.empty()) co_return error_reply(422, "invalid", "a port needs a host", "host");
+  if (host.find(':') != std::string::npos && port)
+    co_return error_reply(422, "invalid", "give the port either in host or as port, not both", "port");
+  req.host_port = port ? (host + ":" + std::to_string(port)) : host;
+  if (c.body.has("security")) req.security = security;
+  // The password is write-only: stored sealed, never answered or logged.
+  if (c.body.has("password")) req.password = password;
+  req.domain = std::move(domain);
+  auto r = co_await on_slow_pool(c, [&] { return c.api.ops.set_relay(req); });
+  if (!r) {
+    auto e = r.error();
+    if (e.field.empty() && e.kind == ErrorKind::not_found) e.field = "domain";
+    co_return error_reply(e);
+  }
+  auto v = relay_view(r->record);
+  v["warnings"] = views::string_array(r->warnings);
+  co_return json_reply(200, v);
+}
+
+asio::awaitable<http::Response> clear_relay_for(Call& c, std::string domain) {
+  auto r = co_await on_slow_pool(c, [&] { return c.api.ops.clear_relay(domain); });
+  if (!r) co_return error_reply(about(r.error(), "domain"));
+  co_return no_content();
+}
+}  // namespace
+
+H set_default_relay(Call& c) { return set_relay_for(c, ""); }
+H set_domain_relay(Call& c) { return set_relay_for(c, c.param("domain")); }
+H clear_default_relay(Call& c) { return clear_relay_for(c, ""); }
+H clear_domain_relay(Call& c) { return clear_relay_for(c, directory::lowercase_ascii(c.param("domain"))); }
+
+// ---- send-test-email: the CLI's steps (ops/test_email.hpp), with the store's asynchronous
+// commit and the delivery engine on this session's own io_context ----
+H send_test_email(Call& c) {
+  std::string to;
+  if (auto r = c.body.str("to", to)) co_return *r;
+  auto msgs = admin::test_email::prepare(*c.api.ops.store().read(), c.api.outbound, to);
+  if (!msgs) co_return error_reply(msgs.error());
+  auto ex = co_await asio::this_coro::executor;
+  auto& io = static_cast<asio::io_context&>(asio::query(ex, asio::execution::context));
+  outbound::Engine engine(io, c.api.ops.store(), c.api.core, c.api.outbound);
+  auto plan = admin::test_email::plan_enqueue(std::move(*msgs), to, c.api.core.hostname, engine.owner(),
+                                              now_s() + engine.lease_seconds());
+  auto sent = co_await commit(c, plan);
+  if (!sent) co_return error_reply(sent.error());
+  std::vector<std::uint64_t> ids;
+  for (const auto& m : *sent) ids.push_back(m.id);
+  auto reports = co_await engine.deliver_now(std::move(ids));
+  json::array arr;
+  for (const auto& o : admin::test_email::outcomes(*sent, to, reports)) {
+    const char* words = o.result == queue::Result::delivered ? "delivered"
+                        : o.result == queue::Result::failed  ? "failed: bounced, the queue no longer holds it"
+                                                             : "not delivered yet: deferred, the delivery service retries it";
+    arr.push_back(json::object{{"queue_id", o.queue_id}, {"from", o.from},   {"which", o.which},
+                               {"to", o.to},             {"result", queue::result_name(o.result)},
+                               {"summary", words},       {"route", o.route}, {"tls", o.tls},
+                               {"reply", o.reply}});
+  }
+  co_return json_reply(200, arr);
+}
+
+}  // namespace outbound_routes
+
+}  // namespace mailstead::api
