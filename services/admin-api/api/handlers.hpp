@@ -89,6 +89,8 @@ H set_domain_relay(Call&);
 H clear_default_relay(Call&);
 H clear_domain_relay(Call&);
 H send_test_email(Call&);
+H dns_records(Call&);
+H dns_check(Call&);
 }  // namespace outbound_routes
 
 namespace self_routes {

@@ -87,6 +87,8 @@ const std::vector<Route>& routes() {
     {"POST", "/api/v1/queue/{id}/retry", A, retry_one, "One queued message due now (also ends its lease)", {}, "", "QueueRetried", 200, "queue"},
     {"GET", "/api/v1/queue/{id}/message", A, get_queued_message, "A queued message's bytes", {}, "", "@message/rfc822", 200, "queue"},
 
+    {"GET", "/api/v1/domains/{domain}/dns", A, dns_records, "The DNS records to publish for a domain", {}, "", "DnsRecord[]", 200, "domains"},
+    {"GET", "/api/v1/domains/{domain}/dns/check", A, dns_check, "Each record looked up now through the resolver: ok, missing or mismatch with the value found", {}, "", "DnsCheck[]", 200, "domains"},
     {"GET", "/api/v1/domains/{domain}/dkim", A, list_dkim, "A domain's DKIM keys with the TXT record of each", {}, "", "DkimKey[]", 200, "dkim"},
     {"POST", "/api/v1/domains/{domain}/dkim", A, generate_dkim, "Generate a DKIM key; it signs at once", {"selector", "algorithm"}, "DkimNew", "DkimKey", 201, "dkim"},
     {"POST", "/api/v1/domains/{domain}/dkim/rotate", A, rotate_dkim, "New keys replace the signing ones; the old stay published for [dkim] rotate_grace", {}, "", "DkimKey[]", 200, "dkim"},
@@ -221,6 +223,16 @@ std::string iso_time(std::int64_t t) {
 
 std::string client_host(const Api& api) {
   return api.settings.client_host.empty() ? api.core.hostname : api.settings.client_host;
+}
+
+admin::dns_records::Hosts dns_hosts(const Api& api) {
+  admin::dns_records::Hosts h;
+  h.mail_host = api.core.hostname;
+  h.client_host = client_host(api);
+  h.imaps_port = api.settings.client_imaps_port;
+  h.submission_port = api.settings.client_submission_port;
+  h.submissions_port = api.settings.client_submissions_port;
+  return h;
 }
 
 // ---- dispatch ----

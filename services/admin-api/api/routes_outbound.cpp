@@ -7,6 +7,8 @@
 #include <boost/asio/io_context.hpp>
 
 #include "api/handlers.hpp"
+#include "dns/resolver.hpp"
+#include "ops/dns_records.hpp"
 #include "ops/test_email.hpp"
 #include "api/views.hpp"
 #include "directory/address.hpp"
@@ -220,6 +222,63 @@ H send_test_email(Call& c) {
                                {"to", o.to},             {"result", queue::result_name(o.result)},
                                {"summary", words},       {"route", o.route}, {"tls", o.tls},
                                {"reply", o.reply}});
+  }
+  co_return json_reply(200, arr);
+}
+
+// ---- DNS records (ops/dns_records.hpp) ----
+namespace {
+json::object record_view(const admin::dns_records::Record& r) {
+  return {{"kind", r.kind}, {"name", r.name}, {"type", dns::type_name(r.type)}, {"value", r.value}, {"note", r.note}};
+}
+}  // namespace
+
+H dns_records(Call& c) {
+  auto r = admin::dns_records::expected(*c.api.ops.store().read(), c.param("domain"), dns_hosts(c.api), now_s());
+  if (!r) co_return error_reply(r.error());
+  json::array arr;
+  for (const auto& rec : *r) arr.push_back(record_view(rec));
+  co_return json_reply(200, arr);
+}
+
+// Looked up now, uncached, through the resolver the delivery service uses ([dns]).
+H dns_check(Call& c) {
+  auto r = admin::dns_records::expected(*c.api.ops.store().read(), c.param("domain"), dns_hosts(c.api), now_s());
+  if (!r) co_return error_reply(r.error());
+  auto ex = co_await asio::this_coro::executor;
+  auto& io = static_cast<asio::io_context&>(asio::query(ex, asio::execution::context));
+  std::optional<dns::Resolver> resolver;
+  try {
+    resolver.emplace(io, dns::Options{c.api.core.dns.nameservers, c.api.core.dns.timeout, c.api.core.dns.tries}, nullptr);
+  } catch (const std::exception& e) {
+    co_return error_reply(internal(std::string("the resolver did not start: ") + e.what()));
+  }
+  json::array arr;
+  for (const auto& rec : *r) {
+    admin::dns_records::Judgement j;
+    if (rec.kind == "ptr") {
+      std::string host = rec.name;
+      auto a = co_await resolver->query(host, dns::Type::a);
+      auto aaaa = co_await resolver->query(host, dns::Type::aaaa);
+      std::vector<std::string> addresses = a.addresses;
+      addresses.insert(addresses.end(), aaaa.addresses.begin(), aaaa.addresses.end());
+      std::vector<dns::Answer> ptrs;
+      for (const auto& addr : addresses) {
+        std::string reverse = dns::reverse_name(addr);
+        auto p = co_await resolver->query(reverse, dns::Type::ptr);
+        ptrs.push_back(std::move(p));
+      }
+      j = admin::dns_records::judge_ptr(rec, addresses, ptrs, a, aaaa);
+    } else {
+      std::string name = rec.name;
+      auto answer = co_await resolver->query(name, rec.type);
+      j = admin::dns_records::judge(rec, answer);
+    }
+    auto v = record_view(rec);
+    v["status"] = admin::dns_records::status_name(j.status);
+    v["found"] = views::string_array(j.found);
+    v["error"] = j.error;
+    arr.push_back(std::move(v));
   }
   co_return json_reply(200, arr);
 }

@@ -48,7 +48,7 @@ std::string hex(std::string_view bytes) {
 int dns_lookup(const Args& args, const AllSettings& s) {
   if (args.words.size() != 4) throw Usage{"dns lookup TYPE NAME [--json]"};
   auto type = dns::type_from_name(args.words[2]);
-  if (!type) throw Usage{"TYPE is one of A, AAAA, MX, TXT, PTR, NS, CNAME, TLSA"};
+  if (!type) throw Usage{"TYPE is one of A, AAAA, MX, TXT, PTR, NS, CNAME, SRV, TLSA"};
   std::string name = args.words[3];
   if (*type == dns::Type::ptr && !dns::reverse_name(name).empty()) name = dns::reverse_name(name);
   asio::io_context io;
@@ -61,6 +61,9 @@ int dns_lookup(const Args& args, const AllSettings& s) {
   for (const auto& m : answer.mx) lines.push_back(std::to_string(m.preference) + " " + (m.host.empty() ? "." : m.host));
   for (const auto& t : answer.texts) lines.push_back(t);
   for (const auto& n : answer.names) lines.push_back(n);
+  for (const auto& v : answer.srv)
+    lines.push_back(std::to_string(v.priority) + " " + std::to_string(v.weight) + " " + std::to_string(v.port) + " " +
+                    (v.target.empty() ? "." : v.target));
   for (const auto& t : answer.tlsa)
     lines.push_back(std::to_string(t.usage) + " " + std::to_string(t.selector) + " " + std::to_string(t.matching) + " " +
                     hex(t.data));
