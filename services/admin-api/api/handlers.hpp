@@ -91,6 +91,7 @@ H clear_domain_relay(Call&);
 H send_test_email(Call&);
 H dns_records(Call&);
 H dns_check(Call&);
+H logs(Call&);
 }  // namespace outbound_routes
 
 namespace self_routes {

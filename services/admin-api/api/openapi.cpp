@@ -159,6 +159,10 @@ constexpr const char* schemas = R"json({
       "status": {"enum": ["ok", "missing", "mismatch", "error"], "description": "error: the resolver failed (see error)"},
       "found": {"type": "array", "items": {"type": "string"}, "description": "the values found (PTR: address -> names)"},
       "error": {"type": "string"}}},
+  "LogEvent": {"type": "object", "additionalProperties": false, "required": ["time", "service", "level", "event", "text"],
+    "properties": {"time": {"type": "string", "description": "UTC, milliseconds"}, "service": {"type": "string"},
+      "level": {"enum": ["trace", "debug", "info", "warn", "error", "critical"]}, "event": {"type": "string"},
+      "text": {"type": "string", "description": "the whole event line: event=name key=value …"}}},
   "TestEmail": {"type": "object", "additionalProperties": false, "required": ["to"], "properties": {"to": {"type": "string"}}},
   "TestEmailResult": {"type": "object", "additionalProperties": false,
     "required": ["queue_id", "from", "which", "to", "result", "summary", "route", "tls", "reply"],
@@ -204,6 +208,12 @@ json::array query_parameters(std::string_view path) {
   if (path == "/api/v1/queue/log") {
     q("since", false, "seconds since 1970, 2024-01-02T03:04:05Z, or an age such as 90m, 2h, 7d (422 otherwise)");
     q("limit", false, "the latest this many entries, 1 to 1000 (default 100; 422 otherwise)");
+  }
+  if (path == "/api/v1/logs") {
+    q("service", false, "smtpd, imapd, sieved, deliverd or admin-api (422 otherwise)");
+    q("level", false, "the least level: trace, debug, info, warn or error (422 otherwise)");
+    q("text", false, "a case-insensitive substring of the event line (at most 200 characters)");
+    q("limit", false, "at most this many events, 1 to 1000 (default 200)");
   }
   if (path == "/api/v1/resolve") {
     q("address", true, "the recipient");

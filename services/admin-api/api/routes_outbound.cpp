@@ -9,6 +9,7 @@
 #include "api/handlers.hpp"
 #include "dns/resolver.hpp"
 #include "ops/dns_records.hpp"
+#include "ops/log_view.hpp"
 #include "ops/test_email.hpp"
 #include "api/views.hpp"
 #include "directory/address.hpp"
@@ -280,6 +281,27 @@ H dns_check(Call& c) {
     v["error"] = j.error;
     arr.push_back(std::move(v));
   }
+  co_return json_reply(200, arr);
+}
+
+// ---- recent events of every service (ops/log_view.hpp), read on the slow pool ----
+H logs(Call& c) {
+  admin::log_view::Query q;
+  q.service = c.req.query_param("service");
+  q.level = c.req.query_param("level");
+  q.text = c.req.query_param("text");
+  auto limit = c.req.query_param("limit");
+  if (!limit.empty()) {
+    auto n = admin::parse_queue_id(limit);
+    if (!n) co_return error_reply(422, "invalid", "limit is from 1 to 1000, not '" + limit + "'", "limit");
+    q.limit = static_cast<std::size_t>(std::min<std::uint64_t>(*n, 1001));
+  }
+  auto dir = c.api.core.log_dir();
+  auto r = co_await on_slow_pool(c, [&] { return admin::log_view::recent(dir, q); });
+  if (!r) co_return error_reply(r.error());
+  json::array arr;
+  for (const auto& e : *r)
+    arr.push_back(json::object{{"time", e.time}, {"service", e.service}, {"level", e.level}, {"event", e.event}, {"text", e.text}});
   co_return json_reply(200, arr);
 }
 
