@@ -56,6 +56,31 @@ class Logs(unittest.TestCase):
         self.assertEqual(len(self.c.get("/api/v1/logs?limit=2").json), 2)
         self.assertEqual(self.c.get("/api/v1/logs?limit=2").json, self.c.get("/api/v1/logs").json[:2])
 
+    def test_the_dashboard(self):
+        with smtplib.SMTP("127.0.0.1", self.suite.mx, timeout=10) as s:
+            s.sendmail("someone@remote.example", [ADMIN], b"Subject: hi\r\n\r\nhello\r\n")
+            try:
+                s.sendmail("someone@remote.example", ["ghost@example.test"], b"Subject: x\r\n\r\nx\r\n")
+            except smtplib.SMTPRecipientsRefused:
+                pass
+        d = self.c.get("/api/v1/dashboard").json
+        self.assertEqual(d["counts"], {"domains": 1, "users": 1, "aliases": 0, "groups": 0})
+        self.assertEqual(d["queue_depth"], 0)
+        self.assertEqual(len(d["hours"]), 24)
+        now = d["hours"][-1]
+        self.assertGreaterEqual(now["received"], 1)
+        self.assertGreaterEqual(now["rejected"], 1)
+        health = {h["service"]: h["state"] for h in d["health"]}
+        self.assertEqual(health["mailstead-smtpd"], "running")
+        self.assertEqual(health["mailstead-admin-api"], "running")
+        self.assertEqual(health["mailstead-imapd"], "unknown")
+        self.assertGreater(d["store"]["bytes"], 0)
+        self.assertGreater(d["store"]["free_bytes"], 0)
+        self.assertGreaterEqual(d["store"]["map_size"], d["store"]["bytes"])
+        anon = self.api.client()
+        self.assertEqual(anon.get("/api/v1/dashboard").status, 401)
+        anon.close()
+
     def test_bad_filters_are_refused_naming_the_field(self):
         for q, field in [("service=postfix", "service"), ("level=loud", "level"), ("limit=0", "limit"),
                          ("limit=5000", "limit"), ("limit=x", "limit"), ("text=" + "a" * 201, "text")]:

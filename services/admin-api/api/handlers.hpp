@@ -92,6 +92,7 @@ H send_test_email(Call&);
 H dns_records(Call&);
 H dns_check(Call&);
 H logs(Call&);
+H dashboard(Call&);
 }  // namespace outbound_routes
 
 namespace self_routes {

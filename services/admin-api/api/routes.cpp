@@ -99,6 +99,7 @@ const std::vector<Route>& routes() {
     {"DELETE", "/api/v1/relay", A, clear_default_relay, "Clear the default relay: mail goes to each recipient's MX", {}, "", "", 204, "relay"},
     {"PUT", "/api/v1/relay/{domain}", A, set_domain_relay, "Set the relay for mail from a sender domain", {"host", "port", "preset", "security", "user", "password"}, "RelaySet", "RelaySaved", 200, "relay"},
     {"DELETE", "/api/v1/relay/{domain}", A, clear_domain_relay, "Clear a sender domain's relay", {}, "", "", 204, "relay"},
+    {"GET", "/api/v1/dashboard", A, dashboard, "Service health, counts, queue depth, mail per hour over 24 h, store size and free space", {}, "", "Dashboard", 200, "system"},
     {"GET", "/api/v1/logs", A, logs, "Recent events of every service, newest first (?service=, ?level=, ?text=, ?limit=)", {}, "", "LogEvent[]", 200, "system"},
     {"POST", "/api/v1/send-test-email", A, send_test_email, "Send two test messages now (default From, noreply): route, TLS, reply or failure of each", {"to"}, "TestEmail", "TestEmailResult[]", 200, "relay"},
 

@@ -3,6 +3,8 @@
 // `dkim …` and `relay …` commands call; the synchronous ones (RSA key generation, a relay
 // password sealed and committed) run on the slow pool, never on an I/O thread.
 #include <ctime>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
 
 #include <boost/asio/io_context.hpp>
 
@@ -303,6 +305,97 @@ H logs(Call& c) {
   for (const auto& e : *r)
     arr.push_back(json::object{{"time", e.time}, {"service", e.service}, {"level", e.level}, {"event", e.event}, {"text", e.text}});
   co_return json_reply(200, arr);
+}
+
+// ---- the dashboard: health, counts, queue depth, 24 hours of mail, store size ----
+namespace {
+std::int64_t parse_log_time(const std::string& t) {
+  std::tm tm{};
+  if (t.size() < 19 || !strptime(t.substr(0, 19).c_str(), "%Y-%m-%dT%H:%M:%S", &tm)) return 0;
+  return static_cast<std::int64_t>(timegm(&tm));
+}
+}  // namespace
+
+H dashboard(Call& c) {
+  auto now = now_s();
+  auto first_hour = (now / 3600 - 23) * 3600;
+  auto dir = c.api.core.log_dir();
+  auto data_dir = c.api.core.data_dir;
+  auto store_dir = c.api.core.store_dir();
+  struct Hour {
+    std::uint64_t received = 0, rejected = 0, delivered = 0, deferred = 0, bounced = 0;
+  };
+  struct Health {
+    std::string service, state = "unknown", started, last_event;
+  };
+  struct Out {
+    std::vector<Hour> hours = std::vector<Hour>(24);
+    std::vector<Health> health;
+    admin::Counts counts;
+    std::uint64_t store_bytes = 0, free_bytes = 0, disk_bytes = 0;
+  };
+  auto out = co_await on_slow_pool(c, [&] {
+    Out o;
+    o.counts = c.api.ops.counts();
+    auto bucket = [&](std::int64_t t) -> Hour* {
+      if (t < first_hour || t >= first_hour + 24 * 3600) return nullptr;
+      return &o.hours[static_cast<std::size_t>((t - first_hour) / 3600)];
+    };
+    for (const auto& e : c.api.ops.send_log(first_hour, 1000000))
+      if (auto* h = bucket(e.time)) {
+        if (e.result == queue::Result::delivered) ++h->delivered;
+        else if (e.result == queue::Result::failed) ++h->bounced;
+        else ++h->deferred;
+      }
+    for (const auto& svc : admin::log_view::services()) {
+      Health h;
+      h.service = svc;
+      admin::log_view::each(dir, svc, [&](const log::Line& l) {
+        h.last_event = l.time;
+        auto ev = l.text.substr(0, l.text.find(' '));
+        if (ev == "event=service.start") {
+          h.state = "running";
+          h.started = l.time;
+        } else if (ev == "event=service.stop") {
+          h.state = "stopped";
+        }
+        if (svc != "mailstead-smtpd") return;
+        if (ev == "event=smtp.delivered") {
+          if (auto* b = bucket(parse_log_time(l.time))) ++b->received;
+        } else if (ev == "event=smtp.rcpt.rejected" || ev == "event=smtp.mail.rejected" || ev == "event=smtp.data.refused" ||
+                   ev == "event=smtp.data.from_rejected") {
+          if (auto* b = bucket(parse_log_time(l.time))) ++b->rejected;
+        }
+      });
+      if (svc == "mailstead-admin-api") h.state = "running";  // it is answering this
+      o.health.push_back(std::move(h));
+    }
+    struct stat st{};
+    if (::stat((store_dir + "/data.mdb").c_str(), &st) == 0) o.store_bytes = static_cast<std::uint64_t>(st.st_size);
+    struct statvfs vfs{};
+    if (::statvfs(data_dir.c_str(), &vfs) == 0) {
+      o.free_bytes = static_cast<std::uint64_t>(vfs.f_bavail) * vfs.f_frsize;
+      o.disk_bytes = static_cast<std::uint64_t>(vfs.f_blocks) * vfs.f_frsize;
+    }
+    return o;
+  });
+  json::array hours, health;
+  for (std::size_t i = 0; i < out.hours.size(); ++i) {
+    const auto& h = out.hours[i];
+    hours.push_back(json::object{{"hour", iso_time(first_hour + static_cast<std::int64_t>(i) * 3600)},
+                                 {"received", h.received}, {"rejected", h.rejected}, {"delivered", h.delivered},
+                                 {"deferred", h.deferred}, {"bounced", h.bounced}});
+  }
+  for (const auto& h : out.health)
+    health.push_back(json::object{{"service", h.service}, {"state", h.state}, {"started", h.started}, {"last_event", h.last_event}});
+  co_return json_reply(200, json::object{
+      {"health", health},
+      {"counts", json::object{{"domains", out.counts.domains}, {"users", out.counts.users}, {"aliases", out.counts.aliases},
+                              {"groups", out.counts.groups}}},
+      {"queue_depth", out.counts.queue},
+      {"hours", hours},
+      {"store", json::object{{"bytes", out.store_bytes}, {"map_size", c.api.ops.store().map_size()},
+                             {"free_bytes", out.free_bytes}, {"disk_bytes", out.disk_bytes}}}});
 }
 
 }  // namespace outbound_routes

@@ -30,6 +30,15 @@ const std::vector<std::string>& services() {
   return all;
 }
 
+void each(const std::string& dir, const std::string& service, const std::function<void(const log::Line&)>& fn) {
+  for (const char* ext : {".1.log", ".log"}) {
+    std::ifstream in(dir + "/" + service + ext, std::ios::binary);
+    std::string line;
+    while (std::getline(in, line))
+      if (auto l = log::parse_line(line)) fn(*l);
+  }
+}
+
 Result<std::vector<Event>> recent(const std::string& dir, const Query& q) {
   std::vector<std::string> wanted;
   if (q.service.empty()) {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -25,6 +26,9 @@ struct Event {
 
 // The services whose rings are read.
 const std::vector<std::string>& services();
+
+// Every event in one service's ring ("mailstead-smtpd"), oldest first.
+void each(const std::string& dir, const std::string& service, const std::function<void(const log::Line&)>& fn);
 
 // Refusals name the field (service, level, text, limit).
 Result<std::vector<Event>> recent(const std::string& dir, const Query& q);
