@@ -12,21 +12,23 @@ packages=(
   libre2-dev
   libgtest-dev googletest
   python3 openssl curl swaks isync redis-server sieve-connect
-  dnsmasq-base postfix python3-dkim python3-srs
+  dnsmasq-base postfix python3-dkim python3-srs python3-aiosmtpd opendkim
   python3-jsonschema python3-prometheus-client
   strace
+  nodejs npm chromium
   clang libclang-rt-14-dev
   docker.io docker-compose debootstrap
 )
 
 # --build-only: what compiling the programs needs and nothing else (the container image's
-# build stage): the compiler, the build tools and every library's -dev package.
+# build stage): the compiler, the build tools and every library's -dev package. The image is
+# built with -DMAILSTEAD_WEB_UI=OFF for now (docs/web-ui.md), so no nodejs or npm there.
 if [ "${1:-}" = "--build-only" ]; then
   selected=()
   for p in "${packages[@]}"; do
     case "$p" in
       libgtest-dev|libclang-rt-*) ;;  # tests and fuzzing only
-      *-dev|build-essential|cmake|ninja-build|pkg-config|nodejs|npm) selected+=("$p") ;;
+      *-dev|build-essential|cmake|ninja-build|ccache|pkg-config) selected+=("$p") ;;
     esac
   done
   packages=("${selected[@]}")
@@ -38,6 +40,9 @@ fi
 
 missing=()
 for p in "${packages[@]}"; do
+  # An npm that came with another nodejs build (NodeSource's bundles it) serves as well; the
+  # Debian npm package would conflict with that nodejs.
+  if [ "$p" = npm ] && command -v npm >/dev/null; then continue; fi
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 if [ "${#missing[@]}" -eq 0 ]; then

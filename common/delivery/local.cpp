@@ -1,7 +1,6 @@
 // Local delivery for the delivery service (see local.hpp).
 #include "delivery/local.hpp"
 
-#include "directory/directory.hpp"
 #include "log/log.hpp"
 #include "mime/cache.hpp"
 #include "sieve/storage.hpp"
@@ -36,12 +35,8 @@ LocalPlan plan_local(store::ReadTxn& txn, const LocalContext& ctx, const std::ve
     }
     // reject: no protocol is left to refuse in; the sender hears of it by a notice
     // (RFC 5429 2.1), never a bounce of a bounce.
-    if (p.reject && !ctx.sender.empty()) {
-      auto u = directory::get_user(txn, t.user);
-      std::string user_address = u ? u->address : t.delivered_to;
-      plan.outgoing.push_back({"", {ctx.sender}, sieve::rejection_notice(sctx, user_address, t.delivered_to, *p.reject,
-                                                                         plan.bodies.front())});
-    }
+    if (p.reject && !ctx.sender.empty())
+      plan.outgoing.push_back({"", {ctx.sender}, sieve::rejection_notice(sctx, p.address, t.delivered_to, *p.reject, plan.bodies.front())});
     for (auto& f : p.filings) plan.copies.push_back({t.user, t.delivered_to, "", f, body});
     for (auto u : p.local_copies) plan.copies.push_back({u, t.delivered_to, p.redirect_prefix, sieve::Filing{}, body});
     for (auto& o : p.outgoing) plan.outgoing.push_back(std::move(o));

@@ -20,7 +20,7 @@ struct RoutingSettings {
   std::string delimiter = "+";
   // SRS (docs/outbound.md): a bounce to an SRS0/SRS1 address at a local domain whose hash
   // verifies with one of these keys goes back to the address it encodes. Empty: no SRS.
-  std::vector<std::string> srs_keys;
+  std::vector<std::string> srs_keys{};
   std::uint32_t srs_max_age_days = 21;
 };
 

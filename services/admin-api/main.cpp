@@ -4,6 +4,8 @@
 #include "api/api.hpp"
 #include "api/metrics.hpp"
 #include "http/session.hpp"
+#include "http/static_files.hpp"
+#include "log/log.hpp"
 #include "net/runtime.hpp"
 #include "ops/admin_ops.hpp"
 #include "service/service.hpp"
@@ -20,7 +22,20 @@ int serve(const service::Context& ctx, const admin::Settings& settings, const ou
   admin::Ops ops(*rt->store, ctx.core);
   auto metrics = api::make_metrics();
   api::Api state{settings, ctx.core, ops, rt->cache, *rt->limiter, rt->slow_pool, *metrics, out};
-  http::Shared https{settings, &*rt->tls, api::make_api_handler(state), "admin.http"};
+  // The web UI's files first (GET of "/" and of its assets), then the API and autoconfig.
+  std::string root = settings.web_root.empty() ? http::default_web_root() : settings.web_root, problem;
+  auto web = http::StaticFiles::load(root, problem);
+  if (problem.empty())
+    log::info("admin.web.loaded", {{"root", root}, {"files", web.size()}});
+  else
+    log::warn("admin.web.missing", {{"root", root}, {"problem", problem}});
+  auto api_handler = api::make_api_handler(state);
+  http::Handler handler = [&web, api_handler](http::Request& req) -> boost::asio::awaitable<http::Response> {
+    if (auto r = web.serve(req)) co_return std::move(*r);
+    auto answer = api_handler(req);
+    co_return co_await std::move(answer);
+  };
+  http::Shared https{settings, &*rt->tls, handler, "admin.http"};
   http::Shared plain{settings, nullptr, api::make_metrics_handler(state), "admin.metrics"};
   std::vector<net::Listener> listeners;
   for (const auto& a : settings.listen) listeners.push_back(net::session_listener<http::Session>(a, https));

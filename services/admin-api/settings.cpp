@@ -23,6 +23,7 @@ Settings load_settings(config::Source& src) {
                   &s.session_lifetime})
     if (d->count() == 0) src.fail(sec, "timeouts", "timeouts and session_lifetime must be greater than zero");
   src.get(sec, "max_app_passwords", s.max_app_passwords, 1, 1000);
+  src.get(sec, "web_root", s.web_root);
   src.get(sec, "client_host", s.client_host);
   src.get(sec, "client_imaps_port", s.client_imaps_port, 1, 65535);
   src.get(sec, "client_submission_port", s.client_submission_port, 1, 65535);

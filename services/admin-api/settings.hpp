@@ -32,6 +32,8 @@ struct Settings {
   // Web sessions (password login → cookie) end this long after login, or when revoked.
   std::chrono::milliseconds session_lifetime{std::chrono::hours(12)};
   std::uint32_t max_app_passwords = 20;  // per user
+  // The web UI's built files (docs/web-ui.md); "": share/mailstead/web beside the program's bin/.
+  std::string web_root;
   // What mail clients are told (autoconfig, autodiscover, .mobileconfig): the public name and
   // ports, which behind NAT or containers differ from the listen addresses.
   std::string client_host;  // "": the top-level hostname

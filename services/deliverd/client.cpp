@@ -30,7 +30,7 @@ struct Connection::Impl {
   std::unique_ptr<asio::ssl::stream<tcp::socket&>> tls;
   asio::steady_timer timer;
   std::shared_ptr<bool> alive = std::make_shared<bool>(true);
-  bool timed_out = false, broken = false, tls_failed = false, is_transient = true;
+  bool timed_out = false, broken = false, tls_failed = false, is_transient = true, connected = false;
   std::string failure, buf, what;  // `what`: the wait the deadline is for, in words
   Target target;
   Capabilities caps;
@@ -124,8 +124,12 @@ struct Connection::Impl {
     if (ec) {
       tls_failed = true;
       std::string why = ec.message();
-      if (ec.category() == asio::error::get_ssl_category() && why.find("wrong version number") != std::string::npos)
-        why += " (the server does not speak TLS at this point)";
+      if (ec.category() == asio::error::get_ssl_category() && why.find("wrong version number") != std::string::npos) {
+        if (opts.implicit_tls && opts.relay)
+          why += " (this port speaks plain SMTP first, as 587 does: use security \"starttls\", or the relay's TLS port)";
+        else
+          why += " (the server does not speak TLS at this point)";
+      }
       fail("TLS handshake with " + host_text() + " failed: " + why);
       co_return false;
     }
@@ -197,6 +201,7 @@ Connection::~Connection() {
 
 bool Connection::usable() const { return !impl_->broken; }
 bool Connection::tls_failed() const { return impl_->tls_failed; }
+bool Connection::connected() const { return impl_->connected; }
 const std::string& Connection::failure() const { return impl_->failure; }
 bool Connection::transient() const { return impl_->is_transient; }
 const Capabilities& Connection::capabilities() const { return impl_->caps; }
@@ -226,6 +231,7 @@ asio::awaitable<bool> Connection::open(const Target& target) {
       d.fail("cannot connect to " + d.host_text() + ": " + cec.message());
     co_return false;
   }
+  d.connected = true;
   d.socket.set_option(tcp::no_delay(true), ec);
   if (d.opts.implicit_tls) {
     if (!d.opts.tls) {
@@ -236,8 +242,8 @@ asio::awaitable<bool> Connection::open(const Target& target) {
   }
   auto greeting = co_await d.read_reply(d.opts.timeouts.greeting, "waiting for the greeting");
   if (d.broken) {
-    if (!d.opts.implicit_tls && d.opts.tls && d.timed_out && target.port == 465)
-      d.failure += " (port 465 expects TLS from the first byte: use security \"tls\")";
+    if (!d.opts.implicit_tls && d.timed_out && (target.port == 465 || d.opts.relay))
+      d.failure += " (no greeting: this port probably expects TLS from the first byte, as 465 does: use security \"tls\")";
     co_return false;
   }
   if (greeting.code != 220) {

@@ -38,6 +38,7 @@ struct ClientOptions {
   bool require_tls = false;                  // no delivery without TLS (MTA-STS enforce, relays)
   bool implicit_tls = false;                 // TLS from the first byte (port 465)
   bool verify_peer = false;                  // check the certificate against `host`
+  bool relay = false;                        // a configured relay: mismatched security is explained
   std::string auth_user, auth_password;      // AUTH PLAIN/LOGIN after TLS (relays)
 };
 
@@ -69,6 +70,7 @@ class Connection {
 
   bool usable() const;
   bool tls_failed() const;  // the STARTTLS handshake failed (retry in plain text may work)
+  bool connected() const;   // the TCP connection was made: failure() holds the server's words
   const std::string& failure() const;
   bool transient() const;
   std::string tls_version() const;

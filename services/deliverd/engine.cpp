@@ -17,10 +17,16 @@
 #include <deque>
 #include <filesystem>
 #include <map>
+#include <optional>
+#include <boost/asio/ip/address.hpp>
 
 #include "client.hpp"
 #include "delivery/local.hpp"
+#include "directory/directory.hpp"
 #include "directory/routing.hpp"
+#include "dkim/dkim.hpp"
+#include "relay/relay.hpp"
+#include "srs/srs.hpp"
 #include "dns/resolver.hpp"
 #include "log/log.hpp"
 #include "queue/queue.hpp"
@@ -77,12 +83,14 @@ struct Engine::Impl : std::enable_shared_from_this<Impl> {
     std::uint64_t id = 0;
     Envelope env;
   };
+  // Where a group of recipients goes: a domain's MX hosts, or a relay (smarthost).
   struct InFlight {
     int parts = 0;
   };
   struct Destination {
     std::deque<Job> jobs;
     unsigned active = 0;
+    std::optional<relay::Relay> relay;  // set: every job goes to this relay
   };
 
   asio::io_context& io;
@@ -94,6 +102,8 @@ struct Engine::Impl : std::enable_shared_from_this<Impl> {
   std::shared_ptr<dns::Cache> cache;
   dns::Resolver resolver;
   asio::ssl::context tls = make_client_tls();
+  asio::ssl::context verified_tls = make_client_tls();  // relays: the certificate must check out
+  directory::RoutingSettings routing;
   asio::steady_timer wake;
   std::map<std::uint64_t, InFlight> inflight;
   std::map<std::string, Destination> dests;
@@ -120,6 +130,40 @@ struct Engine::Impl : std::enable_shared_from_this<Impl> {
     gethostname(host, sizeof host - 1);
     owner = std::string(host) + "/" + std::to_string(getpid()) + "/" + random_hex(4);
     max_inflight = std::max<std::size_t>(64, std::size_t{st.max_connections} * st.max_messages_per_connection);
+    routing.delimiter = c.routing.recipient_delimiter;
+    auto keys = srs::load_keys(s, c);
+    if (!keys) throw std::runtime_error(keys.error().message);
+    routing.srs_keys = std::move(*keys);
+    routing.srs_max_age_days = c.srs.max_age_days;
+    if (!st.tls_ca_file.empty()) {
+      boost::system::error_code ec;
+      verified_tls.load_verify_file(st.tls_ca_file, ec);
+      if (ec) throw std::runtime_error("outbound.tls_ca_file: cannot use " + st.tls_ca_file + ": " + ec.message());
+    }
+  }
+
+  // DKIM (docs/outbound.md): signed with the keys of the From domain when it is ours; mail
+  // whose From is not ours (a redirect, a forward) or has none of our keys (a DSN from the
+  // host name) is signed by the domain that sends it: the envelope sender's (after SRS), or
+  // the first local domain for a bounce.
+  std::string signed_message(std::uint64_t id, const std::string& message, const std::string& envelope_domain) {
+    std::vector<dkim::Key> keys;
+    {
+      auto txn = store.read();
+      keys = dkim::signing_keys(*txn, dkim::from_domain(message));
+      if (keys.empty() && !envelope_domain.empty()) keys = dkim::signing_keys(*txn, envelope_domain);
+      if (keys.empty() && envelope_domain.empty()) {
+        auto domains = directory::list_domains(*txn);
+        if (!domains.empty()) keys = dkim::signing_keys(*txn, domains.front().name);
+      }
+    }
+    if (keys.empty()) return message;
+    auto fields = dkim::sign(message, keys);
+    if (!fields) {
+      log::warn("dkim.sign.failed", {{"id", id}, {"why", fields.error().message}});
+      return message;
+    }
+    return *fields + message;
   }
 
   ClientOptions client_options() const {
@@ -176,10 +220,9 @@ struct Engine::Impl : std::enable_shared_from_this<Impl> {
       } else {
         message = rec.prefix + std::string(*blob);
       }
-      directory::RoutingSettings rs{core.routing.recipient_delimiter, {}, core.srs.max_age_days};
       for (const auto& r : rec.states) {
         if (r.final() || r.next_attempt > now || !blob || expired) continue;
-        auto route = directory::resolve(*txn, rs, r.address, {rec.sender, rec.authenticated_user});
+        auto route = directory::resolve(*txn, routing, r.address, {rec.sender, rec.authenticated_user});
         if (auto* rej = std::get_if<directory::Rejection>(&route)) {
           refused.push_back({r.address, rej->code >= 500 ? Result::failed : Result::deferred,
                              std::to_string(rej->code) + " " + rej->enhanced + " " + rej->text + " (local routing)", "", ""});
@@ -207,14 +250,41 @@ struct Engine::Impl : std::enable_shared_from_this<Impl> {
     inflight[rec.id].parts = parts;
     if (local_part) co_await deliver_local(rec, message, std::move(locals), std::move(refused));
     if (remote.empty()) co_return;
+    // Leaving: SRS for a sender that is not ours (forwarded mail, so SPF passes at the
+    // receiver), DKIM for the From domain, and the sender domain's relay if it has one.
+    std::string sender = rec.sender;
+    std::optional<relay::Relay> via;
+    {
+      auto txn = store.read();
+      auto sender_domain = domain_of(rec.sender);
+      if (!rec.sender.empty() && !directory::get_domain(*txn, sender_domain) && !routing.srs_keys.empty()) {
+        auto domains = directory::list_domains(*txn);
+        if (!domains.empty()) sender = srs::forward(rec.sender, domains.front().name, routing.srs_keys.front(), now);
+      }
+      // An SRS-rewritten forward goes through the forwarding domain's relay.
+      via = relay::relay_for(*txn, sender.empty() ? sender_domain : domain_of(sender), core.secrets);
+    }
+    auto out = signed_message(rec.id, message, sender.empty() ? std::string() : domain_of(sender));
     if (settings.transport == "file") {
       std::vector<std::string> all;
       for (auto& [domain, rcpts] : remote) all.insert(all.end(), rcpts.begin(), rcpts.end());
-      co_await deliver_file(rec, message, all);
+      co_await deliver_file(rec, sender, out, all);
+      co_return;
+    }
+    if (via) {
+      // One destination, the relay: its recipients in one transaction.
+      std::vector<std::string> all;
+      for (auto& [domain, rcpts] : remote) all.insert(all.end(), rcpts.begin(), rcpts.end());
+      inflight[rec.id].parts += 1 - static_cast<int>(remote.size());
+      auto key = "relay " + via->host + ":" + std::to_string(via->port);
+      auto& d = dests[key];
+      d.relay = std::move(via);
+      d.jobs.push_back(Job{rec.id, Envelope{rec.id, sender, all, out}});
+      kick(key);
       co_return;
     }
     for (auto& [domain, rcpts] : remote) {
-      dests[domain].jobs.push_back(Job{rec.id, Envelope{rec.id, rec.sender, rcpts, message}});
+      dests[domain].jobs.push_back(Job{rec.id, Envelope{rec.id, sender, rcpts, out}});
       kick(domain);
     }
   }
@@ -227,7 +297,7 @@ struct Engine::Impl : std::enable_shared_from_this<Impl> {
     ctx->hostname = core.hostname;
     ctx->sender = rec.sender;
     ctx->now = now_s();
-    ctx->routing = directory::RoutingSettings{core.routing.recipient_delimiter, {}, core.srs.max_age_days};
+    ctx->routing = routing;
     ctx->limits = sieve::limits_of(core);
     auto plan = std::make_shared<delivery::LocalPlan>();
     if (!targets.empty()) {
@@ -248,10 +318,10 @@ struct Engine::Impl : std::enable_shared_from_this<Impl> {
   }
 
   // The file transport: one .eml per message, written whole (temporary name, fsync, rename).
-  asio::awaitable<void> deliver_file(const store::QueueRecord& rec, const std::string& message,
+  asio::awaitable<void> deliver_file(const store::QueueRecord& rec, const std::string& sender, const std::string& message,
                                      const std::vector<std::string>& rcpts) {
     std::vector<Outcome> outcomes;
-    std::string env = "X-Mailstead-Envelope-From: <" + rec.sender + ">\r\n";
+    std::string env = "X-Mailstead-Envelope-From: <" + sender + ">\r\n";
     for (const auto& r : rcpts) env += "X-Mailstead-Envelope-To: <" + r + ">\r\n";
     auto name = std::to_string(now_s()) + "-" + std::to_string(rec.id) + "-" + random_hex(4) + ".eml";
     auto dir = std::filesystem::path(settings.file_path);
@@ -318,8 +388,47 @@ struct Engine::Impl : std::enable_shared_from_this<Impl> {
     }
   }
 
+  // A relay's host: an IP, localhost, or a name to look up.
+  asio::awaitable<Route> relay_route(const relay::Relay& r) {
+    Route route;
+    boost::system::error_code ec;
+    asio::ip::make_address(r.host, ec);
+    if (!ec) {
+      route.hops.push_back({r.host, {r.host}});
+      co_return route;
+    }
+    if (r.host == "localhost") {
+      route.hops.push_back({r.host, {"127.0.0.1", "::1"}});
+      co_return route;
+    }
+    Hop hop{r.host, {}};
+    std::string why;
+    for (auto type : {dns::Type::a, dns::Type::aaaa}) {
+      auto a = co_await resolver.query(r.host, type);
+      if (a.ok()) hop.addresses.insert(hop.addresses.end(), a.addresses.begin(), a.addresses.end());
+      else if (why.empty()) why = a.error.empty() ? dns::status_name(a.status) : a.error;
+    }
+    if (hop.addresses.empty()) {
+      route.kind = Route::Kind::defer;
+      route.why = "4.4.3 the relay " + r.host + " cannot be found in DNS: " + why;
+    } else {
+      route.hops.push_back(std::move(hop));
+    }
+    co_return route;
+  }
+
   asio::awaitable<void> worker(std::string domain) {
-    auto route = co_await resolve_route(resolver, domain);
+    const auto relay_settings = dests[domain].relay;
+    if (relay_settings && !relay_settings->password_error.empty()) {
+      co_await defer_all(domain, Result::deferred, "4.7.0 relay " + relay_settings->host + ": " + relay_settings->password_error);
+      co_return;
+    }
+    // (Two statements, not ?: between two co_awaits: GCC 12 miscompiles that.)
+    Route route;
+    if (relay_settings)
+      route = co_await relay_route(*relay_settings);
+    else
+      route = co_await resolve_route(resolver, domain);
     if (route.kind != Route::Kind::ok) {
       log::info("delivery.route", {{"domain", domain}, {"result", route.kind == Route::Kind::fail ? "fail" : "defer"},
                                    {"why", route.why}});
@@ -327,26 +436,46 @@ struct Engine::Impl : std::enable_shared_from_this<Impl> {
       co_return;
     }
     std::string last_failure;
+    bool failure_from_server = false;
+    // What the attempt is reported with: a server's own words (a 535, a TLS mismatch) are
+    // kept over a later address's refused connection.
+    auto note_failure = [&](const Connection& c) {
+      if (failure_from_server && !c.connected()) return;
+      last_failure = c.failure();
+      failure_from_server = c.connected();
+    };
     int reconnects = 0;
     while (!dests[domain].jobs.empty() && reconnects < 3) {
       ++reconnects;
       std::unique_ptr<Connection> conn;
       for (const auto& hop : route.hops) {
         for (const auto& addr : hop.addresses) {
-          Target target{hop.host, addr, settings.mx_port};
+          Target target{hop.host, addr, relay_settings ? relay_settings->port : settings.mx_port};
           auto opts = client_options();
+          if (relay_settings) {
+            // A relay gets what its security says, with the certificate checked (the
+            // password must not go to an impostor), and AUTH when it has a user.
+            opts.tls = relay_settings->security == relay::Security::none ? nullptr : &verified_tls;
+            opts.verify_peer = relay_settings->security != relay::Security::none;
+            opts.require_tls = relay_settings->security == relay::Security::starttls;
+            opts.implicit_tls = relay_settings->security == relay::Security::tls;
+            opts.auth_user = relay_settings->user;
+            opts.auth_password = relay_settings->password;
+            opts.relay = true;
+            opts.timeouts.greeting = settings.relay_greeting_timeout;
+          }
           conn = std::make_unique<Connection>(io.get_executor(), opts);
           if (co_await conn->open(target)) goto connected;
-          last_failure = conn->failure();
-          if (conn->tls_failed()) {
+          note_failure(*conn);
+          if (conn->tls_failed() && !relay_settings) {
             // Opportunistic TLS failed: this host in plain text, as Postfix does at level "may".
-            log::info("delivery.tls_fallback", {{"remote", target.remote()}, {"why", last_failure}});
+            log::info("delivery.tls_fallback", {{"remote", target.remote()}, {"why", conn->failure()}});
             opts.tls = nullptr;
             conn = std::make_unique<Connection>(io.get_executor(), opts);
             if (co_await conn->open(target)) goto connected;
-            last_failure = conn->failure();
+            note_failure(*conn);
           }
-          log::info("delivery.connect_failed", {{"remote", target.remote()}, {"why", last_failure}});
+          log::info("delivery.connect_failed", {{"remote", target.remote()}, {"why", conn->failure()}});
           conn.reset();
         }
       }

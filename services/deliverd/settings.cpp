@@ -24,6 +24,7 @@ Settings load_settings(config::Source& src) {
   std::uint32_t port = s.mx_port;
   src.get(sec, "mx_port", port, 1, 65535);
   s.mx_port = static_cast<std::uint16_t>(port);
+  src.get(sec, "tls_ca_file", s.tls_ca_file);
   src.get_duration(sec, "retry_base", s.retry_base);
   src.get_duration(sec, "retry_max", s.retry_max);
   src.get_duration(sec, "max_queue_lifetime", s.max_queue_lifetime);
@@ -33,6 +34,7 @@ Settings load_settings(config::Source& src) {
   src.get_duration(sec, "send_log_retention", s.send_log_retention);
   src.get_duration(sec, "connect_timeout", s.connect_timeout);
   src.get_duration(sec, "greeting_timeout", s.greeting_timeout);
+  src.get_duration(sec, "relay_greeting_timeout", s.relay_greeting_timeout);
   src.get_duration(sec, "command_timeout", s.command_timeout);
   src.get_duration(sec, "data_init_timeout", s.data_init_timeout);
   src.get_duration(sec, "data_block_timeout", s.data_block_timeout);
@@ -42,7 +44,7 @@ Settings load_settings(config::Source& src) {
   if (s.lease_time.count() < 1000) src.fail(sec, "lease_time", "must be at least 1s");
   if (s.max_queue_lifetime.count() < 1000) src.fail(sec, "max_queue_lifetime", "must be at least 1s");
   if (s.poll_interval.count() <= 0) src.fail(sec, "poll_interval", "must be greater than zero");
-  for (auto* d : {&s.connect_timeout, &s.greeting_timeout, &s.command_timeout, &s.data_init_timeout,
+  for (auto* d : {&s.connect_timeout, &s.greeting_timeout, &s.relay_greeting_timeout, &s.command_timeout, &s.data_init_timeout,
                   &s.data_block_timeout, &s.data_done_timeout})
     if (d->count() <= 0) src.fail(sec, "timeouts", "timeouts must be greater than zero");
   return s;

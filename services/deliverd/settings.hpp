@@ -23,6 +23,7 @@ struct Settings {
   std::uint32_t max_per_destination = 20;        // …to one destination (domain or relay)
   std::uint32_t max_messages_per_connection = 100;
   std::uint16_t mx_port = 25;                    // a test setting: where MX hosts listen
+  std::string tls_ca_file;                       // CAs relays' certificates are checked against ("": the system's)
 
   std::chrono::milliseconds retry_base{std::chrono::minutes(5)};  // 5, 10, 20, 40 min…
   std::chrono::milliseconds retry_max{std::chrono::hours(4)};     // …capped
@@ -34,6 +35,9 @@ struct Settings {
 
   std::chrono::milliseconds connect_timeout{std::chrono::seconds(30)};
   std::chrono::milliseconds greeting_timeout{std::chrono::minutes(5)};
+  // A relay that says nothing this long after connecting is taken for one that expects TLS
+  // from the first byte (security "starttls" or "none" against a 465-like port).
+  std::chrono::milliseconds relay_greeting_timeout{std::chrono::seconds(30)};
   std::chrono::milliseconds command_timeout{std::chrono::minutes(5)};
   std::chrono::milliseconds data_init_timeout{std::chrono::minutes(2)};
   std::chrono::milliseconds data_block_timeout{std::chrono::minutes(3)};

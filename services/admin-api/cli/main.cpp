@@ -5,6 +5,7 @@
 
 #include <boost/json.hpp>
 #include <cstdio>
+#include <cstdlib>
 #include <ctime>
 #include <functional>
 #include <iostream>
@@ -781,6 +782,11 @@ int main(int argc, char** argv) {
   if (args.words.empty()) {
     usage(stderr);
     return 2;
+  }
+  // Without --config, MAILSTEAD_CONFIG names the file (the container image sets it, so
+  // `docker compose exec SERVICE mailstead …` works on the deployment's store).
+  if (args.config_path.empty()) {
+    if (const char* env = std::getenv("MAILSTEAD_CONFIG"); env && *env) args.config_path = env;
   }
   if (args.words[0] == "up") return run_up(args);
   if (args.words[0] == "init") return run_init(args);

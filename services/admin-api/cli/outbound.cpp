@@ -21,6 +21,7 @@
 #include "ops/admin_ops.hpp"
 #include "ops/test_email.hpp"
 #include "queue/queue.hpp"
+#include "relay/relay.hpp"
 #include "store/mailstore.hpp"
 #include "store/store.hpp"
 
@@ -273,27 +274,42 @@ int queue_log(const Args& args, const AllSettings& s) {
   return 0;
 }
 
-// mailstead send-test-email ADDRESS: two messages through the real delivery path, one from
-// the default From and one from the noreply address; for each, where it went and what the
-// receiving server said, or exactly why it did not go (ops/test_email.hpp, which the API's
-// POST /api/v1/send-test-email shares).
-int send_test_email(const Args& args, const AllSettings& s) {
-  if (args.words.size() != 2) throw Usage{"send-test-email ADDRESS"};
-  const auto& to = args.words[1];
-  auto st = open(s);
-  auto msgs = admin::test_email::prepare(*st->read(), s.outbound, to);
-  if (!msgs) {
-    if (msgs.error().kind == ErrorKind::invalid) throw Usage{"send-test-email ADDRESS   (an address such as you@example.org)"};
-    throw std::runtime_error(msgs.error().message);
-  }
+std::string checked_address(const Args& args, std::size_t words, const char* usage) {
+  if (args.words.size() != words) throw Usage{usage};
+  const auto& to = args.words.back();
+  auto at = to.rfind('@');
+  if (at == std::string::npos || at == 0 || at + 1 == to.size() || to.find_first_of(" <>\r\n") != std::string::npos)
+    throw Usage{std::string(usage) + "   (an address such as you@example.org)"};
+  return to;
+}
+
+std::string first_domain(store::Store& st) {
+  auto txn = st.read();
+  auto domains = directory::list_domains(*txn);
+  return domains.empty() ? std::string() : domains.front().name;
+}
+
+std::string default_from(const AllSettings& s, const std::string& domain) {
+  if (!s.outbound.from.empty()) return s.outbound.from;
+  if (domain.empty())
+    throw std::runtime_error("there is no local domain yet: add one (mailstead domain add) or set [outbound] from");
+  return "postmaster@" + domain;
+}
+
+// Queues `sent` to `to` already leased to this command (so a running mailstead-deliverd
+// leaves them alone), delivers them now through the service's own code, and prints for each
+// where it went and what the receiving server said, or exactly why it did not go. The steps
+// are ops/test_email.hpp's, which POST /api/v1/send-test-email shares.
+int send_and_report(const Args& args, const AllSettings& s, store::Store& st, std::vector<admin::test_email::Message> sent,
+                    const std::string& to) {
   asio::io_context io;
-  outbound::Engine engine(io, *st, s.core, s.outbound);
-  admin::Ops ops(*st, s.core);
-  auto sent = ops.run(admin::test_email::plan_enqueue(*msgs, to, s.core.hostname, engine.owner(),
-                                                      now_s() + engine.lease_seconds()));
-  if (!sent) throw std::runtime_error(sent.error().message);
+  outbound::Engine engine(io, st, s.core, s.outbound);
+  admin::Ops ops(st, s.core);
+  auto queued = ops.run(admin::test_email::plan_enqueue(std::move(sent), to, s.core.hostname, engine.owner(),
+                                                        now_s() + engine.lease_seconds()));
+  if (!queued) throw std::runtime_error(queued.error().message);
   std::vector<std::uint64_t> ids;
-  for (const auto& m : *sent) ids.push_back(m.id);
+  for (const auto& m : *queued) ids.push_back(m.id);
   std::vector<outbound::Engine::Report> reports;
   asio::co_spawn(io, engine.deliver_now(ids), [&](std::exception_ptr e, std::vector<outbound::Engine::Report> r) {
     if (e) std::rethrow_exception(e);
@@ -305,7 +321,7 @@ int send_test_email(const Args& args, const AllSettings& s) {
   json::array out;
   std::uint64_t last = 0;
   std::size_t n = 0;
-  for (const auto& oc : admin::test_email::outcomes(*sent, to, reports)) {
+  for (const auto& oc : admin::test_email::outcomes(*queued, to, reports)) {
     bool ok = oc.result == queue::Result::delivered;
     all_ok &= ok;
     if (args.json) {
@@ -316,7 +332,7 @@ int send_test_email(const Args& args, const AllSettings& s) {
     }
     if (oc.queue_id != last) ++n;
     last = oc.queue_id;
-    std::printf("Message %zu of 2, from %s (%s), queue id %llu\n", n, oc.from.c_str(), oc.which.c_str(),
+    std::printf("Message %zu of %zu, from %s (%s), queue id %llu\n", n, queued->size(), oc.from.c_str(), oc.which.c_str(),
                 static_cast<unsigned long long>(oc.queue_id));
     std::printf("  to:     <%s>\n", oc.to.c_str());
     std::printf("  result: %s\n", ok ? "delivered"
@@ -331,6 +347,38 @@ int send_test_email(const Args& args, const AllSettings& s) {
   return all_ok ? 0 : 1;
 }
 
+// mailstead send-test-email ADDRESS: two messages through the real delivery path, one from
+// the default From and one from the noreply address.
+int send_test_email(const Args& args, const AllSettings& s) {
+  auto to = checked_address(args, 2, "send-test-email ADDRESS");
+  auto st = open(s);
+  auto msgs = admin::test_email::prepare(*st->read(), s.outbound, to);
+  if (!msgs) throw std::runtime_error(msgs.error().message);
+  return send_and_report(args, s, *st, std::move(*msgs), to);
+}
+
+// mailstead relay test ADDRESS: one message from the default From through the relay that
+// From's domain uses (its own or the default), reported as send-test-email reports.
+int relay_test(const Args& args, const AllSettings& s) {
+  auto to = checked_address(args, 3, "relay test ADDRESS");
+  if (sodium_init() < 0) throw std::runtime_error("libsodium failed to start");
+  auto st = open(s);
+  auto from = default_from(s, first_domain(*st));
+  auto sender_domain = from.substr(from.rfind('@') + 1);
+  std::optional<relay::Relay> r;
+  {
+    auto txn = st->read();
+    r = relay::relay_for(*txn, sender_domain, s.core.secrets);
+  }
+  if (!r)
+    throw std::runtime_error("no relay is set for " + sender_domain +
+                             " nor a default one: mail goes straight to MX hosts (mailstead relay set HOST:PORT)");
+  if (!args.json)
+    std::printf("Relay %s:%u (%s%s%s) for mail from %s\n", r->host.c_str(), r->port, relay::security_name(r->security),
+                r->user.empty() ? ", no login" : ", user ", r->user.c_str(), from.c_str());
+  return send_and_report(args, s, *st, {{from, "the default From address, through the relay", 0}}, to);
+}
+
 struct Command {
   const char* noun;
   const char* verb;
@@ -341,6 +389,7 @@ struct Command {
 const Command commands[] = {
     {"dns", "lookup", "dns lookup TYPE NAME [--json]   (A, AAAA, MX, TXT, PTR, TLSA as the delivery service sees them)", dns_lookup},
     {"send-test-email", "", "send-test-email ADDRESS [--json]   (two messages: the default From and the noreply address)", send_test_email},
+    {"relay", "test", "relay test ADDRESS [--json]   (one message through the relay, reported like send-test-email)", relay_test},
     {"queue", "list", "queue list [--json]", queue_list},
     {"queue", "show", "queue show ID [--json]   (each recipient's state and last reply)", queue_show},
     {"queue", "retry", "queue retry ID|--all", queue_retry},
@@ -368,6 +417,7 @@ int run_outbound(const Args& args) {
   }
   if (!noun) return -1;
   if (!cmd && args.words[0] == "queue" && args.words.size() > 1 && args.words[1] == "get") return -1;  // main.cpp
+  if (!cmd && args.words[0] == "relay") return -1;  // relay set/show/clear: main.cpp
   if (!cmd) {
     std::fprintf(stderr, "mailstead: unknown or missing verb for '%s'; one of:\n", args.words[0].c_str());
     for (const auto& c : commands)

@@ -68,7 +68,7 @@ class FakeStore final : public store::Store {
   void close() override {}
   std::uint64_t map_size() const override { return 0; }
   std::error_code copy_to(const std::string&, std::string& why) override {
-    why = "not in this test";
+    why = "not supported";
     return store::Errc::io;
   }
 
