@@ -12,6 +12,9 @@ build_dir=${MAILSTEAD_BUILD_DIR:-build}
 # stage (deploy/Dockerfile) compiles the same files with the same flags under /src and
 # finds them all in this cache (tests/deploy/test_compose.py hands it over).
 export CCACHE_BASEDIR="$PWD" CCACHE_NOHASHDIR=1
+# ccache keys on the locale variables too: the image's build stage sets these same ones.
+export LANG=C.UTF-8
+unset LC_ALL LC_CTYPE LC_MESSAGES
 cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_FLAGS_RELEASE="-O2 -DNDEBUG" \
   -DMAILSTEAD_WERROR=ON
 cmake --build "$build_dir"

@@ -45,6 +45,18 @@ void log_throttled(const std::string& proto, const std::string& session, const s
              {"retry_after_s", (d.retry_after.count() + 999) / 1000}});
 }
 
+// Records a success and resumes once the table has it: the next attempt from the client
+// (or anyone behind its address) sees the count given back.
+asio::awaitable<void> record_success(auth::FailureLimiter& limiter, const auth::Attempt& attempt) {
+  return asio::async_initiate<decltype(asio::use_awaitable), void()>(
+      [&limiter, &attempt](auto handler) {
+        auto ex = asio::get_associated_executor(handler);
+        auto h = std::make_shared<decltype(handler)>(std::move(handler));
+        limiter.succeeded(attempt, [h, ex] { asio::post(ex, [h]() mutable { (*h)(); }); });
+      },
+      asio::use_awaitable);
+}
+
 }  // namespace
 
 asio::awaitable<GateOutcome> gated_login(LoginGate& gate, const std::string& proto, const std::string& session,
@@ -87,7 +99,7 @@ asio::awaitable<GateOutcome> gated_login(LoginGate& gate, const std::string& pro
       co_return out;
     }
   }
-  gate.limiter.succeeded(attempt);
+  co_await record_success(gate.limiter, attempt);
   log::info(proto + ".auth.ok", {{"session", session}, {"peer", peer}, {"user", out.login.address},
                                  {"cached", out.login.from_cache}, {"trusted", seen.trusted}});
   out.result = GateResult::ok;

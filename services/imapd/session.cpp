@@ -40,7 +40,7 @@ std::string Session::capabilities() const {
   if (!user_id_) return c + " AUTH=PLAIN";
   return c + " NAMESPACE UIDPLUS MOVE UNSELECT CHILDREN SPECIAL-USE CREATE-SPECIAL-USE LIST-EXTENDED LIST-STATUS"
              " STATUS=SIZE ESEARCH SORT SORT=DISPLAY THREAD=ORDEREDSUBJECT THREAD=REFERENCES QUOTA QUOTA=RES-STORAGE"
-             " CONDSTORE QRESYNC COMPRESS=DEFLATE BINARY MULTIAPPEND ESORT APPENDLIMIT=" +
+             " CONDSTORE QRESYNC COMPRESS=DEFLATE BINARY MULTIAPPEND ESORT CONTEXT=SEARCH SEARCHRES CATENATE UTF8=ACCEPT APPENDLIMIT=" +
              std::to_string(shared_.settings.max_literal_size);
 }
 
@@ -330,6 +330,8 @@ asio::awaitable<void> Session::dispatch(Command& c) {
     if (need_auth() && need_selected()) co_await cmd_store(c, n == "UID STORE");
   } else if (n == "SEARCH" || n == "UID SEARCH") {
     if (need_auth() && need_selected()) cmd_search(c, n == "UID SEARCH");
+  } else if (n == "CANCELUPDATE") {
+    if (need_auth() && need_selected()) cmd_cancelupdate(c);
   } else if (n == "SORT" || n == "UID SORT") {
     if (need_auth() && need_selected()) cmd_sort(c, n == "UID SORT");
   } else if (n == "THREAD" || n == "UID THREAD") {
@@ -389,6 +391,9 @@ void Session::cmd_enable(Command& c) {
       if (!condstore_) enabled += " CONDSTORE";  // QRESYNC implies CONDSTORE (RFC 7162 3.2.3)
       enable_condstore();
       enabled += " QRESYNC";
+    } else if (a.is_atom("UTF8=ACCEPT") && !utf8_) {
+      utf8_ = true;  // RFC 6855 3
+      enabled += " UTF8=ACCEPT";
     }
   }
   untagged("ENABLED" + enabled);

@@ -131,6 +131,8 @@ class Session {
   asio::awaitable<void> cmd_rename(Command& c);
   asio::awaitable<void> cmd_subscribe(Command& c, bool subscribe);
   asio::awaitable<void> cmd_append(Command& c);
+  // CATENATE's URL part (RFC 4469): appends the bytes it names to `out`; else why not.
+  std::string catenate_url(const std::string& url, std::string& out);
   asio::awaitable<void> cmd_idle(Command& c);
   void cmd_quota(Command& c, bool root);
   // selected
@@ -157,6 +159,24 @@ class Session {
   // Reports changes made by others: EXISTS and flag changes always, EXPUNGE only when
   // `expunges` (never during FETCH, STORE or SEARCH, RFC 3501 7.4.1).
   void refresh(bool expunges);
+  void refresh_view(bool expunges);
+  // CONTEXT=SEARCH (RFC 5267 4.3): searches whose results the client keeps up to date.
+  struct SearchUpdate {
+    std::string tag;
+    bool uid = false;  // UID SEARCH: updates carry UIDs, else sequence numbers
+    std::shared_ptr<const struct SearchKey> key;
+    std::vector<std::uint32_t> uids;  // the result as the client knows it, ascending
+    std::uint64_t fingerprint = 0;    // of the view it was last evaluated against
+  };
+  std::vector<SearchUpdate> updates_;
+  std::vector<std::uint32_t> saved_;  // SEARCHRES (RFC 5182): UIDs of "$", ascending
+  // Sends ADDTO/REMOVEFROM for every kept search whose result changed (when the view did).
+  void send_search_updates();
+  // REMOVEFROM for kept results holding messages about to be reported expunged (indexes
+  // into the view, still valid), before the EXPUNGE/VANISHED.
+  void search_updates_expunging(const std::vector<std::size_t>& indexes);
+  std::uint64_t view_fingerprint() const;
+  void cmd_cancelupdate(Command& c);
   void load_view(std::uint64_t id);
   // "(\\Seen $Work)"; a keyword the client has not been told of is first announced with
   // untagged FLAGS and PERMANENTFLAGS (RFC 3501 7.2.6), so call it before writing the FETCH.
@@ -180,6 +200,15 @@ class Session {
   std::optional<MailboxView> selected_;
   bool condstore_ = false;  // RFC 7162: MODSEQ in FETCH responses, HIGHESTMODSEQ on SELECT
   bool qresync_ = false;    // VANISHED instead of EXPUNGE
+  bool utf8_ = false;       // ENABLE UTF8=ACCEPT (RFC 6855): mailbox names in UTF-8, not modified UTF-7
+
+  // Mailbox names on the wire: modified UTF-7 (RFC 3501 5.1.3), or UTF-8 once UTF8=ACCEPT is
+  // enabled. In: decoded to the stored UTF-8 (nullopt: not valid in this session's form).
+  std::optional<std::string> name_in(std::string_view wire) const;
+  // A mailbox name argument, decoded and normalized (INBOX); for CREATE a trailing
+  // delimiter is dropped (RFC 3501 6.3.3).
+  std::optional<std::string> mailbox_arg(const Token& t, bool for_create = false) const;
+  std::string mailbox_out(const std::string& utf8_name) const;
   void enable_condstore();  // sets condstore_; reports HIGHESTMODSEQ when that enables it
 
   // Reports removed messages: "* n EXPUNGE" each (highest first), or one VANISHED.

@@ -20,6 +20,8 @@ Settings load_settings(config::Source& src) {
   src.get(sec, "max_search_depth", s.max_search_depth, 1, 1000);
   src.get(sec, "max_search_keys", s.max_search_keys, 1, 1000000);
   src.get(sec, "max_list_pattern", s.max_list_pattern, 64, 65536);
+  // Each kept update is evaluated again when the mailbox changes: a small number.
+  src.get(sec, "max_search_updates", s.max_search_updates, 0, 1000);
   src.get_duration(sec, "idle_timeout", s.idle_timeout);
   src.get_duration(sec, "login_timeout", s.login_timeout);
   src.get_duration(sec, "tls_handshake_timeout", s.tls_handshake_timeout);

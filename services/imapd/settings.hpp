@@ -27,6 +27,7 @@ struct Settings {
   std::uint32_t max_search_depth = 100;            // NOT/OR/(…) levels in SEARCH, SORT, THREAD; more: BAD
   std::uint32_t max_search_keys = 10000;           // search keys in one command; more: BAD
   std::uint32_t max_list_pattern = 1024;           // bytes of LIST/LSUB patterns (with the reference) in one command
+  std::uint32_t max_search_updates = 16;           // SEARCH RETURN (UPDATE) kept per session; more: OK [NOUPDATE]
   std::chrono::milliseconds idle_timeout{std::chrono::minutes(30)};  // RFC 3501 5.4: at least 30 min
   std::chrono::milliseconds login_timeout{std::chrono::minutes(1)};  // before authentication
   std::chrono::milliseconds tls_handshake_timeout{std::chrono::seconds(30)};

@@ -1,8 +1,8 @@
 // libFuzzer: IMAP framing and the command parser with the server's real limits (a
 // command's text outside literals up to max_line_length, literals up to max_literal_size),
 // then what the session does next with the tokens: SEARCH programs parsed with the
-// server's limits and matched against a message, FETCH items, sequence sets and mailbox
-// names.
+// server's limits and matched against a message, FETCH items, sequence sets, mailbox
+// names, and CATENATE's IMAP URLs (whose SECTION is walked over the message like a FETCH).
 //
 // Inputs are expanded before framing, so a short input can stand for a command as long as
 // the limits allow (a 64 KB chain of NOTs, thousands of literals): "\0R" + two bytes n
@@ -15,6 +15,7 @@
 #include <string_view>
 
 #include "proto/fetch.hpp"
+#include "proto/imapurl.hpp"
 #include "proto/mutf7.hpp"
 #include "proto/parser.hpp"
 #include "mime/mime.hpp"
@@ -93,6 +94,17 @@ void use_command(const Command& c, const Settings& st) {
       }
     }
     (void)parse_sequence_set(a.text);
+    // CATENATE (TEXT … URL "…"): a URL names one message, and its SECTION parses as a FETCH's.
+    if (auto u = parse_imap_url(a.text)) {
+      if (u->uid == 0 || (!u->relative_to_selected && u->mailbox.empty())) std::abort();
+      if (!u->section.empty() && message) {
+        Token t;
+        t.text = "BODY.PEEK[" + u->section + "]";
+        auto its = parse_fetch_items(t);
+        if (auto* list = std::get_if<std::vector<FetchItem>>(&its); list && list->size() == 1)
+          (void)section_bytes("", *message, mailstead::mime::parse(*message), list->front());
+      }
+    }
     if (auto u = mutf7_to_utf8(a.text)) {
       if (mutf7_to_utf8(utf8_to_mutf7(*u)) != *u) std::abort();
     }

@@ -109,6 +109,17 @@ def wait_port(port, timeout=15):
     raise AssertionError(f"nothing listens on {port}")
 
 
+def wait_for(condition, timeout=60, what="condition"):
+    """Polls `condition()` until it is true; fails naming `what` after `timeout` seconds."""
+    import time
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
 def wait_for_line(stream, text, timeout=30):
     """Reads the pipe `stream` until `text` has arrived; returns what was read, or None at
     end of file or after `timeout` seconds. A wait on what the program says, not on time."""

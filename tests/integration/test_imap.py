@@ -161,8 +161,10 @@ class ImapTest(unittest.TestCase):
         self.assertTrue(un[0].startswith(b'* ID ("name" "Mailstead"'))
         tagged, un = r.cmd("NAMESPACE")
         self.assertEqual(un, [b'* NAMESPACE (("" "/")) NIL NIL'])
-        tagged, un = r.cmd("ENABLE UTF8=ACCEPT")
+        tagged, un = r.cmd("ENABLE IMAP4rev2 X-UNKNOWN")
         self.assertEqual(un, [b"* ENABLED"], "nothing is enabled that is not advertised")
+        tagged, un = r.cmd("ENABLE UTF8=ACCEPT IMAP4rev2")
+        self.assertEqual(un, [b"* ENABLED UTF8=ACCEPT"])
 
     # ---- SELECT ----
     def test_select_reply(self):

@@ -205,6 +205,110 @@ class ImapProtocolTest(unittest.TestCase):
         self.assertEqual(esearch("COUNT"), max(modseq.values()))
         self.assertEqual(esearch("ALL"), max(modseq.values()))
 
+    # 9.12, verified in full: reference loops of every shape, comments in every place an
+    # address may hold one, HIGHESTMODSEQ from each CONDSTORE-enabling command, MIN/MAX MODSEQ
+
+    def test_thread_references_loops_of_every_shape(self):
+        def msg(hour, subject, mid, extra=b""):
+            return (b"Date: Mon, 1 Jan 2024 %02d:00:00 +0000\r\nSubject: %s\r\nMessage-ID: <%s@x>\r\n%s\r\nx\r\n"
+                    % (hour, subject, mid, extra))
+        r = self.raw()
+        # a message that references itself stands alone
+        self.fresh(r, msg(1, b"self", b"s", b"References: <s@x>\r\nIn-Reply-To: <s@x>\r\n"))
+        self.assertEqual(r.cmd("THREAD REFERENCES UTF-8 ALL")[1], [b"* THREAD (1)"])
+        # a cycle of three through References: the link that would close it is not made
+        self.fresh(r, msg(1, b"a", b"a", b"References: <c@x>\r\n"), msg(2, b"b", b"b", b"References: <a@x>\r\n"),
+                   msg(3, b"c", b"c", b"References: <b@x>\r\n"))
+        self.assertEqual(r.cmd("THREAD REFERENCES UTF-8 ALL")[1], [b"* THREAD (3 1 2)"])
+        # a loop inside one References list (<p> <q> <p>): p-q is linked, q-p is not; the
+        # message's parent is its last reference, p
+        self.fresh(r, msg(1, b"p", b"p"), msg(2, b"q", b"q"), msg(3, b"m", b"m", b"References: <p@x> <q@x> <p@x>\r\n"))
+        self.assertEqual(r.cmd("THREAD REFERENCES UTF-8 ALL")[1], [b"* THREAD (1 (2)(3))"])
+        # a loop through In-Reply-To alone
+        self.fresh(r, msg(1, b"x", b"x", b"In-Reply-To: <y@x>\r\n"), msg(2, b"y", b"y", b"In-Reply-To: <x@x>\r\n"))
+        self.assertEqual(r.cmd("THREAD REFERENCES UTF-8 ALL")[1], [b"* THREAD (2 1)"])
+        # a long cycle through missing messages (placeholders) ends too, every message once
+        chain = [msg(1 + i % 20, b"l%d" % i, b"l%d" % i, b"References: <l%d@x> <gone%d@x>\r\n" % ((i + 1) % 30, i))
+                 for i in range(30)]
+        self.fresh(r, *chain)
+        tagged, un = r.cmd("THREAD REFERENCES UTF-8 ALL")
+        self.assertIn(" OK ", tagged)
+        self.assertEqual(sorted(int(n) for n in re.findall(rb"\d+", un[0])), list(range(1, 31)))
+
+    def test_envelope_comments_never_leak(self):
+        r = self.raw()
+        # RFC 5322 appendix A.5's comments, a group with comments, an empty group
+        self.fresh(r, b"From: Pete(A nice \\) chap) <pete(his account)@silly.test(his host)>\r\n"
+                      b"To: A Group(Some people)\r\n   :Chris Jones <c@(Chris's host.)public.example>,\r\n"
+                      b"     joe@example.org,\r\n John <jdoe@one.test> (my dear friend); (the end of the group)\r\n"
+                      b"Cc:(Empty list)(start)Hidden recipients  :(nobody(that I know))  ;\r\n"
+                      b"Bcc: (lead) user(in local)@(in domain)domain.example (Real (nested) Name)\r\n"
+                      b"Subject: comments\r\n\r\nx\r\n")
+        tagged, un = r.cmd("FETCH 1 ENVELOPE")
+        self.assertIn(" OK ", tagged)
+        env = un[0]
+        pete = b'(("Pete" NIL "pete" "silly.test"))'
+        # From, Sender and Reply-To (the last two default to From)
+        self.assertEqual(env.count(pete), 3, env)
+        self.assertIn(b'((NIL NIL "A Group" NIL)("Chris Jones" NIL "c" "public.example")(NIL NIL "joe" "example.org")'
+                      b'("John" NIL "jdoe" "one.test")(NIL NIL NIL NIL))', env)
+        self.assertIn(b'((NIL NIL "Hidden recipients" NIL)(NIL NIL NIL NIL))', env)
+        self.assertIn(b'((NIL NIL "user" "domain.example"))', env)
+        for leak in (b"nice", b"account", b"host", b"friend", b"people", b"nobody", b"Empty", b"lead", b"Real",
+                     b"nested", b"in local", b"in domain"):
+            self.assertNotIn(leak, env)
+
+    def test_every_condstore_enabling_command_reports_highestmodseq(self):
+        def highest(r, box):
+            tagged, un = r.cmd(f'STATUS "{box}" (HIGHESTMODSEQ)')
+            return int(re.search(rb"HIGHESTMODSEQ (\d+)", un[-1]).group(1))
+        commands = ["FETCH 1 (FLAGS) (CHANGEDSINCE 1)", "UID FETCH 1:* (MODSEQ)", "STORE 1 (UNCHANGEDSINCE 99999) +FLAGS (x)",
+                    "UID SEARCH MODSEQ 1", "SEARCH RETURN (MIN) MODSEQ 1", "ENABLE CONDSTORE"]
+        owner = self.raw()
+        box = self.fresh(owner, b"Subject: a\r\n\r\nx\r\n", b"Subject: b\r\n\r\nx\r\n", select=False)
+        owner.cmd(f'SELECT "{box}"')
+        owner.cmd("STORE 2 +FLAGS (\\Seen)")
+        expected = highest(self.raw(), box)
+        for command in commands:
+            r = self.raw()
+            tagged, un = r.cmd(f'SELECT "{box}"')
+            self.assertFalse(any(b"HIGHESTMODSEQ" in u for u in un + [tagged.encode()]), "not before CONDSTORE")
+            tagged, un = r.cmd(command)
+            self.assertIn(" OK ", tagged, command)
+            self.assertEqual(un[0], b"* OK [HIGHESTMODSEQ %d] Highest" % expected, command)
+            self.assertFalse(any(b"HIGHESTMODSEQ" in u for u in r.cmd(command)[1]), f"{command}: once only")
+            if command.startswith("STORE"):
+                expected = highest(self.raw(), box)
+        # SELECT (CONDSTORE) reports it in its own OK; a later FETCH MODSEQ adds none
+        r = self.raw()
+        tagged, un = r.cmd(f'SELECT "{box}" (CONDSTORE)')
+        self.assertIn(b"* OK [HIGHESTMODSEQ %d]" % expected, b"\n".join(un))
+        self.assertFalse(any(b"HIGHESTMODSEQ" in u for u in r.cmd("FETCH 1 (MODSEQ)")[1]))
+        # outside a selected mailbox, ENABLE CONDSTORE has nothing to report
+        r = self.raw()
+        self.assertEqual(r.cmd("ENABLE CONDSTORE")[1], [b"* ENABLED CONDSTORE"])
+
+    def test_esearch_min_max_modseq_with_uids_and_no_match(self):
+        r = self.raw()
+        self.fresh(r, *[b"Subject: %d\r\n\r\nx\r\n" % i for i in range(3)])
+        r.cmd("ENABLE CONDSTORE")
+        r.cmd("STORE 3 +FLAGS (\\Flagged)")
+        r.cmd("STORE 1 +FLAGS (\\Flagged)")  # now the highest modseq, on the MIN message
+        r.cmd("STORE 2 +FLAGS (\\Answered)")  # higher still, on a message not reported
+        ms = {}
+        for line in r.cmd("UID FETCH 1:* (MODSEQ)")[1]:
+            m = re.search(rb"UID (\d+) MODSEQ \((\d+)\)|MODSEQ \((\d+)\) UID (\d+)", line)
+            uid, mod = (m.group(1), m.group(2)) if m.group(1) else (m.group(4), m.group(3))
+            ms[int(uid)] = int(mod)
+        uids = sorted(ms)
+        tagged, un = r.cmd("UID SEARCH RETURN (MAX) FLAGGED MODSEQ 1")
+        self.assertEqual(un[0].split(b") ", 1)[1], b"UID MAX %d MODSEQ %d" % (uids[2], ms[uids[2]]))
+        tagged, un = r.cmd("UID SEARCH RETURN (MIN) OR FLAGGED ANSWERED MODSEQ 1")
+        self.assertEqual(un[0].split(b") ", 1)[1], b"UID MIN %d MODSEQ %d" % (uids[0], ms[uids[0]]))
+        # nothing found: no MIN, no MAX, no MODSEQ
+        tagged, un = r.cmd("SEARCH RETURN (MIN MAX) MODSEQ 999999")
+        self.assertRegex(un[0], rb'^\* ESEARCH \(TAG "a\d+"\)$')
+
     # 9.13: NUL bytes never in an ordinary literal; BINARY (RFC 3516)
 
     def test_nul_bytes_and_binary(self):
@@ -381,6 +485,258 @@ class ImapProtocolTest(unittest.TestCase):
         self.assertIn("x1 NO [TOOBIG]", r.response("x1")[0])
         self.assertIn(" OK ", r.cmd("NOOP")[0])
 
+    # 9.14: CATENATE (RFC 4469) with URLAUTH-less IMAP URLs to the user's own messages
+
+    def catenate(self, r, box, parts, extra=""):
+        """APPEND box CATENATE (…): parts are ("TEXT", bytes) or ("URL", str)."""
+        r.n += 1
+        tag = f"a{r.n}"
+        data = f'{tag} APPEND "{box}"{extra} CATENATE ('.encode()
+        for i, (kind, value) in enumerate(parts):
+            data += b" " if i else b""
+            if kind == "TEXT":
+                data += b"TEXT {%d+}\r\n" % len(value) + value
+            else:
+                data += b'URL "' + value.encode() + b'"'
+        r.send(data + b")\r\n")
+        return r.response(tag)
+
+    def test_catenate_builds_drafts_from_stored_parts(self):
+        r = self.raw()
+        self.assertIn(b"CATENATE", self.caps(r))
+        source = (b"Subject: with attachment\r\nContent-Type: multipart/mixed; boundary=q\r\n\r\n"
+                  b"--q\r\n\r\nold text\r\n--q\r\nContent-Type: application/pdf\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+                  b"JVBERi0=\r\n--q--\r\n")
+        src = self.fresh(r, select=False)
+        tagged = self.append(r, src, source)
+        validity, uid = re.search(r"APPENDUID (\d+) (\d+)", tagged).groups()
+        drafts = self.fresh(r, select=False)
+        head = b"Subject: new draft\r\nContent-Type: multipart/mixed; boundary=n\r\n\r\n--n\r\n\r\nnew text\r\n--n\r\n"
+        tail = b"\r\n--n--\r\n"
+        base = f"/{src};UIDVALIDITY={validity}/;UID={uid}"
+        tagged, un = self.catenate(r, drafts, [("TEXT", head), ("URL", base + "/;SECTION=2.MIME"),
+                                               ("URL", base + "/;SECTION=2"), ("TEXT", tail)], " (\\Draft)")
+        self.assertRegex(tagged, r"OK \[APPENDUID \d+ 1\]")
+        attachment = b"Content-Type: application/pdf\r\nContent-Transfer-Encoding: base64\r\n\r\nJVBERi0="
+        # the absolute form, the user named, and the whole message; a PARTIAL range; a
+        # relative URL against the selected mailbox; a percent-encoded name
+        host = f"imap://alice%40example.test;AUTH=*@mail.example.test:{self.s.imaps}"
+        tagged, un = self.catenate(r, drafts, [("URL", f"{host}/{src}/;UID={uid}")])
+        self.assertIn(" OK ", tagged)
+        tagged, un = self.catenate(r, drafts, [("TEXT", b"Subject: partial\r\n\r\n"),
+                                               ("URL", base + "/;SECTION=1/;PARTIAL=0.3")])
+        self.assertIn(" OK ", tagged)
+        r.cmd(f'SELECT "{src}"')
+        tagged, un = self.catenate(r, drafts, [("URL", f";UID={uid}/;SECTION=HEADER"), ("TEXT", b"relative\r\n")])
+        self.assertIn(" OK ", tagged)
+        self.assertIn(" OK ", r.cmd('CREATE "Entw&APw-rfe"')[0])
+        self.append(r, "Entw&APw-rfe", b"Subject: umlaut box\r\n\r\nbody\r\n")
+        tagged, un = self.catenate(r, drafts, [("URL", "/Entw%C3%BCrfe/;UID=1")])
+        self.assertIn(" OK ", tagged)
+        r.cmd(f'SELECT "{drafts}"')
+        tagged, un = r.cmd("FETCH 1:5 (FLAGS BODY.PEEK[])")
+        bodies = [re.search(rb"\{\d+\}\r\n(.*)\)$", u, re.S).group(1) for u in un]
+        self.assertEqual(bodies[0], head + attachment + tail)
+        self.assertIn(b"\\Draft", un[0])
+        self.assertEqual(bodies[1], source)
+        self.assertEqual(bodies[2], b"Subject: partial\r\n\r\nold")
+        self.assertEqual(bodies[3], b"Subject: with attachment\r\nContent-Type: multipart/mixed; boundary=q\r\n\r\nrelative\r\n")
+        self.assertEqual(bodies[4], b"Subject: umlaut box\r\n\r\nbody\r\n")
+        # what cannot be fetched: NO [BADURL …], and nothing of the command is stored, even
+        # with good messages before it in the same MULTIAPPEND
+        bad = [f"imap://bob%40example.test@mail.example.test/{src}/;UID={uid}",   # another user
+               f"imap://elsewhere.example/{src}/;UID={uid}",                      # another server
+               f"/{src};UIDVALIDITY={int(validity) + 1}/;UID={uid}",              # UIDVALIDITY changed
+               f"/{src}/;UID={int(uid) + 5}", "/Nowhere/;UID=1",                  # no such message/mailbox
+               f"/{src}/;UID={uid};EXPIRE=2030-01-01T00:00:00Z;URLAUTH=anonymous:internal:0123",
+               f"/{src}/;UID={uid}/;SECTION=9", "/;UID=1", "http://example.com/"]
+        for url in bad:
+            r.n += 1
+            tag = f"a{r.n}"
+            one = b"Subject: fine\r\n\r\nx\r\n"
+            r.send(f'{tag} APPEND "{drafts}" {{{len(one)}+}}\r\n'.encode() + one +
+                   f' CATENATE (TEXT {{2+}}\r\nab URL "{url}")\r\n'.encode())
+            self.assertRegex(r.response(tag)[0], r"^a\d+ NO \[BADURL ", url)
+        tagged, un = r.cmd(f'STATUS "{drafts}" (MESSAGES)')
+        self.assertIn(b"MESSAGES 5", un[0])
+        # syntax: BAD
+        for cat in ("CATENATE ()", "CATENATE (TEXT)", 'CATENATE (TEXT "quoted")', 'CATENATE (FOO "x")', "CATENATE"):
+            self.assertIn(" BAD ", r.cmd(f'APPEND "{drafts}" {cat}')[0], cat)
+
+    # 9.14: CONTEXT=SEARCH (RFC 5267 4): results kept up to date, PARTIAL, CANCELUPDATE
+
+    def test_context_search_updates(self):
+        a, b = self.raw(), self.raw()
+        self.assertIn(b"CONTEXT=SEARCH", self.caps(a))
+        box = self.fresh(a, *[b"Subject: %d\r\n\r\nx\r\n" % i for i in range(5)])
+        b.cmd(f'SELECT "{box}"')
+        uids = [int(re.search(rb"UID (\d+)", u).group(1)) for u in a.cmd("FETCH 1:* (UID)")[1]]
+        tagged, un = a.cmd("UID SEARCH RETURN (UPDATE) UNSEEN")
+        t1 = tagged.split()[0]
+        self.assertEqual(un, [f'* ESEARCH (TAG "{t1}") UID ALL {uids[0]}:{uids[4]}'.encode()])
+        tagged, un = a.cmd("SEARCH RETURN (COUNT UPDATE) FLAGGED")
+        t2 = tagged.split()[0]
+        self.assertEqual(un, [f'* ESEARCH (TAG "{t2}") COUNT 0'.encode()])
+        # another session changes flags and adds a message
+        b.cmd("STORE 2 +FLAGS (\\Seen)")
+        b.cmd("STORE 3 +FLAGS (\\Flagged)")
+        self.append(b, box, b"Subject: new\r\n\r\nx\r\n")
+        tagged, un = a.cmd("NOOP")
+        self.assertIn(f'* ESEARCH (TAG "{t1}") UID REMOVEFROM (0 {uids[1]}) ADDTO (0 {uids[4] + 1})'.encode(), un)
+        self.assertIn(f'* ESEARCH (TAG "{t2}") ADDTO (0 3)'.encode(), un)
+        self.assertIn(b"* 6 EXISTS", un)
+        # nothing changed: nothing sent
+        self.assertEqual(a.cmd("NOOP")[1], [])
+        # an expunge: REMOVEFROM comes before the EXPUNGE, with the sequence number it had
+        b.cmd("STORE 3 +FLAGS (\\Deleted)")
+        b.cmd("EXPUNGE")
+        tagged, un = a.cmd("NOOP")
+        removal = un.index(f'* ESEARCH (TAG "{t2}") REMOVEFROM (0 3)'.encode())
+        self.assertLess(removal, un.index(b"* 3 EXPUNGE"))
+        self.assertIn(f'* ESEARCH (TAG "{t1}") UID REMOVEFROM (0 {uids[2]})'.encode(), un)
+        # the session's own changes count too; updates arrive during IDLE
+        a.cmd("STORE 1 +FLAGS (\\Flagged)")
+        self.assertIn(f'* ESEARCH (TAG "{t2}") ADDTO (0 1)'.encode(), a.cmd("NOOP")[1])
+        a.n += 1
+        idle = f"a{a.n}"
+        a.send(f"{idle} IDLE\r\n")
+        self.assertTrue(a.line().startswith(b"+ "))
+        b.cmd("STORE 4 +FLAGS (\\Flagged)")
+        lines = [a.line(), a.line()]
+        self.assertIn(f'* ESEARCH (TAG "{t2}") ADDTO (0 4)'.encode(), lines)
+        a.send("DONE\r\n")
+        self.assertIn(" OK ", a.response(idle)[0])
+        # CANCELUPDATE: no more updates for that tag; an unknown tag is BAD
+        self.assertIn(" OK ", a.cmd(f'CANCELUPDATE "{t2}"')[0])
+        b.cmd("STORE 1 -FLAGS (\\Flagged)")
+        self.assertFalse(any(b"ESEARCH" in u for u in a.cmd("NOOP")[1]))
+        self.assertIn(" BAD ", a.cmd(f'CANCELUPDATE "{t2}"')[0])
+        # PARTIAL: positions in the result
+        tagged, un = a.cmd("SEARCH RETURN (PARTIAL 2:3) ALL")
+        self.assertTrue(un[0].endswith(b" PARTIAL (2:3 2:3)"), un)
+        tagged, un = a.cmd("UID SEARCH RETURN (PARTIAL 10:12 COUNT) ALL")
+        self.assertTrue(un[0].endswith(b" COUNT 5 PARTIAL (10:12 NIL)"), un)
+        self.assertIn(" BAD ", a.cmd("SEARCH RETURN (PARTIAL 0:x) ALL")[0])
+        # leaving the mailbox ends every kept search
+        a.cmd(f'SELECT "{box}"')
+        b.cmd("STORE 5 +FLAGS (\\Seen)")
+        self.assertFalse(any(b"ESEARCH" in u for u in a.cmd("NOOP")[1]))
+        self.assertIn(" BAD ", a.cmd(f'CANCELUPDATE "{t1}"')[0])
+        # at most max_search_updates (16) per session: then OK [NOUPDATE]
+        for _ in range(16):
+            self.assertNotIn("NOUPDATE", a.cmd("SEARCH RETURN (UPDATE) SEEN")[0])
+        tagged, un = a.cmd("SEARCH RETURN (UPDATE) SEEN")
+        self.assertRegex(tagged, r'^(a\d+) OK \[NOUPDATE "\1"\]')
+
+    def test_select_reports_the_closed_mailbox_first(self):
+        # RFC 7162 3.2.11: with QRESYNC advertised, SELECT/EXAMINE of another mailbox first
+        # says the previous one is closed; a first SELECT says nothing of the kind
+        r = self.raw()
+        self.assertIn(b"QRESYNC", self.caps(r))
+        box = self.fresh(r, b"Subject: a\r\n\r\nx\r\n", select=False)
+        tagged, un = r.cmd("SELECT INBOX")
+        self.assertFalse(any(b"CLOSED" in u for u in un))
+        tagged, un = r.cmd(f'EXAMINE "{box}"')
+        self.assertEqual(un[0], b"* OK [CLOSED] Previous mailbox closed")
+        tagged, un = r.cmd('SELECT "no such box"')
+        self.assertEqual(un, [b"* OK [CLOSED] Previous mailbox closed"])
+        self.assertIn(" NO ", tagged)
+        self.assertIn(" BAD ", r.cmd("FETCH 1 FLAGS")[0], "nothing is selected after a failed SELECT")
+
+    # SEARCHRES (RFC 5182): SEARCH RETURN (SAVE) and "$"
+
+    def test_searchres_saves_the_result_as_dollar(self):
+        r = self.raw()
+        self.assertIn(b"SEARCHRES", self.caps(r))
+        box = self.fresh(r, *[b"Subject: %d\r\n\r\nx\r\n" % i for i in range(6)])
+        uids = [int(re.search(rb"UID (\d+)", u).group(1)) for u in r.cmd("FETCH 1:* (UID)")[1]]
+        r.cmd("STORE 2,4,5 +FLAGS (\\Flagged)")
+        # SAVE alone answers nothing but OK
+        tagged, un = r.cmd("SEARCH RETURN (SAVE) FLAGGED")
+        self.assertIn(" OK ", tagged)
+        self.assertEqual(un, [])
+        # "$" names the same messages in FETCH, UID FETCH, SEARCH, STORE and COPY
+        tagged, un = r.cmd("FETCH $ (UID)")
+        self.assertEqual([int(re.search(rb"UID (\d+)", u).group(1)) for u in un], [uids[1], uids[3], uids[4]])
+        tagged, un = r.cmd("UID FETCH $ (FLAGS)")
+        self.assertEqual(len(un), 3)
+        self.assertEqual(r.cmd("SEARCH $ NOT 4")[1], [b"* SEARCH 2 5"])
+        self.assertEqual(r.cmd("UID SEARCH UID $")[1], [b"* SEARCH %d %d %d" % (uids[1], uids[3], uids[4])])
+        r.cmd("STORE $ +FLAGS (\\Answered)")
+        self.assertEqual(r.cmd("SEARCH ANSWERED")[1], [b"* SEARCH 2 4 5"])
+        target = self.fresh(r, select=False)
+        self.assertIn(" OK [COPYUID", r.cmd(f'COPY $ "{target}"')[0])
+        # an expunged message leaves "$"
+        r.cmd("STORE 4 +FLAGS (\\Deleted)")
+        r.cmd("EXPUNGE")
+        self.assertEqual(r.cmd("SEARCH $")[1], [b"* SEARCH 2 4"])
+        # SAVE with MIN or MAX keeps only those; with other options the whole result
+        tagged, un = r.cmd("SEARCH RETURN (SAVE MIN) FLAGGED")
+        self.assertTrue(un[0].endswith(b" MIN 2"), un)
+        self.assertEqual(r.cmd("SEARCH $")[1], [b"* SEARCH 2"])
+        tagged, un = r.cmd("UID SEARCH RETURN (SAVE COUNT) ALL")
+        self.assertTrue(un[0].endswith(b" COUNT 5"), un)
+        self.assertEqual(r.cmd("SEARCH $")[1], [b"* SEARCH 1 2 3 4 5"])
+        # a failing SEARCH … SAVE empties "$"; selecting a mailbox empties it
+        self.assertIn(" BAD ", r.cmd("SEARCH RETURN (SAVE) NOSUCHKEY")[0])
+        self.assertEqual(r.cmd("SEARCH $")[1], [b"* SEARCH"])
+        r.cmd("SEARCH RETURN (SAVE) ALL")
+        r.cmd(f'SELECT "{box}"')
+        self.assertEqual(r.cmd("FETCH $ (UID)")[1], [])
+
+    # 9.14: UTF8=ACCEPT (RFC 6855): UTF-8 names and strings once enabled, APPEND UTF8 (~{n})
+
+    def test_utf8_accept(self):
+        box = "Entwürfe-" + self._testMethodName[-6:]
+        client = imaplib.IMAP4_SSL("127.0.0.1", self.s.imaps, ssl_context=self.tls)
+        client.login("alice@example.test", "alice-pw")
+        self.assertIn(b"UTF8=ACCEPT", client.capability()[1][0].split())
+        typ, data = client.enable("UTF8=ACCEPT")
+        self.assertEqual(typ, "OK")
+        self.assertEqual(client.untagged_responses.get("ENABLED"), [b"UTF8=ACCEPT"])
+        self.assertEqual(client.create(f'"{box}"')[0], "OK")
+        typ, data = client.list('""', f'"{box}"')
+        self.assertEqual(data, [f'(\\HasNoChildren) "/" "{box}"'.encode()])
+        self.assertEqual(client.select(f'"{box}"')[0], "OK")
+        client.logout()
+        # a session that did not enable it sees the same mailbox in modified UTF-7
+        r = self.raw()
+        tagged, un = r.cmd(f'LIST "" "Entw*"')
+        self.assertIn(f'"{box}"'.replace("ü", "&APw-").encode(), b"".join(un))
+        # ... and may not use APPEND UTF8
+        self.assertIn(" BAD ", r.cmd(f'APPEND INBOX UTF8 (~{{3+}}\r\nabc)')[0])
+        tagged, un = r.cmd("ENABLE UTF8=ACCEPT")
+        self.assertEqual(un, [b"* ENABLED UTF8=ACCEPT"])
+        self.assertEqual(r.cmd("ENABLE UTF8=ACCEPT")[1], [b"* ENABLED"], "reported once")
+        message = "From: Jörg <jörg@exämple.test>\r\nSubject: Grüße\r\n\r\nHallo\r\n".encode()
+        r.n += 1
+        tag = f"a{r.n}"
+        r.send(f'{tag} APPEND "{box}" (\\Seen) UTF8 (~{{{len(message)}}}\r\n'.encode())
+        self.assertTrue(r.line().startswith(b"+ "))
+        r.send(message + b")\r\n")
+        self.assertIn(" OK [APPENDUID", r.response(tag)[0])
+        # and as a CATENATE part (RFC 6855 4)
+        r.send(f'c1 APPEND "{box}" CATENATE (UTF8 (~{{{len(message)}+}}\r\n'.encode() + message + b"))\r\n")
+        self.assertIn(" OK [APPENDUID", r.response("c1")[0])
+        self.assertIn(" OK ", r.cmd(f'SELECT "{box}"')[0])
+        tagged, un = r.cmd("FETCH 1:2 (FLAGS BODY.PEEK[])")
+        self.assertIn(message, un[0])
+        self.assertIn(message, un[1])
+        # search strings are UTF-8, and a CHARSET now conflicts (RFC 6855 3, erratum 4029)
+        self.assertEqual(r.cmd('SEARCH SUBJECT "Grüße"')[1], [b"* SEARCH 1 2"])
+        self.assertIn(" BAD ", r.cmd("SEARCH CHARSET UTF-8 ALL")[0])
+        self.assertIn(" BAD ", r.cmd("SORT (SUBJECT) US-ASCII ALL")[0])
+        self.assertIn(" OK ", r.cmd("SORT (SUBJECT) UTF-8 ALL")[0])
+        # "&" is an ordinary character in a UTF-8 name; invalid UTF-8 is refused
+        self.assertIn(" OK ", r.cmd('CREATE "R&D"')[0])
+        tagged, un = r.cmd('LIST "" "R&D"')
+        self.assertEqual(un, [b'* LIST (\\HasNoChildren) "/" "R&D"'])
+        r.send(b'bad1 CREATE "bad\xff"\r\n')
+        self.assertIn(" NO ", r.response("bad1")[0])
+        r2 = self.raw()
+        tagged, un = r2.cmd('LIST "" "R*"')
+        self.assertIn(b'"R&-D"', b"".join(un))
+
     # docs/imap.md lists every advertised capability with the test that proves it
 
     def test_docs_list_every_advertised_capability_with_its_test(self):
@@ -406,6 +762,44 @@ class ImapProtocolTest(unittest.TestCase):
                 for name in parts[1:]:
                     obj = getattr(obj, name, None)
                     self.assertIsNotNone(obj, f"docs/imap.md names {ref}, which does not exist")
+
+
+
+class ImapProtocolLimitsTest(unittest.TestCase):
+    """The limits the extensions answer to, set small: max_literal_size bounds the message
+    CATENATE builds, max_search_updates the searches kept up to date."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.s = Suite(imapd_toml='max_literal_size = "2K"\nmax_literal_memory = "1M"\nmax_search_updates = 1\n').start("imapd")
+        cls.s.cli("domain", "add", "example.test")
+        cls.s.cli("user", "add", "alice@example.test", "--password", "alice-pw")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.s.cleanup()
+
+    def test_catenate_result_and_kept_searches_are_bounded(self):
+        r = Raw(self.s.imaps, self.s.cert)
+        self.assertIn(" OK ", r.cmd('LOGIN "alice@example.test" "alice-pw"')[0])
+        big = b"Subject: big\r\n\r\n" + b"x" * 1400 + b"\r\n"
+        r.send(f'p1 APPEND INBOX {{{len(big)}+}}\r\n'.encode() + big + b"\r\n")
+        uid = re.search(r"APPENDUID \d+ (\d+)", r.response("p1")[0]).group(1)
+        url = f'URL "/INBOX/;UID={uid}"'
+        self.assertIn(" OK ", r.cmd(f"APPEND INBOX CATENATE ({url})")[0])
+        tagged, un = r.cmd(f"APPEND INBOX CATENATE ({url} {url})")
+        self.assertRegex(tagged, r"^a\d+ NO \[TOOBIG\] .*2048")
+        tagged, un = r.cmd("STATUS INBOX (MESSAGES)")
+        self.assertIn(b"MESSAGES 2", un[0])
+        # the bytes URLs bring in count against max_literal_memory: 800 × 1.4 KB > 1 MiB
+        tagged, un = r.cmd("APPEND INBOX" + f" CATENATE ({url})" * 800)
+        self.assertRegex(tagged, r"^a\d+ NO \[UNAVAILABLE\]")
+        tagged, un = r.cmd("STATUS INBOX (MESSAGES)")
+        self.assertIn(b"MESSAGES 2", un[0])
+        self.assertIn(" OK ", r.cmd("APPEND INBOX" + f" CATENATE ({url})" * 100)[0], "released after the command")
+        r.cmd("SELECT INBOX")
+        self.assertNotIn("NOUPDATE", r.cmd("SEARCH RETURN (UPDATE) ALL")[0])
+        self.assertRegex(r.cmd("SEARCH RETURN (UPDATE) SEEN")[0], r"OK \[NOUPDATE \"a\d+\"\] .*limit is 1\)")
 
 
 if __name__ == "__main__":

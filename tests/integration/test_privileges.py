@@ -4,7 +4,7 @@ import pwd
 import smtplib
 import unittest
 
-from helpers import SmtpServer, missing
+from helpers import SmtpServer, missing, wait_for
 
 
 class PrivilegesTest(unittest.TestCase):
@@ -18,6 +18,8 @@ class PrivilegesTest(unittest.TestCase):
             s.cli("domain", "add", "example.test")
             s.cli("user", "add", "alice@example.test", "--password", "pw")
             s.start()
+            # The port answers as soon as it is bound, a moment before the switch.
+            wait_for(lambda: "event=security.dropped_privileges" in s.logs(), what="the privileges to drop")
             with open(f"/proc/{s.proc.pid}/status") as f:
                 uids = next(line for line in f if line.startswith("Uid:")).split()[1:]
             nobody = pwd.getpwnam("nobody").pw_uid

@@ -12,7 +12,7 @@ import threading
 import time
 import unittest
 
-from helpers import Suite
+from helpers import Suite, wait_for
 from test_sieve import ManageSieve
 
 
@@ -42,15 +42,6 @@ def cpu_seconds(pid):
     with open(f"/proc/{pid}/stat") as f:
         fields = f.read().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def wait_for(condition, timeout=60, what="condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def entries(store_dir, table):

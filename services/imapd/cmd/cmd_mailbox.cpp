@@ -10,12 +10,18 @@
 #include <algorithm>
 #include <cctype>
 #include <ctime>
+#include <deque>
 #include <map>
+
+#include <unistr.h>
 
 #include "directory/directory.hpp"
 #include "log/log.hpp"
 #include "mime/cache.hpp"
 #include "mime/imap_structure.hpp"
+#include "mime/mime.hpp"
+#include "proto/fetch.hpp"
+#include "proto/imapurl.hpp"
 #include "proto/mutf7.hpp"
 #include "proto/search.hpp"
 #include "proto/wildcard.hpp"
@@ -30,20 +36,6 @@
 namespace mailstead::imap {
 
 namespace {
-
-// A mailbox name argument, decoded to the stored UTF-8 form. For CREATE, a trailing
-// delimiter declares that names will be created under it (RFC 3501 6.3.3): it is dropped.
-std::optional<std::string> mailbox_arg(const Token& t, bool for_create = false) {
-  if (t.kind == Token::Kind::list) return std::nullopt;
-  auto utf8 = mutf7_to_utf8(t.text);
-  if (utf8 && for_create && utf8->size() > 1 && utf8->back() == '/') utf8->pop_back();
-  if (!utf8 || utf8->empty() || utf8->size() > 400) return std::nullopt;
-  auto n = normalize_mailbox(*utf8);
-  if (n.front() == '/' || n.back() == '/' || n.find("//") != std::string::npos) return std::nullopt;
-  return n;
-}
-
-std::string mailbox_out(const std::string& utf8_name) { return mime::imap_string(utf8_to_mutf7(utf8_name)); }
 
 std::string flag_name(std::uint32_t bit) {
   switch (bit) {
@@ -76,6 +68,37 @@ bool parse_date_time(std::string_view s, std::int64_t& t) {
 }
 
 }  // namespace
+
+std::optional<std::string> Session::name_in(std::string_view wire) const {
+  if (!utf8_) return mutf7_to_utf8(wire);
+  // RFC 6855 3: once enabled, names are UTF-8 as they stand ("&" is an ordinary character).
+  if (u8_check(reinterpret_cast<const std::uint8_t*>(wire.data()), wire.size())) return std::nullopt;
+  return std::string(wire);
+}
+
+std::optional<std::string> Session::mailbox_arg(const Token& t, bool for_create) const {
+  if (t.kind == Token::Kind::list) return std::nullopt;
+  auto utf8 = name_in(t.text);
+  if (utf8 && for_create && utf8->size() > 1 && utf8->back() == '/') utf8->pop_back();
+  if (!utf8 || utf8->empty() || utf8->size() > 400) return std::nullopt;
+  auto n = normalize_mailbox(*utf8);
+  if (n.front() == '/' || n.back() == '/' || n.find("//") != std::string::npos) return std::nullopt;
+  return n;
+}
+
+std::string Session::mailbox_out(const std::string& utf8_name) const {
+  if (!utf8_) return mime::imap_string(utf8_to_mutf7(utf8_name));
+  // RFC 6855 3: a quoted string may hold UTF-8; a literal only for what cannot be quoted.
+  bool quotable = utf8_name.size() < 1024;
+  for (unsigned char ch : utf8_name) quotable &= ch >= 0x20 && ch != 0x7f;
+  if (!quotable) return mime::imap_string(utf8_name);
+  std::string out = "\"";
+  for (char ch : utf8_name) {
+    if (ch == '"' || ch == '\\') out.push_back('\\');
+    out.push_back(ch);
+  }
+  return out + "\"";
+}
 
 void Session::flags_responses() {
   std::string kw;
@@ -114,6 +137,7 @@ std::string Session::modseq_item(const ViewMessage& m) const {
 
 void Session::report_expunged(const std::vector<std::size_t>& indexes_desc) {
   if (indexes_desc.empty()) return;
+  search_updates_expunging(indexes_desc);
   if (qresync_) {
     std::vector<std::uint32_t> uids;
     for (auto i : indexes_desc) uids.push_back(selected_->messages[i].uid);
@@ -177,6 +201,12 @@ void Session::load_view(std::uint64_t id) {
 }
 
 void Session::refresh(bool expunges) {
+  refresh_view(expunges);
+  // Updates of kept searches go where expunges may (RFC 5267 4.3 follows RFC 3501 7.4.1).
+  if (expunges && !logout_) send_search_updates();
+}
+
+void Session::refresh_view(bool expunges) {
   if (!selected_) return;
   auto& v = *selected_;
   auto txn = shared_.store.read();
@@ -235,6 +265,12 @@ std::vector<std::size_t> Session::resolve_set(const SequenceSet& set, bool uid) 
   std::vector<std::size_t> out;
   const auto& msgs = selected_->messages;
   if (msgs.empty()) return out;
+  if (set.saved) {
+    // "$" names the same messages for UID and sequence-number commands (RFC 5182 2.1).
+    for (std::size_t i = 0; i < msgs.size(); ++i)
+      if (std::binary_search(saved_.begin(), saved_.end(), msgs[i].uid)) out.push_back(i);
+    return out;
+  }
   auto star = uid ? msgs.back().uid : static_cast<std::uint32_t>(msgs.size());
   for (std::size_t i = 0; i < msgs.size(); ++i)
     if (set.contains(uid ? msgs[i].uid : static_cast<std::uint32_t>(i + 1), star)) out.push_back(i);
@@ -272,7 +308,12 @@ void Session::cmd_select(Command& c, bool read_only) {
   }
   auto name = mailbox_arg(c.args[0]);
   if (!name) return tagged(c.tag, "NO", "Invalid mailbox name");
+  // RFC 7162 3.2.11 (QRESYNC is advertised): the mailbox this closes is reported closed
+  // before anything about the new one, so no response is taken for the wrong mailbox.
+  if (selected_) untagged("OK [CLOSED] Previous mailbox closed");
   selected_.reset();  // RFC 3501 6.3.1: a failed SELECT leaves no mailbox selected
+  updates_.clear();   // kept searches belong to the mailbox (RFC 5267 4.3)
+  saved_.clear();     // and so does "$" (RFC 5182 2.1)
   auto id = owner_mailbox(*name);
   if (!id) return tagged(c.tag, "NO", "[NONEXISTENT] No such mailbox");
   selected_.emplace();
@@ -359,7 +400,7 @@ void Session::cmd_list(Command& c, bool lsub) {
     ++i;
   }
   if (c.args.size() < i + 2) return bad(c.tag, c.name + " takes a reference and a pattern");
-  auto ref = mutf7_to_utf8(c.args[i].text);
+  auto ref = name_in(c.args[i].text);
   std::vector<std::string> patterns;
   if (c.args[i + 1].kind == Token::Kind::list) {
     for (const auto& p : c.args[i + 1].items) patterns.push_back(p.text);
@@ -388,7 +429,7 @@ void Session::cmd_list(Command& c, bool lsub) {
   std::vector<std::string> inbox_patterns;
   std::size_t pattern_bytes = 0;
   for (const auto& p : patterns) {
-    auto pu = mutf7_to_utf8(p);
+    auto pu = name_in(p);
     if (!pu) continue;  // matches no name
     auto full = *ref + *pu;
     pattern_bytes += full.size();
@@ -581,7 +622,11 @@ asio::awaitable<void> Session::cmd_delete(Command& c) {
       asio::use_awaitable);
   if (err) co_return tagged(c.tag, "NO", *err);
   if (ec) co_return tagged(c.tag, "NO", store_failure(id_, c.name, ec, "delete the mailbox"));
-  if (selected_ && selected_->name == *name) selected_.reset();
+  if (selected_ && selected_->name == *name) {
+    selected_.reset();
+    updates_.clear();
+    saved_.clear();
+  }
   tagged(c.tag, "OK", "DELETE completed");
 }
 
@@ -643,10 +688,63 @@ asio::awaitable<void> Session::cmd_subscribe(Command& c, bool subscribe) {
   tagged(c.tag, "OK", c.name + " completed");
 }
 
+std::string Session::catenate_url(const std::string& url, std::string& out) {
+  // RFC 4469 5: the URL names a message or part of this user's own mailboxes; without
+  // URLAUTH (RFC 4467, not offered) only the user's own, on this server.
+  auto u = parse_imap_url(url);
+  if (!u) return "Not an IMAP URL of a message";
+  if (u->urlauth) return "URLAUTH is not supported";
+  if (u->absolute) {
+    if (u->host != lower(shared_.core.hostname) && u->host != "localhost")
+      return "The URL names another server";
+    if (!u->user.empty() && !iequals(u->user, user_address_)) return "The URL names another user";
+  }
+  std::uint64_t box = 0;
+  std::uint32_t validity = 0;
+  auto txn = shared_.store.read();
+  if (u->relative_to_selected) {
+    if (!selected_) return "A relative URL needs a selected mailbox";
+    box = selected_->id;
+    validity = selected_->uidvalidity;
+  } else {
+    auto m = store::find_mailbox(*txn, *user_id_, normalize_mailbox(u->mailbox));
+    if (!m) return "No such mailbox";
+    box = m->id;
+    validity = m->uidvalidity;
+  }
+  if (u->uidvalidity && *u->uidvalidity != validity) return "UIDVALIDITY differs";
+  auto rec = store::get_message(*txn, box, u->uid);
+  if (!rec) return "No such message";
+  auto blob = store::get_blob(*txn, rec->blob);
+  if (!blob) return "The message cannot be read";
+  std::string data;
+  if (u->section.empty()) {
+    data = rec->prefix + std::string(*blob);
+  } else {
+    Token t;
+    t.text = "BODY.PEEK[" + u->section + "]";
+    auto parsed = parse_fetch_items(t);
+    auto* items = std::get_if<std::vector<FetchItem>>(&parsed);
+    if (!items || items->size() != 1 || (*items)[0].kind != FetchItem::Kind::section) return "Bad SECTION";
+    auto tree = mime::parse(*blob);
+    auto bytes = section_bytes(rec->prefix, *blob, tree, (*items)[0]);
+    if (!bytes) return "No such part";
+    data = std::move(*bytes);
+  }
+  if (u->partial_offset) {
+    auto off = std::min<std::uint64_t>(*u->partial_offset, data.size());
+    auto len = std::min<std::uint64_t>(u->partial_length.value_or(data.size()), data.size() - off);
+    data = data.substr(off, len);
+  }
+  out += data;
+  return "";
+}
+
 asio::awaitable<void> Session::cmd_append(Command& c) {
-  // APPEND mailbox 1*([(flags)] [date-time] literal) — RFC 3501 6.3.11 and MULTIAPPEND
-  // (RFC 3502): every message is stored in one transaction, or none is. A message is a
-  // literal ({n}, or ~{n} with BINARY), which tells it from a quoted date-time.
+  // APPEND mailbox 1*([(flags)] [date-time] data) — RFC 3501 6.3.11 and MULTIAPPEND
+  // (RFC 3502): every message is stored in one transaction, or none is. The data is a
+  // literal ({n}, or ~{n} with BINARY), which tells it from a quoted date-time; or
+  // CATENATE (TEXT literal / URL url …) (RFC 4469); or UTF8 (~{n}) (RFC 6855 4).
   if (c.args.size() < 2) co_return bad(c.tag, "APPEND takes a mailbox, optional flags and date, and a message");
   auto name = mailbox_arg(c.args[0]);
   struct Message {
@@ -654,11 +752,14 @@ asio::awaitable<void> Session::cmd_append(Command& c) {
     std::vector<std::string> keywords;
     std::int64_t date = static_cast<std::int64_t>(std::time(nullptr));
     const std::string* bytes = nullptr;
+    std::string built;  // CATENATE's result
   };
-  std::vector<Message> messages(1);
+  std::deque<Message> messages(1);  // a deque: `bytes` may point into an element's `built`
+  const auto limit = shared_.settings.max_literal_size;
   for (std::size_t i = 1; i < c.args.size(); ++i) {
     const auto& a = c.args[i];
     auto& m = messages.back();
+    bool data_item = false;
     if (a.kind == Token::Kind::list && !m.bytes) {
       for (const auto& f : a.items) {
         if (auto bit = store::system_flag(f.text)) m.flags |= bit;
@@ -667,12 +768,62 @@ asio::awaitable<void> Session::cmd_append(Command& c) {
       }
     } else if (a.kind == Token::Kind::string && a.literal) {
       m.bytes = &a.text;
-      if (i + 1 < c.args.size()) messages.emplace_back();
+      data_item = true;
+    } else if (a.is_atom("UTF8")) {
+      // RFC 6855 4: a message with UTF-8 header fields, in a literal8.
+      if (!utf8_) co_return bad(c.tag, "APPEND UTF8 needs ENABLE UTF8=ACCEPT first");
+      if (i + 1 >= c.args.size() || c.args[i + 1].kind != Token::Kind::list || c.args[i + 1].items.size() != 1 ||
+          !c.args[i + 1].items[0].literal8)
+        co_return bad(c.tag, "UTF8 takes a literal8 in parentheses: UTF8 (~{n}…)");
+      m.bytes = &c.args[++i].items[0].text;
+      data_item = true;
+    } else if (a.is_atom("CATENATE")) {
+      if (i + 1 >= c.args.size() || c.args[i + 1].kind != Token::Kind::list || c.args[i + 1].items.empty())
+        co_return bad(c.tag, "CATENATE takes a list of TEXT and URL parts");
+      const auto& parts = c.args[++i].items;
+      for (std::size_t k = 0; k < parts.size(); ++k) {
+        const auto& kind = parts[k];
+        if (k + 1 >= parts.size()) co_return bad(c.tag, "CATENATE part without its value");
+        const auto& value = parts[++k];
+        if (kind.is_atom("TEXT")) {
+          if (value.kind != Token::Kind::string || !value.literal) co_return bad(c.tag, "CATENATE TEXT takes a literal");
+          m.built += value.text;
+        } else if (kind.is_atom("UTF8")) {
+          if (!utf8_) co_return bad(c.tag, "UTF8 needs ENABLE UTF8=ACCEPT first");
+          if (value.kind != Token::Kind::list || value.items.size() != 1 || !value.items[0].literal8)
+            co_return bad(c.tag, "UTF8 takes a literal8 in parentheses");
+          m.built += value.items[0].text;
+        } else if (kind.is_atom("URL")) {
+          if (value.kind == Token::Kind::list) co_return bad(c.tag, "CATENATE URL takes a string");
+          auto before = m.built.size();
+          auto why = catenate_url(value.text, m.built);
+          if (!why.empty()) {
+            std::string shown = value.text.substr(0, 1000);
+            std::erase_if(shown, [](char ch) { return ch == ']' || static_cast<unsigned char>(ch) < 0x20; });
+            co_return tagged(c.tag, "NO", "[BADURL " + shown + "] " + why);
+          }
+          // The bytes a URL brings in are held like a literal's: they count against the
+          // process's max_literal_memory until the command has run (released by run()).
+          auto grown = m.built.size() - before;
+          if (!shared_.literal_budget.reserve(grown)) {
+            m.built.resize(before);
+            co_return tagged(c.tag, "NO", "[UNAVAILABLE] The server holds too much data now; try again later");
+          }
+          literal_reserved_ += grown;
+        } else {
+          co_return bad(c.tag, "CATENATE parts are TEXT and URL");
+        }
+        if (m.built.size() > limit)
+          co_return tagged(c.tag, "NO", "[TOOBIG] The message would be larger than the limit of " + std::to_string(limit) + " bytes");
+      }
+      m.bytes = &m.built;
+      data_item = true;
     } else if (a.kind == Token::Kind::string && !parse_date_time(a.text, m.date)) {
       co_return bad(c.tag, "Bad APPEND date-time");
     } else if (a.kind != Token::Kind::string) {
       co_return bad(c.tag, "APPEND takes a mailbox, optional flags and date, and a message");
     }
+    if (data_item && i + 1 < c.args.size()) messages.emplace_back();
   }
   if (!messages.back().bytes) co_return bad(c.tag, "APPEND needs a message as a literal");
   if (!name) co_return tagged(c.tag, "NO", "Invalid mailbox name");

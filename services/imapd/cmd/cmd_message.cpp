@@ -363,6 +363,7 @@ void Session::for_each_match(
     sm.max_seq = static_cast<std::uint32_t>(msgs.size());
     sm.max_uid = msgs.back().uid;
     sm.modseq = msgs[i].modseq;
+    sm.saved = &saved_;
     if (matches(key, sm)) fn(i, sm, *rec);
   }
 }
@@ -375,29 +376,58 @@ void Session::cmd_search(Command& c, bool uid) {
   std::size_t from = 0;
   // ESEARCH (RFC 4731): SEARCH RETURN (MIN MAX COUNT ALL) keys…
   bool esearch = false;
-  bool want_min = false, want_max = false, want_count = false, want_all = false;
+  bool want_min = false, want_max = false, want_count = false, want_all = false, want_update = false, want_save = false;
+  std::optional<std::pair<std::uint32_t, std::uint32_t>> partial;  // RFC 5267 4.4
+  bool silent = false;  // RETURN (SAVE) alone
   if (!c.args.empty() && c.args[0].is_atom("RETURN")) {
     if (c.args.size() < 2 || c.args[1].kind != Token::Kind::list) return bad(c.tag, "RETURN needs a list");
     esearch = true;
-    for (const auto& o : c.args[1].items) {
-      auto u = upper(o.text);
+    const auto& opts = c.args[1].items;
+    for (std::size_t k = 0; k < opts.size(); ++k) {
+      const auto& o = opts[k];
+      auto u = o.kind == Token::Kind::atom ? upper(o.text) : std::string();
       if (u == "MIN") want_min = true;
       else if (u == "MAX") want_max = true;
       else if (u == "COUNT") want_count = true;
       else if (u == "ALL") want_all = true;
-      else return bad(c.tag, "Unknown RETURN option " + o.text);
+      else if (u == "UPDATE") want_update = true;
+      else if (u == "SAVE") want_save = true;  // SEARCHRES (RFC 5182)
+      else if (u == "CONTEXT") {}  // a hint that UPDATE or PARTIAL may follow (RFC 5267 4.2)
+      else if (u == "PARTIAL") {
+        // PARTIAL low:high, positions in the result counted from 1
+        auto range = k + 1 < opts.size() && opts[k + 1].kind == Token::Kind::atom ? parse_sequence_set(opts[k + 1].text)
+                                                                                  : std::nullopt;
+        if (!range || range->ranges.size() != 1 || !range->ranges[0].first || !range->ranges[0].second ||
+            opts[k + 1].text.find(':') == std::string::npos)
+          return bad(c.tag, "PARTIAL takes a range low:high");
+        auto [lo, hi] = range->ranges[0];
+        partial = std::make_pair(std::min(lo, hi), std::max(lo, hi));
+        ++k;
+      } else return bad(c.tag, "Unknown RETURN option " + o.text);
     }
-    if (c.args[1].items.empty()) want_all = true;  // RFC 4731 3.1
+    // RFC 4731 3.1: RETURN () means ALL; so does RETURN (UPDATE) alone: the initial result.
+    // RETURN (SAVE) alone returns nothing (RFC 5182 2.4).
+    if (!want_min && !want_max && !want_count && !partial) {
+      want_all = true;
+      silent = want_save && !want_update;
+    }
     from = 2;
   }
   if (c.args.size() > from && c.args[from].is_atom("CHARSET")) {
-    if (c.args.size() < from + 2) return bad(c.tag, "CHARSET needs a name");
-    auto cs = upper(c.args[from + 1].text);
+    // RFC 6855 3 (erratum 4029): after ENABLE UTF8=ACCEPT a charset only conflicts.
+    // Whatever fails here leaves "$" empty (RFC 5182 2.1).
+    auto cs = c.args.size() < from + 2 ? std::string() : upper(c.args[from + 1].text);
+    if (want_save && (utf8_ || cs.empty() || (cs != "UTF-8" && cs != "US-ASCII"))) saved_.clear();
+    if (utf8_) return bad(c.tag, "No CHARSET after ENABLE UTF8=ACCEPT: search strings are UTF-8");
+    if (cs.empty()) return bad(c.tag, "CHARSET needs a name");
     if (cs != "UTF-8" && cs != "US-ASCII") return tagged(c.tag, "NO", "[BADCHARSET (UTF-8 US-ASCII)] Unsupported charset");
     from += 2;
   }
   auto parsed = parse_search(c.args, from, search_limits());
-  if (auto* e = std::get_if<std::string>(&parsed)) return bad(c.tag, *e);
+  if (auto* e = std::get_if<std::string>(&parsed)) {
+    if (want_save) saved_.clear();  // a failed SEARCH … SAVE leaves "$" empty (RFC 5182 2.1)
+    return bad(c.tag, *e);
+  }
   const auto& key = std::get<SearchKey>(parsed);
   refresh(false);
   std::string result;
@@ -419,19 +449,136 @@ void Session::cmd_search(Command& c, bool uid) {
   // of the message(s) they report, not of every match.
   if (esearch && !want_all && !want_count && (want_min || want_max) && !found.empty())
     max_modseq = std::max(want_min ? modseqs.front() : 0, want_max ? modseqs.back() : 0);
-  if (esearch) {
+  if (want_save) {
+    // SAVE with MIN and/or MAX only keeps just those (RFC 5182 2.4); else the whole result.
+    std::vector<std::uint32_t> keep;
+    auto as_uid = [&](std::uint32_t n) { return uid ? n : selected_->messages[n - 1].uid; };
+    if (!want_all && !want_count && !partial && (want_min || want_max)) {
+      if (!found.empty() && want_min) keep.push_back(as_uid(found.front()));
+      if (!found.empty() && want_max) keep.push_back(as_uid(found.back()));
+    } else {
+      for (auto n : found) keep.push_back(as_uid(n));
+    }
+    std::sort(keep.begin(), keep.end());
+    keep.erase(std::unique(keep.begin(), keep.end()), keep.end());
+    saved_ = std::move(keep);
+  }
+  if (esearch && silent) {
+  } else if (esearch) {
     std::string e = "ESEARCH (TAG \"" + c.tag + "\")" + (uid ? " UID" : "");
     if (want_min && !found.empty()) e += " MIN " + std::to_string(found.front());
     if (want_max && !found.empty()) e += " MAX " + std::to_string(found.back());
     if (want_count) e += " COUNT " + std::to_string(found.size());
     if (want_all && !found.empty()) e += " ALL " + compact(found);
+    if (partial) {
+      std::vector<std::uint32_t> page;
+      for (std::uint64_t p = partial->first; p <= partial->second && p <= found.size(); ++p) page.push_back(found[p - 1]);
+      e += " PARTIAL (" + std::to_string(partial->first) + ":" + std::to_string(partial->second) + " " +
+           (page.empty() ? std::string("NIL") : compact(page)) + ")";
+    }
     if (modseq_key && !found.empty()) e += " MODSEQ " + std::to_string(max_modseq);
     untagged(e);
   } else {
     if (modseq_key && !found.empty()) result += " (MODSEQ " + std::to_string(max_modseq) + ")";
     untagged("SEARCH" + result);
   }
+  if (want_update) {
+    // Kept until CANCELUPDATE or the mailbox is left; a search under the same tag replaces it.
+    std::erase_if(updates_, [&](const SearchUpdate& u) { return u.tag == c.tag; });
+    if (updates_.size() >= shared_.settings.max_search_updates)
+      return tagged(c.tag, "OK", "[NOUPDATE " + mime::imap_string(c.tag) + "] " + c.name +
+                                     " completed; no more updates are kept for this session (the limit is " +
+                                     std::to_string(shared_.settings.max_search_updates) + ")");
+    SearchUpdate u;
+    u.tag = c.tag;
+    u.uid = uid;
+    u.key = std::make_shared<const SearchKey>(key);
+    for (auto n : found) u.uids.push_back(uid ? n : selected_->messages[n - 1].uid);
+    std::sort(u.uids.begin(), u.uids.end());
+    u.fingerprint = view_fingerprint();
+    updates_.push_back(std::move(u));
+  }
   tagged(c.tag, "OK", c.name + " completed");
+}
+
+std::uint64_t Session::view_fingerprint() const {
+  // FNV-1a over the view's UIDs, flags and MODSEQs: any change a search could see moves it.
+  std::uint64_t h = 1469598103934665603ull;
+  auto mix = [&](std::uint64_t v) {
+    h ^= v;
+    h *= 1099511628211ull;
+  };
+  for (const auto& m : selected_->messages) {
+    mix(m.uid);
+    mix(m.modseq);
+    mix(m.flags);
+    mix(m.keywords.size());
+  }
+  return h;
+}
+
+void Session::send_search_updates() {
+  if (!selected_ || updates_.empty()) return;
+  auto fp = view_fingerprint();
+  for (auto& u : updates_) {
+    if (u.fingerprint == fp) continue;
+    std::vector<std::uint32_t> now;
+    for_each_match(*u.key, [&](std::size_t, const SearchMessage& sm, const store::MessageRecord&) { now.push_back(sm.uid); },
+                   false);
+    std::vector<std::uint32_t> added, removed;
+    std::set_difference(now.begin(), now.end(), u.uids.begin(), u.uids.end(), std::back_inserter(added));
+    std::set_difference(u.uids.begin(), u.uids.end(), now.begin(), now.end(), std::back_inserter(removed));
+    u.uids = std::move(now);
+    u.fingerprint = fp;
+    if (added.empty() && removed.empty()) continue;
+    auto as_numbers = [&](std::vector<std::uint32_t> uids) {
+      if (!u.uid) {
+        const auto& msgs = selected_->messages;
+        for (auto& n : uids) {
+          auto it = std::lower_bound(msgs.begin(), msgs.end(), n, [](const ViewMessage& m, std::uint32_t v) { return m.uid < v; });
+          n = static_cast<std::uint32_t>(it - msgs.begin() + 1);
+        }
+      }
+      return compact(std::move(uids));
+    };
+    // RFC 5267 4.3: position 0, as the result of a SEARCH has no order of its own.
+    std::string e = "ESEARCH (TAG " + mime::imap_string(u.tag) + ")" + (u.uid ? " UID" : "");
+    if (!removed.empty()) e += " REMOVEFROM (0 " + as_numbers(removed) + ")";
+    if (!added.empty()) e += " ADDTO (0 " + as_numbers(added) + ")";
+    untagged(e);
+  }
+}
+
+void Session::search_updates_expunging(const std::vector<std::size_t>& indexes) {
+  // An expunged message leaves "$" too (RFC 5182 2.1).
+  for (auto i : indexes) {
+    auto it = std::lower_bound(saved_.begin(), saved_.end(), selected_->messages[i].uid);
+    if (it != saved_.end() && *it == selected_->messages[i].uid) saved_.erase(it);
+  }
+  for (auto& u : updates_) {
+    std::vector<std::uint32_t> gone;
+    for (auto i : indexes) {
+      auto uid = selected_->messages[i].uid;
+      auto it = std::lower_bound(u.uids.begin(), u.uids.end(), uid);
+      if (it == u.uids.end() || *it != uid) continue;
+      u.uids.erase(it);
+      gone.push_back(u.uid ? uid : static_cast<std::uint32_t>(i + 1));
+    }
+    if (!gone.empty())
+      untagged("ESEARCH (TAG " + mime::imap_string(u.tag) + ")" + (u.uid ? " UID" : "") + " REMOVEFROM (0 " +
+               compact(gone) + ")");
+  }
+}
+
+void Session::cmd_cancelupdate(Command& c) {
+  // CANCELUPDATE "tag" *(SP "tag") (RFC 5267 4.3)
+  if (c.args.empty()) return bad(c.tag, "CANCELUPDATE takes the tags of searches kept up to date");
+  for (const auto& a : c.args) {
+    if (a.kind == Token::Kind::list || std::none_of(updates_.begin(), updates_.end(), [&](const SearchUpdate& u) { return u.tag == a.text; }))
+      return bad(c.tag, "No search is kept up to date under the tag " + (a.kind == Token::Kind::list ? std::string("()") : a.text));
+  }
+  for (const auto& a : c.args) std::erase_if(updates_, [&](const SearchUpdate& u) { return u.tag == a.text; });
+  tagged(c.tag, "OK", "CANCELUPDATE completed");
 }
 
 namespace {
@@ -527,6 +674,7 @@ void Session::cmd_sort(Command& c, bool uid) {
   }
   if (reverse || criteria.empty()) return bad(c.tag, "REVERSE must precede a criterion");
   auto cs = upper(c.args[1].text);
+  if (utf8_ && cs != "UTF-8") return bad(c.tag, "Only UTF-8 after ENABLE UTF8=ACCEPT (RFC 6855 3)");
   if (cs != "UTF-8" && cs != "US-ASCII") return tagged(c.tag, "NO", "[BADCHARSET (UTF-8 US-ASCII)] Unsupported charset");
   auto parsed = parse_search(c.args, 2, search_limits());
   if (auto* e = std::get_if<std::string>(&parsed)) return bad(c.tag, *e);
@@ -590,6 +738,7 @@ void Session::cmd_thread(Command& c, bool uid) {
   auto algorithm = upper(c.args[0].text);
   if (algorithm != "REFERENCES" && algorithm != "ORDEREDSUBJECT") return bad(c.tag, "Unknown THREAD algorithm");
   auto cs = upper(c.args[1].text);
+  if (utf8_ && cs != "UTF-8") return bad(c.tag, "Only UTF-8 after ENABLE UTF8=ACCEPT (RFC 6855 3)");
   if (cs != "UTF-8" && cs != "US-ASCII") return tagged(c.tag, "NO", "[BADCHARSET (UTF-8 US-ASCII)] Unsupported charset");
   auto parsed = parse_search(c.args, 2, search_limits());
   if (auto* e = std::get_if<std::string>(&parsed)) return bad(c.tag, *e);
@@ -611,7 +760,7 @@ asio::awaitable<void> Session::cmd_copy(Command& c, bool uid, bool move) {
   auto set = parse_sequence_set(c.args[0].text);
   if (!set) co_return bad(c.tag, "Bad sequence set");
   if (move && selected_->read_only) co_return tagged(c.tag, "NO", "[READ-ONLY] Mailbox is read-only");
-  auto dest_name = mutf7_to_utf8(c.args[1].text);
+  auto dest_name = name_in(c.args[1].text);
   if (!dest_name) co_return tagged(c.tag, "NO", "Invalid mailbox name");
   auto dest = normalize_mailbox(*dest_name);
   if (!uid)
@@ -714,7 +863,9 @@ asio::awaitable<void> Session::cmd_expunge(Command& c, bool uid) {
   auto& msgs = selected_->messages;
   std::uint32_t star = msgs.empty() ? 0 : msgs.back().uid;
   for (const auto& m : msgs)
-    if ((m.flags & store::flag_deleted) && (!set || set->contains(m.uid, star))) uids.push_back(m.uid);
+    if ((m.flags & store::flag_deleted) &&
+        (!set || (set->saved ? std::binary_search(saved_.begin(), saved_.end(), m.uid) : set->contains(m.uid, star))))
+      uids.push_back(m.uid);
   if (auto ec = co_await expunge_uids(uids)) co_return tagged(c.tag, "NO", store_failure(id_, c.name, ec, "expunge"));
   std::vector<std::size_t> gone;
   for (std::size_t i = msgs.size(); i-- > 0;)
@@ -731,6 +882,8 @@ asio::awaitable<void> Session::cmd_close(Command& c, bool expunge) {
     co_await expunge_uids(uids);
   }
   selected_.reset();
+  updates_.clear();
+  saved_.clear();
   tagged(c.tag, "OK", c.name + " completed");
 }
 

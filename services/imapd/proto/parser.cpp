@@ -224,6 +224,10 @@ bool SequenceSet::contains(std::uint32_t n, std::uint32_t star) const {
 std::optional<SequenceSet> parse_sequence_set(std::string_view s) {
   SequenceSet set;
   if (s.empty()) return std::nullopt;
+  if (s == "$") {
+    set.saved = true;
+    return set;
+  }
   auto number = [](std::string_view v, std::uint32_t& out) {
     if (v == "*") {
       out = 0;

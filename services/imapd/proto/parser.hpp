@@ -59,10 +59,12 @@ struct ParseLimits {
 // Parses one whole command (as framed, with its literals inline and the final CRLF).
 ParseResult parse_command(std::string_view text, ParseLimits limits = {});
 
-// Sequence sets (RFC 9051 9 sequence-set): ranges of numbers, * (the largest) and $
-// (the last search result, not supported: rejected).
+// Sequence sets (RFC 9051 9 sequence-set): ranges of numbers, * (the largest), or $ alone
+// (SEARCHRES, RFC 5182: the messages the last SEARCH RETURN (SAVE) found, which the session
+// keeps; `contains` knows nothing of them).
 struct SequenceSet {
   std::vector<std::pair<std::uint32_t, std::uint32_t>> ranges;  // 0 stands for *
+  bool saved = false;  // "$"
   // Whether n is in the set, with `star` the value of *.
   bool contains(std::uint32_t n, std::uint32_t star) const;
 };

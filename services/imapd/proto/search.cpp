@@ -271,8 +271,10 @@ bool matches(const SearchKey& k, const SearchMessage& m) {
       return true;
     case K::or_: return matches(k.children[0], m) || matches(k.children[1], m);
     case K::not_: return !matches(k.children[0], m);
-    case K::seqset: return k.set.contains(m.seq, m.max_seq);
-    case K::uidset: return k.set.contains(m.uid, m.max_uid);
+    case K::seqset:
+    case K::uidset:
+      if (k.set.saved) return m.saved && std::binary_search(m.saved->begin(), m.saved->end(), m.uid);
+      return k.kind == K::seqset ? k.set.contains(m.seq, m.max_seq) : k.set.contains(m.uid, m.max_uid);
     case K::flag_set: return (m.flags & k.flag) != 0;
     case K::flag_clear: return (m.flags & k.flag) == 0;
     case K::keyword:

@@ -50,6 +50,7 @@ struct SearchMessage {
   std::string_view prefix, blob;  // the message is prefix + blob
   std::uint32_t max_seq = 0, max_uid = 0;  // the values of *
   std::uint64_t modseq = 0;
+  const std::vector<std::uint32_t>* saved = nullptr;  // UIDs of "$" (RFC 5182), ascending
 };
 
 bool matches(const SearchKey& key, const SearchMessage& m);

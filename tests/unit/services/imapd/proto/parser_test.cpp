@@ -119,7 +119,14 @@ TEST(ImapSequenceSet, Forms) {
   EXPECT_TRUE(s->contains(4, 10));
   EXPECT_TRUE(s->contains(10, 10));
   EXPECT_TRUE(parse_sequence_set("*:4")->contains(6, 6)) << "ranges may run backwards";
-  for (const char* bad : {"", "0", "1:", ":2", "a", "1,,2", "1:2:3", "-1", "$"}) EXPECT_FALSE(parse_sequence_set(bad)) << bad;
+  for (const char* bad : {"", "0", "1:", ":2", "a", "1,,2", "1:2:3", "-1", "$1", "1,$", "$:3"})
+    EXPECT_FALSE(parse_sequence_set(bad)) << bad;
+  // "$" alone is the saved search result (SEARCHRES, RFC 5182), which the session resolves
+  auto saved = parse_sequence_set("$");
+  ASSERT_TRUE(saved);
+  EXPECT_TRUE(saved->saved);
+  EXPECT_TRUE(saved->ranges.empty());
+  EXPECT_FALSE(saved->contains(1, 10));
 }
 
 TEST(ImapFetchItems, MacrosSectionsAndLabels) {
