@@ -49,6 +49,8 @@ CoreSettings load_core(Source& src) {
       s.log.level != "warn" && s.log.level != "error")
     src.fail("log", "level", "must be one of trace, debug, info, warn, error");
   src.get("log", "protocol_trace", s.log.protocol_trace);
+  src.get_size("log", "ring_size", s.log.ring_size, 0, 1024ULL * 1024 * 1024);
+  if (s.log.ring_size != 0 && s.log.ring_size < 8192) src.fail("log", "ring_size", "must be 0 (off) or at least 8K");
 
   src.get("routing", "recipient_delimiter", s.routing.recipient_delimiter);
   if (s.routing.recipient_delimiter.size() > 1 ||

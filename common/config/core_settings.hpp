@@ -52,6 +52,9 @@ struct CoreSettings {
   struct Log {
     std::string level = "info";
     bool protocol_trace = false;
+    // Each process keeps its latest events in <data_dir>/logs/<process>.log and .1.log,
+    // together at most this many bytes (the admin API's log view); 0: stderr only.
+    std::uint64_t ring_size = 2 * 1024 * 1024;
   } log;
 
   struct Routing {
@@ -109,6 +112,7 @@ struct CoreSettings {
   } secrets;
 
   std::string store_dir() const { return data_dir + "/store"; }
+  std::string log_dir() const { return data_dir + "/logs"; }
   std::string tls_cert() const { return tls.cert.empty() ? data_dir + "/tls/cert.pem" : tls.cert; }
   std::string tls_key() const { return tls.key.empty() ? data_dir + "/tls/key.pem" : tls.key; }
 };

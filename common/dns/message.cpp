@@ -17,7 +17,8 @@ struct Type_name {
 };
 constexpr Type_name type_names[] = {{Type::a, "A"},     {Type::ns, "NS"},   {Type::cname, "CNAME"},
                                     {Type::soa, "SOA"}, {Type::ptr, "PTR"}, {Type::mx, "MX"},
-                                    {Type::txt, "TXT"}, {Type::aaaa, "AAAA"}, {Type::tlsa, "TLSA"}};
+                                    {Type::txt, "TXT"}, {Type::aaaa, "AAAA"}, {Type::srv, "SRV"},
+                                    {Type::tlsa, "TLSA"}};
 
 char lower_ascii(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
 
@@ -292,6 +293,15 @@ Answer parse_response(std::string_view bytes, std::string_view asked, Type type)
         out.tlsa.push_back(std::move(t));
         break;
       }
+      case Type::srv: {
+        Srv v;
+        v.priority = d.u16();
+        v.weight = d.u16();
+        v.port = d.u16();
+        v.target = d.name();
+        out.srv.push_back(std::move(v));
+        break;
+      }
       case Type::soa:
         break;  // SOA is read for negative TTLs only
     }
@@ -299,7 +309,9 @@ Answer parse_response(std::string_view bytes, std::string_view asked, Type type)
     ttl = std::min(ttl, rr.ttl);
   }
   std::stable_sort(out.mx.begin(), out.mx.end(), [](const Mx& a, const Mx& b) { return a.preference < b.preference; });
-  bool any = !out.addresses.empty() || !out.mx.empty() || !out.texts.empty() || !out.names.empty() || !out.tlsa.empty();
+  std::stable_sort(out.srv.begin(), out.srv.end(), [](const Srv& a, const Srv& b) { return a.priority < b.priority; });
+  bool any = !out.addresses.empty() || !out.mx.empty() || !out.texts.empty() || !out.names.empty() || !out.tlsa.empty() ||
+             !out.srv.empty();
   if (!any) {
     out.status = Status::nodata;
     out.ttl = negative_ttl();

@@ -20,6 +20,7 @@ enum class Type : std::uint16_t {
   mx = 15,
   txt = 16,
   aaaa = 28,
+  srv = 33,
   tlsa = 52,
 };
 const char* type_name(Type t);
@@ -38,6 +39,11 @@ const char* status_name(Status s);
 struct Mx {
   std::uint16_t preference = 0;
   std::string host;  // lower case, no trailing dot; "" is the root (a null MX, RFC 7505)
+};
+
+struct Srv {  // RFC 2782
+  std::uint16_t priority = 0, weight = 0, port = 0;
+  std::string target;  // lower case, no trailing dot; "" (the root): the service is not offered
 };
 
 struct Tlsa {  // RFC 6698 2.1
@@ -59,6 +65,7 @@ struct Answer {
   std::vector<std::string> texts;      // TXT: each record's strings joined (RFC 7208 3.3)
   std::vector<std::string> names;      // PTR, NS, CNAME (lower case, no trailing dot)
   std::vector<Tlsa> tlsa;
+  std::vector<Srv> srv;                // sorted by priority
   std::string error;                   // why, for servfail and timeout
 
   bool ok() const { return status == Status::ok; }

@@ -1,7 +1,10 @@
 // spdlog behind the narrow interface of log.hpp, so spdlog's headers stay in this file.
 #include "log/log.hpp"
 
+#include <spdlog/sinks/rotating_file_sink.h>
 #include <spdlog/sinks/stdout_sinks.h>
+#include <sys/stat.h>
+#include <spdlog/pattern_formatter.h>
 #include <spdlog/spdlog.h>
 
 namespace mailstead::log {
@@ -52,6 +55,46 @@ void init(std::string_view process, std::string_view level) {
   logger->set_level(to_spd(l));
   logger->flush_on(spdlog::level::trace);
   spdlog::set_default_logger(logger);
+}
+
+std::string add_ring(const std::string& dir, std::string_view process, std::uint64_t max_bytes) {
+  if (max_bytes == 0) return "";
+  ::mkdir(dir.c_str(), 0750);  // an existing directory is fine; a failure shows when the file opens
+  try {
+    // spdlog's rotating sink: when <process>.log reaches half the budget it becomes
+    // <process>.1.log (replacing the older one) and a new file starts.
+    auto sink = std::make_shared<spdlog::sinks::rotating_file_sink_mt>(dir + "/" + std::string(process) + ".log",
+                                                                        std::max<std::uint64_t>(max_bytes / 2, 4096), 1);
+    sink->set_formatter(std::make_unique<spdlog::pattern_formatter>("%Y-%m-%dT%H:%M:%S.%eZ %n level=%l %v",
+                                                                     spdlog::pattern_time_type::utc));
+    spdlog::default_logger_raw()->sinks().push_back(std::move(sink));
+  } catch (const spdlog::spdlog_ex& e) {
+    return e.what();
+  }
+  return "";
+}
+
+std::optional<Line> parse_line(std::string_view line) {
+  while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.remove_suffix(1);
+  auto sp1 = line.find(' ');
+  if (sp1 == std::string_view::npos) return std::nullopt;
+  auto sp2 = line.find(' ', sp1 + 1);
+  if (sp2 == std::string_view::npos) return std::nullopt;
+  auto rest = line.substr(sp2 + 1);
+  if (!rest.starts_with("level=")) return std::nullopt;
+  auto sp3 = rest.find(' ');
+  Line out;
+  out.time = std::string(line.substr(0, sp1));
+  out.process = std::string(line.substr(sp1 + 1, sp2 - sp1 - 1));
+  out.level = std::string(rest.substr(6, sp3 == std::string_view::npos ? std::string_view::npos : sp3 - 6));
+  if (out.level == "warning") out.level = "warn";
+  out.text = sp3 == std::string_view::npos ? "" : std::string(rest.substr(sp3 + 1));
+  return out;
+}
+
+std::string process_name() {
+  auto* l = spdlog::default_logger_raw();
+  return l ? l->name() : std::string();
 }
 
 bool enabled(Level level) { return spdlog::should_log(to_spd(level)); }

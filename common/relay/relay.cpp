@@ -177,14 +177,14 @@ Result<Prepared> prepare(const SetRequest& req, const config::CoreSettings::Secr
   if (!req.preset.empty()) {
     for (const auto& p : presets())
       if (req.preset == p.name) preset = &p;
-    if (!preset) return invalid("unknown preset '" + req.preset + "'; one of: " + preset_names());
+    if (!preset) return about(invalid("unknown preset '" + req.preset + "'; one of: " + preset_names()), "preset");
     r.preset = preset->name;
   }
 
   std::optional<Security> security;
   if (req.security) {
     security = parse_security(*req.security);
-    if (!security) return invalid("--security must be starttls, tls or none, not '" + *req.security + "'");
+    if (!security) return about(invalid("--security must be starttls, tls or none, not '" + *req.security + "'"), "security");
   }
 
   std::optional<std::uint16_t> port;
@@ -195,7 +195,7 @@ Result<Prepared> prepare(const SetRequest& req, const config::CoreSettings::Secr
       std::string host;
       std::uint16_t p = 0;
       if (!config::split_host_port(hp, host, p) || p == 0)
-        return invalid("bad relay address '" + hp + "': give HOST:PORT with a port from 1 to 65535");
+        return about(invalid("bad relay address '" + hp + "': give HOST:PORT with a port from 1 to 65535"), "host");
       r.host = host;
       port = p;
     } else {
@@ -204,11 +204,11 @@ Result<Prepared> prepare(const SetRequest& req, const config::CoreSettings::Secr
   } else if (preset && *preset->host) {
     r.host = preset->host;
   } else {
-    return invalid(preset ? "the " + std::string(preset->name) + " preset needs HOST[:PORT]"
-                          : "give the relay as HOST:PORT (or --preset NAME; presets: " + preset_names() + ")");
+    return about(invalid(preset ? "the " + std::string(preset->name) + " preset needs HOST[:PORT]"
+                          : "give the relay as HOST:PORT (or --preset NAME; presets: " + preset_names() + ")"), "host");
   }
   for (auto& c : r.host) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  if (!valid_host(r.host)) return invalid("bad relay host '" + r.host + "'");
+  if (!valid_host(r.host)) return about(invalid("bad relay host '" + r.host + "'"), "host");
 
   if (!security) security = preset ? preset->security : (port == 465 ? Security::tls : Security::starttls);
   r.security = *security;
@@ -225,33 +225,33 @@ Result<Prepared> prepare(const SetRequest& req, const config::CoreSettings::Secr
 
   if (!req.domain.empty()) {
     auto d = directory::normalize_domain(req.domain);
-    if (!d) return d.error();
+    if (!d) return about(d.error(), "domain");
     r.domain = *d;
   }
 
   r.user = req.user;
   if (r.user.empty() && req.password && preset && *preset->user) r.user = preset->user;
-  if (req.password && r.user.empty()) return invalid("--password-stdin needs --user USER");
+  if (req.password && r.user.empty()) return about(invalid("--password-stdin needs --user USER"), "user");
   if (!r.user.empty()) {
     if (r.user.find_first_of("\r\n") != std::string::npos || r.user.find('\0') != std::string::npos)
-      return invalid("bad relay user name");
+      return about(invalid("bad relay user name"), "user");
     if (r.security == Security::none && !is_loopback_host(r.host))
-      return invalid("refusing to send the relay password in clear text to " + r.host +
+      return about(invalid("refusing to send the relay password in clear text to " + r.host +
                      ": use --security starttls or tls (security none with a user is allowed only for a relay on "
-                     "this machine: localhost, 127.0.0.1, ::1)");
+                     "this machine: localhost, 127.0.0.1, ::1)"), "security");
     if (req.password) {
-      if (req.password->empty()) return invalid("the password on standard input is empty");
+      if (req.password->empty()) return about(invalid("the password on standard input is empty"), "password");
       if (secrets.relay_key.empty())
-        return invalid("a relay password is kept encrypted with [relay] key from the secrets file, which has none: "
+        return about(invalid("a relay password is kept encrypted with [relay] key from the secrets file, which has none: "
                        "add one (e.g. the output of `openssl rand -base64 32`), or put the default relay's "
-                       "password in the secrets file as [relay] password and leave out --password-stdin");
+                       "password in the secrets file as [relay] password and leave out --password-stdin"), "password");
       r.password = PasswordSource::stored;
       r.sealed_password = seal(*req.password, secrets.relay_key);
     } else if (r.domain.empty() && !secrets.relay_password.empty()) {
       r.password = PasswordSource::secrets_file;
     } else {
-      return invalid("--user needs a password: --password-stdin (kept encrypted in the store)" +
-                     std::string(r.domain.empty() ? ", or [relay] password in the secrets file" : ""));
+      return about(invalid("--user needs a password: --password-stdin (kept encrypted in the store)" +
+                     std::string(r.domain.empty() ? ", or [relay] password in the secrets file" : "")), "password");
     }
   }
   return out;

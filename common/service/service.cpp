@@ -11,6 +11,7 @@
 
 #include <cerrno>
 #include <set>
+#include <vector>
 
 #include "config/source.hpp"
 #include "log/log.hpp"
@@ -60,6 +61,8 @@ int run(int argc, char** argv, const std::string& name,
     return 78;  // EX_CONFIG
   }
   log::init(name, ctx.core.log.level);
+  if (auto why = log::add_ring(ctx.core.log_dir(), name, ctx.core.log.ring_size); !why.empty())
+    log::warn("log.ring.unavailable", {{"dir", ctx.core.log_dir()}, {"error", why}});
   log::info("service.start", {{"config", ctx.config_path.empty() ? "(defaults)" : ctx.config_path},
                               {"data_dir", ctx.core.data_dir}});
   int rc = body(ctx);
@@ -90,6 +93,12 @@ std::string drop_privileges(const config::CoreSettings& core) {
   struct passwd* pw = ::getpwnam(core.run_as.c_str());
   if (!pw) return "run_as: there is no user '" + core.run_as + "'";
   if (pw->pw_uid == 0) return "run_as: '" + core.run_as + "' is root";
+  // The log ring was opened as root: hand it over, or it could not turn over later.
+  for (const auto& f : std::vector<std::string>{core.log_dir()}) (void)!::chown(f.c_str(), pw->pw_uid, pw->pw_gid);
+  for (const char* ext : {".log", ".1.log"}) {
+    auto f = core.log_dir() + "/" + log::process_name() + ext;
+    (void)!::chown(f.c_str(), pw->pw_uid, pw->pw_gid);
+  }
   if (::initgroups(core.run_as.c_str(), pw->pw_gid) != 0 || ::setgid(pw->pw_gid) != 0 || ::setuid(pw->pw_uid) != 0)
     return "run_as: cannot switch to '" + core.run_as + "': " + std::strerror(errno);
   if (::setuid(0) == 0) std::abort();  // root must be gone for good

@@ -10,17 +10,18 @@
 #include "ops/admin_ops.hpp"
 #include "service/service.hpp"
 #include "settings.hpp"
+#include "../deliverd/settings.hpp"
 
 using namespace mailstead;
 
 namespace {
 
-int serve(const service::Context& ctx, const admin::Settings& settings) {
+int serve(const service::Context& ctx, const admin::Settings& settings, const outbound::Settings& out) {
   auto rt = net::make_runtime(ctx, net::limits_of(settings));
   if (!rt) return 1;
   admin::Ops ops(*rt->store, ctx.core);
   auto metrics = api::make_metrics();
-  api::Api state{settings, ctx.core, ops, rt->cache, *rt->limiter, rt->slow_pool, *metrics};
+  api::Api state{settings, ctx.core, ops, rt->cache, *rt->limiter, rt->slow_pool, *metrics, out};
   // The web UI's files first (GET of "/" and of its assets), then the API and autoconfig.
   std::string root = settings.web_root.empty() ? http::default_web_root() : settings.web_root, problem;
   auto web = http::StaticFiles::load(root, problem);
@@ -46,7 +47,12 @@ int serve(const service::Context& ctx, const admin::Settings& settings) {
 
 int main(int argc, char** argv) {
   admin::Settings settings;
+  outbound::Settings out;
   return service::run(
-      argc, argv, "mailstead-admin-api", [&](config::Source& src) { settings = admin::load_settings(src); },
-      [&](const service::Context& ctx) { return serve(ctx, settings); });
+      argc, argv, "mailstead-admin-api",
+      [&](config::Source& src) {
+        settings = admin::load_settings(src);
+        out = outbound::load_settings(src);
+      },
+      [&](const service::Context& ctx) { return serve(ctx, settings, out); });
 }

@@ -41,10 +41,7 @@ struct Settings {
   std::uint32_t client_submission_port = 587;   // STARTTLS
   std::uint32_t client_submissions_port = 465;  // implicit TLS
   std::uint32_t client_sieve_port = 4190;
-  // The failed-login limits of the login page, as in every protocol service.
-  std::uint32_t auth_max_failures_per_ip = 10;
-  std::uint32_t auth_max_failures_per_account = 20;
-  std::chrono::milliseconds auth_failure_window{std::chrono::minutes(15)};
+  // The failed-login limits of the login page are [auth]'s, shared with every protocol service.
 };
 
 Settings load_settings(config::Source& src);

@@ -20,7 +20,8 @@ class OpenApiTest(unittest.TestCase):
     def setUp(self):
         if jsonschema is None:
             missing("python3-jsonschema")
-        self.api = AdminApi()
+        # The DNS check asks a closed loopback port: quick errors, never the network.
+        self.api = AdminApi(top_toml='[dns]\nnameservers = ["127.0.0.1:9"]\ntimeout = "200ms"\ntries = 1\n')
         self.api.cli("domain", "add", "example.test")
         self.api.user(ADMIN, PASSWORD, admin=True)
         self.api.user("ann@example.test", "ann password 1")
@@ -73,11 +74,18 @@ class OpenApiTest(unittest.TestCase):
             "/api/v1/me/vacation": {"enabled": True, "reason": "away"},
             "/api/v1/me/forwarding": {"enabled": False, "target": "me@elsewhere.example"},
             "/api/v1/me/app-passwords": {"name": "tablet"},
+            "/api/v1/domains/{domain}/dkim": {"algorithm": "ed25519", "selector": "ed"},
+            "/api/v1/relay": {"host": "127.0.0.1", "port": 2525, "security": "none"},
+            "/api/v1/relay/{domain}": {"preset": "smtp", "host": "relay.example.net"},
+            # a local address: the local short-cut answers (550 5.1.1), no network needed
+            "/api/v1/send-test-email": {"to": "nobody@example.test"},
         }
         ids = {"/api/v1/sessions/{id}": other_session, "/api/v1/me/sessions/{id}": my_other,
                "/api/v1/tokens/{id}": str(token["id"]), "/api/v1/users/{address}/app-passwords/{id}": app["id"],
-               "/api/v1/me/app-passwords/{id}": app["id"], "/api/v1/queue/{id}": "1", "/api/v1/queue/{id}/message": "1"}
-        queries = {"/api/v1/resolve": "?address=x@example.test", "/api/v1/users": "?q=ann"}
+               "/api/v1/me/app-passwords/{id}": app["id"], "/api/v1/queue/{id}": "1", "/api/v1/queue/{id}/message": "1",
+               "/api/v1/queue/{id}/retry": "1"}
+        queries = {"/api/v1/resolve": "?address=x@example.test", "/api/v1/users": "?q=ann",
+                   "/api/v1/queue/log": "?since=2h&limit=10"}
         # Order: reads, then writes, then removals, then logout last.
         ops = []
         for path, item in doc["paths"].items():

@@ -10,6 +10,7 @@
 #include "http/session.hpp"
 #include "ops/admin_ops.hpp"
 #include "settings.hpp"
+#include "../../deliverd/settings.hpp"
 
 namespace mailstead::auth {
 class VerifiedCache;
@@ -28,6 +29,7 @@ struct Api {
   auth::FailureLimiter& limiter;
   boost::asio::thread_pool& slow_pool;
   Metrics& metrics;
+  const outbound::Settings& outbound;  // [outbound]: send-test-email delivers as the service would
 };
 
 std::unique_ptr<Metrics> make_metrics();

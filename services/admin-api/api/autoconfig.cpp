@@ -3,6 +3,7 @@
 // autodiscover (POX, responseschema 2006a), which Thunderbird also asks. Only for local
 // domains; anything else is 404, answered at once.
 #include "api/handlers.hpp"
+#include "ops/dns_records.hpp"
 #include "directory/address.hpp"
 #include "util/text.hpp"
 
@@ -18,7 +19,7 @@ std::string local_domain(Api& api, std::string_view address, std::string_view ho
   } else {
     auto h = host.substr(0, host.rfind(':') == std::string_view::npos || host.ends_with(']') ? host.size() : host.rfind(':'));
     candidate = lower(h);
-    for (std::string_view p : {"autoconfig.", "autodiscover."})
+    for (std::string_view p : {"autoconfig.", "autodiscover.", "mta-sts."})
       if (candidate.starts_with(p)) candidate = candidate.substr(p.size());
   }
   auto d = directory::normalize_domain(candidate);
@@ -98,6 +99,17 @@ asio::awaitable<std::optional<http::Response>> autoconfig(Api& api, http::Reques
     auto domain = local_domain(api, req.query_param("emailaddress"), req.header("host"));
     if (domain.empty()) co_return not_here();
     co_return xml(thunderbird(api, domain));
+  }
+  // The MTA-STS policy (RFC 8461 3.3) for https://mta-sts.<domain>/ (docs/dns-records.md).
+  if (path == "/.well-known/mta-sts.txt" && (req.method == "GET" || req.method == "HEAD")) {
+    auto host = lower(req.header("host"));
+    if (!host.starts_with("mta-sts.")) co_return not_here();
+    auto domain = local_domain(api, "", host);
+    if (domain.empty()) co_return not_here();
+    http::Response r;
+    r.content_type = "text/plain";
+    r.body = admin::dns_records::mta_sts_policy(dns_hosts(api));
+    co_return r;
   }
   if (path == "/autodiscover/autodiscover.xml") {
     if (req.method != "POST") co_return not_here();

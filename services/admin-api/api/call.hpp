@@ -16,6 +16,7 @@
 
 #include "api/api.hpp"
 #include "api/metrics.hpp"
+#include "ops/dns_records.hpp"
 #include "http/message.hpp"
 #include "store/async.hpp"
 #include "store/store.hpp"
@@ -126,5 +127,7 @@ std::string openapi_document();
 
 std::string iso_time(std::int64_t t);
 std::string client_host(const Api& api);
+// The names and ports the DNS records name (ops/dns_records.hpp).
+admin::dns_records::Hosts dns_hosts(const Api& api);
 
 }  // namespace mailstead::api

@@ -74,6 +74,27 @@ H get_queued(Call&);
 H get_queued_message(Call&);
 }  // namespace mail_routes
 
+namespace outbound_routes {
+H retry_one(Call&);
+H retry_all(Call&);
+H delete_queued(Call&);
+H send_log(Call&);
+H list_dkim(Call&);
+H generate_dkim(Call&);
+H rotate_dkim(Call&);
+H list_relays(Call&);
+H relay_presets(Call&);
+H set_default_relay(Call&);
+H set_domain_relay(Call&);
+H clear_default_relay(Call&);
+H clear_domain_relay(Call&);
+H send_test_email(Call&);
+H dns_records(Call&);
+H dns_check(Call&);
+H logs(Call&);
+H dashboard(Call&);
+}  // namespace outbound_routes
+
 namespace self_routes {
 H me(Call&);
 H change_password(Call&);

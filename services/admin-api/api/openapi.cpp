@@ -106,7 +106,93 @@ constexpr const char* schemas = R"json({
     "required": ["id", "sender", "recipients", "authenticated_user", "created", "next_attempt", "attempts", "last_error"],
     "properties": {"id": {"type": "integer"}, "sender": {"type": "string"}, "recipients": {"type": "array", "items": {"type": "string"}},
       "authenticated_user": {"type": "string"}, "created": {"type": "string"}, "next_attempt": {"type": "string"},
-      "attempts": {"type": "integer"}, "last_error": {"type": "string"}}},
+      "attempts": {"type": "integer"}, "last_error": {"type": "string"},
+      "leased_by": {"type": "string", "description": "the delivery instance working on it now, or empty"},
+      "bounce": {"type": "boolean", "description": "a DSN or auto-reply: never causes a DSN"},
+      "states": {"type": "array", "items": {"$ref": "#/components/schemas/QueueRecipient"}}}},
+  "QueueRecipient": {"type": "object", "additionalProperties": false,
+    "required": ["address", "state", "attempts", "next_attempt", "last_attempt", "last_reply", "remote"],
+    "properties": {"address": {"type": "string"}, "state": {"enum": ["pending", "deferred", "delivered", "failed"]},
+      "attempts": {"type": "integer"}, "next_attempt": {"type": "string", "description": "date-time, empty when final"},
+      "last_attempt": {"type": "string"}, "last_reply": {"type": "string"}, "remote": {"type": "string"}}},
+  "QueueRetried": {"type": "object", "additionalProperties": false, "required": ["due"],
+    "properties": {"due": {"type": "integer", "description": "how many messages are due now"}}},
+  "SendLogEntry": {"type": "object", "additionalProperties": false,
+    "required": ["time", "queue_id", "sender", "recipient", "remote", "tls", "reply", "result"],
+    "properties": {"time": {"type": "string", "format": "date-time"}, "queue_id": {"type": "integer"},
+      "sender": {"type": "string"}, "recipient": {"type": "string"}, "remote": {"type": "string"},
+      "tls": {"type": "string"}, "reply": {"type": "string"}, "result": {"enum": ["delivered", "deferred", "failed"]}}},
+  "DkimKey": {"type": "object", "additionalProperties": false,
+    "required": ["domain", "selector", "algorithm", "state", "created", "retire_at", "dns_name", "txt", "zone"],
+    "properties": {"domain": {"type": "string"}, "selector": {"type": "string"}, "algorithm": {"enum": ["rsa", "ed25519"]},
+      "state": {"enum": ["active", "retired"]}, "created": {"type": "string", "format": "date-time"},
+      "retire_at": {"type": "string", "description": "retired keys: keep published until then; empty for active"},
+      "dns_name": {"type": "string"}, "txt": {"type": "string", "description": "the TXT record's value"},
+      "zone": {"type": "string", "description": "a zone-file line, split into 255-byte strings"}}},
+  "DkimNew": {"type": "object", "additionalProperties": false,
+    "properties": {"selector": {"type": "string"}, "algorithm": {"enum": ["rsa", "ed25519"]}}},
+  "Relay": {"type": "object", "additionalProperties": false,
+    "required": ["domain", "host", "port", "security", "user", "password", "preset", "updated"],
+    "properties": {"domain": {"type": "string", "description": "the sender domain; empty for the default relay"},
+      "host": {"type": "string"}, "port": {"type": "integer"}, "security": {"enum": ["starttls", "tls", "none"]},
+      "user": {"type": "string"}, "password": {"enum": ["none", "stored", "secrets-file"], "description": "where the password comes from; never the password"},
+      "preset": {"type": "string"}, "updated": {"type": "string", "format": "date-time"}}},
+  "RelaySaved": {"type": "object", "additionalProperties": false,
+    "required": ["domain", "host", "port", "security", "user", "password", "preset", "updated", "warnings"],
+    "properties": {"domain": {"type": "string"}, "host": {"type": "string"}, "port": {"type": "integer"},
+      "security": {"enum": ["starttls", "tls", "none"]}, "user": {"type": "string"},
+      "password": {"enum": ["none", "stored", "secrets-file"]}, "preset": {"type": "string"},
+      "updated": {"type": "string", "format": "date-time"}, "warnings": {"type": "array", "items": {"type": "string"}}}},
+  "RelaySet": {"type": "object", "additionalProperties": false,
+    "properties": {"host": {"type": "string", "description": "HOST or HOST:PORT; may be left out with a preset that names its host"},
+      "port": {"type": "integer", "minimum": 1, "maximum": 65535}, "preset": {"type": "string"},
+      "security": {"enum": ["starttls", "tls", "none"]}, "user": {"type": "string"},
+      "password": {"type": "string", "writeOnly": true, "description": "stored encrypted with [relay] key; never answered"}}},
+  "DnsRecord": {"type": "object", "additionalProperties": false, "required": ["kind", "name", "type", "value", "note"],
+    "properties": {"kind": {"enum": ["mx", "spf", "dkim", "dmarc", "mta-sts", "tls-rpt", "autoconfig", "autodiscover", "srv", "ptr"]},
+      "name": {"type": "string"}, "type": {"enum": ["MX", "TXT", "CNAME", "SRV", "PTR"]},
+      "value": {"type": "string", "description": "what to publish, as a zone file writes it"}, "note": {"type": "string"}}},
+  "DnsCheck": {"type": "object", "additionalProperties": false,
+    "required": ["kind", "name", "type", "value", "note", "status", "found", "error"],
+    "properties": {"kind": {"type": "string"}, "name": {"type": "string"}, "type": {"type": "string"},
+      "value": {"type": "string"}, "note": {"type": "string"},
+      "status": {"enum": ["ok", "missing", "mismatch", "error"], "description": "error: the resolver failed (see error)"},
+      "found": {"type": "array", "items": {"type": "string"}, "description": "the values found (PTR: address -> names)"},
+      "error": {"type": "string"}}},
+  "Dashboard": {"type": "object", "additionalProperties": false, "required": ["health", "counts", "queue_depth", "hours", "store"],
+    "properties": {
+      "health": {"type": "array", "items": {"type": "object", "additionalProperties": false,
+        "required": ["service", "state", "started", "last_event"],
+        "properties": {"service": {"type": "string"}, "state": {"enum": ["running", "stopped", "unknown"],
+          "description": "from the service's log ring: its last start or stop event"},
+          "started": {"type": "string"}, "last_event": {"type": "string"}}}},
+      "counts": {"type": "object", "additionalProperties": false, "required": ["domains", "users", "aliases", "groups"],
+        "properties": {"domains": {"type": "integer"}, "users": {"type": "integer"}, "aliases": {"type": "integer"}, "groups": {"type": "integer"}}},
+      "queue_depth": {"type": "integer"},
+      "hours": {"type": "array", "minItems": 24, "maxItems": 24, "items": {"type": "object", "additionalProperties": false,
+        "required": ["hour", "received", "rejected", "delivered", "deferred", "bounced"],
+        "properties": {"hour": {"type": "string", "format": "date-time"}, "received": {"type": "integer"},
+          "rejected": {"type": "integer"}, "delivered": {"type": "integer"}, "deferred": {"type": "integer"},
+          "bounced": {"type": "integer"}}}},
+      "store": {"type": "object", "additionalProperties": false, "required": ["bytes", "map_size", "free_bytes", "disk_bytes"],
+        "properties": {"bytes": {"type": "integer"}, "map_size": {"type": "integer"}, "free_bytes": {"type": "integer"},
+          "disk_bytes": {"type": "integer"}}}}},
+  "LogEvent": {"type": "object", "additionalProperties": false, "required": ["time", "service", "level", "event", "text"],
+    "properties": {"time": {"type": "string", "description": "UTC, milliseconds"}, "service": {"type": "string"},
+      "level": {"enum": ["trace", "debug", "info", "warn", "error", "critical"]}, "event": {"type": "string"},
+      "text": {"type": "string", "description": "the whole event line: event=name key=value …"}}},
+  "TestEmail": {"type": "object", "additionalProperties": false, "required": ["to"], "properties": {"to": {"type": "string"}}},
+  "TestEmailResult": {"type": "object", "additionalProperties": false,
+    "required": ["queue_id", "from", "which", "to", "result", "summary", "route", "tls", "reply"],
+    "properties": {"queue_id": {"type": "integer"}, "from": {"type": "string"}, "which": {"type": "string"},
+      "to": {"type": "string"}, "result": {"enum": ["delivered", "deferred", "failed"]},
+      "summary": {"type": "string", "description": "the result in words"},
+      "route": {"type": "string", "description": "the host that answered: relay or MX, with its address"},
+      "tls": {"type": "string", "description": "TLS version, empty when none"},
+      "reply": {"type": "string", "description": "the receiving server's reply, or why it did not go"}}},
+  "RelayPreset": {"type": "object", "additionalProperties": false, "required": ["name", "description", "host", "port", "security", "user"],
+    "properties": {"name": {"type": "string"}, "description": {"type": "string"}, "host": {"type": "string"},
+      "port": {"type": "integer"}, "security": {"enum": ["starttls", "tls", "none"]}, "user": {"type": "string"}}},
   "Me": {"$ref": "#/components/schemas/User"},
   "Vacation": {"type": "object", "additionalProperties": false, "required": ["enabled", "reason"],
     "properties": {"enabled": {"type": "boolean"}, "subject": {"type": "string"}, "reason": {"type": "string"},
@@ -137,6 +223,16 @@ json::array query_parameters(std::string_view path) {
                                {"schema", json::object{{"type", "string"}}}});
   };
   if (path == "/api/v1/users") q("q", false, "part of an address or name");
+  if (path == "/api/v1/queue/log") {
+    q("since", false, "seconds since 1970, 2024-01-02T03:04:05Z, or an age such as 90m, 2h, 7d (422 otherwise)");
+    q("limit", false, "the latest this many entries, 1 to 1000 (default 100; 422 otherwise)");
+  }
+  if (path == "/api/v1/logs") {
+    q("service", false, "smtpd, imapd, sieved, deliverd or admin-api (422 otherwise)");
+    q("level", false, "the least level: trace, debug, info, warn or error (422 otherwise)");
+    q("text", false, "a case-insensitive substring of the event line (at most 200 characters)");
+    q("limit", false, "at most this many events, 1 to 1000 (default 200)");
+  }
   if (path == "/api/v1/resolve") {
     q("address", true, "the recipient");
     q("from", false, "the envelope sender");
@@ -188,6 +284,7 @@ std::string openapi_document() {
         responses["403"] = error_response("missing CSRF token, or the role does not allow it");
       }
       if (path.find('{') != std::string_view::npos || path == "/api/v1/resolve") responses["404"] = error_response("not found");
+      if (!changes && !query_parameters(r.path).empty()) responses["422"] = error_response("a query parameter is invalid: the field is named");
       if (changes) {
         responses["409"] = error_response("conflicts with what exists");
         responses["413"] = error_response("body too large");

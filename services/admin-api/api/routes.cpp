@@ -18,6 +18,7 @@ const std::vector<Route>& routes() {
   using namespace directory_routes;
   using namespace mail_routes;
   using namespace self_routes;
+  using namespace outbound_routes;
   constexpr auto O = Access::open; constexpr auto U = Access::user; constexpr auto A = Access::admin;
   static const std::vector<Route> table = {
     {"GET", "/api/v1/health", O, health, "Liveness: the API answers", {}, "", "Health", 200, "system"},
@@ -77,9 +78,30 @@ const std::vector<Route>& routes() {
     {"DELETE", "/api/v1/catchall/{domain}", A, clear_catchall, "Clear a domain's catch-all", {}, "", "", 204, "domains"},
     {"GET", "/api/v1/resolve", A, resolve, "Where mail to ?address= goes (&from=, &authenticated_as=)", {}, "", "Resolution", 200, "domains"},
 
-    {"GET", "/api/v1/queue", A, list_queue, "The outbound queue", {}, "", "QueueItem[]", 200, "queue"},
+    {"GET", "/api/v1/queue", A, list_queue, "The outbound queue, each recipient's state and last reply", {}, "", "QueueItem[]", 200, "queue"},
+    {"GET", "/api/v1/queue/log", A, send_log, "The send log: every attempt on every recipient (?since=, ?limit=)", {}, "", "SendLogEntry[]", 200, "queue"},
+    {"POST", "/api/v1/queue/retry", A, retry_all, "Every queued message due now (queue retry --all)", {}, "", "QueueRetried", 200, "queue"},
+    {"POST", "/api/v1/queue/flush", A, retry_all, "Every queued message due now (queue flush)", {}, "", "QueueRetried", 200, "queue"},
     {"GET", "/api/v1/queue/{id}", A, get_queued, "One queued message", {}, "", "QueueItem", 200, "queue"},
+    {"DELETE", "/api/v1/queue/{id}", A, delete_queued, "Remove a queued message without a bounce", {}, "", "", 204, "queue"},
+    {"POST", "/api/v1/queue/{id}/retry", A, retry_one, "One queued message due now (also ends its lease)", {}, "", "QueueRetried", 200, "queue"},
     {"GET", "/api/v1/queue/{id}/message", A, get_queued_message, "A queued message's bytes", {}, "", "@message/rfc822", 200, "queue"},
+
+    {"GET", "/api/v1/domains/{domain}/dns", A, dns_records, "The DNS records to publish for a domain", {}, "", "DnsRecord[]", 200, "domains"},
+    {"GET", "/api/v1/domains/{domain}/dns/check", A, dns_check, "Each record looked up now through the resolver: ok, missing or mismatch with the value found", {}, "", "DnsCheck[]", 200, "domains"},
+    {"GET", "/api/v1/domains/{domain}/dkim", A, list_dkim, "A domain's DKIM keys with the TXT record of each", {}, "", "DkimKey[]", 200, "dkim"},
+    {"POST", "/api/v1/domains/{domain}/dkim", A, generate_dkim, "Generate a DKIM key; it signs at once", {"selector", "algorithm"}, "DkimNew", "DkimKey", 201, "dkim"},
+    {"POST", "/api/v1/domains/{domain}/dkim/rotate", A, rotate_dkim, "New keys replace the signing ones; the old stay published for [dkim] rotate_grace", {}, "", "DkimKey[]", 200, "dkim"},
+
+    {"GET", "/api/v1/relays", A, list_relays, "The default relay and per-sender-domain relays (never a password)", {}, "", "Relay[]", 200, "relay"},
+    {"GET", "/api/v1/relay-presets", A, relay_presets, "Well-known relay services: host, port, security", {}, "", "RelayPreset[]", 200, "relay"},
+    {"PUT", "/api/v1/relay", A, set_default_relay, "Set the default relay (the password is write-only)", {"host", "port", "preset", "security", "user", "password"}, "RelaySet", "RelaySaved", 200, "relay"},
+    {"DELETE", "/api/v1/relay", A, clear_default_relay, "Clear the default relay: mail goes to each recipient's MX", {}, "", "", 204, "relay"},
+    {"PUT", "/api/v1/relay/{domain}", A, set_domain_relay, "Set the relay for mail from a sender domain", {"host", "port", "preset", "security", "user", "password"}, "RelaySet", "RelaySaved", 200, "relay"},
+    {"DELETE", "/api/v1/relay/{domain}", A, clear_domain_relay, "Clear a sender domain's relay", {}, "", "", 204, "relay"},
+    {"GET", "/api/v1/dashboard", A, dashboard, "Service health, counts, queue depth, mail per hour over 24 h, store size and free space", {}, "", "Dashboard", 200, "system"},
+    {"GET", "/api/v1/logs", A, logs, "Recent events of every service, newest first (?service=, ?level=, ?text=, ?limit=)", {}, "", "LogEvent[]", 200, "system"},
+    {"POST", "/api/v1/send-test-email", A, send_test_email, "Send two test messages now (default From, noreply): route, TLS, reply or failure of each", {"to"}, "TestEmail", "TestEmailResult[]", 200, "relay"},
 
     {"GET", "/api/v1/me", U, me, "The signed-in user, its aliases and quota use", {}, "", "Me", 200, "self"},
     {"POST", "/api/v1/me/password", U, change_password, "Change one's own password (ends one's other sessions)", {"current_password", "new_password"}, "PasswordChange", "", 204, "self"},
@@ -203,6 +225,16 @@ std::string iso_time(std::int64_t t) {
 
 std::string client_host(const Api& api) {
   return api.settings.client_host.empty() ? api.core.hostname : api.settings.client_host;
+}
+
+admin::dns_records::Hosts dns_hosts(const Api& api) {
+  admin::dns_records::Hosts h;
+  h.mail_host = api.core.hostname;
+  h.client_host = client_host(api);
+  h.imaps_port = api.settings.client_imaps_port;
+  h.submission_port = api.settings.client_submission_port;
+  h.submissions_port = api.settings.client_submissions_port;
+  return h;
 }
 
 // ---- dispatch ----

@@ -33,7 +33,8 @@ H status(Call& c) {
   auto n = c.api.ops.counts();
   // Parts of the suite this build has; a page whose part is not built says so instead of
   // offering a control that does nothing (docs/status.md).
-  json::object built{{"outbound_delivery", false}, {"relay", false}, {"dkim", false}, {"logs", false},
+  json::object built{{"outbound_delivery", true}, {"relay", true}, {"dkim", true}, {"send_test_email", true},
+                     {"dns_check", true}, {"dashboard", true}, {"logs", c.api.core.log.ring_size > 0},
                      {"metrics", !c.api.settings.metrics_listen.empty()}};
   co_return json_reply(200, json::object{{"hostname", c.api.core.hostname},
                                          {"domains", n.domains},

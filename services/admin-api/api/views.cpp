@@ -1,6 +1,8 @@
 // JSON forms of records (see views.hpp).
 #include "api/views.hpp"
 
+#include <ctime>
+
 namespace mailstead::api::views {
 
 json::array string_array(const std::vector<std::string>& v) {
@@ -60,7 +62,21 @@ json::object queue_item(const store::QueueRecord& q, const std::string& authenti
           {"created", iso_time(q.created)},
           {"next_attempt", iso_time(q.next_attempt)},
           {"attempts", q.attempts},
-          {"last_error", q.last_error}};
+          {"last_error", q.last_error},
+          {"leased_by", q.lease_until > static_cast<std::int64_t>(std::time(nullptr)) ? q.lease_owner : std::string()},
+          {"bounce", (q.flags & store::queue_bounce) != 0},
+          {"states", [&] {
+             json::array a;
+             for (const auto& st : q.states)
+               a.push_back(json::object{{"address", st.address},
+                                        {"state", store::state_name(st.state)},
+                                        {"attempts", st.attempts},
+                                        {"next_attempt", st.final() || st.next_attempt <= 0 ? std::string() : iso_time(st.next_attempt)},
+                                        {"last_attempt", st.last_attempt > 0 ? iso_time(st.last_attempt) : std::string()},
+                                        {"last_reply", st.last_reply},
+                                        {"remote", st.remote}});
+             return a;
+           }()}};
 }
 
 json::object vacation(const admin::rules::Vacation& v) {

@@ -18,6 +18,8 @@
 #include <sodium.h>
 #include <boost/asio/use_awaitable.hpp>
 #include "log/log.hpp"
+#include "ops/admin_ops.hpp"
+#include "ops/test_email.hpp"
 #include "queue/queue.hpp"
 #include "relay/relay.hpp"
 #include "store/mailstore.hpp"
@@ -47,7 +49,7 @@ std::string hex(std::string_view bytes) {
 int dns_lookup(const Args& args, const AllSettings& s) {
   if (args.words.size() != 4) throw Usage{"dns lookup TYPE NAME [--json]"};
   auto type = dns::type_from_name(args.words[2]);
-  if (!type) throw Usage{"TYPE is one of A, AAAA, MX, TXT, PTR, NS, CNAME, TLSA"};
+  if (!type) throw Usage{"TYPE is one of A, AAAA, MX, TXT, PTR, NS, CNAME, SRV, TLSA"};
   std::string name = args.words[3];
   if (*type == dns::Type::ptr && !dns::reverse_name(name).empty()) name = dns::reverse_name(name);
   asio::io_context io;
@@ -60,6 +62,9 @@ int dns_lookup(const Args& args, const AllSettings& s) {
   for (const auto& m : answer.mx) lines.push_back(std::to_string(m.preference) + " " + (m.host.empty() ? "." : m.host));
   for (const auto& t : answer.texts) lines.push_back(t);
   for (const auto& n : answer.names) lines.push_back(n);
+  for (const auto& v : answer.srv)
+    lines.push_back(std::to_string(v.priority) + " " + std::to_string(v.weight) + " " + std::to_string(v.port) + " " +
+                    (v.target.empty() ? "." : v.target));
   for (const auto& t : answer.tlsa)
     lines.push_back(std::to_string(t.usage) + " " + std::to_string(t.selector) + " " + std::to_string(t.matching) + " " +
                     hex(t.data));
@@ -107,14 +112,9 @@ std::string when(std::int64_t t) {
 
 std::uint64_t queue_id(const Args& a, std::size_t i) {
   if (a.words.size() <= i) throw Usage{"queue show|retry|delete ID"};
-  const auto& t = a.words[i];
-  std::uint64_t id = 0;
-  for (char c : t) {
-    if (c < '0' || c > '9' || id > UINT64_MAX / 10) throw Usage{"ID must be a queue id (a number), not '" + t + "'"};
-    id = id * 10 + static_cast<std::uint64_t>(c - '0');
-  }
-  if (id == 0) throw Usage{"ID must be a queue id (a number)"};
-  return id;
+  auto id = admin::parse_queue_id(a.words[i]);
+  if (!id) throw Usage{"ID must be a queue id (a number), not '" + a.words[i] + "'"};
+  return *id;
 }
 
 std::string user_address(store::ReadTxn& txn, std::uint64_t id);
@@ -202,30 +202,25 @@ int queue_show(const Args& args, const AllSettings& s) {
   return 0;
 }
 
+// retry, flush, delete and log are the admin layer's operations (ops/admin_ops.hpp), the
+// same the HTTP API calls.
 int queue_retry(const Args& args, const AllSettings& s) {
   bool all = args.opts.count("all") > 0;
-  std::vector<std::uint64_t> ids;
-  auto st = open(s);
+  std::optional<std::uint64_t> id;
   if (all) {
     if (args.words.size() != 2) throw Usage{"queue retry ID|--all"};
-    for (const auto& r : queue::list(*st->read())) ids.push_back(r.id);
   } else {
-    ids.push_back(queue_id(args, 2));
+    id = queue_id(args, 2);
     if (args.words.size() != 3) throw Usage{"queue retry ID|--all"};
-    if (!store::get_queued(*st->read(), ids[0])) {
-      std::fprintf(stderr, "mailstead: no message %llu in the queue\n", static_cast<unsigned long long>(ids[0]));
-      return 1;
-    }
   }
-  auto now = now_s();
-  auto ec = st->commit_sync([&](store::WriteTxn& t) -> std::error_code {
-    for (auto id : ids)
-      if (store::get_queued(t, id))
-        if (auto e = queue::retry_now(t, id, now)) return e;
-    return {};
-  });
-  if (ec) throw std::runtime_error("the store failed: " + ec.message());
-  std::printf("%zu message%s due now\n", ids.size(), ids.size() == 1 ? "" : "s");
+  auto st = open(s);
+  admin::Ops ops(*st, s.core);
+  auto n = ops.run(ops.plan_retry_queue(id));
+  if (!n) {
+    std::fprintf(stderr, "mailstead: %s\n", n.error().message.c_str());
+    return 1;
+  }
+  std::printf("%llu message%s due now\n", static_cast<unsigned long long>(*n), *n == 1 ? "" : "s");
   return 0;
 }
 
@@ -240,42 +235,29 @@ int queue_delete(const Args& args, const AllSettings& s) {
   auto id = queue_id(args, 2);
   if (args.words.size() != 3) throw Usage{"queue delete ID"};
   auto st = open(s);
-  bool found = false;
-  auto ec = st->commit_sync([&](store::WriteTxn& t) -> std::error_code {
-    found = store::get_queued(t, id).has_value();
-    return found ? queue::remove(t, id) : std::error_code{};
-  });
-  if (ec) throw std::runtime_error("the store failed: " + ec.message());
-  if (!found) {
-    std::fprintf(stderr, "mailstead: no message %llu in the queue\n", static_cast<unsigned long long>(id));
+  admin::Ops ops(*st, s.core);
+  auto r = ops.run(ops.plan_delete_queued(id));
+  if (!r) {
+    std::fprintf(stderr, "mailstead: %s\n", r.error().message.c_str());
     return 1;
   }
   std::printf("deleted %llu (no bounce is sent)\n", static_cast<unsigned long long>(id));
   return 0;
 }
 
-// "1700000000", "2024-01-02T03:04:05Z", "90m" / "2h" / "7d" ago.
-std::int64_t parse_since(const std::string& t) {
-  if (t.empty()) return 0;
-  bool digits = true;
-  for (char c : t) digits &= c >= '0' && c <= '9';
-  if (digits) return std::stoll(t);
-  std::tm tm{};
-  if (strptime(t.c_str(), "%Y-%m-%dT%H:%M:%SZ", &tm) || strptime(t.c_str(), "%Y-%m-%d", &tm)) return timegm(&tm);
-  std::uint64_t n = 0;
-  std::size_t i = 0;
-  while (i < t.size() && t[i] >= '0' && t[i] <= '9') n = n * 10 + static_cast<std::uint64_t>(t[i++] - '0');
-  auto unit = t.substr(i);
-  std::int64_t mul = unit == "s" ? 1 : unit == "m" ? 60 : unit == "h" ? 3600 : unit == "d" ? 86400 : 0;
-  if (i == 0 || mul == 0) throw Usage{"queue log [--since T] [--json]   (T: seconds since 1970, 2024-01-02T03:04:05Z, or 90m/2h/7d ago)"};
-  return now_s() - static_cast<std::int64_t>(n) * mul;
-}
-
 int queue_log(const Args& args, const AllSettings& s) {
-  if (args.words.size() != 2) throw Usage{"queue log [--since T] [--json]"};
-  auto since = parse_since(args.opts.count("since") ? args.opts.at("since") : "");
+  if (args.words.size() != 2) throw Usage{"queue log [--since T] [--limit N] [--json]"};
+  auto since = admin::parse_since(args.opts.count("since") ? args.opts.at("since") : "", now_s());
+  if (!since) throw Usage{"queue log [--since T] [--limit N] [--json]   (T: seconds since 1970, 2024-01-02T03:04:05Z, or 90m/2h/7d ago)"};
+  std::size_t limit = 100000;
+  if (args.opts.count("limit")) {
+    auto n = admin::parse_queue_id(args.opts.at("limit"));
+    if (!n) throw Usage{"queue log --limit N   (N: how many of the latest entries, at least 1)"};
+    limit = static_cast<std::size_t>(std::min<std::uint64_t>(*n, limit));
+  }
   auto st = open(s);
-  auto entries = queue::read_log(*st->read(), since);
+  admin::Ops ops(*st, s.core);
+  auto entries = ops.send_log(*since, limit);
   if (args.json) {
     json::array arr;
     for (const auto& e : entries)
@@ -291,33 +273,6 @@ int queue_log(const Args& args, const AllSettings& s) {
                 e.remote.c_str(), e.tls.empty() ? "" : (" " + e.tls).c_str(), e.reply.c_str());
   return 0;
 }
-
-std::string token() {
-  static const char alphabet[] = "abcdefghijkmnopqrstuvwxyz23456789";
-  std::string t;
-  for (int i = 0; i < 12; ++i) t.push_back(alphabet[randombytes_uniform(sizeof alphabet - 1)]);
-  return t;
-}
-
-std::string test_message(const std::string& from, const std::string& to, const std::string& hostname,
-                         const std::string& which) {
-  std::string m;
-  m += "From: Mailstead <" + from + ">\r\n";
-  m += "To: <" + to + ">\r\n";
-  m += "Subject: Mailstead test email (" + which + ")\r\n";
-  m += "Date: " + queue::rfc5322_date(now_s()) + "\r\n";
-  m += "Message-ID: <test." + token() + "@" + hostname + ">\r\n";
-  m += "Auto-Submitted: auto-generated\r\n";
-  m += "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n";
-  m += "This is a test email from the Mailstead server " + hostname + ", sent from " + which + ".\r\n";
-  m += "If it reached you, outgoing email works.\r\n";
-  return m;
-}
-
-struct TestSend {
-  std::string from, which;
-  std::uint64_t id = 0;
-};
 
 std::string checked_address(const Args& args, std::size_t words, const char* usage) {
   if (args.words.size() != words) throw Usage{usage};
@@ -343,35 +298,18 @@ std::string default_from(const AllSettings& s, const std::string& domain) {
 
 // Queues `sent` to `to` already leased to this command (so a running mailstead-deliverd
 // leaves them alone), delivers them now through the service's own code, and prints for each
-// where it went and what the receiving server said, or exactly why it did not go.
-int send_and_report(const Args& args, const AllSettings& s, store::Store& st, std::vector<TestSend> sent,
+// where it went and what the receiving server said, or exactly why it did not go. The steps
+// are ops/test_email.hpp's, which POST /api/v1/send-test-email shares.
+int send_and_report(const Args& args, const AllSettings& s, store::Store& st, std::vector<admin::test_email::Message> sent,
                     const std::string& to) {
   asio::io_context io;
   outbound::Engine engine(io, st, s.core, s.outbound);
-  auto now = now_s();
-  auto ec = st.commit_sync([&](store::WriteTxn& t) -> std::error_code {
-    for (auto& m : sent) {
-      auto bytes = test_message(m.from, to, s.core.hostname, m.which);
-      auto key = store::blob_key(bytes);
-      if (auto e = store::put_blob(t, key, bytes)) return e;
-      store::QueueRecord q;
-      q.sender = m.from;
-      q.recipients = {to};
-      q.blob = key;
-      q.created = now;
-      q.next_attempt = now;
-      q.lease_owner = engine.owner();
-      q.lease_until = now + engine.lease_seconds();
-      auto id = store::enqueue(t, std::move(q));
-      if (!id) return store::Errc::aborted;
-      m.id = *id;
-    }
-    return {};
-  });
-  if (ec) throw std::runtime_error("the store failed: " + ec.message());
-
+  admin::Ops ops(st, s.core);
+  auto queued = ops.run(admin::test_email::plan_enqueue(std::move(sent), to, s.core.hostname, engine.owner(),
+                                                        now_s() + engine.lease_seconds()));
+  if (!queued) throw std::runtime_error(queued.error().message);
   std::vector<std::uint64_t> ids;
-  for (const auto& m : sent) ids.push_back(m.id);
+  for (const auto& m : *queued) ids.push_back(m.id);
   std::vector<outbound::Engine::Report> reports;
   asio::co_spawn(io, engine.deliver_now(ids), [&](std::exception_ptr e, std::vector<outbound::Engine::Report> r) {
     if (e) std::rethrow_exception(e);
@@ -381,32 +319,29 @@ int send_and_report(const Args& args, const AllSettings& s, store::Store& st, st
 
   bool all_ok = true;
   json::array out;
-  for (std::size_t i = 0; i < sent.size(); ++i) {
-    const auto& m = sent[i];
-    std::vector<queue::Outcome> outcomes;
-    for (const auto& r : reports)
-      if (r.id == m.id) outcomes = r.outcomes;
-    if (outcomes.empty()) outcomes.push_back({to, queue::Result::deferred, "not attempted (another delivery instance holds it)", "", ""});
-    for (const auto& oc : outcomes) {
-      bool ok = oc.result == queue::Result::delivered;
-      all_ok &= ok;
-      if (args.json) {
-        out.push_back(json::object{{"queue_id", m.id}, {"from", m.from}, {"to", oc.address},
-                                   {"result", queue::result_name(oc.result)}, {"route", oc.remote},
-                                   {"tls", oc.tls}, {"reply", oc.reply}});
-        continue;
-      }
-      std::printf("Message %zu of %zu, from %s (%s), queue id %llu\n", i + 1, sent.size(), m.from.c_str(),
-                  m.which.c_str(), static_cast<unsigned long long>(m.id));
-      std::printf("  to:     <%s>\n", oc.address.c_str());
-      std::printf("  result: %s\n", ok ? "delivered"
-                                        : oc.result == queue::Result::failed
-                                              ? "FAILED (bounced; the queue no longer holds it)"
-                                              : "NOT delivered yet (deferred: mailstead-deliverd will retry; see mailstead queue show)");
-      if (!oc.remote.empty()) std::printf("  route:  %s\n", oc.remote.c_str());
-      std::printf("  TLS:    %s\n", oc.tls.empty() ? "none" : oc.tls.c_str());
-      std::printf("  %s %s\n", ok ? "reply: " : "why:   ", oc.reply.c_str());
+  std::uint64_t last = 0;
+  std::size_t n = 0;
+  for (const auto& oc : admin::test_email::outcomes(*queued, to, reports)) {
+    bool ok = oc.result == queue::Result::delivered;
+    all_ok &= ok;
+    if (args.json) {
+      out.push_back(json::object{{"queue_id", oc.queue_id}, {"from", oc.from}, {"to", oc.to},
+                                 {"result", queue::result_name(oc.result)}, {"route", oc.route},
+                                 {"tls", oc.tls}, {"reply", oc.reply}});
+      continue;
     }
+    if (oc.queue_id != last) ++n;
+    last = oc.queue_id;
+    std::printf("Message %zu of %zu, from %s (%s), queue id %llu\n", n, queued->size(), oc.from.c_str(), oc.which.c_str(),
+                static_cast<unsigned long long>(oc.queue_id));
+    std::printf("  to:     <%s>\n", oc.to.c_str());
+    std::printf("  result: %s\n", ok ? "delivered"
+                                      : oc.result == queue::Result::failed
+                                            ? "FAILED (bounced; the queue no longer holds it)"
+                                            : "NOT delivered yet (deferred: mailstead-deliverd will retry; see mailstead queue show)");
+    if (!oc.route.empty()) std::printf("  route:  %s\n", oc.route.c_str());
+    std::printf("  TLS:    %s\n", oc.tls.empty() ? "none" : oc.tls.c_str());
+    std::printf("  %s %s\n", ok ? "reply: " : "why:   ", oc.reply.c_str());
   }
   if (args.json) std::cout << json::serialize(out) << "\n";
   return all_ok ? 0 : 1;
@@ -416,19 +351,10 @@ int send_and_report(const Args& args, const AllSettings& s, store::Store& st, st
 // the default From and one from the noreply address.
 int send_test_email(const Args& args, const AllSettings& s) {
   auto to = checked_address(args, 2, "send-test-email ADDRESS");
-  if (sodium_init() < 0) throw std::runtime_error("libsodium failed to start");
   auto st = open(s);
-  auto domain = first_domain(*st);
-  const auto& o = s.outbound;
-  if (domain.empty() && (o.from.empty() || o.noreply_address.empty()))
-    throw std::runtime_error("there is no local domain yet: add one (mailstead domain add) or set [outbound] from and noreply_address");
-  std::string from = default_from(s, domain);
-  std::string noreply = o.noreply_address.empty() ? "noreply@" + domain : o.noreply_address;
-  if (o.tokenized_noreply) {
-    auto a = noreply.rfind('@');
-    noreply = noreply.substr(0, a) + "-" + token() + noreply.substr(a);
-  }
-  return send_and_report(args, s, *st, {{from, "the default From address"}, {noreply, "the noreply address"}}, to);
+  auto msgs = admin::test_email::prepare(*st->read(), s.outbound, to);
+  if (!msgs) throw std::runtime_error(msgs.error().message);
+  return send_and_report(args, s, *st, std::move(*msgs), to);
 }
 
 // mailstead relay test ADDRESS: one message from the default From through the relay that
@@ -450,7 +376,7 @@ int relay_test(const Args& args, const AllSettings& s) {
   if (!args.json)
     std::printf("Relay %s:%u (%s%s%s) for mail from %s\n", r->host.c_str(), r->port, relay::security_name(r->security),
                 r->user.empty() ? ", no login" : ", user ", r->user.c_str(), from.c_str());
-  return send_and_report(args, s, *st, {{from, "the default From address, through the relay"}}, to);
+  return send_and_report(args, s, *st, {{from, "the default From address, through the relay", 0}}, to);
 }
 
 struct Command {
@@ -469,7 +395,7 @@ const Command commands[] = {
     {"queue", "retry", "queue retry ID|--all", queue_retry},
     {"queue", "flush", "queue flush   (everything waiting is due now)", queue_flush},
     {"queue", "delete", "queue delete ID   (no bounce)", queue_delete},
-    {"queue", "log", "queue log [--since T] [--json]", queue_log},
+    {"queue", "log", "queue log [--since T] [--limit N] [--json]", queue_log},
 };
 
 }  // namespace

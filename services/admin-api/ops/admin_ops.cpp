@@ -501,6 +501,39 @@ Result<std::string> Ops::get_queued(std::uint64_t id) {
   return q->prefix + std::string(*blob);
 }
 
+Change<std::uint64_t> Ops::plan_retry_queue(std::optional<std::uint64_t> id) {
+  return Change<std::uint64_t>([id](store::WriteTxn& t) -> Result<std::uint64_t> {
+    std::vector<std::uint64_t> ids;
+    if (id) {
+      if (!store::get_queued(t, *id))
+        return Error(ErrorKind::not_found, "no message " + std::to_string(*id) + " in the queue", "id");
+      ids.push_back(*id);
+    } else {
+      for (const auto& r : queue::list(t)) ids.push_back(r.id);
+    }
+    auto now = now_s();
+    for (auto i : ids)
+      if (auto e = queue::retry_now(t, i, now)) return internal("the store failed: " + e.message());
+    return static_cast<std::uint64_t>(ids.size());
+  });
+}
+
+Change<void> Ops::plan_delete_queued(std::uint64_t id) {
+  return Change<void>([id](store::WriteTxn& t) -> Result<void> {
+    if (!store::get_queued(t, id))
+      return Error(ErrorKind::not_found, "no message " + std::to_string(id) + " in the queue", "id");
+    if (auto e = queue::remove(t, id)) return internal("the store failed: " + e.message());
+    return {};
+  });
+}
+
+std::vector<queue::LogEntry> Ops::send_log(std::int64_t since, std::size_t limit) {
+  auto txn = store_.read();
+  auto all = queue::read_log(*txn, since);
+  if (all.size() > limit) all.erase(all.begin(), all.end() - static_cast<std::ptrdiff_t>(limit));
+  return all;
+}
+
 Result<std::string> Ops::get_message(std::string_view user, std::string_view mailbox, std::uint32_t uid) {
   auto txn = store_.read();
   auto mb = require_mailbox(*txn, user, mailbox);
@@ -751,6 +784,46 @@ Counts Ops::counts() {
   c.queue = count(store::Table::queue);
   c.admins = count(store::Table::admins);
   return c;
+}
+
+Result<std::uint64_t> parse_queue_id(std::string_view t) {
+  std::uint64_t id = 0;
+  bool ok = !t.empty() && t.size() <= 20;
+  for (char c : t) {
+    if (!ok || c < '0' || c > '9' || id > (UINT64_MAX - 9) / 10) {
+      ok = false;
+      break;
+    }
+    id = id * 10 + static_cast<std::uint64_t>(c - '0');
+  }
+  if (!ok || id == 0) return Error(ErrorKind::invalid, "a queue id is a number, not '" + std::string(t) + "'", "id");
+  return id;
+}
+
+Result<std::int64_t> parse_since(std::string_view text, std::int64_t now) {
+  if (text.empty()) return std::int64_t{0};
+  auto bad = [&] {
+    return Error(ErrorKind::invalid,
+                 "'" + std::string(text) + "' is not a time: give seconds since 1970, 2024-01-02T03:04:05Z, or an age such as 90m, 2h, 7d",
+                 "since");
+  };
+  if (text.size() > 32) return bad();
+  std::string t(text);
+  std::size_t i = 0;
+  std::int64_t n = 0;
+  while (i < t.size() && t[i] >= '0' && t[i] <= '9' && n < 100000000000LL) n = n * 10 + (t[i++] - '0');
+  if (i == t.size()) return n;
+  std::string unit = t.substr(i);
+  std::int64_t mul = unit == "s" ? 1 : unit == "m" ? 60 : unit == "h" ? 3600 : unit == "d" ? 86400 : 0;
+  if (i > 0 && mul != 0 && n <= 36500LL * 86400) return now - n * mul;
+  std::tm tm{};
+  const char* end = strptime(t.c_str(), "%Y-%m-%dT%H:%M:%SZ", &tm);
+  if (!end || *end) {
+    tm = {};
+    end = strptime(t.c_str(), "%Y-%m-%d", &tm);
+  }
+  if (!end || *end) return bad();
+  return static_cast<std::int64_t>(timegm(&tm));
 }
 
 }  // namespace mailstead::admin

@@ -20,6 +20,7 @@
 #include "dkim/keys.hpp"
 #include "directory/directory.hpp"
 #include "directory/routing.hpp"
+#include "queue/queue.hpp"
 #include "relay/relay.hpp"
 #include "ops/access.hpp"
 #include "ops/sieve_rules.hpp"
@@ -179,6 +180,13 @@ class Ops {
   Result<store::QueueRecord> get_queue_record(std::uint64_t id);
   // A queued message's bytes (its prefix, then the stored message).
   Result<std::string> get_queued(std::uint64_t id);
+  // Due now, any lease ended (`mailstead queue retry|flush`): one message, or every queued
+  // one when `id` is empty. The result is how many.
+  Change<std::uint64_t> plan_retry_queue(std::optional<std::uint64_t> id);
+  // Removed without a bounce (`mailstead queue delete`).
+  Change<void> plan_delete_queued(std::uint64_t id);
+  // The send log from `since` (seconds since 1970): its last `limit` entries, oldest first.
+  std::vector<queue::LogEntry> send_log(std::int64_t since, std::size_t limit);
   // DKIM keys (docs/outbound.md). Listed records never carry the private key.
   Result<dkim::KeyRecord> generate_dkim_key(std::string_view domain, std::string_view selector,
                                             std::string_view algorithm);
@@ -272,5 +280,11 @@ Result<T> Ops::write(Fn fn) {
   if (ec) return internal("the store did not commit the change: " + ec.message());
   return *out;
 }
+
+// A queue id as the CLI and the API take it: a positive decimal number.
+Result<std::uint64_t> parse_queue_id(std::string_view text);
+// A time for `queue log --since` and `?since=`: seconds since 1970, 2024-01-02T03:04:05Z,
+// 2024-01-02, or an age such as 90m, 2h, 7d (before `now`). "" is 0 (everything).
+Result<std::int64_t> parse_since(std::string_view text, std::int64_t now);
 
 }  // namespace mailstead::admin

@@ -122,6 +122,21 @@ TEST(DnsMessage, TxtStringsJoinedPerRecord) {
   EXPECT_EQ(a.texts, (std::vector<std::string>{"v=spf1 -all", "abc"}));
 }
 
+TEST(DnsMessage, SrvRecordsSortedByPriority) {
+  Builder b("_imaps._tcp.example.test", Type::srv);
+  b.rr("_imaps._tcp.example.test", Type::srv, 60, [&] { b.u16(20), b.u16(5), b.u16(993); b.name("Backup.Example.test"); });
+  b.rr("_imaps._tcp.example.test", Type::srv, 60, [&] { b.u16(10), b.u16(0), b.u16(993); b.name("mail.example.test"); });
+  auto a = parse_response(b.done(), "_imaps._tcp.example.test", Type::srv);
+  ASSERT_EQ(a.status, Status::ok);
+  ASSERT_EQ(a.srv.size(), 2u);
+  EXPECT_EQ(a.srv[0].priority, 10);
+  EXPECT_EQ(a.srv[0].target, "mail.example.test");
+  EXPECT_EQ(a.srv[1].weight, 5);
+  EXPECT_EQ(a.srv[1].port, 993);
+  EXPECT_EQ(a.srv[1].target, "backup.example.test");
+  EXPECT_EQ(type_from_name("srv"), Type::srv);
+}
+
 TEST(DnsMessage, TlsaWithAuthenticatedData) {
   Builder b("_25._tcp.mx.example.test", Type::tlsa, 0, true);
   b.rr("_25._tcp.mx.example.test", Type::tlsa, 60, [&] { b.u8(3), b.u8(1), b.u8(1); b.out += std::string(32, '\xab'); });
