@@ -273,6 +273,15 @@ class ComposeTest(unittest.TestCase):
 
     def test_2_admin_api_sign_in_and_a_vacation_reply_through_deliverd(self):
         self.assertEqual(self.api("GET", "/api/v1/health")[0], 200)
+        # The web UI comes with the image (scripts/test.sh built it before the images).
+        c = http.client.HTTPSConnection("127.0.0.1", self.ports["HTTPS_PORT"], timeout=30, context=self.tls())
+        c.request("GET", "/")
+        r = c.getresponse()
+        page = r.read().decode(errors="replace")
+        c.close()
+        self.assertEqual(r.status, 200, page[:500])
+        self.assertIn("<script", page, "the web UI's index.html")
+        self.assertEqual(r.getheader("X-Frame-Options"), "DENY")
         status, _, body = self.api("POST", "/api/v1/login", {"address": ADMIN, "password": "wrong"})
         self.assertEqual(status, 401, body)
         cookie, csrf = self.sign_in(ADMIN, self.password)
