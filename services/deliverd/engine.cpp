@@ -313,8 +313,12 @@ struct Engine::Impl : std::enable_shared_from_this<Impl> {
       done.push_back(t.delivered_to);
       outcomes.push_back({t.delivered_to, Result::delivered, "250 2.0.0 delivered locally", core.hostname + " (local)", ""});
     }
-    co_await settle_part(rec.id, std::move(outcomes),
-                         [plan, ctx](store::WriteTxn& t) { return delivery::apply_local(t, *plan, *ctx); });
+    // Named, not a lambda temporary in the co_await: GCC 12 destroys such temporaries twice
+    // (the closure's shared_ptrs were released twice; ASan's heap-use-after-free).
+    std::function<std::error_code(store::WriteTxn&)> apply = [plan, ctx](store::WriteTxn& t) {
+      return delivery::apply_local(t, *plan, *ctx);
+    };
+    co_await settle_part(rec.id, std::move(outcomes), std::move(apply));
   }
 
   // The file transport: one .eml per message, written whole (temporary name, fsync, rename).
