@@ -313,10 +313,11 @@ struct Engine::Impl : std::enable_shared_from_this<Impl> {
       done.push_back(t.delivered_to);
       outcomes.push_back({t.delivered_to, Result::delivered, "250 2.0.0 delivered locally", core.hostname + " (local)", ""});
     }
-    // Named, not a lambda temporary in the co_await: GCC 12 destroys such temporaries twice
-    // (the closure's shared_ptrs were released twice; ASan's heap-use-after-free).
-    std::function<std::error_code(store::WriteTxn&)> apply = [plan, ctx](store::WriteTxn& t) {
-      return delivery::apply_local(t, *plan, *ctx);
+    // The function holds plain pointers (plan and ctx live in this frame until the commit is
+    // done): GCC 12 destroys objects passed by value into a coroutine call inside co_await
+    // twice, and a copy holding the shared_ptrs released them twice (ASan: heap-use-after-free).
+    std::function<std::error_code(store::WriteTxn&)> apply = [p = plan.get(), c = ctx.get()](store::WriteTxn& t) {
+      return delivery::apply_local(t, *p, *c);
     };
     co_await settle_part(rec.id, std::move(outcomes), std::move(apply));
   }
