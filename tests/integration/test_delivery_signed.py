@@ -18,6 +18,26 @@ from test_dkim import HERE, verifier_python
 PASSWORD = "correct horse battery"
 
 
+
+def start_deliverd(cls):
+    """mailstead-deliverd on the class's suite, its output in deliverd.log."""
+    cls.log = open(os.path.join(cls.suite.instance.dir, "deliverd.log"), "w+")
+    cls.deliverd = subprocess.Popen([binary("mailstead-deliverd"), "--config", cls.suite.instance.config],
+                                    stdout=cls.log, stderr=cls.log)
+
+
+def stop_deliverd(cls):
+    """Ends deliverd (its log printed with MAILSTEAD_TEST_LOG) and removes the suite."""
+    if cls.deliverd.poll() is None:
+        cls.deliverd.terminate()
+        cls.deliverd.wait(timeout=20)
+    if os.environ.get("MAILSTEAD_TEST_LOG"):
+        cls.log.seek(0)
+        print(cls.log.read()[-6000:])
+    cls.log.close()
+    cls.suite.cleanup()
+
+
 class SignedAndForwarded(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -43,20 +63,11 @@ class SignedAndForwarded(unittest.TestCase):
         with open(cls.suite.instance.config, "w") as f:
             f.write(text)
         cls.suite.start("smtpd")
-        cls.log = open(os.path.join(cls.suite.instance.dir, "deliverd.log"), "w+")
-        cls.deliverd = subprocess.Popen([binary("mailstead-deliverd"), "--config", cls.suite.instance.config],
-                                        stdout=cls.log, stderr=cls.log)
+        start_deliverd(cls)
 
     @classmethod
     def tearDownClass(cls):
-        if cls.deliverd.poll() is None:
-            cls.deliverd.terminate()
-            cls.deliverd.wait(timeout=20)
-        if os.environ.get("MAILSTEAD_TEST_LOG"):
-            cls.log.seek(0)
-            print(cls.log.read()[-6000:])
-        cls.log.close()
-        cls.suite.cleanup()
+        stop_deliverd(cls)
         cls.mx.stop()
         cls.dns.stop()
 
@@ -168,20 +179,11 @@ class ThroughARelay(unittest.TestCase):
         cls.suite.cli("domain", "add", "local.test")
         cls.suite.cli("user", "add", "alice@local.test", "--password-stdin", stdin=PASSWORD + "\n")
         cls.suite.start("smtpd")
-        cls.log = open(os.path.join(cls.suite.instance.dir, "deliverd.log"), "w+")
-        cls.deliverd = subprocess.Popen([binary("mailstead-deliverd"), "--config", cls.suite.instance.config],
-                                        stdout=cls.log, stderr=cls.log)
+        start_deliverd(cls)
 
     @classmethod
     def tearDownClass(cls):
-        if cls.deliverd.poll() is None:
-            cls.deliverd.terminate()
-            cls.deliverd.wait(timeout=20)
-        if os.environ.get("MAILSTEAD_TEST_LOG"):
-            cls.log.seek(0)
-            print(cls.log.read()[-6000:])
-        cls.log.close()
-        cls.suite.cleanup()
+        stop_deliverd(cls)
         cls.relay.stop()
         os.environ.pop("MAILSTEAD_SECRET_RELAY_KEY", None)
 
