@@ -156,10 +156,26 @@ std::string rejection_notice(const DeliveryContext& ctx, std::string_view user_a
   return m;
 }
 
+// Where keep files the message: INBOX, or with ctx.junk the user's \Junk mailbox (created
+// as "Spam" when the user has none).
+Filing keep_filing(store::ReadTxn& txn, std::uint64_t user, const DeliveryContext& ctx) {
+  Filing f;
+  if (!ctx.junk) return f;
+  for (const auto& m : store::list_mailboxes(txn, user))
+    if (m.special_use == "\\Junk") {
+      f.mailbox = m.name;
+      return f;
+    }
+  f.mailbox = "Spam";
+  f.create = true;
+  return f;
+}
+
 Plan plan(store::ReadTxn& txn, std::uint64_t user, std::string_view message, const DeliveryContext& ctx) {
   Plan p;
+  const Filing keep = keep_filing(txn, user, ctx);
   auto keep_only = [&] {
-    p.filings.assign(1, Filing{});
+    p.filings.assign(1, keep);
     p.local_copies.clear();
     p.outgoing.clear();
     p.tracking.clear();
@@ -168,7 +184,7 @@ Plan plan(store::ReadTxn& txn, std::uint64_t user, std::string_view message, con
   auto name = active_script(txn, user);
   auto text = name ? get_script(txn, user, *name) : std::nullopt;
   if (!text) {
-    p.filings.push_back(Filing{});
+    p.filings.push_back(keep);
     return p;
   }
   p.ran = true;
@@ -211,7 +227,7 @@ Plan plan(store::ReadTxn& txn, std::uint64_t user, std::string_view message, con
     switch (a.kind) {
       case Action::Kind::keep:
       case Action::Kind::fileinto: {
-        Filing f;
+        Filing f = keep;
         if (a.kind == Action::Kind::fileinto) {
           f.mailbox = a.mailbox;
           f.create = a.create;

@@ -56,6 +56,10 @@ struct DeliveryContext {
   std::int64_t now = 0;
   const directory::RoutingSettings* routing = nullptr;
   Limits limits;
+  // The message goes to the recipient's Junk mailbox (special use \Junk) instead of INBOX
+  // for keep and the implicit keep (a DMARC quarantine, docs/authentication.md); a script's
+  // explicit fileinto still decides.
+  bool junk = false;
 };
 
 // Runs the user's active script (if any) on `message` and plans the result; reads only.

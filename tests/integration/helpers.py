@@ -45,6 +45,11 @@ class Instance:
         self.dir = tempfile.mkdtemp(prefix="mailstead-it-")
         self.data_dir = os.path.join(self.dir, "var")
         self.config = os.path.join(self.dir, "mailstead.toml")
+        # Tests stay on loopback: without a [dns] section of their own, the resolver is a
+        # loopback port nothing answers on (smtpd's SPF/DKIM/DMARC checks then get
+        # temperror at once instead of asking the machine's resolver).
+        if "[dns]" not in extra_toml:
+            extra_toml = '[dns]\nnameservers = ["127.0.0.1:9"]\n' + extra_toml
         with open(self.config, "w") as f:
             f.write(f'hostname = "mail.example.test"\ndata_dir = "{self.data_dir}"\n{extra_toml}')
 

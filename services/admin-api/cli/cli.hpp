@@ -46,6 +46,9 @@ int run_restore(const Args& args);
 int run_outbound(const Args& args);
 std::vector<std::string> outbound_usage();
 
+// `mailstead dmarc override|clear|show` (cli/dmarc.cpp): -1 when args are not a dmarc command.
+int run_dmarc(const Args& args);
+
 // Writes a self-signed certificate and key for `hostname` (and localhost) if absent.
 // Returns "" on success, else why not.
 std::string ensure_self_signed(const std::string& cert_path, const std::string& key_path,

@@ -736,6 +736,8 @@ void usage(FILE* out) {
   std::fprintf(out, "  restore DIR                         put a backup back into a stopped deployment\n");
   for (const auto& c : commands) std::fprintf(out, "  %s\n", c.usage);
   for (const auto& u : outbound_usage()) std::fprintf(out, "  %s\n", u.c_str());
+  std::fprintf(out, "  dmarc override DOMAIN none|quarantine|reject|ignore   per-domain DMARC action (docs/authentication.md)\n");
+  std::fprintf(out, "  dmarc clear DOMAIN | dmarc show [--json]\n");
 }
 
 // Options that take a value; every other --option is a flag.
@@ -793,6 +795,7 @@ int main(int argc, char** argv) {
   if (args.words[0] == "backup") return run_backup(args);
   if (args.words[0] == "restore") return run_restore(args);
   if (int rc = run_outbound(args); rc >= 0) return rc;
+  if (int rc = run_dmarc(args); rc >= 0) return rc;
 
   const Command* cmd = nullptr;
   bool noun_known = false;

@@ -14,6 +14,7 @@
 
 #include "config/core_settings.hpp"
 #include "directory/routing.hpp"
+#include "inbound/auth_checks.hpp"
 #include "net/listener.hpp"
 #include "net/stream.hpp"
 #include "proto/command.hpp"
@@ -50,6 +51,7 @@ struct Shared {
   directory::RoutingSettings routing;
   Spool& spool;  // message bytes on their way in, and the budgets they draw on
   asio::thread_pool& sieve_pool;  // Sieve runs here at delivery (docs/sieve.md)
+  inbound::AuthChecker* authenticator = nullptr;  // SPF/DKIM/DMARC on the MX; null: [dmarc] enabled = false
 };
 
 struct Recipient {
@@ -67,6 +69,7 @@ struct Transaction {
   std::unique_ptr<SpooledMessage> bdat_message;
   std::unique_ptr<MessageScanner> bdat_scan;
   std::uint64_t bdat_size = 0;
+  bool junk = false;  // keep files into the recipients' Junk mailbox (a DMARC quarantine)
 };
 
 class Session {
@@ -98,6 +101,8 @@ class Session {
   // Checks a complete message, brings it into memory within the budget, then delivers it.
   asio::awaitable<void> finish_message(SpooledMessage& message, const MessageScanner& scan, bool too_big);
   asio::awaitable<void> deliver(std::string_view blob, const std::string& id);
+  // SPF, DKIM and DMARC of a message arriving on the MX (session/auth.cpp).
+  asio::awaitable<inbound::AuthVerdict> authenticate(std::string_view message, const std::string& id);
   std::optional<std::string> check_quota(const std::vector<std::uint64_t>& users, std::uint64_t extra);
 
   void reset_transaction() { txn_ = Transaction{}; }
