@@ -117,8 +117,9 @@ std::vector<DkimResult> verify_dkim(std::string_view message, std::uint32_t max_
   }
   st = dkim_eoh(d);
   if (st != DKIM_STAT_NOSIG) {
-    std::string body(message.substr(hend));
-    if (!body.empty()) dkim_body(d, reinterpret_cast<u_char*>(body.data()), body.size());
+    // libopendkim only reads the body; its prototype is not const.
+    auto body = message.substr(hend);
+    if (!body.empty()) dkim_body(d, reinterpret_cast<u_char*>(const_cast<char*>(body.data())), body.size());
     dkim_eom(d, nullptr);
   }
   DKIM_SIGINFO** sigs = nullptr;
