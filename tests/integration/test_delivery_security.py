@@ -242,31 +242,65 @@ class Dane(DeliverdCase):
         cls.port = free_ports(1)[0]
         # A self-signed certificate whose name matches nothing: DANE-EE(3) pins its key.
         cert, key = cls.ca.issue(["unrelated.invalid"], self_signed=True)
-        cls.mx = TlsMx(cls.port, [("127.0.0.3", cert, key)])
+        # DANE-TA(2): a certificate from the test CA for mx.dane-ta.test, sent with the CA.
+        ta_cert, ta_key = cls.ca.issue(["mx.dane-ta.test"])
+        cls.mx = TlsMx(cls.port, [("127.0.0.3", cert, key), ("127.0.0.4", cls.ca.chain(ta_cert), ta_key)])
         spki = TestCa.spki_sha256(cert)
         records, secure = {}, set()
-        for d in ("ok", "bad", "noad", "unusable", "servfail"):
+        ips = {"ta": "127.0.0.4", "tawrongname": "127.0.0.4"}
+        for d in ("ok", "bad", "noad", "unusable", "servfail", "sts", "ta", "tawrongname"):
             host = f"mx.dane-{d}.test"
             records[(f"dane-{d}.test", "MX")] = [(10, host)]
-            records[(host, "A")] = ["127.0.0.3"]
+            records[(host, "A")] = [ips.get(d, "127.0.0.3")]
             secure |= {(f"dane-{d}.test", "MX"), (host, "A")}
         tlsa = lambda d: f"_{cls.port}._tcp.mx.dane-{d}.test"
         records[(tlsa("ok"), "TLSA")] = [(3, 1, 1, spki)]
         records[(tlsa("bad"), "TLSA")] = [(3, 1, 1, bytes(32))]
         records[(tlsa("noad"), "TLSA")] = [(3, 1, 1, bytes(32))]
         records[(tlsa("unusable"), "TLSA")] = [(1, 1, 1, spki), (3, 1, 1, b"short")]
-        secure |= {(tlsa(d), "TLSA") for d in ("ok", "bad", "unusable")}
+        records[(tlsa("sts"), "TLSA")] = [(3, 1, 1, spki)]
+        records[(tlsa("ta"), "TLSA")] = [(2, 0, 1, cls.ca.cert_sha256())]
+        records[(tlsa("tawrongname"), "TLSA")] = [(2, 0, 1, cls.ca.cert_sha256())]
+        secure |= {(tlsa(d), "TLSA") for d in ("ok", "bad", "unusable", "sts", "ta", "tawrongname")}
+        # dane-sts.test also has an MTA-STS policy in enforce mode that lists another MX.
+        cls.https_port = free_ports(1)[0]
+        cls.https = PolicyServer(cls.https_port, *cls.ca.issue(["mta-sts.dane-sts.test"]))
+        cls.https.set("mta-sts.dane-sts.test", policy("enforce", ["*.elsewhere.test"]))
+        records[("mta-sts.dane-sts.test", "A")] = ["127.0.0.1"]
+        records[("_mta-sts.dane-sts.test", "TXT")] = ["v=STSv1; id=d1"]
         cls.dns = AdDns(records, authenticated=secure, servfail={(tlsa("servfail"), "TLSA")})
         cls.start_suite(f'[dns]\nnameservers = ["{cls.dns.address}"]\n'
                         f'[outbound]\nmx_port = {cls.port}\nretry_base = "1s"\nretry_max = "2s"\n'
-                        'poll_interval = "100ms"\nconnect_timeout = "5s"\n')
+                        'poll_interval = "100ms"\nconnect_timeout = "5s"\n'
+                        f'mta_sts_https_port = {cls.https_port}\nmta_sts_ca_file = "{cls.ca.cert}"\n')
 
     @classmethod
     def tearDownClass(cls):
         cls.stop_suite()
         cls.mx.stop()
+        cls.https.cleanup()
         cls.dns.stop()
         cls.ca.cleanup()
+
+    def test_dane_takes_precedence_over_mta_sts(self):
+        # The MTA-STS policy (enforce, another MX) alone would defer; DANE authenticates the host.
+        self.submit("f@dane-sts.test", "dane over sts")
+        m = self.arrived("dane over sts")
+        self.assertTrue(m["tls"])
+        self.assertEqual(self.log_entry("f@dane-sts.test", "delivered")["security"], "dane")
+        self.assertEqual(self.https.requests("mta-sts.dane-sts.test"), 1)  # the policy was fetched, and set aside
+
+    def test_dane_ta_checks_the_chain_and_the_mx_name(self):
+        self.submit("g@dane-ta.test", "dane ta")
+        m = self.arrived("dane ta")
+        self.assertEqual(m["server"], "127.0.0.4")
+        self.assertEqual(self.log_entry("g@dane-ta.test", "delivered")["security"], "dane")
+        # The same trust anchor, but the certificate does not name this MX host: DANE-TA(2)
+        # checks names (RFC 7672 3.2.3), unlike DANE-EE(3).
+        self.submit("h@dane-tawrongname.test", "dane ta wrong name")
+        st = self.deferred("h@dane-tawrongname.test")
+        self.assertIn("TLS required by dane", st["last_reply"])
+        self.never_sent("h@dane-tawrongname.test")
 
     def test_matching_tlsa_delivers_to_a_self_signed_certificate(self):
         self.submit("a@dane-ok.test", "dane ok")

@@ -61,6 +61,19 @@ class TestCa:
                              capture_output=True).stdout
         return hashlib.sha256(der).digest()
 
+    def cert_sha256(self):
+        """The TLSA 2 0 1 association data of the CA: SHA-256 of its DER certificate."""
+        der = subprocess.run(["openssl", "x509", "-in", self.cert, "-outform", "DER"], check=True,
+                             capture_output=True).stdout
+        return hashlib.sha256(der).digest()
+
+    def chain(self, cert):
+        """A file with `cert` followed by the CA's certificate (what a server sends for DANE-TA)."""
+        path = cert + ".chain.pem"
+        with open(path, "w") as out, open(cert) as a, open(self.cert) as b:
+            out.write(a.read() + b.read())
+        return path
+
     def cleanup(self):
         shutil.rmtree(self.dir, ignore_errors=True)
 
