@@ -190,7 +190,11 @@ asio::awaitable<void> Session::finish_message(SpooledMessage& message, const Mes
     // RFC 6409 8.1: a message without From gets the authenticated identity.
     if (fields.add_from) prefix += "From: <" + user_address_ + ">\r\n";
   }
-  auto blob = message.prepend(prefix);
+  // Spam scanning (spam_check.cpp, docs/spam.md).
+  std::string rewritten;
+  auto spam_refusal = co_await check_spam(*view, prefix, rewritten);
+  if (spam_refusal) co_return refuse(550, "5.7.1", *spam_refusal, "spam");
+  auto blob = rewritten.empty() ? message.prepend(prefix) : std::optional<std::string_view>(rewritten);
   if (!blob) co_return refuse(451, "4.3.0", "Local error in processing, try again later", "spool_error");
   co_await deliver(*blob, id);
 }
@@ -259,6 +263,9 @@ asio::awaitable<void> Session::deliver(std::string_view blob, const std::string&
   sctx.now = now;
   sctx.routing = &shared_.routing;
   sctx.limits = sieve::limits_of(shared_.core);
+  sctx.junk = txn_.junk;
+  sctx.spam = txn_.spam;
+  sctx.remote_ip = peer_;
   // The scripts run on the Sieve pool, never on this I/O thread: a slow one (bounded by
   // max_cpu_time) delays this message only, not the other sessions of the thread.
   std::vector<sieve::Plan> plans;
@@ -331,11 +338,7 @@ asio::awaitable<void> Session::deliver(std::string_view blob, const std::string&
     }
     for (std::size_t i = 0; i < copies.size(); ++i) {
       const auto& c = copies[i];
-      auto box = store::find_mailbox(t, c.user, c.filing.mailbox);
-      if (!box && c.filing.create) {
-        if (auto made = store::create_mailbox(t, c.user, c.filing.mailbox)) box = store::get_mailbox(t, *made);
-      }
-      if (!box) box = store::find_mailbox(t, c.user, "INBOX");  // fileinto a missing mailbox: keep (RFC 5228 4.1)
+      auto box = sieve::filing_mailbox(t, c.user, c.filing);
       if (!box) continue;  // the user was removed since RCPT
       store::MessageRecord m;
       m.blob = copy_keys[i];

@@ -19,6 +19,7 @@
 #include "proto/command.hpp"
 #include "proto/input.hpp"
 #include "settings.hpp"
+#include "sieve/sieve.hpp"
 #include "spool.hpp"
 
 namespace mailstead::store {
@@ -67,6 +68,11 @@ struct Transaction {
   std::unique_ptr<SpooledMessage> bdat_message;
   std::unique_ptr<MessageScanner> bdat_scan;
   std::uint64_t bdat_size = 0;
+  // The inbound checks' verdict: the implicit keep files into the recipient's \Junk
+  // mailbox unless their Sieve script decides otherwise (sieve::DeliveryContext::junk).
+  // Spam scanning sets it at junk_threshold; any other check may set it too.
+  bool junk = false;
+  sieve::SpamScore spam;  // what spamtest sees (not tested unless scanned)
 };
 
 class Session {
@@ -98,6 +104,12 @@ class Session {
   // Checks a complete message, brings it into memory within the budget, then delivers it.
   asio::awaitable<void> finish_message(SpooledMessage& message, const MessageScanner& scan, bool too_big);
   asio::awaitable<void> deliver(std::string_view blob, const std::string& id);
+  // Spam scanning (spam_check.cpp): a refusal text at reject_threshold; otherwise adds the
+  // X-Spam-* fields to `prefix`, sets txn_.junk and txn_.spam, and fills `rewritten` with
+  // the whole message when it cannot be the spooled one with the prefix (forged X-Spam-*
+  // fields removed, or a prefix over SpooledMessage::prefix_room).
+  asio::awaitable<std::optional<std::string>> check_spam(std::string_view message, std::string& prefix,
+                                                         std::string& rewritten);
   std::optional<std::string> check_quota(const std::vector<std::uint64_t>& users, std::uint64_t extra);
 
   void reset_transaction() { txn_ = Transaction{}; }
