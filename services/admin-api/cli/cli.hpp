@@ -45,6 +45,9 @@ int run_restore(const Args& args);
 // The outbound commands (cli/outbound.cpp): returns -1 when args name none of them.
 int run_outbound(const Args& args);
 std::vector<std::string> outbound_usage();
+// `mailstead stream …` (cli/streams.cpp): returns -1 when args name none of them.
+int run_streams(const Args& args);
+std::vector<std::string> streams_usage();
 
 // Writes a self-signed certificate and key for `hostname` (and localhost) if absent.
 // Returns "" on success, else why not.
