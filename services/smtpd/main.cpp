@@ -46,7 +46,7 @@ int serve(const service::Context& ctx, const smtp::Settings& settings) {
   }
   smtp::Shared shared{settings, ctx.core, *rt->store, *rt->tls, rt->cache, *rt->limiter, rt->connections, rt->slow_pool,
                       directory::RoutingSettings{ctx.core.routing.recipient_delimiter, std::move(*srs_keys),
-                                                 ctx.core.srs.max_age_days},
+                                                 ctx.core.srs.max_age_days, settings.streams.pattern},
                       spool, sieve_pool, authenticator.get()};
 
   auto session = [&shared](smtp::Port port) {

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "inbound/auth_settings.hpp"
+#include "streams/settings.hpp"
 
 namespace mailstead::config {
 class Source;
@@ -46,6 +47,7 @@ struct Settings {
   bool quota_permanent = false;  // over quota: 452 4.2.2 (false) or 552 5.2.2 (true)
   std::uint32_t sieve_threads = 2;  // the pool that runs Sieve at delivery, off the I/O threads
   inbound::AuthSettings auth;  // [dmarc], [spf], [dkim_verify]: message authentication on the MX
+  streams::Settings streams;        // the [streams] section: the chat gateway (docs/streams.md)
 
 };
 

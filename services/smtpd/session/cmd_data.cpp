@@ -352,6 +352,18 @@ asio::awaitable<void> Session::deliver(std::string_view blob, const std::string&
   std::string remote_key = remotes.empty() ? "" : blob_for(blob);
   std::vector<std::string> outgoing_keys;
   for (const auto& o : outgoing) outgoing_keys.push_back(store::blob_key(o.message));
+  // Chat streams get the message converted, in the same batch (docs/streams.md).
+  std::vector<StreamPost> stream_posts;
+  {
+    std::vector<const directory::Delivery*> to_streams;
+    for (const auto& r : txn_.recipients)
+      if (r.delivery.kind == directory::RouteKind::stream) to_streams.push_back(&r.delivery);
+    if (!to_streams.empty()) {
+      auto rtxn = shared_.store.read();
+      stream_posts = prepare_stream_posts(*rtxn, to_streams, blob, shared_.settings.streams,
+                                          PostAuthor{user_id_, sender}, now);
+    }
+  }
 
   auto batch = [&](store::WriteTxn& t) -> std::error_code {
     for (const auto& b : blobs) {
@@ -386,6 +398,7 @@ asio::awaitable<void> Session::deliver(std::string_view blob, const std::string&
       if (auto ec = store::put_blob(t, outgoing_keys[i], outgoing[i].message)) return ec;
       if (!queue(outgoing[i].sender, outgoing[i].recipients, outgoing_keys[i])) return store::Errc::aborted;
     }
+    if (auto ec = write_stream_posts(t, stream_posts)) return ec;
     for (std::size_t i = 0; i < plans.size(); ++i)
       for (const auto& tr : plans[i].tracking)
         if (auto ec = sieve::track(t, locals[i].user, tr.kind, tr.key, tr.expires)) return ec;
@@ -403,7 +416,8 @@ asio::awaitable<void> Session::deliver(std::string_view blob, const std::string&
     co_return send(451, "4.3.0", "Local error in processing, try again later");
   }
   log::info("smtp.delivered", {{"session", id_}, {"id", id}, {"from", sender}, {"size", blob.size()},
-                               {"local", copies.size()}, {"remote", remotes.size()}, {"generated", outgoing.size()}});
+                               {"local", copies.size()}, {"remote", remotes.size()}, {"generated", outgoing.size()},
+                               {"streams", stream_posts.size()}});
   reset_transaction();
   send(250, "2.0.0", "Ok: queued as " + id);
 }

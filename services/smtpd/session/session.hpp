@@ -22,6 +22,7 @@
 #include "settings.hpp"
 #include "sieve/sieve.hpp"
 #include "spool.hpp"
+#include "stream_gateway.hpp"
 
 namespace mailstead::store {
 class Store;
@@ -53,6 +54,7 @@ struct Shared {
   Spool& spool;  // message bytes on their way in, and the budgets they draw on
   asio::thread_pool& sieve_pool;  // Sieve runs here at delivery (docs/sieve.md)
   inbound::AuthChecker* authenticator = nullptr;  // SPF/DKIM/DMARC on the MX; null: [dmarc] enabled = false
+  StreamRateLimiter stream_limiter{settings.streams.rate_limits};  // the chat gateway (docs/streams.md)
 };
 
 struct Recipient {
@@ -101,6 +103,7 @@ class Session {
   asio::awaitable<void> handle_auth(const Auth& a);
   void handle_mail(const Mail& m);
   void handle_rcpt(const Rcpt& r);
+  bool allow_stream_rcpt(const directory::Delivery& d);
   asio::awaitable<void> handle_data();
   asio::awaitable<void> handle_bdat(const Bdat& b);
   // Checks a complete message, brings it into memory within the budget, then delivers it.
