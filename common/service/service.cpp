@@ -55,6 +55,8 @@ int run(int argc, char** argv, const std::string& name,
     foreign.erase(name == "mailstead-admin-api"  ? "admin"
                   : name == "mailstead-deliverd" ? "outbound"
                                                  : name.substr(std::strlen("mailstead-")));
+    if (name == "mailstead-smtpd")
+      for (const char* own : {"dnsbl", "greylist"}) foreign.erase(own);  // the MX's inbound checks
     src.check_unknown(foreign);
   } catch (const config::ConfigError& e) {
     std::fprintf(stderr, "%s: %s\n", name.c_str(), e.what());

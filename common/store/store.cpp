@@ -38,6 +38,8 @@ const char* table_name(Table t) {
     case Table::app_passwords: return "app_passwords";
     case Table::auth_limits: return "auth_limits";
     case Table::subscriptions: return "subscriptions";
+    case Table::inbound_rules: return "inbound_rules";
+    case Table::greylist: return "greylist";
     case Table::count_: break;
   }
   return "?";

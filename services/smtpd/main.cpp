@@ -33,10 +33,11 @@ int serve(const service::Context& ctx, const smtp::Settings& settings) {
     return 1;
   }
   asio::thread_pool sieve_pool(settings.sieve_threads);
+  smtp::inbound::Protection protection(settings.inbound, ctx.core);
   smtp::Shared shared{settings, ctx.core, *rt->store, *rt->tls, rt->cache, *rt->limiter, rt->connections, rt->slow_pool,
                       directory::RoutingSettings{ctx.core.routing.recipient_delimiter, std::move(*srs_keys),
                                                  ctx.core.srs.max_age_days},
-                      spool, sieve_pool};
+                      spool, sieve_pool, protection};
 
   auto session = [&shared](smtp::Port port) {
     return [&shared, port](net::tcp::socket s) -> asio::awaitable<void> {
@@ -56,7 +57,10 @@ int serve(const service::Context& ctx, const smtp::Settings& settings) {
   add(settings.mx_listen, smtp::Port::mx);
   add(settings.submission_listen, smtp::Port::submission);
   add(settings.submissions_listen, smtp::Port::submissions);
-  return net::serve_until_stopped(*rt, ctx, "smtpd", settings.threads, std::move(listeners), [&] { sieve_pool.join(); });
+  return net::serve_until_stopped(*rt, ctx, "smtpd", settings.threads, std::move(listeners), [&] {
+    sieve_pool.join();
+    protection.shutdown();
+  });
 }
 
 }  // namespace

@@ -31,6 +31,7 @@ Settings load_settings(config::Source& src) {
   s.quota_permanent = quota == "permanent";
   for (auto* d : {&s.command_timeout, &s.data_timeout, &s.tls_handshake_timeout})
     if (d->count() == 0) src.fail(sec, "timeouts", "timeouts must be greater than zero");
+  inbound::load(src, s.inbound);
   return s;
 }
 

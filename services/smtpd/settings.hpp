@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "inbound/settings.hpp"
+
 namespace mailstead::config {
 class Source;
 }
@@ -43,6 +45,7 @@ struct Settings {
   std::uint64_t max_header_size = 256 << 10;    // the whole header; larger: 552 5.3.4
   bool quota_permanent = false;  // over quota: 452 4.2.2 (false) or 552 5.2.2 (true)
   std::uint32_t sieve_threads = 2;  // the pool that runs Sieve at delivery, off the I/O threads
+  inbound::Settings inbound;        // [dnsbl], [greylist], the MX's rate (inbound/settings.hpp)
 
 };
 

@@ -201,7 +201,9 @@ std::string Session::received_header(const std::string& id) const {
   std::string with = txn_.mail.smtputf8 ? "UTF8SMTP" : (esmtp_ ? "ESMTP" : "SMTP");
   if (stream_->tls()) with += "S";
   if (user_id_) with += "A";
-  std::string h = "Received: from " + helo_ + " ([" + peer_ + "])\r\n\tby " + shared_.core.hostname +
+  // TCP-info (RFC 5321 4.4): the confirmed reverse DNS name, when there is one.
+  std::string ptr = inbound_.iprev.status == inbound::IprevStatus::pass ? inbound_.iprev.host + " " : "";
+  std::string h = "Received: from " + helo_ + " (" + ptr + "[" + peer_ + "])\r\n\tby " + shared_.core.hostname +
                   " (Mailstead) with " + with + " id " + id;
   if (stream_->tls()) h += "\r\n\t(using " + stream_->tls_version() + " with cipher " + stream_->tls_cipher() + ")";
   if (user_id_) h += "\r\n\t(authenticated as " + user_address_ + ")";
@@ -214,6 +216,7 @@ std::string Session::received_header(const std::string& id) const {
   h += ";\r\n\t";
   h += date;
   h += "\r\n";
+  h += inbound_trace();
   return h;
 }
 

@@ -14,6 +14,8 @@
 
 #include "config/core_settings.hpp"
 #include "directory/routing.hpp"
+#include "inbound/checks.hpp"
+#include "inbound/protection.hpp"
 #include "net/listener.hpp"
 #include "net/stream.hpp"
 #include "proto/command.hpp"
@@ -50,6 +52,7 @@ struct Shared {
   directory::RoutingSettings routing;
   Spool& spool;  // message bytes on their way in, and the budgets they draw on
   asio::thread_pool& sieve_pool;  // Sieve runs here at delivery (docs/sieve.md)
+  inbound::Protection& protection;  // DNSBL, lists, rates, greylisting on the MX (docs/inbound.md)
 };
 
 struct Recipient {
@@ -67,6 +70,9 @@ struct Transaction {
   std::unique_ptr<SpooledMessage> bdat_message;
   std::unique_ptr<MessageScanner> bdat_scan;
   std::uint64_t bdat_size = 0;
+  // The client or sender is on an allowlist (the administrator's, or every accepted
+  // recipient's own): DNSBL and greylisting were skipped; later checks (spam) may skip too.
+  bool allowlisted = false;
 };
 
 class Session {
@@ -100,6 +106,12 @@ class Session {
   asio::awaitable<void> deliver(std::string_view blob, const std::string& id);
   std::optional<std::string> check_quota(const std::vector<std::uint64_t>& users, std::uint64_t extra);
 
+  // Inbound protections on the MX (inbound/session_hooks.cpp, docs/inbound.md).
+  bool inbound_admit();                       // the per-IP connection rate, at connect
+  asio::awaitable<void> inbound_look_up();    // DNSBL, FCrDNS, HELO: once, before the first RCPT
+  std::optional<inbound::Refusal> inbound_rcpt(const directory::Delivery& d);  // lists, DNSBL, greylisting
+  std::string inbound_trace() const;          // header lines recording the results
+
   void reset_transaction() { txn_ = Transaction{}; }
   std::string received_header(const std::string& id) const;
 
@@ -119,6 +131,7 @@ class Session {
   std::optional<std::uint64_t> user_id_;
   std::string user_address_;
   Transaction txn_;
+  inbound::Findings inbound_;  // inbound_.iprev is the iprev result (RFC 8601) for Authentication-Results
 };
 
 }  // namespace mailstead::smtp
