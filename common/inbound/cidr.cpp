@@ -49,6 +49,7 @@ std::optional<Cidr> parse_cidr(std::string_view text) {
     if (c.prefix > 32) return std::nullopt;
   } else {
     if (inet_pton(AF_INET6, addr.c_str(), buf) != 1) return std::nullopt;
+    if (prefix && *prefix > 128) return std::nullopt;
     if (is_v4_mapped(buf) && (!prefix || *prefix >= 96)) {
       std::memcpy(c.bytes.data(), buf + 12, 4);
       c.prefix = prefix ? *prefix - 96 : 32;

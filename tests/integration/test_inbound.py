@@ -22,6 +22,9 @@ def dns_records():
         ("address", "/2.0.0.127.bl.test/127.0.0.2"),
         ("txt-record", "2.0.0.127.bl.test,Listed in bl.test for testing; see https://bl.test/?127.0.0.2"),
         ("address", "/4.0.0.127.weak.test/127.0.0.2"),
+        # ::1 listed too, for the IPv6 reversal.
+        ("address", f"/{V6_LISTED}.bl.test/127.0.0.2"),
+        ("txt-record", f"{V6_LISTED}.bl.test,IPv6 listed in bl.test"),
         # Reverse DNS: 127.0.0.2 confirms (good.example.test has it back), 127.0.0.3 does not.
         ("ptr-record", "2.0.0.127.in-addr.arpa,good.example.test"),
         ("address", "/good.example.test/127.0.0.2"),
@@ -30,8 +33,11 @@ def dns_records():
     ]
 
 
+V6_LISTED = ".".join(reversed("0" * 31 + "1"))  # ::1, nibble by nibble (RFC 5782 2.4)
+
+
 def dns_zones():
-    return ["bl.test", "weak.test", "example.test", "0.0.127.in-addr.arpa"]
+    return ["bl.test", "weak.test", "example.test", "0.0.127.in-addr.arpa", "ip6.arpa"]
 
 
 def smtp_from(server, source, helo="good.example.test"):
@@ -72,9 +78,15 @@ class DnsblAndLists(unittest.TestCase):
     def setUpClass(cls):
         cls.dns = Dnsmasq(dns_zones(), dns_records())
         cls.s = SmtpServer(
-            smtpd_toml='max_connection_rate_per_ip = 0\n',
+            smtpd_toml='max_connection_rate_per_ip = 0\ntrusted_clients = ["127.0.0.1"]\n',
             top_toml=f'[dns]\nnameservers = ["{cls.dns.address}"]\n'
                      '[dnsbl]\nzones = ["bl.test:2", "weak.test:1"]\nthreshold = 2\ntimeout = "2s"\n')
+        # The MX on ::1 too, so an IPv6 client is checked.
+        with open(cls.s.instance.config) as f:
+            text = f.read()
+        v4 = f'mx_listen = ["127.0.0.1:{cls.s.mx}"]'
+        with open(cls.s.instance.config, "w") as f:
+            f.write(text.replace(v4, f'mx_listen = ["127.0.0.1:{cls.s.mx}", "[::1]:{cls.s.mx}"]'))
         setup_users(cls.s)
         cls.s.start()
 
@@ -92,6 +104,18 @@ class DnsblAndLists(unittest.TestCase):
         self.assertIn("Listed in bl.test for testing", text)
         self.assertEqual(len(self.s.messages("alice@example.test")), before)
         self.assertIn("smtp.rcpt.dnsbl", self.s.logs())
+
+    def test_ipv6_client_reversed_by_nibbles(self):
+        c = smtplib.SMTP("::1", self.s.mx, timeout=20, source_address=("::1", 0))
+        try:
+            c.ehlo("v6.example.test")
+            c.mail("a@sender.example")
+            code, text = c.rcpt("alice@example.test")
+            self.assertEqual(code, 554, text)
+            self.assertIn("IPv6 listed in bl.test", text.decode())
+            self.assertEqual(c.rcpt("postmaster@example.test")[0], 250)
+        finally:
+            c.quit()
 
     def test_postmaster_reachable_and_fcrdns_pass_recorded(self):
         code, text = send(self.s, "127.0.0.2", "postmaster@example.test")
@@ -215,6 +239,26 @@ class FailOpen(unittest.TestCase):
         finally:
             s.cleanup()
             dns.close()
+
+
+    def test_dnsbl_that_fails_fails_open(self):
+        # dnsmasq with no upstream refuses names outside its zones: the DNSBL zone fails
+        # (REFUSED, as SERVFAIL) and the mail is accepted with a warning.
+        dns = Dnsmasq(dns_zones(), dns_records())
+        s = SmtpServer(top_toml=f'[dns]\nnameservers = ["{dns.address}"]\n'
+                                '[dnsbl]\nzones = ["unserved.example"]\n')
+        try:
+            setup_users(s)
+            s.start()
+            code, text = send(s, "127.0.0.2", "alice@example.test")
+            self.assertEqual(code, 250, text)
+            self.assertIn("smtp.dnsbl.failed_open", s.logs())
+            self.assertIn("unserved.example", s.logs())
+            m = last_message(s, "alice@example.test")
+            self.assertIn("iprev=pass policy.iprev=127.0.0.2 (good.example.test)", m)
+        finally:
+            s.cleanup()
+            dns.stop()
 
 
 class RateLimit(unittest.TestCase):

@@ -18,7 +18,8 @@ TEST(Cidr, ParsesAndCanonicalises) {
   EXPECT_EQ(parse_cidr("::ffff:192.0.2.5/120")->text(), "192.0.2.0/24");
   EXPECT_EQ(parse_cidr("0.0.0.0/0")->text(), "0.0.0.0/0");
   for (const char* bad : {"", "192.0.2.1/33", "2001:db8::/129", "192.0.2", "192.0.2.1/", "/24", "192.0.2.1/2a",
-                          " 192.0.2.1", "example.com", "192.0.2.1/0024", "1.2.3.4.5"})
+                          " 192.0.2.1", "example.com", "192.0.2.1/0024", "1.2.3.4.5",
+                          "::ffff:192.0.2.1/140"})  // found by fuzz-cidr
     EXPECT_FALSE(parse_cidr(bad)) << bad;
 }
 
