@@ -50,6 +50,8 @@ enum class Table : std::uint8_t {
   mta_sts,          // recipient domain → cached MTA-STS policy: TXT id, fetch time, expiry, body (services/deliverd/mta_sts.hpp)
   stream_messages,  // stream id (u64) + message id (u64) → StreamMessage (common/streams/messages.hpp)
   stream_topics,    // stream id (u64) + lower-cased topic + '\0' + message id (u64) → "": messages by topic
+  inbound_rules,    // list + user (u64) + kind + value → the admin's inbound block/allow rules (common/inbound)
+  greylist,         // greylisting triplets and their expiry order (common/inbound/rules.hpp)
   count_
 };
 inline constexpr int table_count = static_cast<int>(Table::count_);

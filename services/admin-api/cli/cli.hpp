@@ -52,6 +52,10 @@ std::vector<std::string> streams_usage();
 // `mailstead dmarc override|clear|show` (cli/dmarc.cpp): -1 when args are not a dmarc command.
 int run_dmarc(const Args& args);
 
+// The inbound protection commands (cli/inbound.cpp): block, allow, policy. -1 when none.
+int run_inbound(const Args& args);
+std::vector<std::string> inbound_usage();
+
 // Writes a self-signed certificate and key for `hostname` (and localhost) if absent.
 // Returns "" on success, else why not.
 std::string ensure_self_signed(const std::string& cert_path, const std::string& key_path,

@@ -739,6 +739,7 @@ void usage(FILE* out) {
   std::fprintf(out, "  dmarc override DOMAIN none|quarantine|reject|ignore   per-domain DMARC action (docs/authentication.md)\n");
   std::fprintf(out, "  dmarc clear DOMAIN | dmarc show [--json]\n");
   for (const auto& u : streams_usage()) std::fprintf(out, "  %s\n", u.c_str());
+  for (const auto& u : inbound_usage()) std::fprintf(out, "  %s\n", u.c_str());
 }
 
 // Options that take a value; every other --option is a flag.
@@ -746,7 +747,8 @@ bool takes_value(const std::string& name) {
   return name == "config" || name == "password" || name == "name" || name == "quota" || name == "from" ||
          name == "authenticated-as" || name == "selector" || name == "algorithm" || name == "security" ||
          name == "user" || name == "domain" || name == "preset" || name == "admin" || name == "since" ||
-         name == "slug" || name == "description" || name == "email-posting" || name == "topic" || name == "as";
+         name == "slug" || name == "description" || name == "email-posting" || name == "topic" || name == "as" ||
+         name == "note";
 }
 
 }  // namespace
@@ -799,6 +801,7 @@ int main(int argc, char** argv) {
   if (int rc = run_outbound(args); rc >= 0) return rc;
   if (int rc = run_dmarc(args); rc >= 0) return rc;
   if (int rc = run_streams(args); rc >= 0) return rc;
+  if (int rc = run_inbound(args); rc >= 0) return rc;
 
   const Command* cmd = nullptr;
   bool noun_known = false;

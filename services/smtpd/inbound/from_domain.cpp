@@ -1,4 +1,4 @@
-// The RFC 5322 From domain DMARC evaluates (RFC 7489 6.6.1). See checks.hpp. Pure; fuzzed
+// The RFC 5322 From domain DMARC evaluates (RFC 7489 6.6.1). See message_checks.hpp. Pure; fuzzed
 // (fuzz-dmarc-record).
 #include "directory/address.hpp"
 #include "inbound/message_checks.hpp"

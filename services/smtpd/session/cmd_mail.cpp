@@ -100,6 +100,10 @@ void Session::handle_rcpt(const Rcpt& r) {
   }
   auto& d = std::get<directory::Delivery>(route);
   if (d.kind == directory::RouteKind::stream && !allow_stream_rcpt(d)) return;
+  if (auto no = inbound_rcpt(d)) {
+    send(no->code, no->enhanced, no->text);
+    return;
+  }
   if (auto over = check_quota(d.users, txn_.mail.size.value_or(0))) {
     log::info("smtp.rcpt.over_quota", {{"session", id_}, {"rcpt", r.path}, {"user", *over}});
     if (shared_.settings.quota_permanent) return send_error(552, "5.2.2", "Mailbox full");
