@@ -25,6 +25,7 @@ Settings load_settings(config::Source& src) {
   src.get(sec, "mx_port", port, 1, 65535);
   s.mx_port = static_cast<std::uint16_t>(port);
   src.get(sec, "tls_ca_file", s.tls_ca_file);
+  src.get_listeners(sec, "metrics_listen", s.metrics_listen);
   src.get_duration(sec, "retry_base", s.retry_base);
   src.get_duration(sec, "retry_max", s.retry_max);
   src.get_duration(sec, "max_queue_lifetime", s.max_queue_lifetime);

@@ -14,11 +14,13 @@
 
 #include "config/core_settings.hpp"
 #include "directory/routing.hpp"
+#include "metrics/metrics.hpp"
 #include "net/listener.hpp"
 #include "net/stream.hpp"
 #include "proto/command.hpp"
 #include "proto/input.hpp"
 #include "settings.hpp"
+#include "counters.hpp"
 #include "spool.hpp"
 
 namespace mailstead::store {
@@ -104,6 +106,7 @@ class Session {
   std::string received_header(const std::string& id) const;
 
   Shared& shared_;
+  std::optional<metrics::GaugeHold> logged_in_;  // mailstead_authenticated_sessions while it lives
   std::unique_ptr<net::Stream> stream_;
   Port port_;
   std::string id_;
