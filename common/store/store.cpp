@@ -38,6 +38,7 @@ const char* table_name(Table t) {
     case Table::app_passwords: return "app_passwords";
     case Table::auth_limits: return "auth_limits";
     case Table::subscriptions: return "subscriptions";
+    case Table::alias_by_user: return "alias_by_user";
     case Table::count_: break;
   }
   return "?";

@@ -46,6 +46,7 @@ enum class Table : std::uint8_t {
   app_passwords,    // user id (u64) + app password id (4 bytes) → AppPasswordRecord
   auth_limits,      // failed-login counters and trusted logins, with expiry (common/auth/limit_table.hpp)
   subscriptions,    // user id (u64) + mailbox name → "" (IMAP subscriptions, by name: RFC 3501 6.3.6)
+  alias_by_user,    // user id (u64) + alias address → "": each user's aliases, for pages of users
   count_
 };
 inline constexpr int table_count = static_cast<int>(Table::count_);
