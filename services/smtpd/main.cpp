@@ -4,6 +4,7 @@
 
 #include "counters.hpp"
 #include "http/metrics_endpoint.hpp"
+#include "inbound/auth_checks.hpp"
 #include "net/listener.hpp"
 #include "net/runtime.hpp"
 #include "net/server.hpp"
@@ -35,10 +36,20 @@ int serve(const service::Context& ctx, const smtp::Settings& settings) {
     return 1;
   }
   asio::thread_pool sieve_pool(settings.sieve_threads);
+  // SPF, DKIM, DMARC on the MX (docs/authentication.md): its own DNS thread and check pool.
+  std::unique_ptr<inbound::AuthChecker> authenticator;
+  if (settings.auth.enabled) {
+    try {
+      authenticator = std::make_unique<inbound::AuthChecker>(settings.auth, ctx.core);
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "%s: message authentication: %s\n", ctx.name.c_str(), e.what());
+      return 1;
+    }
+  }
   smtp::Shared shared{settings, ctx.core, *rt->store, *rt->tls, rt->cache, *rt->limiter, rt->connections, rt->slow_pool,
                       directory::RoutingSettings{ctx.core.routing.recipient_delimiter, std::move(*srs_keys),
-                                                 ctx.core.srs.max_age_days},
-                      spool, sieve_pool};
+                                                 ctx.core.srs.max_age_days, settings.streams.pattern},
+                      spool, sieve_pool, authenticator.get()};
 
   auto session = [&shared](smtp::Port port) {
     return [&shared, port](net::tcp::socket s) -> asio::awaitable<void> {
@@ -62,7 +73,10 @@ int serve(const service::Context& ctx, const smtp::Settings& settings) {
   smtp::counters();  // every counter shows from the start, at 0
   http::Shared metrics_http{http::Limits{}, nullptr, http::metrics_handler(), "smtpd.metrics"};
   for (auto& l : http::metrics_listeners(settings.metrics_listen, metrics_http)) listeners.push_back(std::move(l));
-  return net::serve_until_stopped(*rt, ctx, "smtpd", settings.threads, std::move(listeners), [&] { sieve_pool.join(); });
+  return net::serve_until_stopped(*rt, ctx, "smtpd", settings.threads, std::move(listeners), [&] {
+    sieve_pool.join();
+    if (authenticator) authenticator->pool().join();
+  });
 }
 
 }  // namespace

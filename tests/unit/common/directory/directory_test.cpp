@@ -121,21 +121,21 @@ TEST_F(Directory, EachUsersAliasesAreIndexed) {
   EXPECT_EQ(count(store::Table::aliases), 0u);
 }
 
-TEST_F(Directory, SchemaFiveBuildsTheAliasIndexOfAnOlderStore) {
+TEST_F(Directory, SchemaSixBuildsTheAliasIndexOfAnOlderStore) {
   ASSERT_TRUE(apply([](WriteTxn& t) -> Result<void> {
     add_alias(t, "sales@example.test", "bob@example.test").value();
-    // As a version-4 store had it: aliases without their index.
+    // As a version-5 store had it: aliases without their index.
     std::vector<std::string> keys;
     auto c = t.cursor(store::Table::alias_by_user);
     for (bool ok = c->first(); ok; ok = c->next()) keys.emplace_back(c->key());
     for (const auto& k : keys) t.del(store::Table::alias_by_user, k);
-    if (auto ec = store::schema::set_version(t, 4)) return internal(ec.message());
+    if (auto ec = store::schema::set_version(t, 5)) return internal(ec.message());
     return {};
   }));
   EXPECT_EQ(count(store::Table::alias_by_user), 0u);
   store_->close();
   store_ = testing::open_store(dir_.path());  // opening migrates
-  EXPECT_EQ(store::schema::version(*store_->read()), 5u);
+  EXPECT_EQ(store::schema::version(*store_->read()), 6u);
   auto r = store_->read();
   EXPECT_EQ(aliases_of(*r, find_user(*r, "alice@example.test")->id), std::vector<std::string>{"info@example.test"});
   EXPECT_EQ(aliases_of(*r, find_user(*r, "bob@example.test")->id), std::vector<std::string>{"sales@example.test"});
