@@ -243,6 +243,15 @@ std::optional<AliasRecord> get_alias(ReadTxn& txn, std::string_view address) {
   return v ? decode_alias(*v) : std::nullopt;
 }
 std::vector<AliasRecord> list_aliases(ReadTxn& txn) { return scan<AliasRecord>(txn, Table::aliases, decode_alias); }
+std::optional<AliasRecord> parse_alias(std::string_view value) { return decode_alias(value); }
+std::vector<std::string> aliases_of(ReadTxn& txn, std::uint64_t user) {
+  std::vector<std::string> out;
+  auto prefix = key_u64(user);
+  auto c = txn.cursor(Table::alias_by_user);
+  for (bool ok = c->seek(prefix); ok && c->key().starts_with(prefix); ok = c->next())
+    out.emplace_back(c->key().substr(prefix.size()));
+  return out;
+}
 
 std::optional<GroupRecord> get_group(ReadTxn& txn, std::string_view address) {
   auto v = txn.get(Table::groups, address);
@@ -385,8 +394,14 @@ Result<void> remove_user(WriteTxn& txn, std::string_view address) {
   if (!u) return u.error();
   for (auto& mb : store::list_mailboxes(txn, u->id))
     if (auto ec = store::delete_mailbox(txn, mb.id)) return store_error(ec);
-  for (auto& a : list_aliases(txn))
-    if (a.user == u->id) txn.del(Table::aliases, a.address);
+  for (const auto& a : aliases_of(txn, u->id)) txn.del(Table::aliases, a);
+  {
+    std::vector<std::string> keys;
+    auto c = txn.cursor(Table::alias_by_user);
+    auto prefix = key_u64(u->id);
+    for (bool ok = c->seek(prefix); ok && c->key().starts_with(prefix); ok = c->next()) keys.emplace_back(c->key());
+    for (const auto& k : keys) txn.del(Table::alias_by_user, k);
+  }
   for (auto& g : list_groups(txn)) {
     auto it = std::remove(g.members.begin(), g.members.end(), u->id);
     if (it == g.members.end()) continue;
@@ -428,12 +443,15 @@ Result<AliasRecord> add_alias(WriteTxn& txn, std::string_view alias, std::string
   if (!a) return a.error();
   AliasRecord r{*a, u->id, now()};
   if (auto p = put(txn, Table::aliases, r.address, encode(r)); !p) return p.error();
+  if (auto p = put(txn, Table::alias_by_user, key_u64_str(r.user, r.address), ""); !p) return p.error();
   return r;
 }
 
 Result<void> remove_alias(WriteTxn& txn, std::string_view alias) {
   auto a = lowercase_ascii(alias);
-  if (!txn.del(Table::aliases, a)) return not_found("no alias " + a);
+  auto r = get_alias(txn, a);
+  if (!r || !txn.del(Table::aliases, a)) return not_found("no alias " + a);
+  txn.del(Table::alias_by_user, key_u64_str(r->user, a));
   return {};
 }
 

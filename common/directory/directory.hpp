@@ -95,6 +95,10 @@ std::optional<UserRecord> find_user(ReadTxn& txn, std::string_view address);  //
 std::vector<UserRecord> list_users(ReadTxn& txn);
 std::optional<AliasRecord> get_alias(ReadTxn& txn, std::string_view address);
 std::vector<AliasRecord> list_aliases(ReadTxn& txn);
+// An alias record from its stored bytes (a cursor over the aliases table).
+std::optional<AliasRecord> parse_alias(std::string_view value);
+// A user's aliases in address order, from the alias_by_user index.
+std::vector<std::string> aliases_of(ReadTxn& txn, std::uint64_t user);
 std::optional<GroupRecord> get_group(ReadTxn& txn, std::string_view address);
 std::vector<GroupRecord> list_groups(ReadTxn& txn);
 std::optional<StreamRecord> get_stream(ReadTxn& txn, std::string_view slug);

@@ -7,10 +7,13 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <map>
+#include <memory>
 
 #include "auth/failure_limiter.hpp"
 #include "auth/password.hpp"
 #include "log/log.hpp"
+#include "metrics/metrics.hpp"
 
 namespace mailstead::net {
 
@@ -38,8 +41,28 @@ asio::awaitable<auth::Decision> ask(auth::FailureLimiter& limiter, Ask what, con
       asio::use_awaitable);
 }
 
+// Password logins by protocol and result (docs/metrics.md). Each thread finds a protocol's
+// counters in its own small cache, so only its first login takes the registry's lock.
+struct LoginCounters {
+  metrics::Counter &ok, &failed, &throttled;
+};
+LoginCounters& login_counters(const std::string& proto) {
+  thread_local std::map<std::string, std::unique_ptr<LoginCounters>> cache;
+  auto& c = cache[proto];
+  if (!c) {
+    auto& reg = metrics::process();
+    const char* help = "Password logins (SMTP AUTH, IMAP, ManageSieve, admin API), by protocol and result";
+    c = std::make_unique<LoginCounters>(LoginCounters{
+        reg.counter("mailstead_logins_total", help, {{"protocol", proto}, {"result", "ok"}}),
+        reg.counter("mailstead_logins_total", help, {{"protocol", proto}, {"result", "failed"}}),
+        reg.counter("mailstead_logins_total", help, {{"protocol", proto}, {"result", "throttled"}})});
+  }
+  return *c;
+}
+
 void log_throttled(const std::string& proto, const std::string& session, const std::string& peer,
                    const auth::Decision& d) {
+  ++login_counters(proto).throttled;
   log::warn(proto + ".auth.throttled",
             {{"session", session}, {"peer", peer}, {"failures", d.address_failures},
              {"retry_after_s", (d.retry_after.count() + 999) / 1000}});
@@ -90,6 +113,7 @@ asio::awaitable<GateOutcome> gated_login(LoginGate& gate, const std::string& pro
     out.login = auth::login(gate.store, gate.cache, user, password);
     co_await asio::post(ex, asio::use_awaitable);
     if (out.login.status != auth::LoginStatus::ok) {
+      ++login_counters(proto).failed;
       log::warn(proto + ".auth.failed",
                 {{"session", session}, {"peer", peer}, {"user", user},
                  {"reason", out.login.status == auth::LoginStatus::disabled ? "disabled" : "credentials"},
@@ -102,6 +126,7 @@ asio::awaitable<GateOutcome> gated_login(LoginGate& gate, const std::string& pro
   co_await record_success(gate.limiter, attempt);
   log::info(proto + ".auth.ok", {{"session", session}, {"peer", peer}, {"user", out.login.address},
                                  {"cached", out.login.from_cache}, {"trusted", seen.trusted}});
+  ++login_counters(proto).ok;
   out.result = GateResult::ok;
   co_return out;
 }

@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "log/log.hpp"
+#include "metrics/metrics.hpp"
 
 namespace mailstead::net {
 
@@ -25,6 +26,29 @@ int serve(const ServerOptions& options, std::vector<Listener> listeners) {
   std::vector<std::unique_ptr<asio::io_context>> contexts;
   for (unsigned i = 0; i < threads; ++i) contexts.push_back(std::make_unique<asio::io_context>(1));
   std::list<tcp::acceptor> acceptors;
+  // Per listener: connections accepted, open now, and refused (counted once per process).
+  struct Counts {
+    metrics::Counter& total;
+    metrics::Gauge& open;
+    metrics::Counter& refused_ip;
+    metrics::Counter& refused_listener;
+  };
+  std::vector<Counts> counts;
+  auto& reg = metrics::process();
+  for (const auto& l : listeners) {
+    metrics::Labels labels{{"listener", l.name}, {"address", l.address}};
+    auto with = [&](const char* reason) {
+      auto x = labels;
+      x.emplace_back("reason", reason);
+      return x;
+    };
+    counts.push_back({reg.counter("mailstead_connections_total", "Connections accepted, by listener", labels),
+                      reg.gauge("mailstead_connections", "Connections open now, by listener", labels),
+                      reg.counter("mailstead_connections_refused_total",
+                                  "Connections refused at accept by the connection limits, by listener and reason",
+                                  with("per_ip")),
+                      reg.counter("mailstead_connections_refused_total", "", with("per_listener"))});
+  }
   try {
     for (auto& io : contexts) {
       for (std::size_t index = 0; index < listeners.size(); ++index) {
@@ -34,13 +58,15 @@ int serve(const ServerOptions& options, std::vector<Listener> listeners) {
         auto* lp = &l;
         asio::co_spawn(*io,
                        accept_loop(acc,
-                                   [iop, lp, index, &options](tcp::socket s) {
+                                   [iop, lp, index, &options, c = &counts[index]](tcp::socket s) {
                                      boost::system::error_code e;
                                      auto ep = s.remote_endpoint(e);
                                      if (e) return;
                                      auto ip = ep.address().to_string();
                                      auto verdict = options.limits ? options.limits->admit(ip, index) : ConnectionLimits::Verdict::ok;
                                      if (verdict != ConnectionLimits::Verdict::ok) {
+                                       ++(verdict == ConnectionLimits::Verdict::too_many_from_ip ? c->refused_ip
+                                                                                                  : c->refused_listener);
                                        const auto& msg = verdict == ConnectionLimits::Verdict::too_many_from_ip
                                                              ? lp->too_many_from_ip
                                                              : lp->too_many_on_listener;
@@ -53,8 +79,11 @@ int serve(const ServerOptions& options, std::vector<Listener> listeners) {
                                        s.close(e);
                                        return;
                                      }
+                                     ++c->total;
+                                     c->open.inc();
                                      asio::co_spawn(*iop, lp->session(std::move(s)),
-                                                    [ip, index, &options](std::exception_ptr ex) {
+                                                    [ip, index, &options, c](std::exception_ptr ex) {
+                                                      c->open.dec();
                                                       if (options.limits) options.limits->release(ip, index);
                                                       if (!ex) return;
                                                       try {

@@ -21,6 +21,9 @@ struct Listener {
   std::function<boost::asio::awaitable<void>(tcp::socket)> session;
   // Written to a refused connection before it is closed ("" for none, e.g. on TLS ports).
   std::string too_many_from_ip, too_many_on_listener;
+  // The listener's kind in metrics ("mx", "imaps", "metrics"); its connections are counted
+  // under {listener=name, address=address} (docs/metrics.md).
+  std::string name = "";
 };
 
 struct ServerOptions {

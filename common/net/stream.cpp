@@ -10,6 +10,7 @@
 #include <cstring>
 #include <zlib.h>
 
+#include "metrics/metrics.hpp"
 #include "store/store.hpp"
 
 namespace mailstead::net {
@@ -194,6 +195,20 @@ asio::awaitable<void> Stream::raw_write(std::string_view data, boost::system::er
   ec = e;
 }
 
+namespace {
+// Server-side TLS handshakes of every protocol, by result (docs/metrics.md).
+struct TlsHandshakes {
+  metrics::Counter& ok = metrics::process().counter("mailstead_tls_handshakes_total",
+                                                    "Server TLS handshakes (implicit TLS and STARTTLS), by result",
+                                                    {{"result", "ok"}});
+  metrics::Counter& failed = metrics::process().counter("mailstead_tls_handshakes_total", "", {{"result", "failed"}});
+};
+TlsHandshakes& tls_handshakes() {
+  static TlsHandshakes counts;
+  return counts;
+}
+}  // namespace
+
 asio::awaitable<void> Stream::handshake(asio::ssl::context& ctx, std::chrono::steady_clock::duration limit,
                                        boost::system::error_code& ec) {
   // One limit for the whole handshake, set once: bytes trickling in never move it.
@@ -203,6 +218,7 @@ asio::awaitable<void> Stream::handshake(asio::ssl::context& ctx, std::chrono::st
   tls_ = std::make_unique<asio::ssl::stream<tcp::socket&>>(socket_, ctx);
   auto [e] = co_await tls_->async_handshake(asio::ssl::stream_base::server, tuple_awaitable);
   ec = e;
+  ++(e ? tls_handshakes().failed : tls_handshakes().ok);
 }
 
 asio::awaitable<void> Stream::shutdown() {

@@ -10,6 +10,8 @@
 //      streams table is keyed by slug, and a StreamRecord gains an id, description,
 //      members, email token, enabled flag and email posting rule; stream_messages and
 //      stream_topics hold the messages.
+//   6  alias_by_user indexes each user's aliases, so a page of users reads only its own
+//      users' aliases rather than every alias.
 #include "store/schema.hpp"
 
 #include "log/log.hpp"
@@ -132,9 +134,28 @@ std::error_code migrate_4_to_5(WriteTxn& txn) {
   return {};
 }
 
+std::error_code migrate_5_to_6(WriteTxn& txn) {
+  // An alias record: str address, u64 user id, i64 created (common/directory).
+  std::vector<std::string> keys;
+  {
+    auto c = txn.cursor(Table::aliases);
+    for (bool ok = c->first(); ok; ok = c->next()) {
+      Decoder d(c->value());
+      auto address = d.str();
+      auto user = d.u64();
+      if (!d.ok()) return Errc::corrupt;
+      keys.push_back(key_u64_str(user, address));
+    }
+  }
+  for (const auto& k : keys)
+    if (auto ec = txn.put(Table::alias_by_user, k, "")) return ec;
+  log::info("store.migrated", {{"from", 5}, {"to", 6}, {"aliases", keys.size()}});
+  return {};
+}
+
 using Migration = std::error_code (*)(WriteTxn&);
 // migrations[n - 1] takes the store from version n to n + 1.
-constexpr Migration migrations[] = {migrate_1_to_2, migrate_2_to_3, migrate_3_to_4, migrate_4_to_5};
+constexpr Migration migrations[] = {migrate_1_to_2, migrate_2_to_3, migrate_3_to_4, migrate_4_to_5, migrate_5_to_6};
 static_assert(std::size(migrations) == current_version - 1);
 
 }  // namespace

@@ -44,6 +44,7 @@ const char* table_name(Table t) {
     case Table::stream_topics: return "stream_topics";
     case Table::inbound_rules: return "inbound_rules";
     case Table::greylist: return "greylist";
+    case Table::alias_by_user: return "alias_by_user";
     case Table::count_: break;
   }
   return "?";

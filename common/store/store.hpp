@@ -52,6 +52,7 @@ enum class Table : std::uint8_t {
   stream_topics,    // stream id (u64) + lower-cased topic + '\0' + message id (u64) → "": messages by topic
   inbound_rules,    // list + user (u64) + kind + value → the admin's inbound block/allow rules (common/inbound)
   greylist,         // greylisting triplets and their expiry order (common/inbound/rules.hpp)
+  alias_by_user,    // user id (u64) + alias address → "": each user's aliases, for pages of users
   count_
 };
 inline constexpr int table_count = static_cast<int>(Table::count_);

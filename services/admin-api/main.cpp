@@ -3,6 +3,7 @@
 // runner (docs/admin-api.md).
 #include "api/api.hpp"
 #include "api/metrics.hpp"
+#include "http/metrics_endpoint.hpp"
 #include "http/session.hpp"
 #include "http/static_files.hpp"
 #include "log/log.hpp"
@@ -35,11 +36,14 @@ int serve(const service::Context& ctx, const admin::Settings& settings, const ou
     auto answer = api_handler(req);
     co_return co_await std::move(answer);
   };
-  http::Shared https{settings, &*rt->tls, handler, "admin.http"};
-  http::Shared plain{settings, nullptr, api::make_metrics_handler(state), "admin.metrics"};
+  http::Shared https{http::limits_of(settings), &*rt->tls, handler, "admin.http"};
+  http::Shared plain{http::limits_of(settings), nullptr, api::make_metrics_handler(state), "admin.metrics"};
   std::vector<net::Listener> listeners;
-  for (const auto& a : settings.listen) listeners.push_back(net::session_listener<http::Session>(a, https));
-  for (const auto& a : settings.metrics_listen) listeners.push_back(net::session_listener<http::Session>(a, plain));
+  for (const auto& a : settings.listen) {
+    listeners.push_back(net::session_listener<http::Session>(a, https));
+    listeners.back().name = "https";
+  }
+  for (auto& l : http::metrics_listeners(settings.metrics_listen, plain)) listeners.push_back(std::move(l));
   return net::serve_until_stopped(*rt, ctx, "admin", settings.threads, std::move(listeners));
 }
 

@@ -21,6 +21,7 @@
 #include <boost/asio/ip/address.hpp>
 
 #include "client.hpp"
+#include "counters.hpp"
 #include "delivery/local.hpp"
 #include "directory/directory.hpp"
 #include "directory/routing.hpp"
@@ -215,6 +216,7 @@ struct Engine::Impl : std::enable_shared_from_this<Impl> {
         },
         asio::use_awaitable);
     if (ec) log::error("delivery.settle.failed", {{"id", id}, {"error", ec.message()}});
+    if (!ec) counters().settled(outcomes);
     if (last) inflight.erase(id);
     wake.cancel();  // a DSN may have been queued: look again soon
   }

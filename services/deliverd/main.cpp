@@ -10,7 +10,9 @@
 #include <csignal>
 #include <cstdio>
 
+#include "counters.hpp"
 #include "engine.hpp"
+#include "http/metrics_endpoint.hpp"
 #include "log/log.hpp"
 #include "service/service.hpp"
 #include "settings.hpp"
@@ -27,11 +29,21 @@ int main(int argc, char** argv) {
       [&](const service::Context& ctx) {
         auto store = service::open_store(ctx);
         if (!store) return 1;
+        asio::io_context io(1);
+        std::unique_ptr<http::MetricsServer> metrics;  // [outbound] metrics_listen, bound before privileges drop
+        try {
+          outbound::counters();  // every counter shows from the start, at 0
+          metrics = std::make_unique<http::MetricsServer>(
+              io, settings.metrics_listen, http::metrics_handler([&store] { outbound::read_queue_depth(*store); }),
+              "deliverd.metrics");
+        } catch (const std::exception& e) {
+          std::fprintf(stderr, "mailstead-deliverd: %s\n", e.what());
+          return 1;
+        }
         if (auto why = service::drop_privileges(ctx.core); !why.empty()) {
           std::fprintf(stderr, "mailstead-deliverd: %s\n", why.c_str());
           return 1;
         }
-        asio::io_context io(1);
         std::unique_ptr<outbound::Engine> engine;
         try {
           engine = std::make_unique<outbound::Engine>(io, *store, ctx.core, settings);

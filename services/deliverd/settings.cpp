@@ -33,6 +33,7 @@ Settings load_settings(config::Source& src) {
   src.get_duration(sec, "mta_sts_fetch_timeout", s.mta_sts_fetch_timeout);
   src.get_size(sec, "mta_sts_max_policy_size", s.mta_sts_max_policy_size, 1024, 1024 * 1024);
   src.get(sec, "dane", s.dane);
+  src.get_listeners(sec, "metrics_listen", s.metrics_listen);
   src.get_duration(sec, "retry_base", s.retry_base);
   src.get_duration(sec, "retry_max", s.retry_max);
   src.get_duration(sec, "max_queue_lifetime", s.max_queue_lifetime);

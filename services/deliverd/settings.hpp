@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace mailstead::config {
 class Source;
@@ -24,6 +25,7 @@ struct Settings {
   std::uint32_t max_messages_per_connection = 100;
   std::uint16_t mx_port = 25;                    // a test setting: where MX hosts listen
   std::string tls_ca_file;                       // CAs relays' certificates are checked against ("": the system's)
+  std::vector<std::string> metrics_listen{};     // mailstead-deliverd's plain HTTP GET /metrics (docs/metrics.md); empty: off
 
   // MTA-STS (RFC 8461) and DANE (RFC 7672) for MX delivery (docs/delivery.md).
   bool mta_sts = true;                           // look up, fetch, cache and apply MTA-STS policies

@@ -2,6 +2,8 @@
 // shared server runner.
 #include <cstdio>
 
+#include "counters.hpp"
+#include "http/metrics_endpoint.hpp"
 #include "net/runtime.hpp"
 #include "net/server.hpp"
 #include "notify/changes.hpp"
@@ -23,7 +25,12 @@ int serve(const service::Context& ctx, const imap::Settings& settings) {
   imap::Shared shared{settings, ctx.core, *rt->store, *rt->tls, rt->cache, *rt->limiter, rt->slow_pool, watcher};
   std::vector<net::Listener> listeners;
   for (const auto& a : settings.imaps_listen) listeners.push_back(net::session_listener<imap::Session>(a, shared, true));
+  for (auto& l : listeners) l.name = "imaps";
   for (const auto& a : settings.imap_listen) listeners.push_back(net::session_listener<imap::Session>(a, shared, false));
+  for (auto& l : listeners) if (l.name.empty()) l.name = "imap";
+  imap::counters();  // every counter shows from the start, at 0
+  http::Shared metrics_http{http::Limits{}, nullptr, http::metrics_handler(), "imapd.metrics"};
+  for (auto& l : http::metrics_listeners(settings.metrics_listen, metrics_http)) listeners.push_back(std::move(l));
   return net::serve_until_stopped(*rt, ctx, "imapd", settings.threads, std::move(listeners));
 }
 

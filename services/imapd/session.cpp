@@ -414,6 +414,7 @@ asio::awaitable<bool> Session::finish_login(const std::string& tag, const std::s
   }
   user_id_ = r.login.user_id;
   user_address_ = r.login.address;
+  logged_in_.emplace(counters().authenticated);
   tagged(tag, "OK", "[CAPABILITY " + capabilities() + "] Logged in");
   co_return true;
 }

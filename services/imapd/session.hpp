@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "config/core_settings.hpp"
+#include "counters.hpp"
 #include "net/listener.hpp"
 #include "net/stream.hpp"
 #include "proto/parser.hpp"
@@ -188,6 +189,7 @@ class Session {
   std::optional<std::uint64_t> owner_mailbox(const std::string& name);
 
   Shared& shared_;
+  std::optional<metrics::GaugeHold> logged_in_;  // mailstead_authenticated_sessions while it lives
   std::unique_ptr<net::Stream> stream_;
   std::string id_, peer_;
   std::string in_, out_;

@@ -11,6 +11,7 @@ Settings load_settings(config::Source& src) {
   config::get_protocol_limits(src, sec, s);
   src.get_listeners(sec, "imaps_listen", s.imaps_listen);
   src.get_listeners(sec, "imap_listen", s.imap_listen);
+  src.get_listeners(sec, "metrics_listen", s.metrics_listen);
   src.get(sec, "max_line_length", s.max_line_length, 1024, 1 << 24);
   src.get_size(sec, "max_literal_size", s.max_literal_size, 1024, 1ull << 31);
   // LITERAL- (advertised before login) promises non-synchronizing literals of 4,096 bytes.

@@ -15,6 +15,7 @@ namespace mailstead::imap {
 struct Settings {
   std::vector<std::string> imaps_listen{"127.0.0.1:2993"};
   std::vector<std::string> imap_listen{};  // 143 with STARTTLS: off unless listed
+  std::vector<std::string> metrics_listen{};  // plain HTTP GET /metrics (docs/metrics.md); empty: off
   std::uint32_t threads = 0;
 
   std::uint32_t max_line_length = 65536;          // a command line without literals (long UID sets)

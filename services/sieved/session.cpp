@@ -252,6 +252,7 @@ asio::awaitable<void> Session::cmd_authenticate(Command& c) {
   if (r.result == net::GateResult::failed) co_return reply("NO", "", "Authentication failed");
   user_id_ = r.login.user_id;
   user_address_ = r.login.address;
+  logged_in_.emplace(counters().authenticated);
   // No capabilities here: clients ask (CLIENTS.md 3).
   reply("OK", "", "Authenticated");
 }

@@ -14,6 +14,7 @@
 #include <string>
 
 #include "config/core_settings.hpp"
+#include "counters.hpp"
 #include "net/stream.hpp"
 #include "proto/protocol.hpp"
 #include "settings.hpp"
@@ -71,6 +72,7 @@ class Session {
   bool validate(const std::string& text, std::vector<std::string>& warnings);
 
   Shared& shared_;
+  std::optional<metrics::GaugeHold> logged_in_;  // mailstead_authenticated_sessions while it lives
   std::unique_ptr<net::Stream> stream_;
   std::string id_, peer_;
   std::string in_, out_;

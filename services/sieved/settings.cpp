@@ -10,6 +10,7 @@ Settings load_settings(config::Source& src) {
   const std::string sec = "sieved";
   config::get_protocol_limits(src, sec, s);
   src.get_listeners(sec, "listen", s.listen);
+  src.get_listeners(sec, "metrics_listen", s.metrics_listen);
   src.get(sec, "max_line_length", s.max_line_length, 512, 1 << 20);
   src.get_duration(sec, "idle_timeout", s.idle_timeout);
   src.get_duration(sec, "login_timeout", s.login_timeout);

@@ -15,6 +15,7 @@ namespace mailstead::managesieve {
 
 struct Settings {
   std::vector<std::string> listen{"127.0.0.1:24190"};  // 4190 in production: STARTTLS first
+  std::vector<std::string> metrics_listen{};  // plain HTTP GET /metrics (docs/metrics.md); empty: off
   std::uint32_t threads = 1;
   std::uint32_t max_line_length = 8192;  // a command line without its literals
   std::uint32_t max_connections = 1000;

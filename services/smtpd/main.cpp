@@ -2,6 +2,8 @@
 // thread (SO_REUSEPORT acceptors on each), sessions as coroutines, a shared store.
 #include <cstdio>
 
+#include "counters.hpp"
+#include "http/metrics_endpoint.hpp"
 #include "inbound/auth_checks.hpp"
 #include "net/listener.hpp"
 #include "net/runtime.hpp"
@@ -62,12 +64,16 @@ int serve(const service::Context& ctx, const smtp::Settings& settings) {
       net::Listener l{a, session(port), "421 4.7.0 Too many connections from your address, try again later\r\n",
                       "421 4.3.2 Too many connections, try again later\r\n"};
       if (port == smtp::Port::submissions) l.too_many_from_ip = l.too_many_on_listener = "";  // TLS from the first byte
+      l.name = port == smtp::Port::mx ? "mx" : port == smtp::Port::submission ? "submission" : "submissions";
       listeners.push_back(std::move(l));
     }
   };
   add(settings.mx_listen, smtp::Port::mx);
   add(settings.submission_listen, smtp::Port::submission);
   add(settings.submissions_listen, smtp::Port::submissions);
+  smtp::counters();  // every counter shows from the start, at 0
+  http::Shared metrics_http{http::Limits{}, nullptr, http::metrics_handler(), "smtpd.metrics"};
+  for (auto& l : http::metrics_listeners(settings.metrics_listen, metrics_http)) listeners.push_back(std::move(l));
   return net::serve_until_stopped(*rt, ctx, "smtpd", settings.threads, std::move(listeners), [&] {
     sieve_pool.join();
     protection.shutdown();

@@ -12,6 +12,7 @@ Settings load_settings(config::Source& src) {
   src.get_listeners(sec, "mx_listen", s.mx_listen);
   src.get_listeners(sec, "submission_listen", s.submission_listen);
   src.get_listeners(sec, "submissions_listen", s.submissions_listen);
+  src.get_listeners(sec, "metrics_listen", s.metrics_listen);
   src.get(sec, "max_line_length", s.max_line_length, 512, 1 << 20);
   src.get_size(sec, "max_message_size", s.max_message_size, 1024, 1ull << 31);
   src.get(sec, "max_recipients", s.max_recipients, 1, 100000);

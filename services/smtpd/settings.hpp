@@ -21,6 +21,7 @@ struct Settings {
   std::vector<std::string> mx_listen{"127.0.0.1:2525"};
   std::vector<std::string> submission_listen{"127.0.0.1:2587"};
   std::vector<std::string> submissions_listen{"127.0.0.1:2465"};
+  std::vector<std::string> metrics_listen{};  // plain HTTP GET /metrics (docs/metrics.md); empty: off
   std::uint32_t threads = 0;  // 0: one per core
 
   std::uint32_t max_line_length = 2048;         // command line, without CRLF

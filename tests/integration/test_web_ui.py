@@ -18,7 +18,8 @@ import time
 import unittest
 
 from adminapi import AdminApi
-from helpers import Suite, binary, client_tls, tool
+from helpers import Suite, binary, client_tls, free_ports, tool
+from peers import Dnsmasq, SmtpSink
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 WEB_UI = os.path.join(HERE, "..", "..", "web-ui")
@@ -41,7 +42,12 @@ class WebUi(unittest.TestCase):
         cls.node, cls.chromium = tool("node"), tool("chromium")
         if not os.path.exists(os.path.join(WEB_UI, "node_modules", "playwright-core")):
             raise AssertionError("web-ui/node_modules has no playwright-core: the build's `npm ci` did not run")
-        cls.suite = Suite(top_toml='[outbound]\npoll_interval = "100ms"\nretry_base = "1s"\n')
+        # The relay page's "send test email" goes to a local SMTP sink; the DNS check asks a
+        # local dnsmasq that publishes example.org's MX (and nothing else of it).
+        cls.sink = SmtpSink("127.0.0.1", free_ports(1)[0])
+        cls.dns = Dnsmasq(["example.org"], [("mx-host", "example.org,mail.example.test,10")])
+        cls.suite = Suite(top_toml=f'[dns]\nnameservers = ["{cls.dns.address}"]\n'
+                                   '[outbound]\npoll_interval = "100ms"\nretry_base = "1s"\n')
         cls.api = AdminApi(instance=cls.suite.instance)
         cls.suite.cli("domain", "add", "example.test")
         cls.api.user(ADMIN, ADMIN_PASSWORD, admin=True)
@@ -63,6 +69,8 @@ class WebUi(unittest.TestCase):
         cls.api.stop()
         cls.api.log.close()
         cls.suite.cleanup()
+        cls.sink.stop()
+        cls.dns.stop()
 
     def admin(self):
         c = self.api.client()
@@ -120,7 +128,8 @@ class WebUi(unittest.TestCase):
         shutil.rmtree(shots, ignore_errors=True)
         result_file = os.path.join(self.artifacts, "browser-result.json")
         env = dict(os.environ, WEB_URL=f"https://127.0.0.1:{self.api.port}/", CHROMIUM=self.chromium,
-                   ADMIN=ADMIN, ADMIN_PASSWORD=ADMIN_PASSWORD, SHOTS=shots, RESULT=result_file)
+                   ADMIN=ADMIN, ADMIN_PASSWORD=ADMIN_PASSWORD, SHOTS=shots, RESULT=result_file,
+                   SINK_PORT=str(self.sink.port))
         p = subprocess.run([self.node, os.path.join(WEB_UI, "tests", "browser.mjs")], env=env,
                            capture_output=True, text=True, timeout=300)
         with open(result_file) as f:
@@ -142,6 +151,23 @@ class WebUi(unittest.TestCase):
         self.assertEqual(result["searchRows"], 1, "the search shows only carol")
         self.assertEqual(set(result["userNav"]), {"My account", "Password", "Vacation reply", "Forwarding", "App passwords"})
         self.assertGreaterEqual(len(result["pages"]), 17)
+
+        # The DNS check: example.org's MX (published by the test's dnsmasq) found, its DKIM
+        # record (not published) missing.
+        rows = result["dnsCheck"]  # [type, name (and its hint), value, what DNS has]
+        mx = [r for r in rows if r[0] == "MX"]
+        self.assertTrue(mx and mx[0][3].startswith("✓"), rows)
+        dkim = [r for r in rows if r[0] == "TXT" and "_domainkey" in r[1]]
+        self.assertTrue(dkim and all(r[3].startswith("✗") for r in dkim), rows)
+        # "Send test email": both messages delivered through the relay set in the page, as
+        # the sink received them, and the send log page lists them.
+        self.assertEqual(len(result["testEmail"]), 2, result["testEmail"])
+        self.assertTrue(all("delivered" in t for t in result["testEmail"]), result["testEmail"])
+        got = wait_until(lambda: [m for m in self.sink.messages() if "<someone@example.net>" in m[0]["rcpt"]] or None,
+                         what="the test emails at the sink")
+        self.assertEqual(len(got), 2)
+        self.assertGreaterEqual(len([r for r in result["sendLog"] if "someone@example.net" in r and "delivered" in r]), 2,
+                                result["sendLog"])
 
         # What the clicks changed, read back from the server.
         c = self.admin()

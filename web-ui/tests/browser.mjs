@@ -6,6 +6,7 @@
 //   ADMIN, ADMIN_PASSWORD   an account with the admin role
 //   SHOTS           where the page screenshots go
 //   RESULT          a JSON file for what the Python side checks (the app password, ...)
+//   SINK_PORT       a local SMTP sink on 127.0.0.1, set as the relay for "send test email"
 // Every step waits for what the page shows, never for a time.
 import { chromium } from "playwright-core";
 import { mkdirSync, writeFileSync } from "node:fs";
@@ -79,8 +80,14 @@ try {
   await page.getByRole("rowheader", { name: "example.org" }).waitFor();
   await page.getByRole("button", { name: "DNS records for example.org" }).click();
   await page.getByRole("heading", { name: /DNS records for example\.org|not available/ }).or(page.getByRole("note")).first().waitFor();
+  // the live check of the records through the server's resolver: a column of found/missing
+  await page.getByRole("button", { name: "Check against DNS" }).click();
+  await page.getByRole("status").filter({ hasText: "DNS check finished" }).waitFor({ timeout: 60000 });
+  await page.getByRole("columnheader", { name: "In DNS" }).waitFor();
+  result.dnsCheck = await page.locator("table.records tbody tr").evaluateAll(
+    (rows) => rows.map((r) => Array.from(r.cells).slice(0, 4).map((c) => c.innerText)));
   await shot("03-domains");
-  step("domain added");
+  step("domain added, its DNS records checked");
 
   await go("#/users", "Users");
   const create = form("Create a user");
@@ -186,9 +193,27 @@ try {
   await shot("09-dkim");
 
   await go("#/relay", "Relay");
+  const rf = form("Set the relay");
+  await rf.getByLabel("Provider").selectOption("smtp");
+  await rf.getByLabel("Host").fill("127.0.0.1");
+  await rf.getByLabel("Port").fill(env("SINK_PORT"));
+  await rf.getByLabel("Security").selectOption("none");
+  await rf.getByRole("button", { name: "Save relay" }).click();
+  await page.getByRole("status").filter({ hasText: "Relay saved" }).waitFor();
+  await page.getByRole("cell", { name: "127.0.0.1", exact: true }).waitFor();
+  step("relay set");
+  const tf = form("Send a test email");
+  await tf.getByLabel("Send to").fill("someone@example.net");
+  await tf.getByRole("button", { name: "Send test email" }).click();
+  await page.getByRole("heading", { name: "Result", level: 3 }).waitFor({ timeout: 90000 });
+  result.testEmail = await page.locator(".result li").allInnerTexts();
   await shot("10-relay");
+  step("test email sent through the relay");
   await go("#/queue", "Queue and send log");
   await page.getByRole("heading", { name: "Send log", exact: true }).waitFor();
+  await page.getByRole("cell", { name: "someone@example.net" }).first().waitFor();
+  result.sendLog = await page.locator("table", { has: page.getByRole("cell", { name: "someone@example.net" }) })
+    .locator("tbody tr").allInnerTexts();
   await shot("11-queue");
   await go("#/logs", "Logs");
   await shot("12-logs");

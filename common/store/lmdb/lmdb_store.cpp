@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "log/log.hpp"
+#include "metrics/metrics.hpp"
 #include "store/schema.hpp"
 #include "store/store.hpp"
 
@@ -140,6 +141,28 @@ class LmdbReadTxn final : public LmdbTxn {
   std::shared_lock<std::shared_mutex> lock_;
 };
 
+// The writer's metrics (docs/metrics.md): each batch's time from submit to durable (or
+// failed), and the groups and batches committed; a few atomic adds per group.
+struct CommitMetrics {
+  metrics::Histogram& seconds = metrics::process().histogram(
+      "mailstead_store_commit_seconds", "Time from submitting a store change to its durable group commit",
+      metrics::latency_buckets());
+  metrics::Counter& groups = metrics::process().counter("mailstead_store_commit_groups_total",
+                                                        "Group commits (one transaction and one fsync each)");
+  metrics::Counter& ok = metrics::process().counter("mailstead_store_commit_batches_total",
+                                                    "Store changes committed, by result", {{"result", "ok"}});
+  metrics::Counter& failed = metrics::process().counter("mailstead_store_commit_batches_total", "", {{"result", "error"}});
+  template <class Group>
+  void observe(const Group& group) {
+    auto now = std::chrono::steady_clock::now();
+    ++groups;
+    for (const auto& item : group) {
+      seconds.observe(std::chrono::duration<double>(now - item.submitted).count());
+      ++(item.result ? failed : ok);
+    }
+  }
+};
+
 class LmdbStore final : public Store {
  public:
   ~LmdbStore() override {
@@ -211,7 +234,7 @@ class LmdbStore final : public Store {
     {
       std::lock_guard lock(mu_);
       if (!stopping_) {
-        queue_.push_back(Item{std::move(fn), std::move(done), {}, {}});
+        queue_.push_back(Item{std::move(fn), std::move(done), {}, {}, std::chrono::steady_clock::now()});
         cv_.notify_one();
         return;
       }
@@ -257,6 +280,7 @@ class LmdbStore final : public Store {
     Completion done;
     std::error_code result;
     std::vector<std::uint64_t> touched;  // mailboxes it changed, once committed
+    std::chrono::steady_clock::time_point submitted;
   };
 
   // A write the disk refused: logged here, where the cause is known, at error level (the
@@ -288,6 +312,7 @@ class LmdbStore final : public Store {
       }
       if (auto ec = run_group(group, false))
         for (auto& item : group) if (!item.result) item.result = ec;
+      commit_metrics_.observe(group);
       for (auto& item : group) if (item.done) item.done(item.result);
       if (commit_hook_) {
         std::vector<std::uint64_t> touched;
@@ -379,6 +404,7 @@ class LmdbStore final : public Store {
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<Item> queue_;
+  CommitMetrics commit_metrics_;
   bool stopping_ = false;
   std::thread writer_;
 };

@@ -44,7 +44,7 @@ const std::vector<Route>& routes() {
     {"GET", "/api/v1/domains/{domain}", A, get_domain, "One domain", {}, "", "Domain", 200, "domains"},
     {"DELETE", "/api/v1/domains/{domain}", A, remove_domain, "Remove an empty domain", {}, "", "", 204, "domains"},
 
-    {"GET", "/api/v1/users", A, list_users, "Users (?q= filters by address or name)", {}, "", "User[]", 200, "users"},
+    {"GET", "/api/v1/users", A, list_users, "Users (?q= filters by address or name; ?limit=&after= pages, Link rel=next)", {}, "", "User[]", 200, "users"},
     {"POST", "/api/v1/users", A, add_user, "Add a user with its default mailboxes", {"address", "password", "name", "quota"}, "UserNew", "User", 201, "users"},
     {"GET", "/api/v1/users/{address}", A, get_user, "One user with its aliases and quota use", {}, "", "User", 200, "users"},
     {"PATCH", "/api/v1/users/{address}", A, update_user, "Change name, quota or enabled", {"name", "quota", "enabled"}, "UserPatch", "User", 200, "users"},
@@ -63,7 +63,7 @@ const std::vector<Route>& routes() {
     {"DELETE", "/api/v1/users/{address}/sieve/{name}", A, delete_script, "Delete an inactive script", {}, "", "", 204, "sieve"},
     {"PUT", "/api/v1/users/{address}/sieve-active", A, activate_script, "Make a script active (\"\" deactivates)", {"name"}, "ScriptActivate", "", 204, "sieve"},
 
-    {"GET", "/api/v1/aliases", A, list_aliases, "Aliases", {}, "", "Alias[]", 200, "aliases"},
+    {"GET", "/api/v1/aliases", A, list_aliases, "Aliases (?q= filters by alias or user; ?limit=&after= pages, Link rel=next)", {}, "", "Alias[]", 200, "aliases"},
     {"POST", "/api/v1/aliases", A, add_alias, "Add an alias of a user", {"alias", "user"}, "AliasNew", "Alias", 201, "aliases"},
     {"DELETE", "/api/v1/aliases/{alias}", A, remove_alias, "Remove an alias", {}, "", "", 204, "aliases"},
 

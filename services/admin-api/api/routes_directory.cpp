@@ -61,9 +61,45 @@ H remove_domain(Call& c) {
   co_return done(co_await commit(c, plan));
 }
 
+// ---- pages ----
+// ?limit= (1 to 1000) asks for one page; absent, the whole list (as before paging).
+std::optional<http::Response> page_limit(Call& c, std::size_t& limit) {
+  auto text = c.req.query_param("limit");
+  if (text.empty()) return std::nullopt;
+  auto n = admin::parse_queue_id(text);  // a positive decimal number
+  if (!n || *n > 1000) return error_reply(422, "invalid", "limit is from 1 to 1000, not '" + text + "'", "limit");
+  limit = static_cast<std::size_t>(*n);
+  return std::nullopt;
+}
+
+// The page as a JSON array, with RFC 8288 `Link: <…>; rel="next"` while more follow.
+http::Response paged_reply(const json::array& arr, const char* path, const std::string& q, std::size_t limit,
+                           const std::string& next) {
+  auto r = json_reply(200, arr);
+  if (!next.empty() && limit) {
+    std::string url = std::string(path) + "?limit=" + std::to_string(limit) + "&after=" + http::percent_encode(next);
+    if (!q.empty()) url += "&q=" + http::percent_encode(q);
+    r.headers.emplace_back("Link", "<" + url + ">; rel=\"next\"");
+  }
+  return r;
+}
+
 // ---- users ----
 H list_users(Call& c) {
   auto q = lower(c.req.query_param("q"));
+  std::size_t limit = 0;
+  if (auto bad = page_limit(c, limit)) co_return *bad;
+  if (limit) {  // one page: ?limit=N&after=ADDRESS (docs/admin-api.md "Pages")
+    auto after = c.req.query_param("after");
+    auto page = c.api.ops.list_users_page(q, after, limit);
+    json::array arr;
+    for (const auto& v : page.users) {
+      auto u = page.usage[v.user.id];
+      u.quota = v.user.quota;
+      arr.push_back(views::user(v, u));
+    }
+    co_return paged_reply(arr, "/api/v1/users", q, limit, page.next);
+  }
   json::array arr;
   auto usage = c.api.ops.usage_by_user();  // one pass over the mailbox totals, no message read
   for (const auto& v : c.api.ops.list_users()) {
@@ -158,6 +194,15 @@ H revoke_user_app_password(Call& c) {
 
 // ---- aliases ----
 H list_aliases(Call& c) {
+  auto q = lower(c.req.query_param("q"));
+  std::size_t limit = 0;
+  if (auto bad = page_limit(c, limit)) co_return *bad;
+  if (limit || !q.empty()) {
+    auto page = c.api.ops.list_aliases_page(q, c.req.query_param("after"), limit ? limit : SIZE_MAX);
+    json::array arr;
+    for (const auto& [a, u] : page.aliases) arr.push_back(json::object{{"alias", a}, {"user", u}});
+    co_return paged_reply(arr, "/api/v1/aliases", q, limit, page.next);
+  }
   json::array arr;
   for (const auto& [a, u] : c.api.ops.list_aliases()) arr.push_back(json::object{{"alias", a}, {"user", u}});
   co_return json_reply(200, arr);

@@ -41,6 +41,8 @@ int run_init(const Args& args);
 // (into a stopped deployment).
 int run_backup(const Args& args);
 int run_restore(const Args& args);
+// `mailstead import FILE|-`: domains, users and aliases from JSON in one batch (cli/import.cpp).
+int run_import(const Args& args);
 
 // The outbound commands (cli/outbound.cpp): returns -1 when args name none of them.
 int run_outbound(const Args& args);

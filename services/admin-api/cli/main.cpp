@@ -734,6 +734,7 @@ void usage(FILE* out) {
   std::fprintf(out, "  init --domain DOMAIN --admin ADDRESS [--password-stdin]   first start without `up` (containers)\n");
   std::fprintf(out, "  backup DIR                          a consistent copy of the store, configuration and keys, while serving\n");
   std::fprintf(out, "  restore DIR                         put a backup back into a stopped deployment\n");
+  std::fprintf(out, "  import FILE|- [--json]              domains, users (password or argon2id hash) and aliases from JSON, in one batch\n");
   for (const auto& c : commands) std::fprintf(out, "  %s\n", c.usage);
   for (const auto& u : outbound_usage()) std::fprintf(out, "  %s\n", u.c_str());
   std::fprintf(out, "  dmarc override DOMAIN none|quarantine|reject|ignore   per-domain DMARC action (docs/authentication.md)\n");
@@ -798,6 +799,7 @@ int main(int argc, char** argv) {
   if (args.words[0] == "init") return run_init(args);
   if (args.words[0] == "backup") return run_backup(args);
   if (args.words[0] == "restore") return run_restore(args);
+  if (args.words[0] == "import") return run_import(args);
   if (int rc = run_outbound(args); rc >= 0) return rc;
   if (int rc = run_dmarc(args); rc >= 0) return rc;
   if (int rc = run_streams(args); rc >= 0) return rc;

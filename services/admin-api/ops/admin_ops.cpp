@@ -266,8 +266,7 @@ Result<UserView> Ops::get_user(std::string_view address) {
   auto u = directory::find_user(*txn, directory::lowercase_ascii(address));
   if (!u) return Error(ErrorKind::not_found, "no user " + std::string(address), "address");
   UserView v{std::move(*u), {}, false};
-  for (const auto& a : directory::list_aliases(*txn))
-    if (a.user == v.user.id) v.aliases.push_back(a.address);
+  v.aliases = directory::aliases_of(*txn, v.user.id);
   v.admin = access::is_admin(*txn, v.user.id);
   return v;
 }

@@ -24,6 +24,7 @@
 #include "queue/queue.hpp"
 #include "relay/relay.hpp"
 #include "ops/access.hpp"
+#include "ops/import.hpp"
 #include "ops/sieve_rules.hpp"
 #include "sieve/storage.hpp"
 #include "store/records.hpp"
@@ -143,6 +144,26 @@ class Ops {
   }
   Result<void> remove_alias(std::string_view alias) { return run(plan_remove_alias(alias)); }
   std::vector<std::pair<std::string, std::string>> list_aliases();  // alias → user address
+
+  // ---- pages of the directory (ops/list_pages.cpp) ----
+  // At most `limit` entries in address order after the address `after` ("" from the start)
+  // whose address (or a user's name) contains `q` (lower case, "" for all); `next` is the
+  // `after` of the following page, "" on the last. Reads only what the page needs.
+  struct UserPage {
+    std::vector<UserView> users;
+    std::unordered_map<std::uint64_t, Usage> usage;  // quota not filled in
+    std::string next;
+  };
+  UserPage list_users_page(std::string_view q, std::string_view after, std::size_t limit);
+  struct AliasPage {
+    std::vector<std::pair<std::string, std::string>> aliases;  // alias → user address
+    std::string next;
+  };
+  AliasPage list_aliases_page(std::string_view q, std::string_view after, std::size_t limit);
+
+  // ---- bulk import (ops/import.cpp) ----
+  Change<ImportCounts> plan_import(const ImportData& data);
+  Result<ImportCounts> import(const ImportData& data) { return run(plan_import(data)); }
 
   // ---- groups ----
   Change<directory::GroupRecord> plan_add_group(std::string_view address, const std::vector<std::string>& members,

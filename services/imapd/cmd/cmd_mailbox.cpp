@@ -912,6 +912,7 @@ asio::awaitable<void> Session::cmd_idle(Command& c) {
     logout_ = true;
     co_return;
   }
+  metrics::GaugeHold idling(counters().idle);  // mailstead_imap_idle_sessions until DONE
   // A watcher reports changes while this coroutine waits for DONE; an SSL stream allows
   // one read and one write at a time, and only the watcher writes until DONE. The process's
   // Watcher wakes it when the selected mailbox changes (store commit counter or Redis).

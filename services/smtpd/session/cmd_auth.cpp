@@ -126,6 +126,7 @@ asio::awaitable<void> Session::handle_auth(const Auth& a) {
     if (r.result == net::GateResult::ok) {
       user_id_ = r.login.user_id;
       user_address_ = r.login.address;
+      logged_in_.emplace(counters().authenticated);
       send(235, "2.7.0", "Authentication successful");
       co_return;
     }

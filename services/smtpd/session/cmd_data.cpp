@@ -305,6 +305,7 @@ asio::awaitable<void> Session::deliver(std::string_view blob, const std::string&
       for (const auto& l : locals) {
         sctx.recipient = l.delivered_to;
         plans.push_back(sieve::plan(*rtxn, l.user, blob, sctx));
+        counters().sieve_ran(plans.back());
         if (!plans.back().error.empty())
           log::warn("sieve.error", {{"session", id_}, {"user", l.user}, {"error", plans.back().error}});
       }
@@ -425,6 +426,7 @@ asio::awaitable<void> Session::deliver(std::string_view blob, const std::string&
   log::info("smtp.delivered", {{"session", id_}, {"id", id}, {"from", sender}, {"size", blob.size()},
                                {"local", copies.size()}, {"remote", remotes.size()}, {"generated", outgoing.size()},
                                {"streams", stream_posts.size()}});
+  counters().accepted(blob.size(), copies.size(), remotes.size());
   reset_transaction();
   send(250, "2.0.0", "Ok: queued as " + id);
 }

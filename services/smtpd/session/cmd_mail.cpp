@@ -96,6 +96,7 @@ void Session::handle_rcpt(const Rcpt& r) {
   if (auto* j = std::get_if<directory::Rejection>(&route)) {
     log::info("smtp.rcpt.rejected", {{"session", id_}, {"peer", peer_}, {"rcpt", r.path}, {"code", j->code},
                                       {"enhanced", j->enhanced}});
+    ++counters().recipients_rejected;
     return send_error(j->code, j->enhanced, j->text);
   }
   auto& d = std::get<directory::Delivery>(route);

@@ -17,12 +17,14 @@
 #include "inbound/auth_checks.hpp"
 #include "inbound/checks.hpp"
 #include "inbound/protection.hpp"
+#include "metrics/metrics.hpp"
 #include "net/listener.hpp"
 #include "net/stream.hpp"
 #include "proto/command.hpp"
 #include "proto/input.hpp"
 #include "settings.hpp"
 #include "sieve/sieve.hpp"
+#include "counters.hpp"
 #include "spool.hpp"
 #include "stream_gateway.hpp"
 
@@ -135,6 +137,7 @@ class Session {
   std::string received_header(const std::string& id) const;
 
   Shared& shared_;
+  std::optional<metrics::GaugeHold> logged_in_;  // mailstead_authenticated_sessions while it lives
   std::unique_ptr<net::Stream> stream_;
   Port port_;
   std::string id_;

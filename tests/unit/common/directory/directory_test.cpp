@@ -6,6 +6,7 @@
 
 #include "../../test_support.hpp"
 #include "store/mailstore.hpp"
+#include "store/schema.hpp"
 #include "store/store.hpp"
 
 namespace mailstead::directory {
@@ -104,6 +105,40 @@ TEST_F(Directory, AddressesAreClaimedOnce) {
   EXPECT_EQ(count(store::Table::aliases), aliases);
   EXPECT_EQ(count(store::Table::mailboxes), mailboxes);
   EXPECT_FALSE(find_user(*store_->read(), "carol@example.test"));
+}
+
+TEST_F(Directory, EachUsersAliasesAreIndexed) {
+  auto alice = find_user(*store_->read(), "alice@example.test").value();
+  EXPECT_EQ(aliases_of(*store_->read(), alice.id), std::vector<std::string>{"info@example.test"});
+  ASSERT_TRUE(apply([](WriteTxn& t) -> Result<void> {
+    add_alias(t, "Sales@example.test", "alice@example.test").value();
+    return remove_alias(t, "INFO@example.test");
+  }));
+  EXPECT_EQ(aliases_of(*store_->read(), alice.id), std::vector<std::string>{"sales@example.test"});
+  EXPECT_EQ(count(store::Table::alias_by_user), 1u);
+  ASSERT_TRUE(apply([](WriteTxn& t) { return remove_user(t, "alice@example.test"); }));
+  EXPECT_EQ(count(store::Table::alias_by_user), 0u);
+  EXPECT_EQ(count(store::Table::aliases), 0u);
+}
+
+TEST_F(Directory, SchemaSixBuildsTheAliasIndexOfAnOlderStore) {
+  ASSERT_TRUE(apply([](WriteTxn& t) -> Result<void> {
+    add_alias(t, "sales@example.test", "bob@example.test").value();
+    // As a version-5 store had it: aliases without their index.
+    std::vector<std::string> keys;
+    auto c = t.cursor(store::Table::alias_by_user);
+    for (bool ok = c->first(); ok; ok = c->next()) keys.emplace_back(c->key());
+    for (const auto& k : keys) t.del(store::Table::alias_by_user, k);
+    if (auto ec = store::schema::set_version(t, 5)) return internal(ec.message());
+    return {};
+  }));
+  EXPECT_EQ(count(store::Table::alias_by_user), 0u);
+  store_->close();
+  store_ = testing::open_store(dir_.path());  // opening migrates
+  EXPECT_EQ(store::schema::version(*store_->read()), 6u);
+  auto r = store_->read();
+  EXPECT_EQ(aliases_of(*r, find_user(*r, "alice@example.test")->id), std::vector<std::string>{"info@example.test"});
+  EXPECT_EQ(aliases_of(*r, find_user(*r, "bob@example.test")->id), std::vector<std::string>{"sales@example.test"});
 }
 
 TEST_F(Directory, ADomainWithAccountsCannotBeRemoved) {
