@@ -14,6 +14,7 @@ packages=(
   libgtest-dev googletest
   python3 openssl curl swaks isync redis-server sieve-connect
   dnsmasq-base postfix python3-dkim python3-srs python3-aiosmtpd opendkim
+  spamassassin spamd spamc
   python3-jsonschema python3-prometheus-client
   strace
   nodejs npm chromium

@@ -39,6 +39,7 @@ const char* table_name(Table t) {
     case Table::auth_limits: return "auth_limits";
     case Table::subscriptions: return "subscriptions";
     case Table::dmarc_overrides: return "dmarc_overrides";
+    case Table::mta_sts: return "mta_sts";
     case Table::count_: break;
   }
   return "?";

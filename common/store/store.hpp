@@ -47,6 +47,7 @@ enum class Table : std::uint8_t {
   auth_limits,      // failed-login counters and trusted logins, with expiry (common/auth/limit_table.hpp)
   subscriptions,    // user id (u64) + mailbox name → "" (IMAP subscriptions, by name: RFC 3501 6.3.6)
   dmarc_overrides,  // domain (lower case) → the admin's DMARC action for it (services/smtpd/inbound/dmarc_overrides.hpp)
+  mta_sts,          // recipient domain → cached MTA-STS policy: TXT id, fetch time, expiry, body (services/deliverd/mta_sts.hpp)
   count_
 };
 inline constexpr int table_count = static_cast<int>(Table::count_);

@@ -45,6 +45,10 @@ class Instance:
         self.dir = tempfile.mkdtemp(prefix="mailstead-it-")
         self.data_dir = os.path.join(self.dir, "var")
         self.config = os.path.join(self.dir, "mailstead.toml")
+        # Spam scanning is on by default; tests without a spamd of their own turn it off
+        # (test_spam.py starts a real spamd and sets [spam] itself).
+        if "[spam]" not in extra_toml:
+            extra_toml += "\n[spam]\nenabled = false\n"
         with open(self.config, "w") as f:
             f.write(f'hostname = "mail.example.test"\ndata_dir = "{self.data_dir}"\n{extra_toml}')
 

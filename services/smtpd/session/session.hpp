@@ -20,6 +20,7 @@
 #include "proto/command.hpp"
 #include "proto/input.hpp"
 #include "settings.hpp"
+#include "sieve/sieve.hpp"
 #include "spool.hpp"
 
 namespace mailstead::store {
@@ -69,7 +70,11 @@ struct Transaction {
   std::unique_ptr<SpooledMessage> bdat_message;
   std::unique_ptr<MessageScanner> bdat_scan;
   std::uint64_t bdat_size = 0;
-  bool junk = false;  // keep files into the recipients' Junk mailbox (a DMARC quarantine)
+  // The inbound checks' verdict: the implicit keep files into the recipient's \Junk
+  // mailbox unless their Sieve script decides otherwise (sieve::DeliveryContext::junk).
+  // Spam scanning sets it at junk_threshold; any other check may set it too.
+  bool junk = false;
+  sieve::SpamScore spam;  // what spamtest sees (not tested unless scanned)
 };
 
 class Session {
@@ -103,6 +108,12 @@ class Session {
   asio::awaitable<void> deliver(std::string_view blob, const std::string& id);
   // SPF, DKIM and DMARC of a message arriving on the MX (session/auth.cpp).
   asio::awaitable<inbound::AuthVerdict> authenticate(std::string_view message, const std::string& id);
+  // Spam scanning (spam_check.cpp): a refusal text at reject_threshold; otherwise adds the
+  // X-Spam-* fields to `prefix`, sets txn_.junk and txn_.spam, and fills `rewritten` with
+  // the whole message when it cannot be the spooled one with the prefix (forged X-Spam-*
+  // fields removed, or a prefix over SpooledMessage::prefix_room).
+  asio::awaitable<std::optional<std::string>> check_spam(std::string_view message, std::string& prefix,
+                                                         std::string& rewritten);
   std::optional<std::string> check_quota(const std::vector<std::uint64_t>& users, std::uint64_t extra);
 
   void reset_transaction() { txn_ = Transaction{}; }
