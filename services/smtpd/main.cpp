@@ -35,19 +35,20 @@ int serve(const service::Context& ctx, const smtp::Settings& settings) {
   }
   asio::thread_pool sieve_pool(settings.sieve_threads);
   // SPF, DKIM, DMARC on the MX (docs/authentication.md): its own DNS thread and check pool.
-  std::unique_ptr<inbound::AuthChecker> authenticator;
+  std::unique_ptr<mailstead::inbound::AuthChecker> authenticator;
   if (settings.auth.enabled) {
     try {
-      authenticator = std::make_unique<inbound::AuthChecker>(settings.auth, ctx.core);
+      authenticator = std::make_unique<mailstead::inbound::AuthChecker>(settings.auth, ctx.core);
     } catch (const std::exception& e) {
       std::fprintf(stderr, "%s: message authentication: %s\n", ctx.name.c_str(), e.what());
       return 1;
     }
   }
+  smtp::inbound::Protection protection(settings.inbound, ctx.core);
   smtp::Shared shared{settings, ctx.core, *rt->store, *rt->tls, rt->cache, *rt->limiter, rt->connections, rt->slow_pool,
                       directory::RoutingSettings{ctx.core.routing.recipient_delimiter, std::move(*srs_keys),
-                                                 ctx.core.srs.max_age_days},
-                      spool, sieve_pool, authenticator.get()};
+                                                 ctx.core.srs.max_age_days, settings.streams.pattern},
+                      spool, sieve_pool, authenticator.get(), protection};
 
   auto session = [&shared](smtp::Port port) {
     return [&shared, port](net::tcp::socket s) -> asio::awaitable<void> {
@@ -69,6 +70,7 @@ int serve(const service::Context& ctx, const smtp::Settings& settings) {
   add(settings.submissions_listen, smtp::Port::submissions);
   return net::serve_until_stopped(*rt, ctx, "smtpd", settings.threads, std::move(listeners), [&] {
     sieve_pool.join();
+    protection.shutdown();
     if (authenticator) authenticator->pool().join();
   });
 }

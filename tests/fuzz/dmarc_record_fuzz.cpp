@@ -10,7 +10,7 @@
 #include <string>
 #include <string_view>
 
-#include "inbound/checks.hpp"
+#include "inbound/message_checks.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   static bool init = [] {

@@ -239,6 +239,7 @@ Change<void> Ops::plan_remove_user(std::string_view address) {
     t.del(store::Table::admins, key_u64(*id));
     auth::remove_all_app_passwords(t, *id);
     access::remove_user_sessions(t, *id);
+    inbound::remove_user_rules(t, *id);
     return {};
   });
 }

@@ -20,6 +20,7 @@
 #include "dkim/keys.hpp"
 #include "directory/directory.hpp"
 #include "directory/routing.hpp"
+#include "inbound/rules.hpp"
 #include "queue/queue.hpp"
 #include "relay/relay.hpp"
 #include "ops/access.hpp"
@@ -81,6 +82,11 @@ struct NewToken {
 struct NewAppPassword {
   auth::AppPasswordRecord record;
   std::string text;  // shown once
+};
+
+struct InboundRuleView {
+  inbound::Rule rule;
+  std::string user;  // the user's address; "" for a global rule
 };
 
 class Ops {
@@ -246,6 +252,13 @@ class Ops {
   Change<void> plan_close_session(std::string key);
   Change<void> plan_revoke_session(std::string id, std::optional<std::uint64_t> user);
   std::vector<access::SessionRecord> list_sessions(std::optional<std::uint64_t> user);
+
+  // ---- inbound block and allow lists (ops/inbound_lists.cpp, docs/inbound.md) ----
+  // `user` "" is the global list; else the recipient user whose own list it is.
+  Change<InboundRuleView> plan_add_inbound_rule(inbound::List list, std::string_view value, std::string_view user,
+                                                std::string_view note);
+  Change<void> plan_remove_inbound_rule(inbound::List list, std::string_view value, std::string_view user);
+  std::vector<InboundRuleView> list_inbound_rules();
 
   Counts counts();
   store::Store& store() { return store_; }

@@ -7,7 +7,7 @@
 #include <cctype>
 
 #include "config/core_settings.hpp"
-#include "inbound/checks.hpp"
+#include "inbound/message_checks.hpp"
 #include "inbound/dns_bridge.hpp"
 #include "mime/header.hpp"
 

@@ -9,7 +9,7 @@
 #include <cstring>
 
 #include "dns/message.hpp"
-#include "inbound/checks.hpp"
+#include "inbound/message_checks.hpp"
 #include "inbound/dns_bridge.hpp"
 #include "mime/header.hpp"
 

@@ -13,7 +13,7 @@
 
 #include "directory/address.hpp"
 #include "dns/message.hpp"
-#include "inbound/checks.hpp"
+#include "inbound/message_checks.hpp"
 #include "inbound/dns_bridge.hpp"
 #include "mime/header.hpp"
 

@@ -1,7 +1,7 @@
-// The RFC 5322 From domain DMARC evaluates (RFC 7489 6.6.1). See checks.hpp. Pure; fuzzed
+// The RFC 5322 From domain DMARC evaluates (RFC 7489 6.6.1). See message_checks.hpp. Pure; fuzzed
 // (fuzz-dmarc-record).
 #include "directory/address.hpp"
-#include "inbound/checks.hpp"
+#include "inbound/message_checks.hpp"
 #include "mime/header.hpp"
 
 namespace mailstead::inbound {

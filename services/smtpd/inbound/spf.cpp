@@ -13,7 +13,7 @@ extern "C" {
 #include <cstring>
 
 #include "dns/message.hpp"
-#include "inbound/checks.hpp"
+#include "inbound/message_checks.hpp"
 #include "inbound/dns_bridge.hpp"
 
 namespace mailstead::inbound {

@@ -10,20 +10,20 @@
 
 namespace mailstead::smtp {
 
-asio::awaitable<inbound::AuthVerdict> Session::authenticate(std::string_view message, const std::string& id) {
+asio::awaitable<mailstead::inbound::AuthVerdict> Session::authenticate(std::string_view message, const std::string& id) {
   auto& checker = *shared_.authenticator;
-  inbound::AuthInput in;
+  mailstead::inbound::AuthInput in;
   in.ip = peer_;
   if (in.ip.starts_with("::ffff:") && in.ip.find('.') != std::string::npos) in.ip.erase(0, 7);  // IPv4-mapped
   in.helo = helo_;
   in.mail_from = txn_.mail.path;
   in.message = message;
   auto& store = shared_.store;
-  inbound::OverrideLookup overrides = [&store](std::string_view domain) -> std::optional<inbound::Override> {
+  mailstead::inbound::OverrideLookup overrides = [&store](std::string_view domain) -> std::optional<mailstead::inbound::Override> {
     auto txn = store.read();  // short, on the pool thread; never across a co_await
-    return inbound::find_override(*txn, domain);
+    return mailstead::inbound::find_override(*txn, domain);
   };
-  inbound::AuthVerdict verdict;
+  mailstead::inbound::AuthVerdict verdict;
   auto work = [&]() -> asio::awaitable<void> {
     verdict = checker.check(in, overrides);
     co_return;
@@ -35,7 +35,7 @@ asio::awaitable<inbound::AuthVerdict> Session::authenticate(std::string_view mes
   std::string spf = verdict.clauses.empty() || verdict.clauses.front().method != "spf" ? "" : verdict.clauses.front().result;
   log::info("smtp.auth", {{"session", id_}, {"id", id}, {"spf", spf}, {"dkim", dkim}, {"dmarc", verdict.dmarc},
                           {"from_domain", verdict.from_domain}, {"policy", verdict.policy},
-                          {"disposition", inbound::disposition_name(verdict.disposition)}});
+                          {"disposition", mailstead::inbound::disposition_name(verdict.disposition)}});
   co_return verdict;
 }
 

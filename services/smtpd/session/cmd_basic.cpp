@@ -51,7 +51,10 @@ asio::awaitable<void> Session::dispatch(const Command& cmd) {
   else if (std::holds_alternative<StartTls>(cmd)) co_await handle_starttls();
   else if (auto* a = std::get_if<Auth>(&cmd)) co_await handle_auth(*a);
   else if (auto* m = std::get_if<Mail>(&cmd)) handle_mail(*m);
-  else if (auto* r = std::get_if<Rcpt>(&cmd)) handle_rcpt(*r);
+  else if (auto* r = std::get_if<Rcpt>(&cmd)) {
+    co_await inbound_look_up();
+    handle_rcpt(*r);
+  }
   else if (std::holds_alternative<Data>(cmd)) co_await handle_data();
   else if (auto* b = std::get_if<Bdat>(&cmd)) co_await handle_bdat(*b);
   else if (std::holds_alternative<Rset>(cmd)) {

@@ -196,15 +196,19 @@ asio::awaitable<void> Session::finish_message(SpooledMessage& message, const Mes
   std::string cleaned;  // the message without forged results (no prefix), when any were removed
   if (port_ == Port::mx && shared_.authenticator) {
     auto verdict = co_await authenticate(*view, id);
-    if (verdict.disposition == inbound::Disposition::reject) co_return refuse(550, "5.7.1", verdict.reply, "dmarc");
-    if (verdict.disposition == inbound::Disposition::defer) co_return refuse(451, "4.7.0", verdict.reply, "dmarc_temperror");
-    txn_.junk = verdict.disposition == inbound::Disposition::junk;
+    if (verdict.disposition == mailstead::inbound::Disposition::reject) co_return refuse(550, "5.7.1", verdict.reply, "dmarc");
+    if (verdict.disposition == mailstead::inbound::Disposition::defer) co_return refuse(451, "4.7.0", verdict.reply, "dmarc_temperror");
+    txn_.junk = verdict.disposition == mailstead::inbound::Disposition::junk;
+    if (const auto& ip = inbound_.iprev; ip.status != inbound::IprevStatus::none)  // the client checks' result
+      verdict.clauses.insert(verdict.clauses.begin(),
+                             mailstead::inbound::Clause{"iprev", inbound::iprev_status_name(ip.status),
+                                                        ip.host.empty() ? ip.why : ip.host, "", {{"policy.iprev", ip.ip}}});
     const auto& authserv_id = shared_.authenticator->authserv_id();
     // Right below our Received field: the results belong to the hop it records.
-    prefix += inbound::render_authentication_results(authserv_id, verdict.clauses);
+    prefix += mailstead::inbound::render_authentication_results(authserv_id, verdict.clauses);
     auto hend = mime::header_end(*view);
     std::size_t removed = 0;
-    auto header = inbound::remove_forged_results(view->substr(0, hend), authserv_id, removed);
+    auto header = mailstead::inbound::remove_forged_results(view->substr(0, hend), authserv_id, removed);
     if (removed) {
       log::info("smtp.auth.forged_results_removed", {{"session", id_}, {"id", id}, {"count", removed}});
       cleaned = header;
@@ -228,7 +232,9 @@ std::string Session::received_header(const std::string& id) const {
   std::string with = txn_.mail.smtputf8 ? "UTF8SMTP" : (esmtp_ ? "ESMTP" : "SMTP");
   if (stream_->tls()) with += "S";
   if (user_id_) with += "A";
-  std::string h = "Received: from " + helo_ + " ([" + peer_ + "])\r\n\tby " + shared_.core.hostname +
+  // TCP-info (RFC 5321 4.4): the confirmed reverse DNS name, when there is one.
+  std::string ptr = inbound_.iprev.status == inbound::IprevStatus::pass ? inbound_.iprev.host + " " : "";
+  std::string h = "Received: from " + helo_ + " (" + ptr + "[" + peer_ + "])\r\n\tby " + shared_.core.hostname +
                   " (Mailstead) with " + with + " id " + id;
   if (stream_->tls()) h += "\r\n\t(using " + stream_->tls_version() + " with cipher " + stream_->tls_cipher() + ")";
   if (user_id_) h += "\r\n\t(authenticated as " + user_address_ + ")";
@@ -241,6 +247,7 @@ std::string Session::received_header(const std::string& id) const {
   h += ";\r\n\t";
   h += date;
   h += "\r\n";
+  h += inbound_trace();
   return h;
 }
 
@@ -352,6 +359,18 @@ asio::awaitable<void> Session::deliver(std::string_view blob, const std::string&
   std::string remote_key = remotes.empty() ? "" : blob_for(blob);
   std::vector<std::string> outgoing_keys;
   for (const auto& o : outgoing) outgoing_keys.push_back(store::blob_key(o.message));
+  // Chat streams get the message converted, in the same batch (docs/streams.md).
+  std::vector<StreamPost> stream_posts;
+  {
+    std::vector<const directory::Delivery*> to_streams;
+    for (const auto& r : txn_.recipients)
+      if (r.delivery.kind == directory::RouteKind::stream) to_streams.push_back(&r.delivery);
+    if (!to_streams.empty()) {
+      auto rtxn = shared_.store.read();
+      stream_posts = prepare_stream_posts(*rtxn, to_streams, blob, shared_.settings.streams,
+                                          PostAuthor{user_id_, sender}, now);
+    }
+  }
 
   auto batch = [&](store::WriteTxn& t) -> std::error_code {
     for (const auto& b : blobs) {
@@ -386,6 +405,7 @@ asio::awaitable<void> Session::deliver(std::string_view blob, const std::string&
       if (auto ec = store::put_blob(t, outgoing_keys[i], outgoing[i].message)) return ec;
       if (!queue(outgoing[i].sender, outgoing[i].recipients, outgoing_keys[i])) return store::Errc::aborted;
     }
+    if (auto ec = write_stream_posts(t, stream_posts)) return ec;
     for (std::size_t i = 0; i < plans.size(); ++i)
       for (const auto& tr : plans[i].tracking)
         if (auto ec = sieve::track(t, locals[i].user, tr.kind, tr.key, tr.expires)) return ec;
@@ -403,7 +423,8 @@ asio::awaitable<void> Session::deliver(std::string_view blob, const std::string&
     co_return send(451, "4.3.0", "Local error in processing, try again later");
   }
   log::info("smtp.delivered", {{"session", id_}, {"id", id}, {"from", sender}, {"size", blob.size()},
-                               {"local", copies.size()}, {"remote", remotes.size()}, {"generated", outgoing.size()}});
+                               {"local", copies.size()}, {"remote", remotes.size()}, {"generated", outgoing.size()},
+                               {"streams", stream_posts.size()}});
   reset_transaction();
   send(250, "2.0.0", "Ok: queued as " + id);
 }

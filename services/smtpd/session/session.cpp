@@ -133,7 +133,12 @@ asio::awaitable<void> Session::run() {
       co_return;
     }
   }
-  send(220, "", shared_.core.hostname + " ESMTP Mailstead");
+  if (inbound_admit()) {
+    send(220, "", shared_.core.hostname + " ESMTP Mailstead");
+  } else {
+    send(421, "4.7.0", "Too many connections from your address in the last minute, try again later");
+    quit_ = true;
+  }
   while (!quit_) {
     auto line = co_await read_line();
     if (!line) break;

@@ -15,6 +15,8 @@
 #include "config/core_settings.hpp"
 #include "directory/routing.hpp"
 #include "inbound/auth_checks.hpp"
+#include "inbound/checks.hpp"
+#include "inbound/protection.hpp"
 #include "net/listener.hpp"
 #include "net/stream.hpp"
 #include "proto/command.hpp"
@@ -22,6 +24,7 @@
 #include "settings.hpp"
 #include "sieve/sieve.hpp"
 #include "spool.hpp"
+#include "stream_gateway.hpp"
 
 namespace mailstead::store {
 class Store;
@@ -52,7 +55,9 @@ struct Shared {
   directory::RoutingSettings routing;
   Spool& spool;  // message bytes on their way in, and the budgets they draw on
   asio::thread_pool& sieve_pool;  // Sieve runs here at delivery (docs/sieve.md)
-  inbound::AuthChecker* authenticator = nullptr;  // SPF/DKIM/DMARC on the MX; null: [dmarc] enabled = false
+  mailstead::inbound::AuthChecker* authenticator = nullptr;  // SPF/DKIM/DMARC on the MX; null: [dmarc] enabled = false
+  inbound::Protection& protection;  // DNSBL, lists, rates, greylisting on the MX (docs/inbound.md)
+  StreamRateLimiter stream_limiter{settings.streams.rate_limits};  // the chat gateway (docs/streams.md)
 };
 
 struct Recipient {
@@ -75,6 +80,9 @@ struct Transaction {
   // Spam scanning sets it at junk_threshold; any other check may set it too.
   bool junk = false;
   sieve::SpamScore spam;  // what spamtest sees (not tested unless scanned)
+  // The client or sender is on an allowlist (the administrator's, or every accepted
+  // recipient's own): DNSBL and greylisting were skipped; later checks (spam) may skip too.
+  bool allowlisted = false;
 };
 
 class Session {
@@ -101,13 +109,14 @@ class Session {
   asio::awaitable<void> handle_auth(const Auth& a);
   void handle_mail(const Mail& m);
   void handle_rcpt(const Rcpt& r);
+  bool allow_stream_rcpt(const directory::Delivery& d);
   asio::awaitable<void> handle_data();
   asio::awaitable<void> handle_bdat(const Bdat& b);
   // Checks a complete message, brings it into memory within the budget, then delivers it.
   asio::awaitable<void> finish_message(SpooledMessage& message, const MessageScanner& scan, bool too_big);
   asio::awaitable<void> deliver(std::string_view blob, const std::string& id);
   // SPF, DKIM and DMARC of a message arriving on the MX (session/auth.cpp).
-  asio::awaitable<inbound::AuthVerdict> authenticate(std::string_view message, const std::string& id);
+  asio::awaitable<mailstead::inbound::AuthVerdict> authenticate(std::string_view message, const std::string& id);
   // Spam scanning (spam_check.cpp): a refusal text at reject_threshold; otherwise adds the
   // X-Spam-* fields to `prefix`, sets txn_.junk and txn_.spam, and fills `rewritten` with
   // the whole message when it cannot be the spooled one with the prefix (forged X-Spam-*
@@ -115,6 +124,12 @@ class Session {
   asio::awaitable<std::optional<std::string>> check_spam(std::string_view message, std::string& prefix,
                                                          std::string& rewritten);
   std::optional<std::string> check_quota(const std::vector<std::uint64_t>& users, std::uint64_t extra);
+
+  // Inbound protections on the MX (inbound/session_hooks.cpp, docs/inbound.md).
+  bool inbound_admit();                       // the per-IP connection rate, at connect
+  asio::awaitable<void> inbound_look_up();    // DNSBL, FCrDNS, HELO: once, before the first RCPT
+  std::optional<inbound::Refusal> inbound_rcpt(const directory::Delivery& d);  // lists, DNSBL, greylisting
+  std::string inbound_trace() const;          // header lines recording the results
 
   void reset_transaction() { txn_ = Transaction{}; }
   std::string received_header(const std::string& id) const;
@@ -135,6 +150,7 @@ class Session {
   std::optional<std::uint64_t> user_id_;
   std::string user_address_;
   Transaction txn_;
+  inbound::Findings inbound_;  // inbound_.iprev is the iprev result (RFC 8601) for Authentication-Results
 };
 
 }  // namespace mailstead::smtp

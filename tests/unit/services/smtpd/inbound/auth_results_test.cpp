@@ -4,7 +4,7 @@
 
 #include <gtest/gtest.h>
 
-#include "inbound/checks.hpp"
+#include "inbound/message_checks.hpp"
 
 namespace mailstead::inbound {
 
