@@ -13,7 +13,7 @@ import tempfile
 import time
 import unittest
 
-from helpers import SmtpServer, tool
+from helpers import SmtpServer, binary, tool
 from peers import Dnsmasq, SilentDns
 from test_dkim import verifier_python
 
@@ -195,6 +195,8 @@ class Authentication(unittest.TestCase):
         # max_signatures (5) verified, the rest reported as policy; the field stays bounded.
         self.assertLessEqual(len(ar), 4096)
         self.assertIn("dkim=policy", ar)
+        verified = re.findall(r"dkim=(?!policy)\w+", ar)
+        self.assertEqual(len(verified), 5, ar)
 
     # ---- DMARC ----
 
@@ -239,9 +241,12 @@ class Authentication(unittest.TestCase):
         ar = self.deliver_ok("alice@pass.test", "alice@slow.test", "slow dmarc")
         self.assertIn("dmarc=temperror", ar)
         # p=reject, and the aligned SPF identity's lookup failed: 451, retried later.
+        start = time.monotonic()
         code, text = self.send("alice@tmp.sticky.test", self.message("alice@sticky.test", "sticky"))
         self.assertEqual(code, 451, text)
         self.assertTrue(text.startswith("4.7.0"), text)
+        # [dns] timeout (1 s) x tries (1) per question, within [dmarc] timeout in all
+        self.assertLess(time.monotonic() - start, 20)
 
     def test_admin_override(self):
         self.server.cli("dmarc", "override", "rej.test", "none")
@@ -281,6 +286,42 @@ class Authentication(unittest.TestCase):
         ours = self.ours(raw)
         self.assertNotIn("bank.test", ours)
         self.assertTrue(any(r.startswith("other.test;") for r in all_results))
+
+
+class Settings(unittest.TestCase):
+    def test_disabled_adds_nothing_and_removes_nothing(self):
+        server = SmtpServer(top_toml="[dmarc]\nenabled = false\n")
+        try:
+            server.cli("domain", "add", "example.test")
+            server.cli("user", "add", USER, "--password-stdin", stdin=PASSWORD + "\n")
+            server.start()
+            msg = (f"From: <a@rej.test>\r\nTo: <{USER}>\r\nSubject: off\r\n"
+                   f"Authentication-Results: {AUTHSERV}; spf=pass\r\n\r\nHi.\r\n").encode()
+            with smtplib.SMTP("127.0.0.1", server.mx, timeout=60) as s:
+                s.sendmail("a@pass.test", [USER], msg)
+            raw = server.message(USER, server.messages(USER)[-1]["uid"])
+            self.assertEqual(raw.count(b"Authentication-Results:"), 1, raw)
+        finally:
+            server.cleanup()
+
+    def test_bad_values_are_configuration_errors(self):
+        for toml, key in [('[dmarc]\nreject_action = "bounce"\n', "reject_action"),
+                          ('[dmarc]\nauthserv_id = "a b"\n', "authserv_id"),
+                          ('[dkim_verify]\nmax_signatures = 0\n', "max_signatures"),
+                          ('[spf]\ntimeout = "0s"\n', "timeout"),
+                          ('[dmarc]\ntemperror_action = "maybe"\n', "temperror_action")]:
+            with self.subTest(key=key):
+                server = SmtpServer(top_toml=toml)
+                try:
+                    p = server.cli("dmarc", "show", check=False)
+                    self.assertEqual(p.returncode, 78, p.stderr)
+                    self.assertIn(key, p.stderr)
+                    smtpd = subprocess.run([binary("mailstead-smtpd"), "--config", server.instance.config],
+                                           capture_output=True, text=True, timeout=60)
+                    self.assertEqual(smtpd.returncode, 78, smtpd.stderr)
+                    self.assertIn(key, smtpd.stderr)
+                finally:
+                    server.cleanup()
 
 
 if __name__ == "__main__":
