@@ -8,6 +8,7 @@
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -96,6 +97,13 @@ asio::awaitable<Fetched> fetch_from(asio::io_context& io, asio::ssl::context& tl
 
 }  // namespace
 
+struct Client::InFlight {
+  explicit InFlight(asio::io_context& io) : done(io) { done.expires_at(asio::steady_timer::time_point::max()); }
+  asio::steady_timer done;  // cancelled when the fetch has ended
+  bool finished = false;
+  Applied result;
+};
+
 std::string Applied::describe() const {
   if (!policy) return "";
   return std::string("mta-sts ") + mode_name(policy->mode) + " id=" + id + (from_cache ? " (cached)" : "");
@@ -120,8 +128,8 @@ std::error_code save(store::WriteTxn& txn, std::string_view domain, const Cached
   return txn.put(store::Table::mta_sts, domain, e.take());
 }
 
-asio::awaitable<Fetched> fetch(asio::io_context& io, dns::Resolver& resolver, asio::ssl::context& tls, std::string domain,
-                               FetchOptions options) {
+asio::awaitable<Fetched> fetch(asio::io_context& io, dns::Resolver& resolver, asio::ssl::context& tls,
+                               const std::string& domain, FetchOptions options) {
   const std::string host = "mta-sts." + domain;
   std::vector<std::string> addresses;
   std::string why;
@@ -139,7 +147,7 @@ asio::awaitable<Fetched> fetch(asio::io_context& io, dns::Resolver& resolver, as
   co_return last;
 }
 
-asio::awaitable<Applied> Client::policy_for(std::string domain) {
+asio::awaitable<Applied> Client::policy_for(const std::string& domain) {
   Applied out;
   auto now = now_s();
   std::string name = "_mta-sts." + domain;
@@ -173,25 +181,49 @@ asio::awaitable<Applied> Client::policy_for(std::string domain) {
     use_cached();
     co_return out;
   }
+  if (auto it = fetching_.find(domain); it != fetching_.end()) {
+    auto running = it->second;
+    while (!running->finished) co_await running->done.async_wait(tuple_awaitable);
+    co_return running->result;
+  }
+  auto running = std::make_shared<InFlight>(io_);
+  fetching_[domain] = running;
+  const std::string& current_id = *id;
+  running->result = co_await fetch_and_cache(domain, current_id, cached, cached_policy);
+  running->finished = true;
+  running->done.cancel();
+  fetching_.erase(domain);
+  co_return running->result;
+}
+
+asio::awaitable<Applied> Client::fetch_and_cache(const std::string& domain, const std::string& id,
+                                                 const std::optional<Cached>& cached,
+                                                 const std::optional<Policy>& cached_policy) {
+  Applied out;
+  auto now = now_s();
   auto fetched = co_await fetch(io_, resolver_, tls_, domain, options_);
   if (fetched.error.empty()) {
     auto parsed = parse_policy(fetched.body);
     if (parsed.policy) {
-      Cached c{*id, now, now + parsed.policy->max_age, fetched.body};
+      Cached c{id, now, now + parsed.policy->max_age, fetched.body};
       std::function<std::error_code(store::WriteTxn&)> write = [&](store::WriteTxn& t) { return save(t, domain, c); };
       auto ec = co_await store::async_commit(store_, write, asio::use_awaitable);
       if (ec) log::warn("mta_sts.cache.failed", {{"domain", domain}, {"error", ec.message()}});
-      log::info("mta_sts.policy.fetched", {{"domain", domain}, {"id", *id}, {"mode", mode_name(parsed.policy->mode)},
+      log::info("mta_sts.policy.fetched", {{"domain", domain}, {"id", id}, {"mode", mode_name(parsed.policy->mode)},
                                            {"max_age", parsed.policy->max_age}});
       out.policy = std::move(parsed.policy);
-      out.id = *id;
+      out.id = id;
       co_return out;
     }
     fetched.error = "the policy of " + domain + " is invalid: " + parsed.error;
   }
-  log::warn("mta_sts.fetch.failed", {{"domain", domain}, {"id", *id}, {"why", fetched.error},
+  log::warn("mta_sts.fetch.failed", {{"domain", domain}, {"id", id}, {"why", fetched.error},
                                      {"cached", cached_policy ? "used" : "none"}});
-  if (cached_policy) use_cached();
+  if (cached_policy) {
+    out.policy = cached_policy;
+    out.id = cached->id;
+    out.from_cache = true;
+  }
   co_return out;
 }
 

@@ -7,6 +7,8 @@
 #include <boost/asio/awaitable.hpp>
 #include <chrono>
 #include <cstdint>
+#include <map>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -63,7 +65,7 @@ struct Fetched {
 // `resolver`, the certificate checked against `tls`'s CAs and the name mta-sts.<domain>,
 // 200 with text/plain only, no redirects followed (3.3), at most max_size bytes.
 boost::asio::awaitable<Fetched> fetch(boost::asio::io_context& io, dns::Resolver& resolver, boost::asio::ssl::context& tls,
-                                      std::string domain, FetchOptions options);
+                                      const std::string& domain, FetchOptions options);
 
 class Client {
  public:
@@ -74,9 +76,17 @@ class Client {
   // id is used as it is; otherwise the policy is fetched (and cached). When the fetch fails
   // (or there is no TXT record) an unexpired cached policy still applies; without one the
   // domain is treated as having no policy.
-  boost::asio::awaitable<Applied> policy_for(std::string domain);
+  // One fetch per domain at a time: deliveries to a domain whose policy is being fetched
+  // wait for that fetch and use its result. (Single-threaded: the engine's io_context.)
+  // (References: GCC 12 may destroy by-value coroutine arguments inside co_await twice.)
+  boost::asio::awaitable<Applied> policy_for(const std::string& domain);
 
  private:
+  struct InFlight;
+  boost::asio::awaitable<Applied> fetch_and_cache(const std::string& domain, const std::string& id,
+                                                  const std::optional<Cached>& cached,
+                                                  const std::optional<Policy>& cached_policy);
+  std::map<std::string, std::shared_ptr<InFlight>> fetching_;
   boost::asio::io_context& io_;
   dns::Resolver& resolver_;
   store::Store& store_;

@@ -5,7 +5,7 @@
 
 namespace mailstead::outbound {
 
-boost::asio::awaitable<HopSecurity> hop_security(dns::Resolver& resolver, bool dane, std::uint16_t port, std::string host,
+boost::asio::awaitable<HopSecurity> hop_security(dns::Resolver& resolver, bool dane, std::uint16_t port, const std::string& host,
                                                  const mta_sts::Applied* sts) {
   HopSecurity out;
   if (dane) {

@@ -31,7 +31,7 @@ struct HopSecurity {
 };
 
 // `dane`: look TLSA records up at all (`[outbound] dane`); `port`: the MX port (25).
-boost::asio::awaitable<HopSecurity> hop_security(dns::Resolver& resolver, bool dane, std::uint16_t port, std::string host,
+boost::asio::awaitable<HopSecurity> hop_security(dns::Resolver& resolver, bool dane, std::uint16_t port, const std::string& host,
                                                  const mta_sts::Applied* sts);
 
 }  // namespace mailstead::outbound

@@ -1,12 +1,13 @@
 """The HTTPS server of the MTA-STS tests (Python's http.server with ssl): serves
 /.well-known/mta-sts.txt for each Host from DIR/<host> (404 when absent), as text/plain,
-and appends each request's host to DIR/requests.log. Prints "ready"; stops when stdin closes."""
+after DIR/<host>.delay seconds if that file exists, and appends each request's host to DIR/requests.log. Prints "ready"; stops when stdin closes."""
 import argparse
 import http.server
 import os
 import ssl
 import sys
 import threading
+import time
 
 
 def main():
@@ -26,6 +27,9 @@ def main():
             if self.path != "/.well-known/mta-sts.txt" or not host or "/" in host or not os.path.exists(path):
                 self.send_error(404)
                 return
+            if os.path.exists(path + ".delay"):  # a slow server: seconds to wait before answering
+                with open(path + ".delay") as f:
+                    time.sleep(float(f.read()))
             with open(path, "rb") as f:
                 body = f.read()
             self.send_response(200)

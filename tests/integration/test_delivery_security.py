@@ -104,17 +104,19 @@ class MtaSts(DeliverdCase):
     def setUpClass(cls):
         cls.ca = TestCa()
         cls.port, cls.https_port = free_ports(2)
-        good = cls.ca.issue(["mx.enforce.test", "mx.notlisted.test", "mx.cached.test", "mx.big.test"])
+        good = cls.ca.issue(["mx.enforce.test", "mx.notlisted.test", "mx.cached.test", "mx.big.test", "mx.slow.test"])
         wrong = cls.ca.issue(["other.test"])  # valid, but for another name
         cls.mx = TlsMx(cls.port, [("127.0.0.1", *good), ("127.0.0.2", *wrong)])
         cls.domains = ["enforce.test", "wrongname.test", "notlisted.test", "testing.test", "cached.test",
-                       "idchange.test", "big.test"]
+                       "idchange.test", "big.test", "slow.test"]
         cls.https = PolicyServer(cls.https_port, *cls.ca.issue([f"mta-sts.{d}" for d in cls.domains]))
         cls.https.set("mta-sts.enforce.test", policy("enforce", ["mx.enforce.test"]))
         cls.https.set("mta-sts.wrongname.test", policy("enforce", ["mx.wrongname.test"]))
         cls.https.set("mta-sts.notlisted.test", policy("enforce", ["*.elsewhere.test"]))
         cls.https.set("mta-sts.testing.test", policy("testing", ["mx.testing.test"]))
         cls.https.set("mta-sts.cached.test", policy("enforce", ["*.cached.test"], max_age=12))
+        cls.https.set("mta-sts.slow.test", policy("enforce", ["mx.slow.test"]))
+        cls.https.delay("mta-sts.slow.test", 3)
         cls.https.set("mta-sts.idchange.test", policy("testing", ["mx.idchange.test"]))
         # Over the configured 4096-byte limit: an enforce policy that would refuse the MX.
         cls.https.set("mta-sts.big.test", policy("enforce", ["mx.nowhere.test"], extra="x_pad: " + "p" * 5000 + "\r\n"))
@@ -124,12 +126,13 @@ class MtaSts(DeliverdCase):
                         f'[outbound]\nmx_port = {cls.port}\nretry_base = "1s"\nretry_max = "2s"\n'
                         'poll_interval = "100ms"\nconnect_timeout = "5s"\n'
                         f'mta_sts_https_port = {cls.https_port}\nmta_sts_ca_file = "{cls.ca.cert}"\n'
-                        'mta_sts_max_policy_size = 4096\n')
+                        'mta_sts_max_policy_size = 4096\n'
+                        'max_messages_per_connection = 1\n')  # a connection (and a worker) per message
 
     @classmethod
     def records(cls):
         ips = {"enforce.test": 1, "wrongname.test": 2, "notlisted.test": 1, "testing.test": 2, "cached.test": 1,
-               "idchange.test": 2, "big.test": 1}
+               "idchange.test": 2, "big.test": 1, "slow.test": 1}
         out = []
         for d in cls.domains:
             out += [("mx-host", f"{d},mx.{d},10"), ("host-record", f"mx.{d},127.0.0.{ips[d]}"),
@@ -227,6 +230,17 @@ class MtaSts(DeliverdCase):
         self.assertIn("TLS required by mta-sts enforce id=id2", st["last_reply"])
         self.assertEqual(self.https.requests("mta-sts.idchange.test"), 2)
         self.never_sent("j@idchange.test")
+
+    def test_deliveries_during_a_fetch_wait_for_it(self):
+        self.submit("l@slow.test", "slow 1")
+        wait_until(lambda: self.https.requests("mta-sts.slow.test") == 1, what="the policy request")
+        self.submit("m@slow.test", "slow 2")
+        self.submit("n@slow.test", "slow 3")
+        for subject in ("slow 1", "slow 2", "slow 3"):
+            self.arrived(subject)
+        for r in ("l@slow.test", "m@slow.test", "n@slow.test"):
+            self.assertEqual(self.log_entry(r, "delivered")["security"], "mta-sts enforce id=id1")
+        self.assertEqual(self.https.requests("mta-sts.slow.test"), 1)
 
     def test_a_policy_over_the_size_limit_is_not_used(self):
         self.submit("k@big.test", "too big")

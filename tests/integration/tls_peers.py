@@ -145,6 +145,10 @@ class PolicyServer:
             f.write(text)
         os.rename(os.path.join(self.dir, host + ".tmp"), os.path.join(self.dir, host))
 
+    def delay(self, host, seconds):
+        with open(os.path.join(self.dir, host + ".delay"), "w") as f:
+            f.write(str(seconds))
+
     def requests(self, host):
         path = os.path.join(self.dir, "requests.log")
         if not os.path.exists(path):
