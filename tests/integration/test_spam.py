@@ -257,17 +257,35 @@ class JunkTest(Base):
         self.assertIn("class=spam", log)
         self.assertIn("class=ham", log)
 
-    def test_6_spamd_down_delivers_unscanned(self):
+    def test_6_spamd_down_delivers_unscanned_and_learning_retries(self):
+        nspam0, _ = self.spamd.magic()
         self.spamd.stop()
         try:
-            self.send("ben@example.test", message("while spamd is down", NORMAL_BODY))
+            self.send("ben@example.test", message("while spamd is down", NORMAL_BODY + "\r\nDown."))
             inbox = self.fetch_all("ben@example.test", "INBOX")
             last = [m for m in inbox if b"while spamd is down" in m]
             self.assertEqual(len(last), 1)
             self.assertEqual(self.header(last[0], "X-Spam-Status"), ["No, not scanned (spamd unreachable)"])
             self.assertEqual(self.header(last[0], "X-Spam-Flag"), [])
+            # A move into Junk now cannot be taught: the record stays and is tried again.
+            c = self.imap("ben@example.test")
+            try:
+                c.select("INBOX")
+                typ, data = c.uid("SEARCH", None, "SUBJECT", '"while spamd is down"')
+                typ, _ = c.uid("MOVE", data[0].split()[0], "Spam")
+                self.assertEqual(typ, "OK")
+            finally:
+                c.logout()
+
+            def failed():
+                self.deliverd_log.flush()
+                with open(self.deliverd_log.name) as f:
+                    return "event=spam.learn.failed" in f.read()
+            wait_for(failed, timeout=30, what="a failed TELL while spamd is down")
         finally:
             self.spamd.start()
+        # The retry (5 s later) reaches the restarted spamd.
+        wait_for(lambda: self.spamd.magic()[0] > nspam0, timeout=90, what="nspam to grow after spamd came back")
 
 
 class RejectTest(Base):
