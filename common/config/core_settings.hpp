@@ -135,7 +135,8 @@ CoreSettings load_core(Source& src);
 
 // The sections of the file that belong to a single process.
 inline const std::vector<std::string>& service_sections() {
-  static const std::vector<std::string> s{"smtpd", "imapd", "sieved", "admin", "outbound"};
+  static const std::vector<std::string> s{"smtpd", "imapd", "sieved", "admin", "outbound",
+                                              "dmarc", "spf", "dkim_verify"};  // the last three: smtpd's
   return s;
 }
 

@@ -14,6 +14,7 @@
 
 #include "config/core_settings.hpp"
 #include "directory/routing.hpp"
+#include "inbound/auth_checks.hpp"
 #include "net/listener.hpp"
 #include "net/stream.hpp"
 #include "proto/command.hpp"
@@ -21,6 +22,7 @@
 #include "settings.hpp"
 #include "sieve/sieve.hpp"
 #include "spool.hpp"
+#include "stream_gateway.hpp"
 
 namespace mailstead::store {
 class Store;
@@ -51,6 +53,8 @@ struct Shared {
   directory::RoutingSettings routing;
   Spool& spool;  // message bytes on their way in, and the budgets they draw on
   asio::thread_pool& sieve_pool;  // Sieve runs here at delivery (docs/sieve.md)
+  inbound::AuthChecker* authenticator = nullptr;  // SPF/DKIM/DMARC on the MX; null: [dmarc] enabled = false
+  StreamRateLimiter stream_limiter{settings.streams.rate_limits};  // the chat gateway (docs/streams.md)
 };
 
 struct Recipient {
@@ -99,11 +103,14 @@ class Session {
   asio::awaitable<void> handle_auth(const Auth& a);
   void handle_mail(const Mail& m);
   void handle_rcpt(const Rcpt& r);
+  bool allow_stream_rcpt(const directory::Delivery& d);
   asio::awaitable<void> handle_data();
   asio::awaitable<void> handle_bdat(const Bdat& b);
   // Checks a complete message, brings it into memory within the budget, then delivers it.
   asio::awaitable<void> finish_message(SpooledMessage& message, const MessageScanner& scan, bool too_big);
   asio::awaitable<void> deliver(std::string_view blob, const std::string& id);
+  // SPF, DKIM and DMARC of a message arriving on the MX (session/auth.cpp).
+  asio::awaitable<inbound::AuthVerdict> authenticate(std::string_view message, const std::string& id);
   // Spam scanning (spam_check.cpp): a refusal text at reject_threshold; otherwise adds the
   // X-Spam-* fields to `prefix`, sets txn_.junk and txn_.spam, and fills `rewritten` with
   // the whole message when it cannot be the spooled one with the prefix (forged X-Spam-*
