@@ -67,6 +67,7 @@ class Spamd:
     def __init__(self, work, children):
         self.port = free_port()
         self.dir = os.path.join(work, "spamd")
+        os.chmod(work, 0o755)  # spamd runs as nobody when started as root: it must reach its directory
         site = os.path.join(self.dir, "site")
         os.makedirs(site)
         os.makedirs(os.path.join(self.dir, "home"))
@@ -86,14 +87,17 @@ class Spamd:
                                       f"--pidfile={self.dir}/pid", *user],
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
+        while True:
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit("spamd did not start")
             try:
                 with socket.create_connection(("127.0.0.1", self.port), timeout=5) as s:
                     s.sendall(b"PING SPAMC/1.5\r\n\r\n")
                     if b"PONG" in s.recv(100):
                         break
             except OSError:
-                time.sleep(0.2)
+                pass
+            time.sleep(0.2)
         time.sleep(2)  # let the preforked children come up
 
     def stop(self):
@@ -143,6 +147,8 @@ def run_point(server, spamd, bindir, count, concurrency):
     if out.returncode != 0:
         raise SystemExit(f"load failed: {out.stdout} {out.stderr}")
     stats = dict(kv.split("=") for kv in out.stdout.split())
+    if int(stats["failed"]):
+        raise SystemExit(f"{stats['failed']} messages failed")
     return (count / elapsed, float(stats["p50_ms"]), float(stats["p99_ms"]),
             1000 * (cpu_seconds(server.proc.pid) - smtpd0) / count,
             1000 * (cpu_seconds(spamd.proc.pid) - spamd0) / count)

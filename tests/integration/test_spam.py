@@ -110,10 +110,10 @@ NORMAL_BODY = ("Hello,\r\n\r\nthe minutes of Tuesday's meeting are attached to t
                "Please add your comments before Friday.\r\n\r\nRegards,\r\nSam")
 
 
-def spam_toml(spamd_address, junk=5.0, reject=2000.0, timeout="20s", max_size="512K"):
+def spam_toml(spamd_address, junk=5.0, reject=2000.0, timeout="20s", max_size="512K", per_user=False):
     return (f'[spam]\nenabled = true\naddress = "{spamd_address}"\ntimeout = "{timeout}"\n'
             f'max_size = "{max_size}"\njunk_threshold = {junk}\nreject_threshold = {reject}\n'
-            'learn_timeout = "20s"\n')
+            f'learn_timeout = "20s"\nper_user = {"true" if per_user else "false"}\n')
 
 
 class Base(unittest.TestCase):
@@ -257,17 +257,35 @@ class JunkTest(Base):
         self.assertIn("class=spam", log)
         self.assertIn("class=ham", log)
 
-    def test_6_spamd_down_delivers_unscanned(self):
+    def test_6_spamd_down_delivers_unscanned_and_learning_retries(self):
+        nspam0, _ = self.spamd.magic()
         self.spamd.stop()
         try:
-            self.send("ben@example.test", message("while spamd is down", NORMAL_BODY))
+            self.send("ben@example.test", message("while spamd is down", NORMAL_BODY + "\r\nDown."))
             inbox = self.fetch_all("ben@example.test", "INBOX")
             last = [m for m in inbox if b"while spamd is down" in m]
             self.assertEqual(len(last), 1)
             self.assertEqual(self.header(last[0], "X-Spam-Status"), ["No, not scanned (spamd unreachable)"])
             self.assertEqual(self.header(last[0], "X-Spam-Flag"), [])
+            # A move into Junk now cannot be taught: the record stays and is tried again.
+            c = self.imap("ben@example.test")
+            try:
+                c.select("INBOX")
+                typ, data = c.uid("SEARCH", None, "SUBJECT", '"while spamd is down"')
+                typ, _ = c.uid("MOVE", data[0].split()[0], "Spam")
+                self.assertEqual(typ, "OK")
+            finally:
+                c.logout()
+
+            def failed():
+                self.deliverd_log.flush()
+                with open(self.deliverd_log.name) as f:
+                    return "event=spam.learn.failed" in f.read()
+            wait_for(failed, timeout=30, what="a failed TELL while spamd is down")
         finally:
             self.spamd.start()
+        # The retry (5 s later) reaches the restarted spamd.
+        wait_for(lambda: self.spamd.magic()[0] > nspam0, timeout=90, what="nspam to grow after spamd came back")
 
 
 class RejectTest(Base):
@@ -278,7 +296,7 @@ class RejectTest(Base):
     def setUpClass(cls):
         cls.spamd = Spamd()
         cls.suite = Suite(top_toml=spam_toml(f"127.0.0.1:{cls.spamd.port}", junk=5.0, reject=15.0,
-                                             max_size="8K")).start("smtpd", "imapd")
+                                             max_size="8K", per_user=True)).start("smtpd", "imapd")
         cls.suite.cli("domain", "add", "example.test")
         cls.suite.cli("user", "add", "fay@example.test", "--password", "fay-pw")
         # A listener that accepts and stays silent: a hung spamd.
@@ -329,6 +347,10 @@ class RejectTest(Base):
         inbox = [m for m in self.fetch_all("fay@example.test", "INBOX") if b"Subject: hello" in m]
         self.assertEqual(len(inbox), 1)
         self.assertTrue(self.header(inbox[0], "X-Spam-Status")[0].startswith("No, score="))
+        # per_user: spamd was told whose message it scored.
+        self.spamd.log.flush()
+        with open(self.spamd.log.name) as f:
+            self.assertIn("for fay@example.test:", f.read())
 
     def test_over_max_size_not_scanned(self):
         big = GTUBE + "\r\n" + ("filler line of a long message\r\n" * 400)

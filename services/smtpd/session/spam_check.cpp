@@ -5,11 +5,13 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <cstdio>
 
+#include "directory/directory.hpp"
 #include "log/log.hpp"
 #include "session/session.hpp"
 #include "spam/client.hpp"
 #include "spam/protocol.hpp"
 #include "spam/verdict.hpp"
+#include "store/store.hpp"
 
 namespace mailstead::smtp {
 
@@ -29,7 +31,12 @@ asio::awaitable<std::optional<std::string>> Session::check_spam(std::string_view
   } else {
     spam::Request req;
     req.verb = spam::Verb::symbols;
-    if (sp.per_user && txn_.recipients.size() == 1) req.user = txn_.recipients.front().address;
+    // The user's primary address, as deliverd's TELL names them: one key per user for
+    // spamd's per-user data, whichever alias the sender wrote.
+    if (sp.per_user && txn_.recipients.size() == 1 && txn_.recipients.front().delivery.users.size() == 1) {
+      auto rtxn = shared_.store.read();
+      if (auto u = directory::get_user(*rtxn, txn_.recipients.front().delivery.users.front())) req.user = u->address;
+    }
     std::string whole = prefix;
     whole.append(body);
     std::string request = spam::build_request(req, whole);
