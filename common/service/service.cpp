@@ -55,6 +55,8 @@ int run(int argc, char** argv, const std::string& name,
     foreign.erase(name == "mailstead-admin-api"  ? "admin"
                   : name == "mailstead-deliverd" ? "outbound"
                                                  : name.substr(std::strlen("mailstead-")));
+    if (name == "mailstead-smtpd")
+      for (const char* own : {"dmarc", "spf", "dkim_verify"}) foreign.erase(own);
     // [streams] is read by smtpd, the admin API and the CLI (common/streams/settings.hpp);
     // the CLI's check of the whole file catches its unknown keys.
     foreign.insert("streams");

@@ -49,6 +49,9 @@ std::vector<std::string> outbound_usage();
 int run_streams(const Args& args);
 std::vector<std::string> streams_usage();
 
+// `mailstead dmarc override|clear|show` (cli/dmarc.cpp): -1 when args are not a dmarc command.
+int run_dmarc(const Args& args);
+
 // Writes a self-signed certificate and key for `hostname` (and localhost) if absent.
 // Returns "" on success, else why not.
 std::string ensure_self_signed(const std::string& cert_path, const std::string& key_path,
