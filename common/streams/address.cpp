@@ -48,6 +48,13 @@ std::variant<StreamAddress, AddressError> parse_stream_part(std::string_view par
   }
   pieces.push_back(cur);
   if (pieces.size() < 2 || pieces[0].empty() || pieces[1].empty()) return AddressError{"no stream token in the address"};
+  auto word = [](const std::string& w, bool dash) {
+    for (char c : w)
+      if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || (dash && (c == '-' || c == '_')))) return false;
+    return true;
+  };
+  if (!word(pieces[0], true) || pieces[0].size() > 64) return AddressError{"a stream slug is letters, digits, '-' and '_'"};
+  if (!word(pieces[1], false) || pieces[1].size() > 64) return AddressError{"a stream token is letters and digits"};
   StreamAddress out;
   out.slug = pieces[0];
   out.token = pieces[1];

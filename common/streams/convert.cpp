@@ -278,7 +278,9 @@ struct HtmlWriter {
         HtmlWriter inner;
         inner.depth = depth;
         inner.children(n);
-        for (auto line : split_lines(tidy(inner.out))) {
+        // Named: the lines are views into it (a temporary would die before the loop runs).
+        auto quoted = tidy(inner.out);
+        for (auto line : split_lines(quoted)) {
           out += line.empty() ? ">" : "> ";
           out.append(line);
           out.push_back('\n');

@@ -144,7 +144,7 @@ TEST_F(Directory, SchemaSixBuildsTheAliasIndexOfAnOlderStore) {
 TEST_F(Directory, ADomainWithAccountsCannotBeRemoved) {
   auto e = apply([](WriteTxn& t) { return remove_domain(t, "example.test"); });
   ASSERT_FALSE(e);
-  EXPECT_NE(e.error().message.find("2 users, 1 aliases, 1 groups"), std::string::npos) << e.error().message;
+  EXPECT_NE(e.error().message.find("2 users, 1 aliases and 1 groups"), std::string::npos) << e.error().message;
   EXPECT_TRUE(get_domain(*store_->read(), "example.test"));
 }
 

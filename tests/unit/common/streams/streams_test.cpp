@@ -46,7 +46,8 @@ TEST(StreamAddress, PartsAndOptions) {
   auto plain = parse_stream_part("dev+tok");
   ASSERT_TRUE(std::holds_alternative<StreamAddress>(plain));
   EXPECT_EQ(std::get<StreamAddress>(plain).options, Options{});
-  for (auto bad : {"", "dev", "dev.", ".tok", "dev.tok.shout", "dev.tok.prefer-html.prefer-text", "dev..x"})
+  for (auto bad : {"", "dev", "dev.", ".tok", "dev.tok.shout", "dev.tok.prefer-html.prefer-text", "dev..x",
+                   "de v.tok", "dev.to-k", "d\"ev.tok", "dev.tok\n"})
     EXPECT_TRUE(std::holds_alternative<AddressError>(parse_stream_part(bad))) << bad;
   auto p = parse_pattern("%s@streams.example.org").value();
   Options o;
