@@ -9,6 +9,7 @@ import smtplib
 import time
 import unittest
 
+from adminapi import AdminApi
 from helpers import SmtpServer
 from peers import Dnsmasq
 
@@ -189,6 +190,27 @@ class DnsblAndLists(unittest.TestCase):
         self.assertFalse(policy["greylist"]["enabled"])
         self.assertEqual(len(policy["allowlist"]), 1)
         self.assertEqual(len(policy["blocklist"]), 4)  # 127.0.0.5 was removed
+
+    def test_admin_api_routes(self):
+        api = AdminApi(instance=self.s.instance).start()
+        try:
+            token = self.s.instance.cli_json("token", "create", "--name", "inbound")["token"]
+            c = api.client(token=token)
+            r = c.post("/api/v1/inbound-rules", {"list": "block", "value": "127.0.3.0/24", "note": "api"})
+            self.assertEqual(r.status, 201, r)
+            self.assertEqual(r.json["value"], "127.0.3.0/24")
+            self.assertEqual(send(self.s, "127.0.3.5", "bob@example.test")[0], 554)
+            self.assertIn("127.0.3.0/24", [x["value"] for x in c.get("/api/v1/inbound-rules").json])
+            r = c.post("/api/v1/inbound-rules", {"list": "maybe", "value": "127.0.3.0/24"})
+            self.assertEqual(r.status, 422, r)
+            r = c.post("/api/v1/inbound-rules", {"list": "allow", "value": "not an address"})
+            self.assertEqual(r.status, 422, r)
+            self.assertEqual(c.delete("/api/v1/inbound-rules/block/127.0.3.0%2F24").status, 204)
+            self.assertEqual(c.delete("/api/v1/inbound-rules/block/127.0.3.0%2F24").status, 404)
+            self.assertEqual(send(self.s, "127.0.3.5", "bob@example.test")[0], 250)
+            c.close()
+        finally:
+            api.cleanup()
 
     def test_cli_errors(self):
         for bad in ("300.1.2.3", "127.0.0.0/33", "a b", "x@"):

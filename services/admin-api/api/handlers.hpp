@@ -108,6 +108,12 @@ H revoke_app_password(Call&);
 H mobileconfig(Call&);
 }  // namespace self_routes
 
+namespace inbound_routes {
+H list_rules(Call&);
+H add_rule(Call&);
+H remove_rule(Call&);
+}  // namespace inbound_routes
+
 // Thunderbird autoconfig and Outlook autodiscover (outside /api/v1).
 asio::awaitable<std::optional<http::Response>> autoconfig(Api& api, http::Request& req);
 
