@@ -9,10 +9,12 @@ packages=(
   libboost1.81-dev libboost-json1.81-dev
   libssl-dev liblmdb-dev lmdb-utils libsodium-dev libspdlog-dev libfmt-dev
   libtoml11-dev libc-ares-dev libhiredis-dev libidn2-dev libunistring-dev zlib1g-dev libopendkim-dev
-  libre2-dev
+  libspf2-dev libopendmarc-dev publicsuffix
+  libre2-dev libgumbo-dev
   libgtest-dev googletest
   python3 openssl curl swaks isync redis-server sieve-connect
   dnsmasq-base postfix python3-dkim python3-srs python3-aiosmtpd opendkim
+  spamassassin spamd spamc
   python3-jsonschema python3-prometheus-client
   strace
   nodejs npm chromium

@@ -35,7 +35,34 @@ CoreSettings load_core(Source& src) {
   if (s.dns.timeout.count() <= 0) src.fail("dns", "timeout", "must be greater than zero");
   src.get("dns", "tries", s.dns.tries, 1, 10);
   src.get("dns", "cache_entries", s.dns.cache_entries, 0, 10'000'000);
-  src.get("spamd", "address", s.spamd.address);
+  src.get("spamd", "address", s.spam.address);  // the older name of [spam] address
+  src.get("spam", "enabled", s.spam.enabled);
+  src.get("spam", "address", s.spam.address);
+  if (s.spam.address.empty()) src.fail("spam", "address", "must not be empty");
+  if (s.spam.address[0] != '/') {
+    std::string host;
+    std::uint16_t port = 0;
+    if (!split_host_port(s.spam.address, host, port) || port == 0)
+      src.fail("spam", "address", "'" + s.spam.address + "' is neither host:port nor an absolute Unix socket path");
+  }
+  src.get_duration("spam", "timeout", s.spam.timeout);
+  if (s.spam.timeout.count() <= 0) src.fail("spam", "timeout", "must be greater than zero");
+  src.get_size("spam", "max_size", s.spam.max_size, 1024, 1ull << 30);
+  src.get("spam", "junk_threshold", s.spam.junk_threshold, -1000.0, 10000.0);
+  src.get("spam", "reject_threshold", s.spam.reject_threshold, -1000.0, 10000.0);
+  if (s.spam.reject_threshold < s.spam.junk_threshold)
+    src.fail("spam", "reject_threshold", "must not be below junk_threshold");
+  src.get("spam", "scan_submission", s.spam.scan_submission);
+  src.get("spam", "per_user", s.spam.per_user);
+  src.get("spam", "learn", s.spam.learn);
+  src.get_duration("spam", "learn_timeout", s.spam.learn_timeout);
+  if (s.spam.learn_timeout.count() <= 0) src.fail("spam", "learn_timeout", "must be greater than zero");
+  src.get_duration("spam", "learn_retry_max", s.spam.learn_retry_max);
+  if (s.spam.learn_retry_max.count() < 1000) src.fail("spam", "learn_retry_max", "must be at least 1s");
+  src.get_duration("spam", "learn_lease", s.spam.learn_lease);
+  src.get("spam", "learn_batch", s.spam.learn_batch, 1, 1000);
+  if (s.spam.learn_lease < s.spam.learn_timeout * (s.spam.learn_batch + 1))
+    src.fail("spam", "learn_lease", "must be at least learn_timeout times (learn_batch + 1): a claimed batch is taught within it");
   src.get("redis", "url", s.redis.url);
   if (std::string why; !s.redis.url.empty() && !notify::valid_redis_url(s.redis.url, why))
     src.fail("redis", "url", why);

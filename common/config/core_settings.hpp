@@ -35,9 +35,23 @@ struct CoreSettings {
     std::uint32_t cache_entries = 10000;  // answers kept for their TTL (0: no cache)
   } dns;
 
-  struct Spamd {
-    std::string address = "127.0.0.1:783";
-  } spamd;
+  // SpamAssassin (docs/spam.md): scanning at the MX's end of DATA, learning from moves
+  // into and out of Junk.
+  struct Spam {
+    bool enabled = true;
+    std::string address = "127.0.0.1:783";  // spamd: "host:port" or the path of a Unix socket
+    std::chrono::milliseconds timeout{std::chrono::seconds(10)};  // a whole scan; then unscanned
+    std::uint64_t max_size = 512 * 1024;  // larger messages are not scanned (as spamc's default)
+    double junk_threshold = 5.0;
+    double reject_threshold = 15.0;
+    bool scan_submission = false;  // authenticated submissions too
+    bool per_user = true;          // send "User: <address>" when a message has one local recipient
+    bool learn = true;             // teach spamd from moves into and out of Junk (TELL)
+    std::chrono::milliseconds learn_timeout{std::chrono::seconds(30)};  // one TELL
+    std::chrono::milliseconds learn_retry_max{std::chrono::minutes(10)};  // back-off ceiling
+    std::chrono::milliseconds learn_lease{std::chrono::minutes(5)};  // a claimed record's lease
+    std::uint32_t learn_batch = 8;  // records claimed at a time (taught one after another)
+  } spam;
 
   struct Redis {
     std::string url;  // empty: the embedded default
@@ -121,7 +135,8 @@ CoreSettings load_core(Source& src);
 
 // The sections of the file that belong to a single process.
 inline const std::vector<std::string>& service_sections() {
-  static const std::vector<std::string> s{"smtpd", "imapd", "sieved", "admin", "outbound", "dnsbl", "greylist"};
+  static const std::vector<std::string> s{"smtpd", "imapd", "sieved", "admin", "outbound",
+                                              "dmarc", "spf", "dkim_verify", "dnsbl", "greylist"};  // the last five: smtpd's
   return s;
 }
 

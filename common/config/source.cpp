@@ -176,6 +176,25 @@ void Source::get(const std::string& section, const std::string& key, std::uint32
   out = static_cast<std::uint32_t>(n);
 }
 
+void Source::get(const std::string& section, const std::string& key, double& out, double min, double max) {
+  impl_->used.insert(dotted(section, key));
+  double d = 0;
+  if (const char* e = env_value(section, key)) {
+    char* end = nullptr;
+    d = std::strtod(e, &end);
+    if (!*e || *end) fail(section, key, "expected a number, got '" + std::string(e) + "'");
+  } else {
+    const auto* v = impl_->find(impl_->root, section, key);
+    if (!v) return;
+    if (v->is_floating()) d = v->as_floating();
+    else if (v->is_integer()) d = static_cast<double>(v->as_integer());
+    else fail(section, key, "expected a number");
+  }
+  if (!(d >= min && d <= max))
+    fail(section, key, "must be between " + std::to_string(min) + " and " + std::to_string(max));
+  out = d;
+}
+
 void Source::get(const std::string& section, const std::string& key, std::vector<std::string>& out) {
   impl_->used.insert(dotted(section, key));
   if (const char* e = env_value(section, key)) {

@@ -38,6 +38,8 @@ class Source {
   void get(const std::string& section, const std::string& key, std::uint32_t& out,
            std::uint64_t min = 0, std::uint64_t max = UINT32_MAX);
   void get(const std::string& section, const std::string& key, std::vector<std::string>& out);
+  // A number, integer or not (thresholds such as [spam] junk_threshold).
+  void get(const std::string& section, const std::string& key, double& out, double min, double max);
   // Sizes: an integer of bytes or a string with a K/M/G suffix ("25M").
   void get_size(const std::string& section, const std::string& key, std::uint64_t& out,
                 std::uint64_t min = 0, std::uint64_t max = UINT64_MAX);

@@ -54,10 +54,7 @@ std::error_code apply_local(store::WriteTxn& txn, const LocalPlan& plan, const L
       if (auto ec = txn.put(store::Table::blob_cache, keys.back(), mime::build_cache(b).encode())) return ec;
   }
   for (const auto& c : plan.copies) {
-    auto box = store::find_mailbox(txn, c.user, c.filing.mailbox);
-    if (!box && c.filing.create)
-      if (auto made = store::create_mailbox(txn, c.user, c.filing.mailbox)) box = store::get_mailbox(txn, *made);
-    if (!box) box = store::find_mailbox(txn, c.user, "INBOX");
+    auto box = sieve::filing_mailbox(txn, c.user, c.filing);
     if (!box) continue;  // the user is gone
     store::MessageRecord m;
     m.blob = keys[c.body];

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <ctime>
+#include <sodium.h>
 
 #include "directory/address.hpp"
 #include "store/mailstore.hpp"
@@ -87,20 +88,74 @@ std::optional<GroupRecord> decode_group(std::string_view v) {
   return g;
 }
 
-std::string encode(const StreamRecord& s) {
+
+}  // namespace
+
+std::string encode_stream(const StreamRecord& s) {
   Encoder e;
-  e.str(s.address).str(s.name).i64(s.created);
+  e.u64(s.id).str(s.slug).str(s.name).str(s.description).u64s(s.members).str(s.token).u8(s.enabled ? 1 : 0)
+      .u8(static_cast<std::uint8_t>(s.email_posting)).i64(s.created);
   return e.take();
 }
 std::optional<StreamRecord> decode_stream(std::string_view v) {
   Decoder d(v);
   StreamRecord s;
-  s.address = d.str();
+  s.id = d.u64();
+  s.slug = d.str();
   s.name = d.str();
+  s.description = d.str();
+  s.members = d.u64s();
+  s.token = d.str();
+  s.enabled = d.u8() != 0;
+  auto p = d.u8();
   s.created = d.i64();
-  if (!d.ok()) return std::nullopt;
+  if (!d.ok() || p > 3) return std::nullopt;
+  s.email_posting = static_cast<EmailPosting>(p);
   return s;
 }
+
+const char* email_posting_name(EmailPosting p) {
+  switch (p) {
+    case EmailPosting::anyone: return "anyone";
+    case EmailPosting::local: return "local";
+    case EmailPosting::members: return "members";
+    case EmailPosting::nobody: return "nobody";
+  }
+  return "?";
+}
+std::optional<EmailPosting> parse_email_posting(std::string_view s) {
+  for (auto p : {EmailPosting::anyone, EmailPosting::local, EmailPosting::members, EmailPosting::nobody})
+    if (s == email_posting_name(p)) return p;
+  return std::nullopt;
+}
+
+std::string new_stream_token() {
+  unsigned char raw[16];
+  randombytes_buf(raw, sizeof raw);
+  static const char hex[] = "0123456789abcdef";
+  std::string out;
+  for (auto b : raw) {
+    out.push_back(hex[b >> 4]);
+    out.push_back(hex[b & 15]);
+  }
+  return out;
+}
+
+Result<std::string> stream_slug(std::string_view text) {
+  std::string out;
+  for (char c : text) {
+    char l = (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+    if ((l >= 'a' && l <= 'z') || (l >= '0' && l <= '9') || l == '-' || l == '_') out.push_back(l);
+    else if (l == ' ' && !out.empty() && out.back() != '-') out.push_back('-');
+    else return invalid("a stream slug may hold only letters, digits, '-' and '_' (not '" + std::string(1, c) + "')");
+  }
+  while (!out.empty() && out.back() == '-') out.pop_back();
+  if (out.empty()) return invalid("a stream needs a slug of letters, digits, '-' or '_'");
+  if (out.size() > 64) return invalid("a stream slug is at most 64 characters");
+  return out;
+}
+
+namespace {
 
 template <class T, class Decode>
 std::vector<T> scan(ReadTxn& txn, Table t, Decode decode) {
@@ -195,16 +250,16 @@ std::optional<GroupRecord> get_group(ReadTxn& txn, std::string_view address) {
 }
 std::vector<GroupRecord> list_groups(ReadTxn& txn) { return scan<GroupRecord>(txn, Table::groups, decode_group); }
 
-std::optional<StreamRecord> get_stream(ReadTxn& txn, std::string_view address) {
-  auto v = txn.get(Table::streams, address);
+std::optional<StreamRecord> get_stream(ReadTxn& txn, std::string_view slug) {
+  auto v = txn.get(Table::streams, slug);
   return v ? decode_stream(*v) : std::nullopt;
 }
+std::vector<StreamRecord> list_streams(ReadTxn& txn) { return scan<StreamRecord>(txn, Table::streams, decode_stream); }
 
 std::string address_owner(ReadTxn& txn, std::string_view a) {
   if (txn.get(Table::user_by_address, a)) return "user";
   if (txn.get(Table::aliases, a)) return "alias";
   if (txn.get(Table::groups, a)) return "group";
-  if (txn.get(Table::streams, a)) return "stream";
   return "";
 }
 
@@ -229,15 +284,14 @@ Result<void> remove_domain(WriteTxn& txn, std::string_view name) {
   auto d = normalize_domain(name);
   if (!d) return d.error();
   if (!get_domain(txn, *d)) return not_found("no domain " + *d);
-  std::size_t users = 0, aliases = 0, groups = 0, streams = 0;
+  // (Streams have no address in a local domain: they live in the gateway's, docs/streams.md.)
+  std::size_t users = 0, aliases = 0, groups = 0;
   for (auto& u : list_users(txn)) users += domain_of(u.address) == *d;
   for (auto& a : list_aliases(txn)) aliases += domain_of(a.address) == *d;
   for (auto& g : list_groups(txn)) groups += domain_of(g.address) == *d;
-  for (auto& s : scan<StreamRecord>(txn, Table::streams, decode_stream)) streams += domain_of(s.address) == *d;
-  if (users + aliases + groups + streams)
+  if (users + aliases + groups)
     return conflict("domain " + *d + " still has " + std::to_string(users) + " users, " + std::to_string(aliases) +
-                    " aliases, " + std::to_string(groups) + " groups and " + std::to_string(streams) +
-                    " streams; remove them first");
+                    " aliases and " + std::to_string(groups) + " groups; remove them first");
   txn.del(Table::domains, *d);
   return {};
 }
@@ -339,6 +393,12 @@ Result<void> remove_user(WriteTxn& txn, std::string_view address) {
     g.members.erase(it, g.members.end());
     if (auto p = put(txn, Table::groups, g.address, encode(g)); !p) return p.error();
   }
+  for (auto& s : list_streams(txn)) {
+    auto it = std::remove(s.members.begin(), s.members.end(), u->id);
+    if (it == s.members.end()) continue;
+    s.members.erase(it, s.members.end());
+    if (auto p = put(txn, Table::streams, s.slug, encode_stream(s)); !p) return p.error();
+  }
   for (auto& d : list_domains(txn)) {
     auto it = std::remove(d.catchall.begin(), d.catchall.end(), u->id);
     if (it == d.catchall.end()) continue;
@@ -437,17 +497,32 @@ Result<void> remove_group(WriteTxn& txn, std::string_view group) {
 
 // ---- streams ----
 
-Result<StreamRecord> add_stream(WriteTxn& txn, std::string_view address, std::string_view name) {
-  auto a = claim_address(txn, address);
-  if (!a) return a.error();
-  if (name.empty()) return invalid("a stream needs a name");
-  StreamRecord s{*a, std::string(name), now()};
-  if (auto p = put(txn, Table::streams, s.address, encode(s)); !p) return p.error();
+Result<StreamRecord> add_stream(WriteTxn& txn, const NewStream& n) {
+  if (n.name.empty()) return invalid("a stream needs a name");
+  if (n.name.size() > 200) return invalid("a stream name is at most 200 bytes");
+  if (n.description.size() > 4000) return invalid("a stream description is at most 4000 bytes");
+  auto slug = stream_slug(n.slug.empty() ? n.name : n.slug);
+  if (!slug) return slug.error();
+  if (get_stream(txn, *slug)) return conflict("a stream " + *slug + " exists already");
+  StreamRecord s;
+  s.id = store::next_id(txn, "stream");
+  s.slug = *slug;
+  s.name = n.name;
+  s.description = n.description;
+  s.token = n.token.empty() ? new_stream_token() : n.token;
+  s.email_posting = n.email_posting;
+  s.created = now();
+  if (auto p = put(txn, Table::streams, s.slug, encode_stream(s)); !p) return p.error();
   return s;
 }
 
-Result<void> remove_stream(WriteTxn& txn, std::string_view address) {
-  auto a = lowercase_ascii(address);
+Result<void> put_stream(WriteTxn& txn, const StreamRecord& s) {
+  if (!get_stream(txn, s.slug)) return not_found("no stream " + s.slug);
+  return put(txn, Table::streams, s.slug, encode_stream(s));
+}
+
+Result<void> remove_stream(WriteTxn& txn, std::string_view slug) {
+  auto a = lowercase_ascii(slug);
   if (!txn.del(Table::streams, a)) return not_found("no stream " + a);
   return {};
 }

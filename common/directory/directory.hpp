@@ -56,11 +56,36 @@ struct GroupRecord {
   std::int64_t created = 0;
 };
 
+// Who may post to a stream by email (docs/streams.md). Only an authenticated session proves
+// a local identity; an envelope sender on port 25 is a claim.
+enum class EmailPosting : std::uint8_t {
+  anyone = 0,   // anyone who knows the address; unauthenticated mail is posted by the gateway bot, sender shown
+  local = 1,    // authenticated local users only
+  members = 2,  // authenticated members of the stream only
+  nobody = 3,   // the address is off
+};
+const char* email_posting_name(EmailPosting p);
+std::optional<EmailPosting> parse_email_posting(std::string_view s);
+
+// A chat stream (schema 5; docs/storage.md). Its email address is not a local address but
+// `<slug>.<token>[.<option>…]` in the gateway pattern (docs/streams.md).
 struct StreamRecord {
-  std::string address;
+  std::uint64_t id = 0;
+  std::string slug;  // the key: [a-z0-9_-], 1..64, no '.' or '+' (they separate token and options)
   std::string name;
+  std::string description;
+  std::vector<std::uint64_t> members;  // user ids
+  std::string token;                   // 32 lower-case hex characters
+  bool enabled = true;
+  EmailPosting email_posting = EmailPosting::anyone;
   std::int64_t created = 0;
 };
+std::string encode_stream(const StreamRecord& s);
+std::optional<StreamRecord> decode_stream(std::string_view v);
+// 128 random bits as 32 hex characters.
+std::string new_stream_token();
+// A stream's slug from a name or given slug: lower case, [a-z0-9_-]; invalid → error.
+Result<std::string> stream_slug(std::string_view text);
 
 // ---- reads ----
 std::optional<DomainRecord> get_domain(ReadTxn& txn, std::string_view name);
@@ -72,8 +97,9 @@ std::optional<AliasRecord> get_alias(ReadTxn& txn, std::string_view address);
 std::vector<AliasRecord> list_aliases(ReadTxn& txn);
 std::optional<GroupRecord> get_group(ReadTxn& txn, std::string_view address);
 std::vector<GroupRecord> list_groups(ReadTxn& txn);
-std::optional<StreamRecord> get_stream(ReadTxn& txn, std::string_view address);
-// What already answers at a normalised address: "user", "alias", "group", "stream" or "".
+std::optional<StreamRecord> get_stream(ReadTxn& txn, std::string_view slug);
+std::vector<StreamRecord> list_streams(ReadTxn& txn);
+// What already answers at a normalised address: "user", "alias", "group" or "".
 std::string address_owner(ReadTxn& txn, std::string_view address);
 
 // ---- writes (inside a write batch) ----
@@ -106,8 +132,18 @@ Result<void> remove_group_member(WriteTxn& txn, std::string_view group, std::str
 Result<void> set_group_policy(WriteTxn& txn, std::string_view group, PostingPolicy policy);
 Result<void> remove_group(WriteTxn& txn, std::string_view group);
 
-Result<StreamRecord> add_stream(WriteTxn& txn, std::string_view address, std::string_view name);
-Result<void> remove_stream(WriteTxn& txn, std::string_view address);
+struct NewStream {
+  std::string slug;  // empty: made from the name
+  std::string name;
+  std::string description;
+  std::string token;  // empty: a new random one
+  EmailPosting email_posting = EmailPosting::anyone;
+};
+Result<StreamRecord> add_stream(WriteTxn& txn, const NewStream& s);
+// Writes a changed stream record (the slug names it; it must exist).
+Result<void> put_stream(WriteTxn& txn, const StreamRecord& s);
+// Removes the stream record only; its messages are removed by streams::remove_messages.
+Result<void> remove_stream(WriteTxn& txn, std::string_view slug);
 
 Result<void> set_catchall(WriteTxn& txn, std::string_view domain, const std::vector<std::string>& users);
 Result<void> clear_catchall(WriteTxn& txn, std::string_view domain);

@@ -83,11 +83,6 @@ Route resolve_local(store::ReadTxn& txn, const RoutingSettings& settings, const 
     if (d.users.empty()) return Rejection{550, "5.2.1", "This group has no active members"};
     return d;
   }
-  if (auto s = get_stream(txn, full)) {
-    d.kind = RouteKind::stream;
-    d.stream = s->address;
-    return d;
-  }
   auto dom = get_domain(txn, domain);
   if (dom && !dom->catchall.empty()) {
     d.kind = RouteKind::catchall;
@@ -123,6 +118,40 @@ Route resolve_srs(store::ReadTxn& txn, const RoutingSettings& settings, const st
   return d;
 }
 
+// A chat gateway address (docs/streams.md): the slug names the stream, the token proves the
+// sender was given the address; then the stream's email posting rule. Only an
+// authenticated session proves a local identity (as for groups).
+Route resolve_stream(store::ReadTxn& txn, const std::string& address, const std::string& part,
+                     const RouteContext& ctx) {
+  Rejection unknown{550, "5.1.1", "No such stream address here"};
+  auto parsed = streams::parse_stream_part(part);
+  if (auto* e = std::get_if<streams::AddressError>(&parsed)) return Rejection{550, "5.1.1", "Bad stream address: " + e->text};
+  auto& a = std::get<streams::StreamAddress>(parsed);
+  auto s = get_stream(txn, a.slug);
+  if (!s || !streams::same_token(s->token, a.token)) return unknown;
+  Rejection refused{550, "5.7.1", "This stream does not take email from you"};
+  if (!s->enabled) return Rejection{550, "5.7.1", "This stream is disabled"};
+  switch (s->email_posting) {
+    case EmailPosting::anyone: break;
+    case EmailPosting::nobody: return Rejection{550, "5.7.1", "This stream does not take email"};
+    case EmailPosting::local:
+      if (!ctx.authenticated_user) return refused;
+      break;
+    case EmailPosting::members:
+      if (!ctx.authenticated_user ||
+          std::find(s->members.begin(), s->members.end(), *ctx.authenticated_user) == s->members.end())
+        return refused;
+      break;
+  }
+  Delivery d;
+  d.kind = RouteKind::stream;
+  d.address = lowercase_ascii(address);
+  d.stream = s->slug;
+  d.stream_id = s->id;
+  d.stream_options = a.options;
+  return d;
+}
+
 }  // namespace
 
 const char* route_kind_name(RouteKind k) {
@@ -142,6 +171,9 @@ Route resolve(store::ReadTxn& txn, const RoutingSettings& settings, std::string_
   const bool authed = ctx.authenticated_user.has_value();
   auto p = parse_address(recipient);
   if (!p) return bad_syntax();
+  if (settings.stream_gateway && p->has_domain && p->source_route.empty() && !p->ip_literal && !p->quoted)
+    if (auto part = streams::gateway_part(*settings.stream_gateway, p->local + "@" + p->domain))
+      return resolve_stream(txn, p->local + "@" + p->domain, *part, ctx);
 
   if (!p->has_domain) {
     // RFC 5321 4.5.1: "Postmaster" without a domain must be accepted; it goes to the

@@ -10,6 +10,8 @@
 #include <variant>
 #include <vector>
 
+#include "streams/address.hpp"
+
 namespace mailstead::store {
 class ReadTxn;
 }
@@ -22,6 +24,8 @@ struct RoutingSettings {
   // verifies with one of these keys goes back to the address it encodes. Empty: no SRS.
   std::vector<std::string> srs_keys{};
   std::uint32_t srs_max_age_days = 21;
+  // The chat gateway's addresses ([streams] gateway_pattern; docs/streams.md). Unset: none.
+  std::optional<streams::GatewayPattern> stream_gateway{};
 };
 
 enum class RouteKind { user, alias, group, stream, catchall, remote };
@@ -32,7 +36,9 @@ struct Delivery {
   std::string address;               // the normalised recipient, tag included
   std::string tag;                   // the sub-address, for Sieve (RFC 5233)
   std::vector<std::uint64_t> users;  // local mailboxes' owners, no duplicates
-  std::string stream;                // for RouteKind::stream
+  std::string stream;                // for RouteKind::stream: the slug
+  std::uint64_t stream_id = 0;
+  streams::Options stream_options;   // from the address
 };
 
 struct Rejection {

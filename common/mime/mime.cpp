@@ -318,6 +318,15 @@ std::size_t body_lines(std::string_view message, const Part& p) {
 }
 
 namespace {
+std::string convert_charset(const std::string& bytes, const std::string& charset);
+}  // namespace
+
+std::string to_utf8(const std::string& bytes, const std::string& charset) {
+  if (charset.empty()) return bytes;
+  return convert_charset(bytes, charset);
+}
+
+namespace {
 std::string convert_charset(const std::string& bytes, const std::string& charset) {
   auto cs = lower(charset);
   if (cs == "utf-8" || cs == "us-ascii" || cs == "utf8") return bytes;

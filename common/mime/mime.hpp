@@ -73,6 +73,9 @@ std::vector<std::pair<std::string, std::string>> header_fields(std::string_view 
 // RFC 2047 encoded words decoded to UTF-8 (charsets through iconv); text outside them is kept.
 std::string decode_words(std::string_view value);
 
+// Bytes in `charset` (a MIME charset name; "" or unknown: kept as they are) as UTF-8;
+// invalid bytes become U+FFFD.
+std::string to_utf8(const std::string& bytes, const std::string& charset);
 // Lines of a part's body as IMAP counts them.
 std::size_t body_lines(std::string_view message, const Part& p);
 

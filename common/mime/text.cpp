@@ -78,7 +78,13 @@ std::string decoded_text(std::string_view blob, const mime::Part& p) {
     for (const auto& c : p.children) out += decoded_text(blob, c);
     return out;
   }
-  if (p.type != "text" || p.body_end <= p.header_end) return out;
+  if (p.type != "text") return out;
+  return decoded_body(blob, p);
+}
+
+std::string decoded_body(std::string_view blob, const mime::Part& p) {
+  std::string out;
+  if (p.body_end <= p.header_end || p.body_end > blob.size()) return out;
   auto body = blob.substr(p.header_end, p.body_end - p.header_end);
   if (p.encoding == "base64") {
     std::string clean;

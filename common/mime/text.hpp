@@ -17,6 +17,8 @@ void civil_from_days(std::int64_t days, int& y, unsigned& m, unsigned& d);
 int month_index(std::string_view m);
 // An RFC 5322 Date: value → seconds since the epoch (UTC); its zone offset in seconds too.
 bool parse_date(std::string_view s, std::int64_t& t, int* zone_seconds = nullptr);
+// The body of one leaf part with its transfer encoding (quoted-printable, base64) undone.
+std::string decoded_body(std::string_view message, const Part& p);
 // Decoded text (quoted-printable, base64) of every text/* part under `p`, concatenated.
 std::string decoded_text(std::string_view message, const Part& p);
 

@@ -136,7 +136,7 @@ std::uint64_t queue_dsn(store::WriteTxn& txn, const QueueRecord& rec, const std:
 
 std::error_code settle(store::WriteTxn& txn, std::uint64_t id, std::string_view owner,
                        const std::vector<Outcome>& outcomes, std::int64_t now, const Policy& policy, Settled* out,
-                       bool keep_lease) {
+                       bool keep_lease, std::string_view security) {
   auto rec = store::get_queued(txn, id);
   if (!rec) return {};  // removed meanwhile (queue delete)
   bool attempted = false;
@@ -160,10 +160,10 @@ std::error_code settle(store::WriteTxn& txn, std::uint64_t id, std::string_view 
           r.next_attempt = now + backoff(policy, r.attempts);
           break;
       }
-      LogEntry e{now, id, rec->sender, r.address, o.remote, o.tls, o.reply, o.result};
+      LogEntry e{now, id, rec->sender, r.address, o.remote, o.tls, o.reply, o.result, std::string(security)};
       if (auto ec = append_log(txn, e)) return ec;
       log::info("delivery.attempt", {{"id", id}, {"from", rec->sender}, {"to", r.address}, {"result", result_name(o.result)},
-                                     {"remote", o.remote}, {"tls", o.tls}, {"reply", o.reply}});
+                                     {"remote", o.remote}, {"tls", o.tls}, {"security", security}, {"reply", o.reply}});
       break;
     }
   }
@@ -178,7 +178,7 @@ std::error_code settle(store::WriteTxn& txn, std::uint64_t id, std::string_view 
       std::string why = "delivery time expired (the message waited longer than the queue lifetime)";
       r.last_reply = r.last_reply.empty() ? why : why + "; last reply: " + r.last_reply;
       failed.push_back({r.address, "failed", "4.4.7", r.last_reply, r.remote, r.last_attempt, 0});
-      LogEntry e{now, id, rec->sender, r.address, r.remote, "", r.last_reply, Result::failed};
+      LogEntry e{now, id, rec->sender, r.address, r.remote, "", r.last_reply, Result::failed, ""};
       if (auto ec = append_log(txn, e)) return ec;
     }
   }
@@ -230,6 +230,7 @@ std::error_code remove(store::WriteTxn& txn, std::uint64_t id) { return store::r
 std::string LogEntry::encode() const {
   Encoder e;
   e.i64(time).u64(queue_id).str(sender).str(recipient).str(remote).str(tls).str(reply).u8(static_cast<std::uint8_t>(result));
+  e.str(security);
   return e.take();
 }
 
@@ -244,6 +245,7 @@ std::optional<LogEntry> LogEntry::decode(std::string_view v) {
   e.tls = d.str();
   e.reply = d.str();
   auto r = d.u8();
+  if (!d.at_end()) e.security = d.str();  // absent in entries written before MTA-STS and DANE
   if (!d.ok() || !d.at_end() || r > 2) return std::nullopt;
   e.result = static_cast<Result>(r);
   return e;

@@ -67,10 +67,11 @@ struct Settled {
 // lifetime fail; deferred ones get their next attempt; failed ones get one DSN to the
 // sender (never for a bounce); a delay warning once, if configured; the record goes when
 // every recipient is final; the lease ends unless `keep_lease` (other parts of the record
-// are still being delivered). Each outcome is written to the send log.
+// are still being delivered). Each outcome is written to the send log, with `security`:
+// the TLS policy that applied to the attempt ("dane", "mta-sts enforce id=…", "").
 std::error_code settle(store::WriteTxn& txn, std::uint64_t id, std::string_view owner,
                        const std::vector<Outcome>& outcomes, std::int64_t now, const Policy& policy,
-                       Settled* out = nullptr, bool keep_lease = false);
+                       Settled* out = nullptr, bool keep_lease = false, std::string_view security = {});
 
 // Operator actions (mailstead queue …).
 std::vector<store::QueueRecord> list(store::ReadTxn& txn);
@@ -83,6 +84,7 @@ struct LogEntry {
   std::uint64_t queue_id = 0;
   std::string sender, recipient, remote, tls, reply;
   Result result = Result::deferred;
+  std::string security;  // the TLS policy that applied: "dane", "mta-sts enforce id=… (cached)", "" (docs/delivery.md)
 
   std::string encode() const;
   static std::optional<LogEntry> decode(std::string_view v);

@@ -2,6 +2,7 @@
 
 #include <ctime>
 #include <list>
+#include <map>
 #include <mutex>
 #include <unordered_map>
 
@@ -85,7 +86,44 @@ void to_filing(const Action& a, Filing& f) {
   }
 }
 
+// environment items (RFC 5183 4) for a run at delivery.
+std::map<std::string, std::string> environment_of(const DeliveryContext& ctx) {
+  std::map<std::string, std::string> env;
+  env["host"] = ctx.hostname;
+  auto dot = ctx.hostname.find('.');
+  env["domain"] = dot == std::string::npos ? ctx.hostname : ctx.hostname.substr(dot + 1);
+  env["location"] = "MTA";
+  env["name"] = "Mailstead";
+  env["phase"] = "during";
+#ifdef MAILSTEAD_VERSION
+  env["version"] = MAILSTEAD_VERSION;
+#endif
+  if (!ctx.remote_host.empty()) env["remote-host"] = ctx.remote_host;
+  if (!ctx.remote_ip.empty()) env["remote-ip"] = ctx.remote_ip;
+  return env;
+}
+
 }  // namespace
+
+std::optional<store::MailboxRecord> filing_mailbox(store::WriteTxn& txn, std::uint64_t user, const Filing& f) {
+  if (f.junk) {
+    auto inbox = store::find_mailbox(txn, user, "INBOX");
+    if (!inbox) return std::nullopt;  // the user is gone
+    for (auto& m : store::list_mailboxes(txn, user))
+      if (m.special_use == "\\Junk") return m;
+    // Missing (deleted by the user): made again as a new user gets it (Spam, \Junk); a
+    // user who took that name for something else gets "Junk".
+    for (const char* name : {"Spam", "Junk"})
+      if (!store::find_mailbox(txn, user, name))
+        if (auto made = store::create_mailbox(txn, user, name, "\\Junk")) return store::get_mailbox(txn, *made);
+    return inbox;
+  }
+  auto box = store::find_mailbox(txn, user, f.mailbox);
+  if (!box && f.create)
+    if (auto made = store::create_mailbox(txn, user, f.mailbox)) box = store::get_mailbox(txn, *made);
+  if (!box) box = store::find_mailbox(txn, user, "INBOX");  // fileinto a missing mailbox: keep (RFC 5228 4.1)
+  return box;
+}
 
 std::shared_ptr<const Script> cached_parse(const std::string& text, const Limits& limits, std::string* error) {
   // By content hash, most recently used first; a parsed script takes about 20 times its
@@ -159,7 +197,9 @@ std::string rejection_notice(const DeliveryContext& ctx, std::string_view user_a
 Plan plan(store::ReadTxn& txn, std::uint64_t user, std::string_view message, const DeliveryContext& ctx) {
   Plan p;
   auto keep_only = [&] {
-    p.filings.assign(1, Filing{});
+    Filing k;
+    k.junk = ctx.junk;  // a failed script: the implicit keep, as without a script
+    p.filings.assign(1, k);
     p.local_copies.clear();
     p.outgoing.clear();
     p.tracking.clear();
@@ -167,8 +207,10 @@ Plan plan(store::ReadTxn& txn, std::uint64_t user, std::string_view message, con
   };
   auto name = active_script(txn, user);
   auto text = name ? get_script(txn, user, *name) : std::nullopt;
+  Filing implicit_keep;
+  implicit_keep.junk = ctx.junk;
   if (!text) {
-    p.filings.push_back(Filing{});
+    p.filings.push_back(implicit_keep);
     return p;
   }
   p.ran = true;
@@ -196,6 +238,8 @@ Plan plan(store::ReadTxn& txn, std::uint64_t user, std::string_view message, con
   RunOptions options;
   options.subaddress_separator = !rs.delimiter.empty() ? rs.delimiter[0] : '+';
   options.user_addresses = {address};
+  options.spam = ctx.spam;
+  options.environment = environment_of(ctx);
   auto out = run(*script, message, Envelope{ctx.sender, ctx.recipient, ""}, env, options, ctx.limits);
   if (!out.error.empty()) {
     p.error = out.error;
@@ -217,10 +261,11 @@ Plan plan(store::ReadTxn& txn, std::uint64_t user, std::string_view message, con
           f.create = a.create;
         }
         to_filing(a, f);
+        f.junk = a.implicit && ctx.junk;
         // The same mailbox twice is one delivery (RFC 5228 2.10.3); flags merge.
         bool merged = false;
         for (auto& e : p.filings)
-          if (e.mailbox == f.mailbox) {
+          if (e.mailbox == f.mailbox && e.junk == f.junk) {
             e.flags |= f.flags;
             e.keywords.insert(e.keywords.end(), f.keywords.begin(), f.keywords.end());
             e.create |= f.create;

@@ -13,12 +13,16 @@
 #include "config/core_settings.hpp"
 #include "directory/routing.hpp"
 #include "sieve/sieve.hpp"
+#include "store/records.hpp"
 #include "store/store.hpp"
 
 namespace mailstead::sieve {
 
 struct Filing {
   std::string mailbox = "INBOX";
+  // The user's \Junk mailbox instead of `mailbox` (created if missing): the implicit keep
+  // of a message the inbound checks marked as junk (DeliveryContext::junk).
+  bool junk = false;
   bool create = false;
   std::uint32_t flags = 0;
   std::vector<std::string> keywords;
@@ -56,7 +60,19 @@ struct DeliveryContext {
   std::int64_t now = 0;
   const directory::RoutingSettings* routing = nullptr;
   Limits limits;
+  // The inbound checks' verdict on this message (docs/spam.md): the implicit keep (no
+  // script, or a script that neither keeps nor files explicitly) goes to the recipient's
+  // \Junk mailbox. Set by spam scanning (score >= [spam] junk_threshold) and by any other
+  // check that quarantines (DMARC p=quarantine); an explicit keep or fileinto wins.
+  bool junk = false;
+  SpamScore spam;          // for spamtest/spamtestplus
+  std::string remote_host, remote_ip;  // for environment (the SMTP client), "" unknown
 };
+
+// The mailbox a filing goes to, inside the delivery's write: its mailbox by name (created
+// with :create), the user's \Junk mailbox for a junk filing (created as "Spam" if the user
+// has none), INBOX when the named one is missing (RFC 5228 4.1); nullopt: the user is gone.
+std::optional<store::MailboxRecord> filing_mailbox(store::WriteTxn& txn, std::uint64_t user, const Filing& f);
 
 // Runs the user's active script (if any) on `message` and plans the result; reads only.
 Plan plan(store::ReadTxn& txn, std::uint64_t user, std::string_view message, const DeliveryContext& ctx);

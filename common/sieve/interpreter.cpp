@@ -184,11 +184,14 @@ class Runner {
     }
     if (out.error.empty()) out.error = check_conflicts();
     if (!out.error.empty()) {
-      out.actions.assign(1, Action{});  // keep, nothing else (RFC 5228 2.10.6)
+      Action keep;
+      keep.implicit = true;  // the implicit keep, as if the script had done nothing
+      out.actions.assign(1, keep);  // keep, nothing else (RFC 5228 2.10.6)
       return out;
     }
     if (implicit_keep_) {
       Action keep;
+      keep.implicit = true;
       keep.flags = flags_list(internal_flags_);
       actions_.insert(actions_.begin(), keep);
     }
@@ -554,6 +557,21 @@ class Runner {
       auto part = date_part(when, zone, lower(expand(f, c.positional[at]->strings[0])));
       if (!part) return false;
       return match(f, c, {*part}, c.positional[at + 1]->strings, t.line);
+    }
+    if (n == "spamtest") {
+      // RFC 5235 3.1/3.2: "0" when the message was not tested; :count counts one value
+      // when it was.
+      const auto& sp = options_.spam;
+      std::vector<std::string> values;
+      if (sp.tested || !c.has("count"))
+        values.push_back(std::to_string(c.has("percent") ? spamtest_percent(sp) : spamtest_value(sp)));
+      return match(f, c, values, c.positional[0]->strings, t.line);
+    }
+    if (n == "environment") {
+      // RFC 5183 4: an item this implementation does not know makes the test false.
+      auto it = options_.environment.find(lower(expand(f, c.positional[0]->strings[0])));
+      if (it == options_.environment.end()) return false;
+      return match(f, c, {it->second}, c.positional[1]->strings, t.line);
     }
     if (n == "string") {
       auto values = strs(0);
@@ -947,6 +965,30 @@ class Runner {
 std::string_view mailto_address(std::string_view uri) {
   auto rest = uri.substr(std::min<std::size_t>(7, uri.size()));  // after "mailto:"
   return rest.substr(0, rest.find('?'));
+}
+
+int spamtest_value(const SpamScore& s) {
+  if (!s.tested) return 0;
+  if (s.score >= s.reject) return 10;
+  if (s.score >= s.junk) {
+    double span = s.reject - s.junk;
+    int v = span > 0 ? 5 + static_cast<int>(5 * (s.score - s.junk) / span) : 9;
+    return std::clamp(v, 5, 9);
+  }
+  if (s.score <= 0 || s.junk <= 0) return 1;
+  return std::clamp(1 + static_cast<int>(4 * s.score / s.junk), 1, 4);
+}
+
+int spamtest_percent(const SpamScore& s) {
+  if (!s.tested) return 0;
+  if (s.score >= s.reject) return 100;
+  if (s.score >= s.junk) {
+    double span = s.reject - s.junk;
+    int v = span > 0 ? 50 + static_cast<int>(50 * (s.score - s.junk) / span) : 99;
+    return std::clamp(v, 50, 99);
+  }
+  if (s.score <= 0 || s.junk <= 0) return 0;
+  return std::clamp(static_cast<int>(50 * s.score / s.junk), 0, 49);
 }
 
 Outcome run(const Script& script, std::string_view message, const Envelope& envelope, Environment& env,

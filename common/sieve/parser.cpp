@@ -16,7 +16,7 @@ const std::vector<std::string>& extensions() {
   static const std::vector<std::string> list{
       "fileinto", "reject", "ereject", "envelope", "encoded-character", "imap4flags", "copy", "body", "variables",
       "vacation", "vacation-seconds", "relational", "comparator-i;ascii-numeric", "subaddress", "regex", "date",
-      "index", "mailbox", "include", "editheader", "duplicate", "enotify"};
+      "index", "mailbox", "include", "editheader", "duplicate", "enotify", "spamtest", "spamtestplus", "environment"};
   return list;
 }
 
@@ -430,6 +430,8 @@ const std::vector<Sig>& tests_table() {
        {},
        0},
       {"valid_notify_method", "enotify", {}, {V::strings}, 1},
+      {"spamtest", "spamtest", join({kComparator, kMatch, {{"percent", V::none, "spamtestplus", "percent"}}}), {V::string}, 1},
+      {"environment", "environment", join({kComparator, kMatch}), {V::string, V::strings}, 2},
       {"notify_method_capability", "enotify", join({kComparator, kMatch}), {V::string, V::string, V::strings}, 3},
   };
   return t;
@@ -580,6 +582,7 @@ void check_commands(const std::vector<Command>& cmds, Script& s, bool top, bool&
           throw Error(c.line, "unsupported extension \"" + e + "\"");
         s.require.insert(name);
         if (name == "vacation-seconds") s.require.insert("vacation");  // RFC 6131 3
+        if (name == "spamtestplus") s.require.insert("spamtest");      // RFC 5235 3.2
       }
       if (!c.tests.empty() || c.has_block) throw Error(c.line, "require takes no tests or block");
       prev = &c;

@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -75,6 +76,7 @@ struct Action {
   std::string text;                // reject, ereject
   Vacation vacation;
   Notify notify;
+  bool implicit = false;           // keep: the implicit keep (no action cancelled it)
 };
 
 struct Outcome {
@@ -100,9 +102,26 @@ class Environment {
   virtual std::int64_t now() = 0;
 };
 
+// The spam filter's verdict, for spamtest/spamtestplus (RFC 5235; docs/sieve.md).
+struct SpamScore {
+  bool tested = false;
+  double score = 0;
+  double junk = 5.0;     // [spam] junk_threshold
+  double reject = 15.0;  // [spam] reject_threshold
+};
+// spamtest's value: 0 not tested; 1..4 below junk, 5..9 from junk to reject, 10 at reject.
+int spamtest_value(const SpamScore& s);
+// spamtestplus :percent: 0..49 below junk, 50..99 from junk to reject, 100 at reject (0
+// when not tested).
+int spamtest_percent(const SpamScore& s);
+
 struct RunOptions {
   char subaddress_separator = '+';
   std::vector<std::string> user_addresses;  // vacation: mail to these is "to me"
+  SpamScore spam;
+  // environment (RFC 5183) items by name ("domain", "host", "remote-ip", ...); an item
+  // not here is unknown and the test fails.
+  std::map<std::string, std::string> environment;
 };
 
 // The address of a "mailto:" URI (RFC 6068), without its "?headers" part.

@@ -6,11 +6,16 @@
 //      by name (RFC 3501 6.3.6): they outlive DELETE and may name a missing mailbox.
 //   4  QueueRecord holds each recipient's state (pending/deferred/delivered/failed, next
 //      attempt, last reply) and a lease; queue_due indexes the queue by next look.
+//   5  Chat streams leave the local domains for the gateway domain (docs/streams.md): the
+//      streams table is keyed by slug, and a StreamRecord gains an id, description,
+//      members, email token, enabled flag and email posting rule; stream_messages and
+//      stream_topics hold the messages.
 #include "store/schema.hpp"
 
 #include "log/log.hpp"
 #include "store/mailstore.hpp"
 #include "store/records.hpp"
+#include "directory/directory.hpp"
 #include "store/store.hpp"
 #include "util/bytes.hpp"
 
@@ -85,9 +90,51 @@ std::error_code migrate_3_to_4(WriteTxn& txn) {
   return {};
 }
 
+// A version-4 stream was a local address and a name; it becomes a stream whose slug is the
+// address's local part (made unique), with a new token, enabled, anyone may post.
+std::error_code migrate_4_to_5(WriteTxn& txn) {
+  struct Old {
+    std::string key, address, name;
+    std::int64_t created = 0;
+  };
+  std::vector<Old> old;
+  {
+    auto c = txn.cursor(Table::streams);
+    for (bool ok = c->first(); ok; ok = c->next()) {
+      Decoder d(c->value());
+      Old o;
+      o.key = std::string(c->key());
+      o.address = std::string(d.str());
+      o.name = std::string(d.str());
+      o.created = d.i64();
+      if (!d.ok()) return Errc::corrupt;
+      old.push_back(std::move(o));
+    }
+  }
+  for (const auto& o : old) txn.del(Table::streams, o.key);
+  for (const auto& o : old) {
+    auto local = o.address.substr(0, o.address.find('@'));
+    std::string base;
+    for (char ch : local) base.push_back((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '_' ? ch : '-');
+    if (base.empty() || base.size() > 56) base = "stream";
+    auto slug = base;
+    for (int n = 2; txn.get(Table::streams, slug); ++n) slug = base + "-" + std::to_string(n);
+    directory::StreamRecord s;
+    s.id = next_id(txn, "stream");
+    s.slug = slug;
+    s.name = o.name.empty() ? slug : o.name;
+    s.description = "(was " + o.address + ")";
+    s.token = directory::new_stream_token();
+    s.created = o.created;
+    if (auto ec = txn.put(Table::streams, s.slug, directory::encode_stream(s))) return ec;
+  }
+  log::info("store.migrated", {{"from", 4}, {"to", 5}, {"streams", old.size()}});
+  return {};
+}
+
 using Migration = std::error_code (*)(WriteTxn&);
 // migrations[n - 1] takes the store from version n to n + 1.
-constexpr Migration migrations[] = {migrate_1_to_2, migrate_2_to_3, migrate_3_to_4};
+constexpr Migration migrations[] = {migrate_1_to_2, migrate_2_to_3, migrate_3_to_4, migrate_4_to_5};
 static_assert(std::size(migrations) == current_version - 1);
 
 }  // namespace

@@ -13,7 +13,7 @@ class ReadTxn;
 
 namespace mailstead::store::schema {
 
-inline constexpr std::uint32_t current_version = 4;
+inline constexpr std::uint32_t current_version = 5;
 
 // Reads meta "schema_version" (0 when the store is new).
 std::uint32_t version(ReadTxn& txn);

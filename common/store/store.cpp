@@ -38,6 +38,10 @@ const char* table_name(Table t) {
     case Table::app_passwords: return "app_passwords";
     case Table::auth_limits: return "auth_limits";
     case Table::subscriptions: return "subscriptions";
+    case Table::dmarc_overrides: return "dmarc_overrides";
+    case Table::mta_sts: return "mta_sts";
+    case Table::stream_messages: return "stream_messages";
+    case Table::stream_topics: return "stream_topics";
     case Table::inbound_rules: return "inbound_rules";
     case Table::greylist: return "greylist";
     case Table::count_: break;

@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "streams/settings.hpp"
+
 namespace mailstead::config {
 class Source;
 }
@@ -14,6 +16,7 @@ class Source;
 namespace mailstead::admin {
 
 struct Settings {
+  streams::Settings streams;  // the [streams] section: stream addresses, limits (docs/streams.md)
   std::vector<std::string> listen{"127.0.0.1:8443"};  // HTTPS: the API, autoconfig, the web UI
   std::vector<std::string> metrics_listen;             // plain HTTP, GET /metrics only; empty: off
   std::uint32_t threads = 1;                           // 0: one per core

@@ -2,6 +2,7 @@
 #include "client.hpp"
 
 #include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -32,6 +33,7 @@ struct Connection::Impl {
   std::shared_ptr<bool> alive = std::make_shared<bool>(true);
   bool timed_out = false, broken = false, tls_failed = false, is_transient = true, connected = false;
   std::string failure, buf, what;  // `what`: the wait the deadline is for, in words
+  std::string verify_error;
   Target target;
   Capabilities caps;
 
@@ -111,8 +113,35 @@ struct Connection::Impl {
 
   asio::awaitable<bool> handshake() {
     tls = std::make_unique<asio::ssl::stream<tcp::socket&>>(socket, *opts.tls);
-    SSL_set_tlsext_host_name(tls->native_handle(), target.host.c_str());
-    if (opts.verify_peer) {
+    SSL* ssl = tls->native_handle();
+    SSL_set_tlsext_host_name(ssl, target.host.c_str());
+    bool checked = false;
+    if (!opts.dane.empty()) {
+      // RFC 7672 3: DANE-EE(3) pins the server's certificate or key, names and dates are not
+      // checked (3.1.1); DANE-TA(2) names the trust anchor, the chain must reach it and name
+      // the MX host (3.2.3). No PKIX.
+      checked = true;
+      if (SSL_dane_enable(ssl, target.host.c_str()) <= 0) {
+        fail("DANE cannot be enabled for " + host_text());
+        co_return false;
+      }
+      SSL_dane_set_flags(ssl, DANE_FLAG_NO_DANE_EE_NAMECHECKS);
+      int usable = 0;
+      for (const auto& t : opts.dane)
+        usable += SSL_dane_tlsa_add(ssl, t.usage, t.selector, t.matching,
+                                    reinterpret_cast<const unsigned char*>(t.data.data()), t.data.size()) > 0;
+      if (usable == 0) {
+        fail("none of the TLSA records of " + host_text() + " is usable");
+        co_return false;
+      }
+      SSL_set_verify(ssl, SSL_VERIFY_PEER, nullptr);
+    } else if (opts.pkix) {
+      // RFC 8461 4.2: the certificate chains to a trusted root and names the MX host.
+      checked = true;
+      SSL_set1_host(ssl, target.host.c_str());
+      SSL_set_hostflags(ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+      SSL_set_verify(ssl, opts.report_only ? SSL_VERIFY_NONE : SSL_VERIFY_PEER, nullptr);
+    } else if (opts.verify_peer) {
       tls->set_verify_mode(asio::ssl::verify_peer);
       tls->set_verify_callback(asio::ssl::host_name_verification(target.host));
     } else {
@@ -121,9 +150,14 @@ struct Connection::Impl {
     deadline(opts.timeouts.command, "performing the TLS handshake");
     auto [ec] = co_await tls->async_handshake(asio::ssl::stream_base::client, tuple_awaitable);
     timer.cancel();
+    if (checked) {
+      long v = SSL_get_verify_result(ssl);
+      if (v != X509_V_OK) verify_error = X509_verify_cert_error_string(v);
+    }
     if (ec) {
       tls_failed = true;
       std::string why = ec.message();
+      if (!verify_error.empty()) why += " (" + verify_error + ")";
       if (ec.category() == asio::error::get_ssl_category() && why.find("wrong version number") != std::string::npos) {
         if (opts.implicit_tls && opts.relay)
           why += " (this port speaks plain SMTP first, as 587 does: use security \"starttls\", or the relay's TLS port)";
@@ -203,6 +237,7 @@ bool Connection::usable() const { return !impl_->broken; }
 bool Connection::tls_failed() const { return impl_->tls_failed; }
 bool Connection::connected() const { return impl_->connected; }
 const std::string& Connection::failure() const { return impl_->failure; }
+const std::string& Connection::verify_error() const { return impl_->verify_error; }
 bool Connection::transient() const { return impl_->is_transient; }
 const Capabilities& Connection::capabilities() const { return impl_->caps; }
 std::string Connection::remote() const { return impl_->target.host + " [" + impl_->target.address + "]"; }

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "dns/message.hpp"
 #include "proto/reply.hpp"
 #include "queue/queue.hpp"
 
@@ -40,6 +41,13 @@ struct ClientOptions {
   bool verify_peer = false;                  // check the certificate against `host`
   bool relay = false;                        // a configured relay: mismatched security is explained
   std::string auth_user, auth_password;      // AUTH PLAIN/LOGIN after TLS (relays)
+  // MX security (security.hpp). `pkix`: the certificate must chain to the context's CAs
+  // and name `host` (MTA-STS enforce); with `report_only` it is checked but the handshake
+  // goes on whatever the result (MTA-STS testing: verify_error() tells). `dane`: usable
+  // TLSA records of the host (RFC 7672), checked by OpenSSL's DANE support, no PKIX.
+  bool pkix = false;
+  bool report_only = false;
+  std::vector<dns::Tlsa> dane;
 };
 
 struct Envelope {
@@ -74,6 +82,8 @@ class Connection {
   const std::string& failure() const;
   bool transient() const;
   std::string tls_version() const;
+  // Why the peer's certificate did not verify ("" when it did or was not checked).
+  const std::string& verify_error() const;
   std::string remote() const;
   const Capabilities& capabilities() const;
 

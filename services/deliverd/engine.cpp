@@ -30,7 +30,9 @@
 #include "dns/resolver.hpp"
 #include "log/log.hpp"
 #include "queue/queue.hpp"
+#include "mta_sts.hpp"
 #include "route.hpp"
+#include "security.hpp"
 #include "sieve/delivery.hpp"
 #include "store/async.hpp"
 #include "store/mailstore.hpp"
@@ -103,6 +105,9 @@ struct Engine::Impl : std::enable_shared_from_this<Impl> {
   dns::Resolver resolver;
   asio::ssl::context tls = make_client_tls();
   asio::ssl::context verified_tls = make_client_tls();  // relays: the certificate must check out
+  // MX hosts under DANE or MTA-STS, and MTA-STS policy servers (security.hpp, mta_sts.hpp).
+  asio::ssl::context secure_tls = make_client_tls();
+  std::unique_ptr<mta_sts::Client> sts_client;
   directory::RoutingSettings routing;
   asio::steady_timer wake;
   std::map<std::uint64_t, InFlight> inflight;
@@ -140,6 +145,17 @@ struct Engine::Impl : std::enable_shared_from_this<Impl> {
       verified_tls.load_verify_file(st.tls_ca_file, ec);
       if (ec) throw std::runtime_error("outbound.tls_ca_file: cannot use " + st.tls_ca_file + ": " + ec.message());
     }
+    if (!st.mta_sts_ca_file.empty()) {
+      boost::system::error_code ec;
+      secure_tls.load_verify_file(st.mta_sts_ca_file, ec);
+      if (ec) throw std::runtime_error("outbound.mta_sts_ca_file: cannot use " + st.mta_sts_ca_file + ": " + ec.message());
+    }
+    if (SSL_CTX_dane_enable(secure_tls.native_handle()) <= 0) throw std::runtime_error("OpenSSL cannot enable DANE");
+    mta_sts::FetchOptions fo;
+    fo.port = st.mta_sts_https_port;
+    fo.timeout = st.mta_sts_fetch_timeout;
+    fo.max_size = st.mta_sts_max_policy_size;
+    sts_client = std::make_unique<mta_sts::Client>(io, resolver, store, secure_tls, fo);
   }
 
   // DKIM (docs/outbound.md): signed with the keys of the From domain when it is ours; mail
@@ -182,8 +198,10 @@ struct Engine::Impl : std::enable_shared_from_this<Impl> {
   // ---- settling ----
 
   // Records outcomes for one part of a record; the last part ends the lease.
+  // `security`: the TLS policy that applied, for the send log.
   asio::awaitable<void> settle_part(std::uint64_t id, std::vector<Outcome> outcomes,
-                                    std::function<std::error_code(store::WriteTxn&)> also = {}) {
+                                    std::function<std::error_code(store::WriteTxn&)> also = {},
+                                    const std::string* security = nullptr) {
     auto it = inflight.find(id);
     bool last = it == inflight.end() || --it->second.parts <= 0;
     if (observer && !outcomes.empty()) observer(id, outcomes);
@@ -193,7 +211,7 @@ struct Engine::Impl : std::enable_shared_from_this<Impl> {
         [&, id, last, now](store::WriteTxn& t) -> std::error_code {
           if (also)
             if (auto e = also(t)) return e;
-          return queue::settle(t, id, owner, outcomes, now, policy, nullptr, !last);
+          return queue::settle(t, id, owner, outcomes, now, policy, nullptr, !last, security ? *security : std::string());
         },
         asio::use_awaitable);
     if (ec) log::error("delivery.settle.failed", {{"id", id}, {"error", ec.message()}});
@@ -382,14 +400,16 @@ struct Engine::Impl : std::enable_shared_from_this<Impl> {
     }
   }
 
-  asio::awaitable<void> defer_all(const std::string& domain, Result result, const std::string& why) {
+  asio::awaitable<void> defer_all(const std::string& domain, Result result, const std::string& why,
+                                  const std::string* security = nullptr) {
+    std::function<std::error_code(store::WriteTxn&)> nothing;
     auto& d = dests[domain];
     while (!d.jobs.empty()) {
       auto job = std::move(d.jobs.front());
       d.jobs.pop_front();
       std::vector<Outcome> out;
       for (const auto& r : job.env.recipients) out.push_back({r, result, why, "", ""});
-      co_await settle_part(job.id, std::move(out));
+      co_await settle_part(job.id, std::move(out), nothing, security);
     }
   }
 
@@ -440,20 +460,41 @@ struct Engine::Impl : std::enable_shared_from_this<Impl> {
       co_await defer_all(domain, route.kind == Route::Kind::fail ? Result::failed : Result::deferred, route.why);
       co_return;
     }
-    std::string last_failure;
+    std::string last_failure, status = "4.4.1";
     bool failure_from_server = false;
+    // MX delivery: the domain's MTA-STS policy; each host's TLS policy below (security.hpp).
+    mta_sts::Applied sts;
+    if (!relay_settings && settings.mta_sts) sts = co_await sts_client->policy_for(domain);
+    std::string label, last_label;  // the TLS policy of the connection, of the last failure
     // What the attempt is reported with: a server's own words (a 535, a TLS mismatch) are
     // kept over a later address's refused connection.
-    auto note_failure = [&](const Connection& c) {
+    auto note_failure = [&](const Connection& c, const HopSecurity& sec) {
       if (failure_from_server && !c.connected()) return;
       last_failure = c.failure();
+      if (sec.require_tls && !sec.label.empty()) last_failure += " (TLS required by " + sec.label + ")";
+      status = "4.4.1";
+      last_label = sec.label;
       failure_from_server = c.connected();
     };
     int reconnects = 0;
     while (!dests[domain].jobs.empty() && reconnects < 3) {
       ++reconnects;
       std::unique_ptr<Connection> conn;
+      HopSecurity sec;
       for (const auto& hop : route.hops) {
+        sec = HopSecurity{};
+        if (!relay_settings) {
+          sec = co_await hop_security(resolver, settings.dane, settings.mx_port, hop.host, &sts);
+          if (sec.skip) {
+            log::info("delivery.mx_skipped", {{"domain", domain}, {"host", hop.host}, {"why", sec.why}});
+            if (!failure_from_server) {
+              last_failure = sec.why.substr(6);
+              status = sec.why.substr(0, 5);
+              last_label = sec.label;
+            }
+            continue;
+          }
+        }
         for (const auto& addr : hop.addresses) {
           Target target{hop.host, addr, relay_settings ? relay_settings->port : settings.mx_port};
           auto opts = client_options();
@@ -468,17 +509,23 @@ struct Engine::Impl : std::enable_shared_from_this<Impl> {
             opts.auth_password = relay_settings->password;
             opts.relay = true;
             opts.timeouts.greeting = settings.relay_greeting_timeout;
+          } else if (sec.require_tls || sec.pkix) {
+            opts.tls = &secure_tls;
+            opts.require_tls = sec.require_tls;
+            opts.pkix = sec.pkix;
+            opts.report_only = sec.report_only;
+            opts.dane = sec.dane;
           }
           conn = std::make_unique<Connection>(io.get_executor(), opts);
           if (co_await conn->open(target)) goto connected;
-          note_failure(*conn);
-          if (conn->tls_failed() && !relay_settings) {
+          note_failure(*conn, sec);
+          if (conn->tls_failed() && !relay_settings && !opts.require_tls) {
             // Opportunistic TLS failed: this host in plain text, as Postfix does at level "may".
             log::info("delivery.tls_fallback", {{"remote", target.remote()}, {"why", conn->failure()}});
             opts.tls = nullptr;
             conn = std::make_unique<Connection>(io.get_executor(), opts);
             if (co_await conn->open(target)) goto connected;
-            note_failure(*conn);
+            note_failure(*conn, sec);
           }
           log::info("delivery.connect_failed", {{"remote", target.remote()}, {"why", conn->failure()}});
           conn.reset();
@@ -486,8 +533,22 @@ struct Engine::Impl : std::enable_shared_from_this<Impl> {
       }
     connected:
       if (!conn) {
-        co_await defer_all(domain, Result::deferred, "4.4.1 " + last_failure);
+        std::string why = status + " " + last_failure;
+        co_await defer_all(domain, Result::deferred, why, &last_label);
         co_return;
+      }
+      label = sec.label;
+      if (sec.report_only) {
+        // MTA-STS testing (RFC 8461 5): deliver, but say what enforce would have refused.
+        std::string problem = sec.testing_problem;
+        auto add = [&](const std::string& p) { problem += (problem.empty() ? "" : "; ") + p; };
+        if (conn->tls_version().empty()) add("no TLS");
+        else if (!conn->verify_error().empty()) add("certificate: " + conn->verify_error());
+        if (!problem.empty()) {
+          log::warn("mta_sts.testing.would_fail", {{"domain", domain}, {"remote", conn->remote()}, {"policy", label},
+                                                    {"why", problem}});
+          label += ": enforce would refuse: " + problem;
+        }
       }
       std::uint32_t sent = 0;
       auto& d = dests[domain];
@@ -496,13 +557,16 @@ struct Engine::Impl : std::enable_shared_from_this<Impl> {
         d.jobs.pop_front();
         auto out = co_await conn->send(job.env);
         ++sent;
-        co_await settle_part(job.id, std::move(out));
+        std::function<std::error_code(store::WriteTxn&)> nothing;
+        co_await settle_part(job.id, std::move(out), nothing, &label);
       }
       co_await conn->quit();
       if (sent >= settings.max_messages_per_connection) break;  // let kick() start a fresh one
     }
-    if (!dests[domain].jobs.empty() && !last_failure.empty() && reconnects >= 3)
-      co_await defer_all(domain, Result::deferred, "4.4.2 " + last_failure);
+    if (!dests[domain].jobs.empty() && !last_failure.empty() && reconnects >= 3) {
+      std::string why = "4.4.2 " + last_failure;
+      co_await defer_all(domain, Result::deferred, why, &last_label);
+    }
   }
 
   // ---- the loop ----

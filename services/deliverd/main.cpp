@@ -1,6 +1,7 @@
 // mailstead-deliverd: the delivery service. Sends the outbound queue (MX or file transport),
 // delivers what the server produces for local addresses through local delivery, retries,
-// bounces. Several instances may run against one store: leases keep them apart.
+// bounces; and teaches spamd from moves into and out of Junk (spam_learner.hpp). Several
+// instances may run against one store: leases keep them apart.
 #include <pthread.h>
 
 #include <boost/asio/co_spawn.hpp>
@@ -13,6 +14,7 @@
 #include "log/log.hpp"
 #include "service/service.hpp"
 #include "settings.hpp"
+#include "spam_learner.hpp"
 #include "store/store.hpp"
 
 using namespace mailstead;
@@ -37,10 +39,23 @@ int main(int argc, char** argv) {
           std::fprintf(stderr, "mailstead-deliverd: %s\n", e.what());
           return 1;
         }
+        std::unique_ptr<outbound::SpamLearner> learner;
+        if (ctx.core.spam.enabled && ctx.core.spam.learn) {
+          learner = std::make_unique<outbound::SpamLearner>(io, *store, ctx.core, engine->owner());
+          asio::co_spawn(io, learner->run(), [](std::exception_ptr e) {
+            if (!e) return;
+            try {
+              std::rethrow_exception(e);
+            } catch (const std::exception& ex) {
+              log::error("spam.learn.exception", {{"error", ex.what()}});
+            }
+          });
+        }
         asio::signal_set signals(io, SIGTERM, SIGINT);
         signals.async_wait([&](const boost::system::error_code& ec, int sig) {
           if (ec) return;
           log::info("service.signal", {{"signal", sig == SIGTERM ? "TERM" : "INT"}});
+          if (learner) learner->stop();
           engine->stop();
         });
         sigset_t set;
@@ -62,6 +77,7 @@ int main(int argc, char** argv) {
           io.stop();
         });
         io.run();
+        learner.reset();
         engine.reset();
         store->close();
         return rc;

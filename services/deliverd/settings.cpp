@@ -25,6 +25,14 @@ Settings load_settings(config::Source& src) {
   src.get(sec, "mx_port", port, 1, 65535);
   s.mx_port = static_cast<std::uint16_t>(port);
   src.get(sec, "tls_ca_file", s.tls_ca_file);
+  src.get(sec, "mta_sts", s.mta_sts);
+  src.get(sec, "mta_sts_ca_file", s.mta_sts_ca_file);
+  std::uint32_t https_port = s.mta_sts_https_port;
+  src.get(sec, "mta_sts_https_port", https_port, 1, 65535);
+  s.mta_sts_https_port = static_cast<std::uint16_t>(https_port);
+  src.get_duration(sec, "mta_sts_fetch_timeout", s.mta_sts_fetch_timeout);
+  src.get_size(sec, "mta_sts_max_policy_size", s.mta_sts_max_policy_size, 1024, 1024 * 1024);
+  src.get(sec, "dane", s.dane);
   src.get_duration(sec, "retry_base", s.retry_base);
   src.get_duration(sec, "retry_max", s.retry_max);
   src.get_duration(sec, "max_queue_lifetime", s.max_queue_lifetime);
@@ -44,7 +52,7 @@ Settings load_settings(config::Source& src) {
   if (s.lease_time.count() < 1000) src.fail(sec, "lease_time", "must be at least 1s");
   if (s.max_queue_lifetime.count() < 1000) src.fail(sec, "max_queue_lifetime", "must be at least 1s");
   if (s.poll_interval.count() <= 0) src.fail(sec, "poll_interval", "must be greater than zero");
-  for (auto* d : {&s.connect_timeout, &s.greeting_timeout, &s.relay_greeting_timeout, &s.command_timeout, &s.data_init_timeout,
+  for (auto* d : {&s.mta_sts_fetch_timeout, &s.connect_timeout, &s.greeting_timeout, &s.relay_greeting_timeout, &s.command_timeout, &s.data_init_timeout,
                   &s.data_block_timeout, &s.data_done_timeout})
     if (d->count() <= 0) src.fail(sec, "timeouts", "timeouts must be greater than zero");
   return s;

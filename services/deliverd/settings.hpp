@@ -25,6 +25,14 @@ struct Settings {
   std::uint16_t mx_port = 25;                    // a test setting: where MX hosts listen
   std::string tls_ca_file;                       // CAs relays' certificates are checked against ("": the system's)
 
+  // MTA-STS (RFC 8461) and DANE (RFC 7672) for MX delivery (docs/delivery.md).
+  bool mta_sts = true;                           // look up, fetch, cache and apply MTA-STS policies
+  std::string mta_sts_ca_file;                   // CAs for policy servers and MX certificates under MTA-STS ("": the system's)
+  std::uint16_t mta_sts_https_port = 443;        // a test setting: where policy servers listen
+  std::chrono::milliseconds mta_sts_fetch_timeout{std::chrono::seconds(30)};
+  std::uint64_t mta_sts_max_policy_size = 64 * 1024;
+  bool dane = true;                              // use DNSSEC-validated TLSA records (needs a validating resolver)
+
   std::chrono::milliseconds retry_base{std::chrono::minutes(5)};  // 5, 10, 20, 40 min…
   std::chrono::milliseconds retry_max{std::chrono::hours(4)};     // …capped
   std::chrono::milliseconds max_queue_lifetime{std::chrono::hours(24 * 5)};

@@ -2,6 +2,7 @@
 // thread (SO_REUSEPORT acceptors on each), sessions as coroutines, a shared store.
 #include <cstdio>
 
+#include "inbound/auth_checks.hpp"
 #include "net/listener.hpp"
 #include "net/runtime.hpp"
 #include "net/server.hpp"
@@ -33,11 +34,21 @@ int serve(const service::Context& ctx, const smtp::Settings& settings) {
     return 1;
   }
   asio::thread_pool sieve_pool(settings.sieve_threads);
-  smtp::inbound::Protection protection(settings.inbound, ctx.core);
+  // SPF, DKIM, DMARC on the MX (docs/authentication.md): its own DNS thread and check pool.
+  std::unique_ptr<inbound::AuthChecker> authenticator;
+  if (settings.auth.enabled) {
+    try {
+      authenticator = std::make_unique<inbound::AuthChecker>(settings.auth, ctx.core);
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "%s: message authentication: %s\n", ctx.name.c_str(), e.what());
+      return 1;
+    }
+  }
+  inbound::Protection protection(settings.inbound, ctx.core);  // DNSBL, lists, rates (docs/inbound.md)
   smtp::Shared shared{settings, ctx.core, *rt->store, *rt->tls, rt->cache, *rt->limiter, rt->connections, rt->slow_pool,
                       directory::RoutingSettings{ctx.core.routing.recipient_delimiter, std::move(*srs_keys),
-                                                 ctx.core.srs.max_age_days},
-                      spool, sieve_pool, protection};
+                                                 ctx.core.srs.max_age_days, settings.streams.pattern},
+                      spool, sieve_pool, protection, authenticator.get()};
 
   auto session = [&shared](smtp::Port port) {
     return [&shared, port](net::tcp::socket s) -> asio::awaitable<void> {
@@ -59,6 +70,7 @@ int serve(const service::Context& ctx, const smtp::Settings& settings) {
   add(settings.submissions_listen, smtp::Port::submissions);
   return net::serve_until_stopped(*rt, ctx, "smtpd", settings.threads, std::move(listeners), [&] {
     sieve_pool.join();
+    if (authenticator) authenticator->pool().join();
     protection.shutdown();
   });
 }

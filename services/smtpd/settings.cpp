@@ -29,9 +29,11 @@ Settings load_settings(config::Source& src) {
   src.get(sec, "quota_reply", quota);
   if (quota != "temporary" && quota != "permanent") src.fail(sec, "quota_reply", "must be \"temporary\" or \"permanent\"");
   s.quota_permanent = quota == "permanent";
+  inbound::load_auth_settings(src, s.auth);
+  s.streams = streams::load_settings(src);
   for (auto* d : {&s.command_timeout, &s.data_timeout, &s.tls_handshake_timeout})
     if (d->count() == 0) src.fail(sec, "timeouts", "timeouts must be greater than zero");
-  inbound::load(src, s.inbound);
+  inbound::load_protection_settings(src, s.inbound);
   return s;
 }
 

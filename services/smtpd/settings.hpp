@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "inbound/auth_settings.hpp"
+#include "streams/settings.hpp"
 #include "inbound/settings.hpp"
 
 namespace mailstead::config {
@@ -45,7 +47,9 @@ struct Settings {
   std::uint64_t max_header_size = 256 << 10;    // the whole header; larger: 552 5.3.4
   bool quota_permanent = false;  // over quota: 452 4.2.2 (false) or 552 5.2.2 (true)
   std::uint32_t sieve_threads = 2;  // the pool that runs Sieve at delivery, off the I/O threads
-  inbound::Settings inbound;        // [dnsbl], [greylist], the MX's rate (inbound/settings.hpp)
+  inbound::AuthSettings auth;  // [dmarc], [spf], [dkim_verify]: message authentication on the MX
+  streams::Settings streams;        // the [streams] section: the chat gateway (docs/streams.md)
+  inbound::ProtectionSettings inbound;        // [dnsbl], [greylist], the MX's rate (inbound/settings.hpp)
 
 };
 

@@ -45,6 +45,10 @@ class Instance:
         self.dir = tempfile.mkdtemp(prefix="mailstead-it-")
         self.data_dir = os.path.join(self.dir, "var")
         self.config = os.path.join(self.dir, "mailstead.toml")
+        # Spam scanning is on by default; tests without a spamd of their own turn it off
+        # (test_spam.py starts a real spamd and sets [spam] itself).
+        if "[spam]" not in extra_toml:
+            extra_toml += "\n[spam]\nenabled = false\n"
         with open(self.config, "w") as f:
             f.write(f'hostname = "mail.example.test"\ndata_dir = "{self.data_dir}"\n{extra_toml}')
 
@@ -61,6 +65,14 @@ class Instance:
 
     def cleanup(self):
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def loopback_dns(*tomls):
+    """Servers under test stay on loopback: without a [dns] section of the test's own, the
+    resolver is a loopback port nothing answers on (smtpd's SPF/DKIM/DMARC checks then get
+    temperror at once instead of asking the machine's resolver). Appended last, after any
+    top-level keys."""
+    return "" if any("[dns]" in t for t in tomls) else '\n[dns]\nnameservers = ["127.0.0.1:9"]\n'
 
 
 def free_ports(n):
@@ -165,7 +177,8 @@ class SmtpServer:
         self.instance = Instance(top_toml + "[smtpd]\n"
                                  f'mx_listen = ["127.0.0.1:{self.mx}"]\n'
                                  f'submission_listen = ["127.0.0.1:{self.submission}"]\n'
-                                 f'submissions_listen = ["127.0.0.1:{self.submissions}"]\n' + smtpd_toml)
+                                 f'submissions_listen = ["127.0.0.1:{self.submissions}"]\n' + smtpd_toml +
+                                 loopback_dns(top_toml, smtpd_toml))
         self.cert = make_cert(self.instance.data_dir)
         self.proc = None
         self.log = open(os.path.join(self.instance.dir, "smtpd.log"), "w+")
@@ -218,7 +231,8 @@ class Suite:
                                  f'submission_listen = ["127.0.0.1:{self.submission}"]\n'
                                  f'submissions_listen = ["127.0.0.1:{self.submissions}"]\n' + smtpd_toml +
                                  "[imapd]\n" f'imaps_listen = ["127.0.0.1:{self.imaps}"]\n' + imapd_toml +
-                                 "[sieved]\n" f'listen = ["127.0.0.1:{self.sieve}"]\n' + sieved_toml)
+                                 "[sieved]\n" f'listen = ["127.0.0.1:{self.sieve}"]\n' + sieved_toml +
+                                 loopback_dns(top_toml, smtpd_toml, imapd_toml, sieved_toml))
         self.cert = make_cert(self.instance.data_dir)
         self.procs = {}
         self.logs = {}

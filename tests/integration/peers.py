@@ -33,10 +33,11 @@ class Dnsmasq:
     authoritative for (unknown names in them get NXDOMAIN), `records` dnsmasq options such
     as ("mx-host", "example.test,mx.example.test,10")."""
 
-    def __init__(self, zones, records, ttl=60):
+    def __init__(self, zones, records, ttl=60, port=None):
+        """`port`: a given UDP port (to start it again with other records), else a free one."""
         exe = require_tool("dnsmasq", "dnsmasq-base")
-        for _ in range(5):
-            self.port = free_udp_port()
+        for _ in range(5 if port is None else 20):
+            self.port = port or free_udp_port()
             args = [exe, "--keep-in-foreground", f"--port={self.port}", "--listen-address=127.0.0.1",
                     "--bind-interfaces", "--no-resolv", "--no-hosts", "--conf-file=/dev/null", "--pid-file=",
                     f"--local-ttl={ttl}", "--log-facility=-"]
@@ -54,6 +55,8 @@ class Dnsmasq:
                 return
             self.proc.kill()
             self.proc.wait()
+            if port is not None:
+                time.sleep(0.2)  # the old instance's port may not be free yet
         raise AssertionError("dnsmasq did not start: " + self.proc.stderr.read())
 
     def _ready(self):

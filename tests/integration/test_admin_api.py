@@ -71,7 +71,14 @@ class ApiTest(unittest.TestCase):
                 self.assertEqual(r.json["error"]["code"], "csrf")
                 r = self.c.request(method, url, body=body, headers={"X-CSRF-Token": "wrong" * 8}, csrf=False)
                 self.assertEqual(r.status, 403, f"{method} {path} with a wrong CSRF token: {r}")
-            if not path.startswith("/api/v1/me") and path not in ("/api/v1/logout", "/api/v1/session"):
+            if (path.startswith("/api/v1/streams") or path == "/api/v1/messages") and op.get("x-access") == "member":
+                # Chat streams: a user sees only the streams it is a member of (none here).
+                r = pleb.request(method, url, body=body)
+                if path == "/api/v1/streams":
+                    self.assertEqual((r.status, r.json), (200, []), f"{method} {path} as a non-member: {r}")
+                else:
+                    self.assertIn(r.status, (400, 404), f"{method} {path} as a non-member: {r}")
+            elif not path.startswith("/api/v1/me") and path not in ("/api/v1/logout", "/api/v1/session"):
                 r = pleb.request(method, url, body=body)
                 self.assertEqual(r.status, 403, f"{method} {path} as a user without the role: {r}")
                 self.assertEqual(r.json["error"]["code"], "forbidden")

@@ -45,6 +45,8 @@ class OpenApiTest(unittest.TestCase):
         c.post("/api/v1/aliases", {"alias": "x@example.test", "user": "ann@example.test"})
         c.put("/api/v1/users/ann@example.test/sieve/s", {"script": "keep;"})
         c.post("/api/v1/domains", {"domain": "spare.test"})
+        c.post("/api/v1/streams", {"name": "Dev", "slug": "dev"})
+        c.post("/api/v1/streams/dev/members", {"member": "ann@example.test"})
         second = self.api.client()
         second.login(ADMIN, PASSWORD)
         other_session = second.get("/api/v1/session").json["id"]
@@ -54,7 +56,8 @@ class OpenApiTest(unittest.TestCase):
 
         values = {"address": "ann@example.test", "domain": "spare.test", "alias": "x@example.test",
                   "group": "g@example.test", "sender": "s@example.test", "member": "ann@example.test",
-                  "mailbox": "INBOX", "uid": "1", "name": "s", "list": "block", "value": "198.51.100.7"}
+                  "mailbox": "INBOX", "uid": "1", "name": "s", "stream": "dev", "blob": "0" * 64,
+                  "list": "block", "value": "198.51.100.7"}
         bodies = {
             "/api/v1/login": {"address": ADMIN, "password": PASSWORD},
             "/api/v1/tokens": {"name": "another"},
@@ -80,6 +83,11 @@ class OpenApiTest(unittest.TestCase):
             "/api/v1/inbound-rules": {"list": "block", "value": "198.51.100.7", "note": "openapi"},
             # a local address: the local short-cut answers (550 5.1.1), no network needed
             "/api/v1/send-test-email": {"to": "nobody@example.test"},
+            "/api/v1/streams": {"name": "Another stream", "description": "more", "email_posting": "members"},
+            "/api/v1/streams/{stream}": {"enabled": False, "email_posting": "local"},
+            "/api/v1/streams/{stream}/members": {"member": "ann@example.test"},
+            "/api/v1/streams/{stream}/messages": {"topic": "t", "content": "hello"},
+            "/api/v1/messages": {"type": "stream", "to": "dev", "topic": "t", "content": "hello again"},
         }
         ids = {"/api/v1/sessions/{id}": other_session, "/api/v1/me/sessions/{id}": my_other,
                "/api/v1/tokens/{id}": str(token["id"]), "/api/v1/users/{address}/app-passwords/{id}": app["id"],

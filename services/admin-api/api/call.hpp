@@ -105,7 +105,9 @@ asio::awaitable<Result<T>> commit(Call& c, admin::Change<T>& change) {
 }
 
 // Routes: who may call each, its handler, and what the OpenAPI document says of it.
-enum class Access { open, user, admin };
+// member: a signed-in user or an (administrator's) API token; the handler decides what the
+// caller may see (chat streams: administrators everything, users their own streams).
+enum class Access { open, user, admin, member };
 
 using HandlerFn = asio::awaitable<http::Response> (*)(Call&);
 

@@ -108,6 +108,22 @@ H revoke_app_password(Call&);
 H mobileconfig(Call&);
 }  // namespace self_routes
 
+namespace stream_routes {
+H list_streams(Call&);
+H add_stream(Call&);
+H get_stream(Call&);
+H update_stream(Call&);
+H remove_stream(Call&);
+H add_stream_member(Call&);
+H remove_stream_member(Call&);
+H rotate_token(Call&);
+H list_topics(Call&);
+H list_stream_messages(Call&);
+H send_stream_message(Call&);
+H send_message(Call&);
+H get_attachment(Call&);
+}  // namespace stream_routes
+
 namespace inbound_routes {
 H list_rules(Call&);
 H add_rule(Call&);

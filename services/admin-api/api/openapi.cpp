@@ -94,6 +94,36 @@ constexpr const char* schemas = R"json({
   "GroupPatch": {"type": "object", "additionalProperties": false, "required": ["policy"],
     "properties": {"policy": {"enum": ["anyone", "members", "domain"]}}},
   "MemberNew": {"type": "object", "additionalProperties": false, "required": ["member"], "properties": {"member": {"type": "string"}}},
+  "Stream": {"type": "object", "additionalProperties": false,
+    "required": ["stream_id", "slug", "name", "description", "enabled", "members", "email_posting", "email_address", "created"],
+    "properties": {"stream_id": {"type": "integer"}, "slug": {"type": "string"}, "name": {"type": "string"},
+      "description": {"type": "string"}, "enabled": {"type": "boolean"}, "members": {"type": "array", "items": {"type": "string"}},
+      "email_posting": {"enum": ["anyone", "local", "members", "nobody"]},
+      "email_address": {"type": "string", "description": "<slug>.<token>@<gateway domain>; empty when [streams] gateway_pattern is unset"},
+      "created": {"type": "string", "format": "date-time"}}},
+  "StreamNew": {"type": "object", "additionalProperties": false, "required": ["name"],
+    "properties": {"name": {"type": "string"}, "slug": {"type": "string", "pattern": "^[A-Za-z0-9_ -]{1,64}$"},
+      "description": {"type": "string"}, "email_posting": {"enum": ["anyone", "local", "members", "nobody"]}}},
+  "StreamPatch": {"type": "object", "additionalProperties": false,
+    "properties": {"enabled": {"type": "boolean"}, "email_posting": {"enum": ["anyone", "local", "members", "nobody"]}}},
+  "Topic": {"type": "object", "additionalProperties": false, "required": ["name", "messages", "max_id"],
+    "properties": {"name": {"type": "string"}, "messages": {"type": "integer"}, "max_id": {"type": "integer"}}},
+  "StreamMessage": {"type": "object", "additionalProperties": false,
+    "required": ["id", "stream", "topic", "sender_id", "sender_email", "sender_full_name", "email_from", "content", "attachments", "via", "timestamp"],
+    "properties": {"id": {"type": "integer"}, "stream": {"type": "string"}, "topic": {"type": "string"},
+      "sender_id": {"type": "integer", "description": "the local user; 0 for the gateway bot or an administrator"},
+      "sender_email": {"type": "string"}, "sender_full_name": {"type": "string"},
+      "email_from": {"type": "string", "description": "the From address of the email it came from, or empty"},
+      "content": {"type": "string"}, "via": {"enum": ["email", "cli", "api"]}, "timestamp": {"type": "integer"},
+      "attachments": {"type": "array", "items": {"type": "object", "additionalProperties": false,
+        "required": ["name", "content_type", "size", "url"],
+        "properties": {"name": {"type": "string"}, "content_type": {"type": "string"}, "size": {"type": "integer"}, "url": {"type": "string"}}}}}},
+  "StreamMessageNew": {"type": "object", "additionalProperties": false, "required": ["topic", "content"],
+    "properties": {"topic": {"type": "string"}, "content": {"type": "string"}}},
+  "ChatMessageNew": {"type": "object", "additionalProperties": false, "required": ["type", "to", "topic", "content"],
+    "properties": {"type": {"enum": ["stream", "channel"]}, "to": {"type": "string", "description": "the stream's slug"},
+      "topic": {"type": "string"}, "content": {"type": "string"}}},
+  "StreamMessageId": {"type": "object", "additionalProperties": false, "required": ["id"], "properties": {"id": {"type": "integer"}}},
   "Catchall": {"type": "object", "additionalProperties": false, "required": ["domain", "users"],
     "properties": {"domain": {"type": "string"}, "users": {"type": "array", "items": {"type": "string"}}}},
   "CatchallSet": {"type": "object", "additionalProperties": false, "required": ["users"],
@@ -121,7 +151,8 @@ constexpr const char* schemas = R"json({
     "required": ["time", "queue_id", "sender", "recipient", "remote", "tls", "reply", "result"],
     "properties": {"time": {"type": "string", "format": "date-time"}, "queue_id": {"type": "integer"},
       "sender": {"type": "string"}, "recipient": {"type": "string"}, "remote": {"type": "string"},
-      "tls": {"type": "string"}, "reply": {"type": "string"}, "result": {"enum": ["delivered", "deferred", "failed"]}}},
+      "tls": {"type": "string"}, "reply": {"type": "string"}, "result": {"enum": ["delivered", "deferred", "failed"]},
+      "security": {"type": "string", "description": "the TLS policy that applied: dane, mta-sts enforce/testing id=…, or empty"}}},
   "DkimKey": {"type": "object", "additionalProperties": false,
     "required": ["domain", "selector", "algorithm", "state", "created", "retire_at", "dns_name", "txt", "zone"],
     "properties": {"domain": {"type": "string"}, "selector": {"type": "string"}, "algorithm": {"enum": ["rsa", "ed25519"]},
@@ -236,6 +267,11 @@ json::array query_parameters(std::string_view path) {
     q("since", false, "seconds since 1970, 2024-01-02T03:04:05Z, or an age such as 90m, 2h, 7d (422 otherwise)");
     q("limit", false, "the latest this many entries, 1 to 1000 (default 100; 422 otherwise)");
   }
+  if (path == "/api/v1/streams/{stream}/messages") {
+    q("topic", false, "only this topic (case-insensitive)");
+    q("after", false, "only messages with a greater id (422 unless a number)");
+    q("limit", false, "at most this many messages, 1 to 5000 (default 1000; 422 otherwise)");
+  }
   if (path == "/api/v1/logs") {
     q("service", false, "smtpd, imapd, sieved, deliverd or admin-api (422 otherwise)");
     q("level", false, "the least level: trace, debug, info, warn or error (422 otherwise)");
@@ -303,6 +339,10 @@ std::string openapi_document() {
       if (std::string_view(r.path) == "/api/v1/login") responses["429"] = error_response("too many failed sign-ins");
       op["responses"] = responses;
       if (r.access == Access::open) op["security"] = json::array{};
+      // Who may call it, beyond "authenticated": admin, user (a session) or member (a session
+      // or a token; the answer depends on the caller's streams).
+      if (r.access != Access::open)
+        op["x-access"] = r.access == Access::admin ? "admin" : r.access == Access::user ? "user" : "member";
       auto& item = paths[r.path];
       if (!item.is_object()) item = json::object{};
       item.as_object()[method] = op;

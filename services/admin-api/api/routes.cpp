@@ -19,8 +19,10 @@ const std::vector<Route>& routes() {
   using namespace mail_routes;
   using namespace self_routes;
   using namespace outbound_routes;
+  using namespace stream_routes;
   using namespace inbound_routes;
   constexpr auto O = Access::open; constexpr auto U = Access::user; constexpr auto A = Access::admin;
+  constexpr auto M = Access::member;
   static const std::vector<Route> table = {
     {"GET", "/api/v1/health", O, health, "Liveness: the API answers", {}, "", "Health", 200, "system"},
     {"GET", "/api/v1/openapi.json", O, openapi, "This document", {}, "", "@application/json", 200, "system"},
@@ -106,6 +108,20 @@ const std::vector<Route>& routes() {
     {"GET", "/api/v1/dashboard", A, dashboard, "Service health, counts, queue depth, mail per hour over 24 h, store size and free space", {}, "", "Dashboard", 200, "system"},
     {"GET", "/api/v1/logs", A, logs, "Recent events of every service, newest first (?service=, ?level=, ?text=, ?limit=)", {}, "", "LogEvent[]", 200, "system"},
     {"POST", "/api/v1/send-test-email", A, send_test_email, "Send two test messages now (default From, noreply): route, TLS, reply or failure of each", {"to"}, "TestEmail", "TestEmailResult[]", 200, "relay"},
+
+    {"GET", "/api/v1/streams", M, list_streams, "Chat streams: every one for an administrator, one's own for a member", {}, "", "Stream[]", 200, "streams"},
+    {"POST", "/api/v1/streams", A, add_stream, "Add a chat stream (a new email token)", {"name", "slug", "description", "email_posting"}, "StreamNew", "Stream", 201, "streams"},
+    {"GET", "/api/v1/streams/{stream}", M, get_stream, "One stream with its email address", {}, "", "Stream", 200, "streams"},
+    {"PATCH", "/api/v1/streams/{stream}", A, update_stream, "Enable or disable a stream, or set who may post by email", {"enabled", "email_posting"}, "StreamPatch", "Stream", 200, "streams"},
+    {"DELETE", "/api/v1/streams/{stream}", A, remove_stream, "Remove a stream and its messages", {}, "", "", 204, "streams"},
+    {"POST", "/api/v1/streams/{stream}/members", A, add_stream_member, "Add a member", {"member"}, "MemberNew", "Stream", 200, "streams"},
+    {"DELETE", "/api/v1/streams/{stream}/members/{member}", A, remove_stream_member, "Remove a member", {}, "", "Stream", 200, "streams"},
+    {"POST", "/api/v1/streams/{stream}/token", A, rotate_token, "A new email token: the old address stops working", {}, "", "Stream", 200, "streams"},
+    {"GET", "/api/v1/streams/{stream}/topics", M, list_topics, "A stream's topics with message counts", {}, "", "Topic[]", 200, "streams"},
+    {"GET", "/api/v1/streams/{stream}/messages", M, list_stream_messages, "A stream's messages, oldest first (?topic=, ?after=ID, ?limit=)", {}, "", "StreamMessage[]", 200, "streams"},
+    {"POST", "/api/v1/streams/{stream}/messages", M, send_stream_message, "Post a message to a topic", {"topic", "content"}, "StreamMessageNew", "StreamMessageId", 201, "streams"},
+    {"POST", "/api/v1/messages", M, send_message, "Send a stream message in the reference chat API's shape", {"type", "to", "topic", "content"}, "ChatMessageNew", "StreamMessageId", 201, "streams"},
+    {"GET", "/api/v1/streams/{stream}/attachments/{blob}/{name}", M, get_attachment, "An attachment a message of the stream links", {}, "", "@application/octet-stream", 200, "streams"},
 
     {"GET", "/api/v1/me", U, me, "The signed-in user, its aliases and quota use", {}, "", "Me", 200, "self"},
     {"POST", "/api/v1/me/password", U, change_password, "Change one's own password (ends one's other sessions)", {"current_password", "new_password"}, "PasswordChange", "", 204, "self"},

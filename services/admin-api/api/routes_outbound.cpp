@@ -102,7 +102,8 @@ H send_log(Call& c) {
   for (const auto& e : c.api.ops.send_log(*since, limit))
     arr.push_back(json::object{{"time", iso_time(e.time)}, {"queue_id", e.queue_id}, {"sender", e.sender},
                                {"recipient", e.recipient},  {"remote", e.remote},     {"tls", e.tls},
-                               {"reply", e.reply},          {"result", queue::result_name(e.result)}});
+                               {"reply", e.reply},          {"result", queue::result_name(e.result)},
+                               {"security", e.security}});
   co_return json_reply(200, arr);
 }
 

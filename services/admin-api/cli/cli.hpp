@@ -45,6 +45,13 @@ int run_restore(const Args& args);
 // The outbound commands (cli/outbound.cpp): returns -1 when args name none of them.
 int run_outbound(const Args& args);
 std::vector<std::string> outbound_usage();
+// `mailstead stream …` (cli/streams.cpp): returns -1 when args name none of them.
+int run_streams(const Args& args);
+std::vector<std::string> streams_usage();
+
+// `mailstead dmarc override|clear|show` (cli/dmarc.cpp): -1 when args are not a dmarc command.
+int run_dmarc(const Args& args);
+
 // The inbound protection commands (cli/inbound.cpp): block, allow, policy. -1 when none.
 int run_inbound(const Args& args);
 std::vector<std::string> inbound_usage();

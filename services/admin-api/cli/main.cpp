@@ -736,6 +736,9 @@ void usage(FILE* out) {
   std::fprintf(out, "  restore DIR                         put a backup back into a stopped deployment\n");
   for (const auto& c : commands) std::fprintf(out, "  %s\n", c.usage);
   for (const auto& u : outbound_usage()) std::fprintf(out, "  %s\n", u.c_str());
+  std::fprintf(out, "  dmarc override DOMAIN none|quarantine|reject|ignore   per-domain DMARC action (docs/authentication.md)\n");
+  std::fprintf(out, "  dmarc clear DOMAIN | dmarc show [--json]\n");
+  for (const auto& u : streams_usage()) std::fprintf(out, "  %s\n", u.c_str());
   for (const auto& u : inbound_usage()) std::fprintf(out, "  %s\n", u.c_str());
 }
 
@@ -744,6 +747,7 @@ bool takes_value(const std::string& name) {
   return name == "config" || name == "password" || name == "name" || name == "quota" || name == "from" ||
          name == "authenticated-as" || name == "selector" || name == "algorithm" || name == "security" ||
          name == "user" || name == "domain" || name == "preset" || name == "admin" || name == "since" ||
+         name == "slug" || name == "description" || name == "email-posting" || name == "topic" || name == "as" ||
          name == "note";
 }
 
@@ -795,6 +799,8 @@ int main(int argc, char** argv) {
   if (args.words[0] == "backup") return run_backup(args);
   if (args.words[0] == "restore") return run_restore(args);
   if (int rc = run_outbound(args); rc >= 0) return rc;
+  if (int rc = run_dmarc(args); rc >= 0) return rc;
+  if (int rc = run_streams(args); rc >= 0) return rc;
   if (int rc = run_inbound(args); rc >= 0) return rc;
 
   const Command* cmd = nullptr;

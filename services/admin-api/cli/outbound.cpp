@@ -263,14 +263,16 @@ int queue_log(const Args& args, const AllSettings& s) {
     for (const auto& e : entries)
       arr.push_back(json::object{{"time", e.time},         {"queue_id", e.queue_id}, {"sender", e.sender},
                                  {"recipient", e.recipient}, {"remote", e.remote},     {"tls", e.tls},
-                                 {"reply", e.reply},       {"result", queue::result_name(e.result)}});
+                                 {"reply", e.reply},       {"result", queue::result_name(e.result)},
+                                 {"security", e.security}});
     std::cout << json::serialize(arr) << "\n";
     return 0;
   }
   for (const auto& e : entries)
-    std::printf("%s %llu <%s> -> <%s> %s%s%s%s \"%s\"\n", when(e.time).c_str(), static_cast<unsigned long long>(e.queue_id),
+    std::printf("%s %llu <%s> -> <%s> %s%s%s%s%s \"%s\"\n", when(e.time).c_str(), static_cast<unsigned long long>(e.queue_id),
                 e.sender.c_str(), e.recipient.c_str(), queue::result_name(e.result), e.remote.empty() ? "" : " via ",
-                e.remote.c_str(), e.tls.empty() ? "" : (" " + e.tls).c_str(), e.reply.c_str());
+                e.remote.c_str(), e.tls.empty() ? "" : (" " + e.tls).c_str(),
+                e.security.empty() ? "" : (" [" + e.security + "]").c_str(), e.reply.c_str());
   return 0;
 }
 

@@ -9,6 +9,7 @@
 
 #include "directory/directory.hpp"
 #include "directory/routing.hpp"
+#include "inbound/auth_results.hpp"
 #include "log/log.hpp"
 #include "mime/cache.hpp"
 #include "mime/header.hpp"
@@ -190,7 +191,35 @@ asio::awaitable<void> Session::finish_message(SpooledMessage& message, const Mes
     // RFC 6409 8.1: a message without From gets the authenticated identity.
     if (fields.add_from) prefix += "From: <" + user_address_ + ">\r\n";
   }
-  auto blob = message.prepend(prefix);
+  // The MX: SPF, DKIM, DMARC; one Authentication-Results field of ours, forged ones removed
+  // (session/auth.cpp, docs/authentication.md).
+  std::string cleaned;  // the message without forged results (no prefix), when any were removed
+  if (port_ == Port::mx && shared_.authenticator) {
+    auto verdict = co_await authenticate(*view, id);
+    if (verdict.disposition == inbound::Disposition::reject) co_return refuse(550, "5.7.1", verdict.reply, "dmarc");
+    if (verdict.disposition == inbound::Disposition::defer) co_return refuse(451, "4.7.0", verdict.reply, "dmarc_temperror");
+    txn_.junk = verdict.disposition == inbound::Disposition::junk;
+    const auto& authserv_id = shared_.authenticator->authserv_id();
+    // Right below our Received field: the results belong to the hop it records.
+    // The client's reverse DNS (inbound/iprev.hpp, found at the first RCPT) is one more method.
+    if (inbound_.iprev.status != inbound::IprevStatus::none) verdict.clauses.push_back(inbound_.iprev.clause());
+    prefix += inbound::render_authentication_results(authserv_id, verdict.clauses);
+    auto hend = mime::header_end(*view);
+    std::size_t removed = 0;
+    auto header = inbound::remove_forged_results(view->substr(0, hend), authserv_id, removed);
+    if (removed) {
+      log::info("smtp.auth.forged_results_removed", {{"session", id_}, {"id", id}, {"count", removed}});
+      cleaned = header;
+      cleaned.append(view->substr(hend));
+    }
+  }
+  // Spam scanning (spam_check.cpp, docs/spam.md), of the message as it will be stored.
+  std::string rewritten;
+  const std::string_view original = cleaned.empty() ? *view : std::string_view(cleaned);
+  auto spam_refusal = co_await check_spam(original, prefix, rewritten);
+  if (spam_refusal) co_return refuse(550, "5.7.1", *spam_refusal, "spam");
+  if (rewritten.empty() && !cleaned.empty()) rewritten = prefix + cleaned;
+  auto blob = rewritten.empty() ? message.prepend(prefix) : std::optional<std::string_view>(rewritten);
   if (!blob) co_return refuse(451, "4.3.0", "Local error in processing, try again later", "spool_error");
   co_await deliver(*blob, id);
 }
@@ -262,6 +291,9 @@ asio::awaitable<void> Session::deliver(std::string_view blob, const std::string&
   sctx.now = now;
   sctx.routing = &shared_.routing;
   sctx.limits = sieve::limits_of(shared_.core);
+  sctx.junk = txn_.junk;
+  sctx.spam = txn_.spam;
+  sctx.remote_ip = peer_;
   // The scripts run on the Sieve pool, never on this I/O thread: a slow one (bounded by
   // max_cpu_time) delays this message only, not the other sessions of the thread.
   std::vector<sieve::Plan> plans;
@@ -325,6 +357,18 @@ asio::awaitable<void> Session::deliver(std::string_view blob, const std::string&
   std::string remote_key = remotes.empty() ? "" : blob_for(blob);
   std::vector<std::string> outgoing_keys;
   for (const auto& o : outgoing) outgoing_keys.push_back(store::blob_key(o.message));
+  // Chat streams get the message converted, in the same batch (docs/streams.md).
+  std::vector<StreamPost> stream_posts;
+  {
+    std::vector<const directory::Delivery*> to_streams;
+    for (const auto& r : txn_.recipients)
+      if (r.delivery.kind == directory::RouteKind::stream) to_streams.push_back(&r.delivery);
+    if (!to_streams.empty()) {
+      auto rtxn = shared_.store.read();
+      stream_posts = prepare_stream_posts(*rtxn, to_streams, blob, shared_.settings.streams,
+                                          PostAuthor{user_id_, sender}, now);
+    }
+  }
 
   auto batch = [&](store::WriteTxn& t) -> std::error_code {
     for (const auto& b : blobs) {
@@ -334,11 +378,7 @@ asio::awaitable<void> Session::deliver(std::string_view blob, const std::string&
     }
     for (std::size_t i = 0; i < copies.size(); ++i) {
       const auto& c = copies[i];
-      auto box = store::find_mailbox(t, c.user, c.filing.mailbox);
-      if (!box && c.filing.create) {
-        if (auto made = store::create_mailbox(t, c.user, c.filing.mailbox)) box = store::get_mailbox(t, *made);
-      }
-      if (!box) box = store::find_mailbox(t, c.user, "INBOX");  // fileinto a missing mailbox: keep (RFC 5228 4.1)
+      auto box = sieve::filing_mailbox(t, c.user, c.filing);
       if (!box) continue;  // the user was removed since RCPT
       store::MessageRecord m;
       m.blob = copy_keys[i];
@@ -363,6 +403,7 @@ asio::awaitable<void> Session::deliver(std::string_view blob, const std::string&
       if (auto ec = store::put_blob(t, outgoing_keys[i], outgoing[i].message)) return ec;
       if (!queue(outgoing[i].sender, outgoing[i].recipients, outgoing_keys[i])) return store::Errc::aborted;
     }
+    if (auto ec = write_stream_posts(t, stream_posts)) return ec;
     for (std::size_t i = 0; i < plans.size(); ++i)
       for (const auto& tr : plans[i].tracking)
         if (auto ec = sieve::track(t, locals[i].user, tr.kind, tr.key, tr.expires)) return ec;
@@ -380,7 +421,8 @@ asio::awaitable<void> Session::deliver(std::string_view blob, const std::string&
     co_return send(451, "4.3.0", "Local error in processing, try again later");
   }
   log::info("smtp.delivered", {{"session", id_}, {"id", id}, {"from", sender}, {"size", blob.size()},
-                               {"local", copies.size()}, {"remote", remotes.size()}, {"generated", outgoing.size()}});
+                               {"local", copies.size()}, {"remote", remotes.size()}, {"generated", outgoing.size()},
+                               {"streams", stream_posts.size()}});
   reset_transaction();
   send(250, "2.0.0", "Ok: queued as " + id);
 }

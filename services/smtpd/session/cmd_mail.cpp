@@ -65,6 +65,19 @@ std::optional<std::string> Session::check_quota(const std::vector<std::uint64_t>
   return std::nullopt;
 }
 
+// The chat gateway's rate limits per gateway domain (docs/streams.md): a temporary 451 4.7.1
+// so the sender's queue retries and nothing is lost.
+bool Session::allow_stream_rcpt(const directory::Delivery& d) {
+  auto domain = d.address.substr(d.address.rfind('@') + 1);
+  std::chrono::milliseconds wait{0};
+  if (shared_.stream_limiter.allow(domain, StreamRateLimiter::Clock::now(), &wait)) return true;
+  log::info("smtp.rcpt.stream_rate_limited", {{"session", id_}, {"peer", peer_}, {"stream", d.stream},
+                                               {"retry_ms", wait.count()}});
+  send(451, "4.7.1", "Too many messages to this chat gateway; try again in " +
+                         std::to_string(wait.count() / 1000 + 1) + " seconds");
+  return false;
+}
+
 void Session::handle_rcpt(const Rcpt& r) {
   if (!txn_.active) return send_error(503, "5.5.1", "Need MAIL before RCPT");
   if (txn_.recipients.size() >= shared_.settings.max_recipients) {
@@ -86,11 +99,7 @@ void Session::handle_rcpt(const Rcpt& r) {
     return send_error(j->code, j->enhanced, j->text);
   }
   auto& d = std::get<directory::Delivery>(route);
-  if (d.kind == directory::RouteKind::stream) {
-    // The chat gateway is a later issue: say so rather than accept and drop.
-    send(451, "4.3.2", "The chat gateway is not enabled yet; try again later");
-    return;
-  }
+  if (d.kind == directory::RouteKind::stream && !allow_stream_rcpt(d)) return;
   if (auto no = inbound_rcpt(d)) {
     send(no->code, no->enhanced, no->text);
     return;

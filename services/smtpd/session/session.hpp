@@ -14,6 +14,7 @@
 
 #include "config/core_settings.hpp"
 #include "directory/routing.hpp"
+#include "inbound/auth_checks.hpp"
 #include "inbound/checks.hpp"
 #include "inbound/protection.hpp"
 #include "net/listener.hpp"
@@ -21,7 +22,9 @@
 #include "proto/command.hpp"
 #include "proto/input.hpp"
 #include "settings.hpp"
+#include "sieve/sieve.hpp"
 #include "spool.hpp"
+#include "stream_gateway.hpp"
 
 namespace mailstead::store {
 class Store;
@@ -53,6 +56,8 @@ struct Shared {
   Spool& spool;  // message bytes on their way in, and the budgets they draw on
   asio::thread_pool& sieve_pool;  // Sieve runs here at delivery (docs/sieve.md)
   inbound::Protection& protection;  // DNSBL, lists, rates, greylisting on the MX (docs/inbound.md)
+  inbound::AuthChecker* authenticator = nullptr;  // SPF/DKIM/DMARC on the MX; null: [dmarc] enabled = false
+  StreamRateLimiter stream_limiter{settings.streams.rate_limits};  // the chat gateway (docs/streams.md)
 };
 
 struct Recipient {
@@ -70,6 +75,11 @@ struct Transaction {
   std::unique_ptr<SpooledMessage> bdat_message;
   std::unique_ptr<MessageScanner> bdat_scan;
   std::uint64_t bdat_size = 0;
+  // The inbound checks' verdict: the implicit keep files into the recipient's \Junk
+  // mailbox unless their Sieve script decides otherwise (sieve::DeliveryContext::junk).
+  // Spam scanning sets it at junk_threshold; any other check may set it too.
+  bool junk = false;
+  sieve::SpamScore spam;  // what spamtest sees (not tested unless scanned)
   // The client or sender is on an allowlist (the administrator's, or every accepted
   // recipient's own): DNSBL and greylisting were skipped; later checks (spam) may skip too.
   bool allowlisted = false;
@@ -99,11 +109,20 @@ class Session {
   asio::awaitable<void> handle_auth(const Auth& a);
   void handle_mail(const Mail& m);
   void handle_rcpt(const Rcpt& r);
+  bool allow_stream_rcpt(const directory::Delivery& d);
   asio::awaitable<void> handle_data();
   asio::awaitable<void> handle_bdat(const Bdat& b);
   // Checks a complete message, brings it into memory within the budget, then delivers it.
   asio::awaitable<void> finish_message(SpooledMessage& message, const MessageScanner& scan, bool too_big);
   asio::awaitable<void> deliver(std::string_view blob, const std::string& id);
+  // SPF, DKIM and DMARC of a message arriving on the MX (session/auth.cpp).
+  asio::awaitable<inbound::AuthVerdict> authenticate(std::string_view message, const std::string& id);
+  // Spam scanning (spam_check.cpp): a refusal text at reject_threshold; otherwise adds the
+  // X-Spam-* fields to `prefix`, sets txn_.junk and txn_.spam, and fills `rewritten` with
+  // the whole message when it cannot be the spooled one with the prefix (forged X-Spam-*
+  // fields removed, or a prefix over SpooledMessage::prefix_room).
+  asio::awaitable<std::optional<std::string>> check_spam(std::string_view message, std::string& prefix,
+                                                         std::string& rewritten);
   std::optional<std::string> check_quota(const std::vector<std::uint64_t>& users, std::uint64_t extra);
 
   // Inbound protections on the MX (inbound/session_hooks.cpp, docs/inbound.md).

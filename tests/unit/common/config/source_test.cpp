@@ -134,6 +134,45 @@ TEST(Config, ListenersAreChecked) {
   EXPECT_FALSE(split_host_port("host:99999", h, p));
 }
 
+TEST(Config, SpamSection) {
+  auto src = Source::from_string(R"(
+[spam]
+address = "/run/spamd.sock"
+timeout = "3s"
+max_size = "1M"
+junk_threshold = 4.5
+reject_threshold = 12
+scan_submission = true
+learn = false
+)");
+  auto core = load_core(src);
+  EXPECT_EQ(core.spam.address, "/run/spamd.sock");
+  EXPECT_EQ(core.spam.timeout, std::chrono::seconds(3));
+  EXPECT_EQ(core.spam.max_size, 1u << 20);
+  EXPECT_DOUBLE_EQ(core.spam.junk_threshold, 4.5);
+  EXPECT_DOUBLE_EQ(core.spam.reject_threshold, 12.0);
+  EXPECT_TRUE(core.spam.scan_submission);
+  EXPECT_FALSE(core.spam.learn);
+  EXPECT_NO_THROW(src.check_unknown());
+  auto defaults = Source::from_string("[spamd]\naddress = \"spamd:783\"\n");  // the older key
+  auto d = load_core(defaults);
+  EXPECT_EQ(d.spam.address, "spamd:783");
+  EXPECT_TRUE(d.spam.enabled);
+  EXPECT_DOUBLE_EQ(d.spam.junk_threshold, 5.0);
+  EXPECT_DOUBLE_EQ(d.spam.reject_threshold, 15.0);
+  EXPECT_EQ(d.spam.max_size, 512u * 1024);
+  expect_error("[spam]\naddress = \"spamd\"", "'spam.address': 'spamd' is neither host:port");
+  expect_error("[spam]\njunk_threshold = \"five\"", "'spam.junk_threshold': expected a number");
+  expect_error("[spam]\njunk_threshold = 9\nreject_threshold = 8", "'spam.reject_threshold': must not be below");
+  expect_error("[spam]\ntimeout = 0", "'spam.timeout'");
+  expect_error("[spam]\nlearn_lease = \"10s\"", "'spam.learn_lease'");
+  ::setenv("MAILSTEAD_SPAM_JUNK_THRESHOLD", "3.5", 1);
+  auto env = Source::from_string("");
+  auto e = load_core(env);
+  ::unsetenv("MAILSTEAD_SPAM_JUNK_THRESHOLD");
+  EXPECT_DOUBLE_EQ(e.spam.junk_threshold, 3.5);
+}
+
 TEST(Config, EnvironmentOverridesTheFile) {
   ::setenv("MAILSTEAD_HOSTNAME", "env.example.test", 1);
   ::setenv("MAILSTEAD_STORE_MAX_READERS", "999", 1);

@@ -33,7 +33,18 @@ class Routing : public ::testing::Test {
       add_group(t, "staff@example.test", {"alice@example.test", "bob@example.test"}).value();
       set_group_policy(t, "staff@example.test", PostingPolicy::domain).value();
       add_group(t, "ghosts@example.test", {"dave@example.test"}).value();
-      add_stream(t, "chat@example.test", "general").value();
+      add_stream(t, NewStream{"general", "General", "", "0123456789abcdef0123456789abcdef"}).value();
+      add_stream(t, NewStream{"quiet", "Quiet", "", "00000000000000000000000000000001"}).value();
+      auto q = get_stream(t, "quiet").value();
+      q.enabled = false;
+      put_stream(t, q).value();
+      auto m = add_stream(t, NewStream{"team-chat", "Team chat", "", "00000000000000000000000000000002"}).value();
+      m.email_posting = EmailPosting::members;
+      m.members = {alice_};
+      put_stream(t, m).value();
+      auto off = add_stream(t, NewStream{"off", "Off", "", "00000000000000000000000000000003"}).value();
+      off.email_posting = EmailPosting::nobody;
+      put_stream(t, off).value();
       set_catchall(t, "other.test", {"carol@other.test"}).value();
       set_allowed_sender(t, "bob@example.test", "@other.test", true).value();
       set_allowed_sender(t, "bob@example.test", "boss@example.test", true).value();
@@ -116,11 +127,31 @@ TEST_F(Routing, GroupsByPostingPolicy) {
 }
 
 TEST_F(Routing, ChatStreams) {
-  auto r = route("chat@example.test");
+  settings_.stream_gateway = streams::parse_pattern("%s@streams.example.test");
+  auto r = route("General.0123456789ABCDEF0123456789abcdef.show-sender+include-quotes@Streams.Example.Test");
   auto* d = std::get_if<Delivery>(&r);
-  ASSERT_TRUE(d);
+  ASSERT_TRUE(d) << std::get<Rejection>(r).text;
   EXPECT_EQ(d->kind, RouteKind::stream);
-  EXPECT_EQ(d->stream, "chat@example.test");
+  EXPECT_EQ(d->stream, "general");
+  EXPECT_NE(d->stream_id, 0u);
+  EXPECT_TRUE(d->stream_options.show_sender);
+  EXPECT_TRUE(d->stream_options.include_quotes);
+  EXPECT_FALSE(d->stream_options.include_footer);
+  EXPECT_TRUE(d->users.empty());
+  // Wrong token, unknown stream, unknown option, no token: no such address.
+  expect_rejection("general.0123456789abcdef0123456789abcdee@streams.example.test", 550, "5.1.1");
+  expect_rejection("nosuch.0123456789abcdef0123456789abcdef@streams.example.test", 550, "5.1.1");
+  expect_rejection("general.0123456789abcdef0123456789abcdef.loud@streams.example.test", 550, "5.1.1");
+  expect_rejection("general@streams.example.test", 550, "5.1.1");
+  // Disabled, email off, members only (an authenticated member passes).
+  expect_rejection("quiet.00000000000000000000000000000001@streams.example.test", 550, "5.7.1");
+  expect_rejection("off.00000000000000000000000000000003@streams.example.test", 550, "5.7.1", alice_);
+  expect_rejection("team-chat.00000000000000000000000000000002@streams.example.test", 550, "5.7.1");
+  expect_rejection("team-chat.00000000000000000000000000000002@streams.example.test", 550, "5.7.1", bob_);
+  expect_delivery("team-chat.00000000000000000000000000000002@streams.example.test", RouteKind::stream, {}, alice_);
+  // Without a gateway pattern the gateway domain is just some remote domain.
+  settings_.stream_gateway.reset();
+  expect_rejection("general.0123456789abcdef0123456789abcdef@streams.example.test", 554, "5.7.1");
 }
 
 TEST_F(Routing, CatchAllOnAndOff) {

@@ -391,4 +391,73 @@ TEST(SieveStorage, ScriptNames) {
   EXPECT_NE(script_name_error("surrogate\xed\xa0\x80"), "");
 }
 
+// RFC 5235 (spamtest, spamtestplus) and RFC 5183 (environment).
+TEST(SieveRun, SpamtestAndEnvironment) {
+  World w;
+  auto run_spam = [&](std::string_view script, SpamScore sp, std::map<std::string, std::string> envi = {}) {
+    auto p = parse(script);
+    EXPECT_TRUE(p.script) << p.error;
+    RunOptions o;
+    o.spam = sp;
+    o.environment = std::move(envi);
+    return summary(run(*p.script, kMessage, env(), w, o));
+  };
+  const char* ge5 =
+      "require [\"spamtest\", \"relational\", \"comparator-i;ascii-numeric\", \"fileinto\"];\n"
+      "if spamtest :value \"ge\" :comparator \"i;ascii-numeric\" \"5\" { fileinto \"Junk\"; }\n";
+  EXPECT_EQ(run_spam(ge5, {true, 7.0, 5.0, 15.0}), "fileinto Junk");
+  EXPECT_EQ(run_spam(ge5, {true, 4.9, 5.0, 15.0}), "keep");
+  EXPECT_EQ(run_spam(ge5, {false, 0, 5.0, 15.0}), "keep");
+  const char* untested = "require \"spamtest\"; if spamtest :is \"0\" { discard; }";
+  EXPECT_EQ(run_spam(untested, {false, 0, 5, 15}), "discard");
+  EXPECT_EQ(run_spam(untested, {true, -3, 5, 15}), "keep");  // tested: at least 1
+  const char* percent =
+      "require [\"spamtestplus\", \"relational\", \"comparator-i;ascii-numeric\"];\n"
+      "if spamtest :percent :value \"ge\" :comparator \"i;ascii-numeric\" \"50\" { discard; }\n";
+  EXPECT_EQ(run_spam(percent, {true, 5.0, 5.0, 15.0}), "discard");
+  EXPECT_EQ(run_spam(percent, {true, 2.0, 5.0, 15.0}), "keep");
+  EXPECT_NE(error_of("require \"spamtest\"; if spamtest :percent \"5\" { stop; }").find("spamtestplus"), std::string::npos);
+  EXPECT_NE(error_of("if spamtest \"5\" { stop; }").find("spamtest"), std::string::npos);
+  const char* envs =
+      "require \"environment\";\n"
+      "if allof (environment :is \"location\" \"MTA\", environment :matches \"remote-ip\" \"127.*\") { discard; }\n";
+  EXPECT_EQ(run_spam(envs, {}, {{"location", "MTA"}, {"remote-ip", "127.0.0.2"}}), "discard");
+  EXPECT_EQ(run_spam(envs, {}, {{"location", "MTA"}}), "keep");  // unknown item: false
+  // The implicit keep is marked as such; an explicit one is not.
+  auto p = parse("keep;");
+  RunOptions o;
+  auto out = run(*p.script, kMessage, env(), w, o);
+  ASSERT_EQ(out.actions.size(), 1u);
+  EXPECT_FALSE(out.actions[0].implicit);
+  auto q = parse("");
+  out = run(*q.script, kMessage, env(), w, o);
+  ASSERT_EQ(out.actions.size(), 1u);
+  EXPECT_TRUE(out.actions[0].implicit);
+}
+
+TEST(SieveSpamtest, Mapping) {
+  EXPECT_EQ(spamtest_value({false, 100, 5, 15}), 0);
+  EXPECT_EQ(spamtest_value({true, -2, 5, 15}), 1);
+  EXPECT_EQ(spamtest_value({true, 0, 5, 15}), 1);
+  EXPECT_EQ(spamtest_value({true, 4.99, 5, 15}), 4);
+  EXPECT_EQ(spamtest_value({true, 5, 5, 15}), 5);
+  EXPECT_EQ(spamtest_value({true, 14.9, 5, 15}), 9);
+  EXPECT_EQ(spamtest_value({true, 15, 5, 15}), 10);
+  EXPECT_EQ(spamtest_value({true, 1000, 5, 15}), 10);
+  EXPECT_EQ(spamtest_value({true, 7, 5, 5}), 10);
+  EXPECT_EQ(spamtest_percent({false, 100, 5, 15}), 0);
+  EXPECT_EQ(spamtest_percent({true, 2.5, 5, 15}), 25);
+  EXPECT_EQ(spamtest_percent({true, 5, 5, 15}), 50);
+  EXPECT_EQ(spamtest_percent({true, 10, 5, 15}), 75);
+  EXPECT_EQ(spamtest_percent({true, 15, 5, 15}), 100);
+  for (double d = -10; d < 30; d += 0.25) {
+    auto v = spamtest_value({true, d, 5, 15});
+    auto pc = spamtest_percent({true, d, 5, 15});
+    EXPECT_TRUE(v >= 1 && v <= 10) << d;
+    EXPECT_TRUE(pc >= 0 && pc <= 100) << d;
+    EXPECT_LE(v, spamtest_value({true, d + 0.25, 5, 15}));
+    EXPECT_LE(pc, spamtest_percent({true, d + 0.25, 5, 15}));
+  }
+}
+
 }  // namespace mailstead::sieve
