@@ -135,8 +135,8 @@ CoreSettings load_core(Source& src);
 
 // The sections of the file that belong to a single process.
 inline const std::vector<std::string>& service_sections() {
-  static const std::vector<std::string> s{"smtpd", "imapd", "sieved", "admin", "outbound", "dnsbl", "greylist",
-                                              "dmarc", "spf", "dkim_verify"};  // from "dnsbl" on: smtpd's
+  static const std::vector<std::string> s{"smtpd", "imapd", "sieved", "admin", "outbound",
+                                              "dmarc", "spf", "dkim_verify", "dnsbl", "greylist"};  // the last five: smtpd's
   return s;
 }
 

@@ -46,11 +46,11 @@ int serve(const service::Context& ctx, const smtp::Settings& settings) {
       return 1;
     }
   }
-  smtp::inbound::Protection protection(settings.inbound, ctx.core);
+  inbound::Protection protection(settings.inbound, ctx.core);  // DNSBL, lists, rates (docs/inbound.md)
   smtp::Shared shared{settings, ctx.core, *rt->store, *rt->tls, rt->cache, *rt->limiter, rt->connections, rt->slow_pool,
                       directory::RoutingSettings{ctx.core.routing.recipient_delimiter, std::move(*srs_keys),
                                                  ctx.core.srs.max_age_days, settings.streams.pattern},
-                      spool, sieve_pool, authenticator.get(), protection};
+                      spool, sieve_pool, protection, authenticator.get()};
 
   auto session = [&shared](smtp::Port port) {
     return [&shared, port](net::tcp::socket s) -> asio::awaitable<void> {
@@ -76,8 +76,8 @@ int serve(const service::Context& ctx, const smtp::Settings& settings) {
   for (auto& l : http::metrics_listeners(settings.metrics_listen, metrics_http)) listeners.push_back(std::move(l));
   return net::serve_until_stopped(*rt, ctx, "smtpd", settings.threads, std::move(listeners), [&] {
     sieve_pool.join();
-    protection.shutdown();
     if (authenticator) authenticator->pool().join();
+    protection.shutdown();
   });
 }
 

@@ -34,7 +34,7 @@ Settings load_settings(config::Source& src) {
   s.streams = streams::load_settings(src);
   for (auto* d : {&s.command_timeout, &s.data_timeout, &s.tls_handshake_timeout})
     if (d->count() == 0) src.fail(sec, "timeouts", "timeouts must be greater than zero");
-  inbound::load(src, s.inbound);
+  inbound::load_protection_settings(src, s.inbound);
   return s;
 }
 

@@ -50,7 +50,7 @@ struct Settings {
   std::uint32_t sieve_threads = 2;  // the pool that runs Sieve at delivery, off the I/O threads
   mailstead::inbound::AuthSettings auth;  // [dmarc], [spf], [dkim_verify]: message authentication on the MX
   streams::Settings streams;        // the [streams] section: the chat gateway (docs/streams.md)
-  inbound::Settings inbound;        // [dnsbl], [greylist], the MX's rate (inbound/settings.hpp)
+  inbound::ProtectionSettings inbound;        // [dnsbl], [greylist], the MX's rate (inbound/settings.hpp)
 
 };
 

@@ -56,7 +56,8 @@ class OpenApiTest(unittest.TestCase):
 
         values = {"address": "ann@example.test", "domain": "spare.test", "alias": "x@example.test",
                   "group": "g@example.test", "sender": "s@example.test", "member": "ann@example.test",
-                  "mailbox": "INBOX", "uid": "1", "name": "s", "stream": "dev", "blob": "0" * 64}
+                  "mailbox": "INBOX", "uid": "1", "name": "s", "stream": "dev", "blob": "0" * 64,
+                  "list": "block", "value": "198.51.100.7"}
         bodies = {
             "/api/v1/login": {"address": ADMIN, "password": PASSWORD},
             "/api/v1/tokens": {"name": "another"},
@@ -79,6 +80,7 @@ class OpenApiTest(unittest.TestCase):
             "/api/v1/domains/{domain}/dkim": {"algorithm": "ed25519", "selector": "ed"},
             "/api/v1/relay": {"host": "127.0.0.1", "port": 2525, "security": "none"},
             "/api/v1/relay/{domain}": {"preset": "smtp", "host": "relay.example.net"},
+            "/api/v1/inbound-rules": {"list": "block", "value": "198.51.100.7", "note": "openapi"},
             # a local address: the local short-cut answers (550 5.1.1), no network needed
             "/api/v1/send-test-email": {"to": "nobody@example.test"},
             "/api/v1/streams": {"name": "Another stream", "description": "more", "email_posting": "members"},

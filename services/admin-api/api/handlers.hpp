@@ -124,6 +124,12 @@ H send_message(Call&);
 H get_attachment(Call&);
 }  // namespace stream_routes
 
+namespace inbound_routes {
+H list_rules(Call&);
+H add_rule(Call&);
+H remove_rule(Call&);
+}  // namespace inbound_routes
+
 // Thunderbird autoconfig and Outlook autodiscover (outside /api/v1).
 asio::awaitable<std::optional<http::Response>> autoconfig(Api& api, http::Request& req);
 

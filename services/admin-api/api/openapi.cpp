@@ -162,6 +162,15 @@ constexpr const char* schemas = R"json({
       "zone": {"type": "string", "description": "a zone-file line, split into 255-byte strings"}}},
   "DkimNew": {"type": "object", "additionalProperties": false,
     "properties": {"selector": {"type": "string"}, "algorithm": {"enum": ["rsa", "ed25519"]}}},
+  "InboundRule": {"type": "object", "additionalProperties": false,
+    "required": ["list", "kind", "value", "user", "note", "created"],
+    "properties": {"list": {"enum": ["block", "allow"]}, "kind": {"enum": ["ip", "domain", "address"]},
+      "value": {"type": "string", "description": "canonical: 198.51.100.0/24, example.org, user@example.org"},
+      "user": {"type": "string", "description": "the user whose own list it is; empty for the global list"},
+      "note": {"type": "string"}, "created": {"type": "string", "format": "date-time"}}},
+  "InboundRuleNew": {"type": "object", "additionalProperties": false, "required": ["list", "value"],
+    "properties": {"list": {"enum": ["block", "allow"]}, "value": {"type": "string"},
+      "user": {"type": "string"}, "note": {"type": "string", "maxLength": 200}}},
   "Relay": {"type": "object", "additionalProperties": false,
     "required": ["domain", "host", "port", "security", "user", "password", "preset", "updated"],
     "properties": {"domain": {"type": "string", "description": "the sender domain; empty for the default relay"},
@@ -269,6 +278,7 @@ json::array query_parameters(std::string_view path) {
     q("text", false, "a case-insensitive substring of the event line (at most 200 characters)");
     q("limit", false, "at most this many events, 1 to 1000 (default 200)");
   }
+  if (path == "/api/v1/inbound-rules/{list}/{value}") q("user", false, "the user whose own list it is (default: the global list)");
   if (path == "/api/v1/resolve") {
     q("address", true, "the recipient");
     q("from", false, "the envelope sender");

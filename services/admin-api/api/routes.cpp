@@ -20,6 +20,7 @@ const std::vector<Route>& routes() {
   using namespace self_routes;
   using namespace outbound_routes;
   using namespace stream_routes;
+  using namespace inbound_routes;
   constexpr auto O = Access::open; constexpr auto U = Access::user; constexpr auto A = Access::admin;
   constexpr auto M = Access::member;
   static const std::vector<Route> table = {
@@ -95,6 +96,9 @@ const std::vector<Route>& routes() {
     {"POST", "/api/v1/domains/{domain}/dkim", A, generate_dkim, "Generate a DKIM key; it signs at once", {"selector", "algorithm"}, "DkimNew", "DkimKey", 201, "dkim"},
     {"POST", "/api/v1/domains/{domain}/dkim/rotate", A, rotate_dkim, "New keys replace the signing ones; the old stay published for [dkim] rotate_grace", {}, "", "DkimKey[]", 200, "dkim"},
 
+    {"GET", "/api/v1/inbound-rules", A, list_rules, "The MX's block and allow lists, global and per user", {}, "", "InboundRule[]", 200, "inbound"},
+    {"POST", "/api/v1/inbound-rules", A, add_rule, "Block or allow an IP, CIDR range, sender domain or address (user: that user's own list)", {"list", "value", "user", "note"}, "InboundRuleNew", "InboundRule", 201, "inbound"},
+    {"DELETE", "/api/v1/inbound-rules/{list}/{value}", A, remove_rule, "Remove a rule (?user= for a user's own list; a CIDR's / as %2F)", {}, "", "", 204, "inbound"},
     {"GET", "/api/v1/relays", A, list_relays, "The default relay and per-sender-domain relays (never a password)", {}, "", "Relay[]", 200, "relay"},
     {"GET", "/api/v1/relay-presets", A, relay_presets, "Well-known relay services: host, port, security", {}, "", "RelayPreset[]", 200, "relay"},
     {"PUT", "/api/v1/relay", A, set_default_relay, "Set the default relay (the password is write-only)", {"host", "port", "preset", "security", "user", "password"}, "RelaySet", "RelaySaved", 200, "relay"},

@@ -13,10 +13,9 @@
 #include "inbound/rules.hpp"
 #include "log/log.hpp"
 
-namespace mailstead::smtp::inbound {
+namespace mailstead::inbound {
 
 namespace asio = boost::asio;
-using mailstead::inbound::parse_cidr;
 
 const char* iprev_status_name(IprevStatus s) {
   switch (s) {
@@ -34,6 +33,15 @@ std::string Iprev::method_clause() const {
   if (!host.empty()) out += " (" + host + ")";
   else if (!why.empty()) out += " (" + why + ")";
   return out;
+}
+
+Clause Iprev::clause() const {
+  Clause c;
+  c.method = "iprev";
+  c.result = iprev_status_name(status);
+  c.comment = host.empty() ? why : host;
+  c.properties.emplace_back("policy.iprev", ip);
+  return c;
 }
 
 const char* helo_status_name(HeloStatus s) {
@@ -113,7 +121,7 @@ bool failed_temporarily(const dns::Answer& a) {
 
 }  // namespace
 
-asio::awaitable<Findings> look_up(dns::Resolver& resolver, const Settings& settings, const std::string& client,
+asio::awaitable<Findings> look_up(dns::Resolver& resolver, const ProtectionSettings& settings, const std::string& client,
                                   const std::string& helo_name, bool dnsbl) {
   std::string ip = client, helo = helo_name;
   Findings f;
@@ -233,4 +241,4 @@ asio::awaitable<Findings> look_up(dns::Resolver& resolver, const Settings& setti
   co_return f;
 }
 
-}  // namespace mailstead::smtp::inbound
+}  // namespace mailstead::inbound

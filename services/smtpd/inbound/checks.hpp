@@ -16,7 +16,7 @@ class Resolver;
 struct Answer;
 }  // namespace mailstead::dns
 
-namespace mailstead::smtp::inbound {
+namespace mailstead::inbound {
 
 struct DnsblHit {
   std::string zone;
@@ -43,7 +43,7 @@ bool is_listing_code(const std::string& a);
 std::string refusal_text(const DnsblHit& hit);
 
 // `ip` and `helo` must outlive the look-up (the caller's named locals).
-boost::asio::awaitable<Findings> look_up(dns::Resolver& resolver, const Settings& settings, const std::string& client,
+boost::asio::awaitable<Findings> look_up(dns::Resolver& resolver, const ProtectionSettings& settings, const std::string& client,
                                          const std::string& helo_name, bool dnsbl);
 
-}  // namespace mailstead::smtp::inbound
+}  // namespace mailstead::inbound

@@ -7,7 +7,9 @@
 
 #include <string>
 
-namespace mailstead::smtp::inbound {
+#include "inbound/auth_results.hpp"
+
+namespace mailstead::inbound {
 
 enum class IprevStatus {
   none,       // not looked up (a submission port, or no RCPT yet)
@@ -25,6 +27,8 @@ struct Iprev {
 
   // RFC 8601 method clause: "iprev=pass policy.iprev=192.0.2.1 (host.example)"; "" for none.
   std::string method_clause() const;
+  // The same as a clause of the Authentication-Results field (auth_results.hpp).
+  Clause clause() const;
 };
 
 enum class HeloStatus {
@@ -45,4 +49,4 @@ struct HeloCheck {
   std::string clause() const;
 };
 
-}  // namespace mailstead::smtp::inbound
+}  // namespace mailstead::inbound

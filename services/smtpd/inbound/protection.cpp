@@ -3,7 +3,7 @@
 
 #include "dns/resolver.hpp"
 
-namespace mailstead::smtp::inbound {
+namespace mailstead::inbound {
 
 bool RateLimiter::admit(const std::string& ip, std::chrono::steady_clock::time_point now) {
   if (per_minute_ == 0) return true;
@@ -29,7 +29,7 @@ bool RateLimiter::admit(const std::string& ip, std::chrono::steady_clock::time_p
   return true;
 }
 
-Protection::Protection(const Settings& s, const config::CoreSettings& core)
+Protection::Protection(const ProtectionSettings& s, const config::CoreSettings& core)
     : settings(s),
       options_{core.dns.nameservers, s.dnsbl.timeout, 1},
       cache_(core.dns.cache_entries ? std::make_shared<dns::Cache>(core.dns.cache_entries) : nullptr),
@@ -62,4 +62,4 @@ void Protection::shutdown() {
   resolvers_.clear();
 }
 
-}  // namespace mailstead::smtp::inbound
+}  // namespace mailstead::inbound

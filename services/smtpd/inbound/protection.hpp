@@ -18,7 +18,7 @@
 #include "inbound/rules.hpp"
 #include "inbound/settings.hpp"
 
-namespace mailstead::smtp::inbound {
+namespace mailstead::inbound {
 
 // New connections per IP per minute: a token bucket per address (capacity = the rate,
 // refilled continuously), in a bounded map (idle full buckets are dropped first).
@@ -47,10 +47,10 @@ struct Refusal {
 
 class Protection {
  public:
-  Protection(const Settings& settings, const config::CoreSettings& core);
+  Protection(const ProtectionSettings& settings, const config::CoreSettings& core);
   ~Protection();
 
-  const Settings& settings;
+  const ProtectionSettings& settings;
   // False when the client made too many connections in the last minute.
   bool admit(const std::string& ip);
   bool trusted(const std::string& ip) const;
@@ -68,4 +68,4 @@ class Protection {
   std::map<boost::asio::io_context*, std::unique_ptr<dns::Resolver>> resolvers_;
 };
 
-}  // namespace mailstead::smtp::inbound
+}  // namespace mailstead::inbound

@@ -5,9 +5,9 @@
 #include "directory/address.hpp"
 #include "inbound/rules.hpp"
 
-namespace mailstead::smtp::inbound {
+namespace mailstead::inbound {
 
-void load(config::Source& src, Settings& s) {
+void load_protection_settings(config::Source& src, ProtectionSettings& s) {
   std::string sec = "dnsbl";
   src.get(sec, "enabled", s.dnsbl.enabled);
   if (src.has(sec, "zones")) {
@@ -64,4 +64,4 @@ void load(config::Source& src, Settings& s) {
     if (!mailstead::inbound::parse_cidr(c)) src.fail(sec, "trusted_clients", "'" + c + "' is not an IP address or CIDR range");
 }
 
-}  // namespace mailstead::smtp::inbound
+}  // namespace mailstead::inbound

@@ -12,14 +12,14 @@ namespace mailstead::config {
 class Source;
 }
 
-namespace mailstead::smtp::inbound {
+namespace mailstead::inbound {
 
 struct DnsblZone {
   std::string zone;
   std::uint32_t weight = 1;
 };
 
-struct Settings {
+struct ProtectionSettings {
   struct Dnsbl {
     bool enabled = true;
     std::vector<DnsblZone> zones{{"zen.spamhaus.org", 1}};
@@ -47,6 +47,6 @@ struct Settings {
 };
 
 // Reads [dnsbl], [greylist] and [smtpd] max_connection_rate_per_ip / iprev_policy.
-void load(config::Source& src, Settings& s);
+void load_protection_settings(config::Source& src, ProtectionSettings& s);
 
-}  // namespace mailstead::smtp::inbound
+}  // namespace mailstead::inbound

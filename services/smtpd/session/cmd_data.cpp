@@ -199,13 +199,11 @@ asio::awaitable<void> Session::finish_message(SpooledMessage& message, const Mes
     if (verdict.disposition == mailstead::inbound::Disposition::reject) co_return refuse(550, "5.7.1", verdict.reply, "dmarc");
     if (verdict.disposition == mailstead::inbound::Disposition::defer) co_return refuse(451, "4.7.0", verdict.reply, "dmarc_temperror");
     txn_.junk = verdict.disposition == mailstead::inbound::Disposition::junk;
-    if (const auto& ip = inbound_.iprev; ip.status != inbound::IprevStatus::none)  // the client checks' result
-      verdict.clauses.insert(verdict.clauses.begin(),
-                             mailstead::inbound::Clause{"iprev", inbound::iprev_status_name(ip.status),
-                                                        ip.host.empty() ? ip.why : ip.host, "", {{"policy.iprev", ip.ip}}});
     const auto& authserv_id = shared_.authenticator->authserv_id();
     // Right below our Received field: the results belong to the hop it records.
-    prefix += mailstead::inbound::render_authentication_results(authserv_id, verdict.clauses);
+    // The client's reverse DNS (inbound/iprev.hpp, found at the first RCPT) is one more method.
+    if (inbound_.iprev.status != inbound::IprevStatus::none) verdict.clauses.push_back(inbound_.iprev.clause());
+    prefix += inbound::render_authentication_results(authserv_id, verdict.clauses);
     auto hend = mime::header_end(*view);
     std::size_t removed = 0;
     auto header = mailstead::inbound::remove_forged_results(view->substr(0, hend), authserv_id, removed);

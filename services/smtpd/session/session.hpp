@@ -57,8 +57,8 @@ struct Shared {
   directory::RoutingSettings routing;
   Spool& spool;  // message bytes on their way in, and the budgets they draw on
   asio::thread_pool& sieve_pool;  // Sieve runs here at delivery (docs/sieve.md)
-  mailstead::inbound::AuthChecker* authenticator = nullptr;  // SPF/DKIM/DMARC on the MX; null: [dmarc] enabled = false
   inbound::Protection& protection;  // DNSBL, lists, rates, greylisting on the MX (docs/inbound.md)
+  inbound::AuthChecker* authenticator = nullptr;  // SPF/DKIM/DMARC on the MX; null: [dmarc] enabled = false
   StreamRateLimiter stream_limiter{settings.streams.rate_limits};  // the chat gateway (docs/streams.md)
 };
 

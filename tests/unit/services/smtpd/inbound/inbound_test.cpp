@@ -8,7 +8,7 @@
 #include "inbound/settings.hpp"
 
 using namespace mailstead;
-using namespace mailstead::smtp::inbound;
+using namespace mailstead::inbound;
 
 TEST(InboundRate, PerIpPerMinute) {
   RateLimiter r(3);
@@ -51,9 +51,9 @@ TEST(InboundIprev, MethodClause) {
 TEST(InboundSettings, DefaultsAndKeys) {
   auto src = config::Source::from_string("");
   struct {
-    Settings inbound;
+    ProtectionSettings inbound;
   } s;
-  load(src, s.inbound);
+  load_protection_settings(src, s.inbound);
   EXPECT_TRUE(s.inbound.dnsbl.enabled);
   ASSERT_EQ(s.inbound.dnsbl.zones.size(), 1u);
   EXPECT_EQ(s.inbound.dnsbl.zones[0].zone, "zen.spamhaus.org");
@@ -62,7 +62,7 @@ TEST(InboundSettings, DefaultsAndKeys) {
   auto src2 = config::Source::from_string(
       "[dnsbl]\nzones = [\"a.example:2\", \"B.example\"]\nthreshold = 3\ntimeout = \"500ms\"\n"
       "[greylist]\nenabled = true\ndelay = \"2s\"\n[smtpd]\nmax_connection_rate_per_ip = 5\niprev_policy = \"reject\"\n");
-  load(src2, s.inbound);
+  load_protection_settings(src2, s.inbound);
   ASSERT_EQ(s.inbound.dnsbl.zones.size(), 2u);
   EXPECT_EQ(s.inbound.dnsbl.zones[0].weight, 2u);
   EXPECT_EQ(s.inbound.dnsbl.zones[1].zone, "b.example");
@@ -75,7 +75,7 @@ TEST(InboundSettings, DefaultsAndKeys) {
                           "[greylist]\ndelay = \"2d\"\n", "[smtpd]\niprev_policy = \"maybe\"\n",
                           "[smtpd]\ntrusted_clients = [\"nope\"]\n", "[dnsbl]\nzones = [\"bad zone\"]\n"}) {
     auto b = config::Source::from_string(bad);
-    Settings t;
-    EXPECT_THROW(load(b, t), config::ConfigError) << bad;
+    ProtectionSettings t;
+    EXPECT_THROW(load_protection_settings(b, t), config::ConfigError) << bad;
   }
 }
