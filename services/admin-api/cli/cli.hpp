@@ -2,6 +2,8 @@
 #pragma once
 
 #include <map>
+#include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -11,6 +13,10 @@
 #include "../../imapd/settings.hpp"
 #include "../../sieved/settings.hpp"
 #include "../../deliverd/settings.hpp"
+
+namespace mailstead::store {
+class Store;
+}
 
 namespace mailstead::cli {
 
@@ -32,6 +38,14 @@ struct AllSettings {
 
 // Loads and validates the whole configuration (every section). Throws ConfigError.
 AllSettings load_all_settings(const std::string& path);
+
+// What every command that works on the data does first (cli/main.cpp). check_options refuses
+// an option the usage line does not name (a typo is an error, not ignored): 2 after saying so,
+// else 0. load_for_command loads the settings and starts the CLI's log; open_store_for opens
+// the store. Each says why on stderr and sets rc (78 configuration, 1 store) when it fails.
+int check_options(const Args& args, const char* usage);
+std::optional<AllSettings> load_for_command(const Args& args, int& rc);
+std::unique_ptr<store::Store> open_store_for(const config::CoreSettings& core, int& rc);
 
 int run_up(const Args& args);
 // `mailstead init`: the first start of a deployment without `up` (containers): data

@@ -39,21 +39,12 @@ int run_dmarc(const Args& args) {
     action = inbound::parse_override(args.words[3]);
     if (!action) return usage_error(("unknown action '" + args.words[3] + "'").c_str());
   }
-  AllSettings settings;
-  try {
-    settings = load_all_settings(args.config_path);
-  } catch (const config::ConfigError& e) {
-    std::fprintf(stderr, "mailstead: %s\n", e.what());
-    return 78;
-  }
-  log::init("mailstead", "warn");
-  std::error_code ec;
-  std::string why;
-  auto store = store::open(service::store_options(settings.core), ec, why);
-  if (!store) {
-    std::fprintf(stderr, "mailstead: %s\n", why.c_str());
-    return 1;
-  }
+  int rc = 0;
+  auto loaded = load_for_command(args, rc);
+  if (!loaded) return rc;
+  const AllSettings& settings = *loaded;
+  auto store = open_store_for(settings.core, rc);
+  if (!store) return rc;
   if (verb == "override" || verb == "clear") {
     auto r = verb == "override" ? inbound::set_override(*store, args.words[2], *action)
                                 : inbound::clear_override(*store, args.words[2]);

@@ -123,21 +123,12 @@ int run_import(const Args& args) {
     std::fprintf(stderr, "mailstead: import: %s; nothing was imported\n", b.text.c_str());
     return 1;
   }
-  config::CoreSettings core;
-  try {
-    core = load_all_settings(args.config_path).core;
-  } catch (const config::ConfigError& e) {
-    std::fprintf(stderr, "mailstead: %s\n", e.what());
-    return 78;
-  }
-  log::init("mailstead", "warn");
-  std::error_code ec;
-  std::string why;
-  auto store = store::open(service::store_options(core), ec, why);
-  if (!store) {
-    std::fprintf(stderr, "mailstead: %s\n", why.c_str());
-    return 1;
-  }
+  int rc = 0;
+  auto loaded = load_for_command(args, rc);
+  if (!loaded) return rc;
+  const config::CoreSettings& core = loaded->core;
+  auto store = open_store_for(core, rc);
+  if (!store) return rc;
   admin::Ops ops(*store, core);
   auto r = ops.import(data);
   store->close();

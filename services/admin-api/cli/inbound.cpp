@@ -184,27 +184,13 @@ int run_inbound(const Args& args) {
       if (args.words[0] == c.noun) std::fprintf(stderr, "  mailstead %s\n", c.usage);
     return 2;
   }
-  for (const auto& [name, _] : args.opts) {
-    if (std::string(cmd->usage).find("--" + name) == std::string::npos) {
-      std::fprintf(stderr, "mailstead: unknown option --%s for '%s'\n", name.c_str(), cmd->usage);
-      return 2;
-    }
-  }
-  AllSettings settings;
-  try {
-    settings = load_all_settings(args.config_path);
-  } catch (const config::ConfigError& e) {
-    std::fprintf(stderr, "mailstead: %s\n", e.what());
-    return 78;
-  }
-  log::init("mailstead", "warn");
-  std::error_code ec;
-  std::string why;
-  auto store = store::open(service::store_options(settings.core), ec, why);
-  if (!store) {
-    std::fprintf(stderr, "mailstead: %s\n", why.c_str());
-    return 1;
-  }
+  if (int rc = check_options(args, cmd->usage)) return rc;
+  int rc = 0;
+  auto loaded = load_for_command(args, rc);
+  if (!loaded) return rc;
+  const AllSettings& settings = *loaded;
+  auto store = open_store_for(settings.core, rc);
+  if (!store) return rc;
   admin::Ops ops(*store, settings.core);
   Ctx ctx{args, settings, ops};
   try {

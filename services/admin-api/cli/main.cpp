@@ -23,6 +23,39 @@ namespace mailstead::cli {
 
 namespace json = boost::json;
 
+int check_options(const Args& args, const char* usage) {
+  for (const auto& [name, _] : args.opts) {
+    if (std::string(usage).find("--" + name) == std::string::npos) {
+      std::fprintf(stderr, "mailstead: unknown option --%s for '%s'\n", name.c_str(), usage);
+      return 2;
+    }
+  }
+  return 0;
+}
+
+std::optional<AllSettings> load_for_command(const Args& args, int& rc) {
+  try {
+    auto s = load_all_settings(args.config_path);
+    log::init("mailstead", "warn");
+    return s;
+  } catch (const config::ConfigError& e) {
+    std::fprintf(stderr, "mailstead: %s\n", e.what());
+    rc = 78;  // EX_CONFIG
+    return std::nullopt;
+  }
+}
+
+std::unique_ptr<store::Store> open_store_for(const config::CoreSettings& core, int& rc) {
+  std::error_code ec;
+  std::string why;
+  auto store = store::open(service::store_options(core), ec, why);
+  if (!store) {
+    std::fprintf(stderr, "mailstead: %s\n", why.c_str());
+    rc = 1;
+  }
+  return store;
+}
+
 AllSettings load_all_settings(const std::string& path) {
   auto src = config::Source::load(path);
   AllSettings all;
@@ -825,29 +858,14 @@ int main(int argc, char** argv) {
     }
     return 2;
   }
-  // Reject options the command does not know, rather than ignoring a typo.
-  for (const auto& [name, _] : args.opts) {
-    if (std::string(cmd->usage).find("--" + name) == std::string::npos) {
-      std::fprintf(stderr, "mailstead: unknown option --%s for '%s'\n", name.c_str(), cmd->usage);
-      return 2;
-    }
-  }
+  if (int rc = check_options(args, cmd->usage)) return rc;
 
-  config::CoreSettings core;
-  try {
-    core = load_all_settings(args.config_path).core;
-  } catch (const config::ConfigError& e) {
-    std::fprintf(stderr, "mailstead: %s\n", e.what());
-    return 78;
-  }
-  log::init("mailstead", "warn");
-  std::error_code ec;
-  std::string why;
-  auto store = store::open(service::store_options(core), ec, why);
-  if (!store) {
-    std::fprintf(stderr, "mailstead: %s\n", why.c_str());
-    return 1;
-  }
+  int rc = 0;
+  auto loaded = load_for_command(args, rc);
+  if (!loaded) return rc;
+  const config::CoreSettings& core = loaded->core;
+  auto store = open_store_for(core, rc);
+  if (!store) return rc;
   admin::Ops ops(*store, core);
   Env env{args, ops};
   try {

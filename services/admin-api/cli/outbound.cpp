@@ -426,20 +426,11 @@ int run_outbound(const Args& args) {
       if (args.words[0] == c.noun) std::fprintf(stderr, "  mailstead %s\n", c.usage);
     return 2;
   }
-  for (const auto& [name, _] : args.opts) {
-    if (std::string(cmd->usage).find("--" + name) == std::string::npos) {
-      std::fprintf(stderr, "mailstead: unknown option --%s for '%s'\n", name.c_str(), cmd->usage);
-      return 2;
-    }
-  }
-  AllSettings settings;
-  try {
-    settings = load_all_settings(args.config_path);
-  } catch (const config::ConfigError& e) {
-    std::fprintf(stderr, "mailstead: %s\n", e.what());
-    return 78;
-  }
-  log::init("mailstead", "warn");
+  if (int rc = check_options(args, cmd->usage)) return rc;
+  int rc = 0;
+  auto loaded = load_for_command(args, rc);
+  if (!loaded) return rc;
+  const AllSettings& settings = *loaded;
   try {
     return cmd->handler(args, settings);
   } catch (const Usage& u) {
