@@ -188,9 +188,12 @@ class JunkTest(Base):
         junk = self.fetch_all("ann@example.test", "Spam")
         self.assertEqual(len(junk), 1)
         self.assertEqual(self.header(junk[0], "X-Spam-Flag"), ["YES"])
-        self.assertTrue(self.header(junk[0], "X-Spam-Status")[0].startswith("Yes, score=1"), junk[0][:600])
+        # GTUBE scores 1000; spamd's local rules can move it a point either way (ALL_TRUSTED -1.0).
+        status = self.header(junk[0], "X-Spam-Status")[0]
+        self.assertTrue(status.startswith("Yes, score="), junk[0][:600])
+        self.assertGreaterEqual(float(status.split("score=")[1].split()[0]), 900.0, status)
         self.assertIn("GTUBE", self.header(junk[0], "X-Spam-Status")[0])
-        self.assertGreaterEqual(float(self.header(junk[0], "X-Spam-Score")[0]), 1000)
+        self.assertGreaterEqual(float(self.header(junk[0], "X-Spam-Score")[0]), 900)
 
     def test_2_normal_message_to_inbox(self):
         self.send("ben@example.test", message("meeting minutes", NORMAL_BODY))
