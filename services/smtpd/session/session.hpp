@@ -96,6 +96,7 @@ class Session {
   friend struct Handlers;
   // I/O
   asio::awaitable<bool> read_more(std::chrono::milliseconds timeout);
+  asio::awaitable<void> receive(boost::system::error_code& ec);  // one read into in_
   asio::awaitable<std::optional<std::string>> read_line();
   asio::awaitable<bool> flush();
   void send(std::string s) { out_ += s; }
