@@ -3,6 +3,8 @@
 // through the outbound queue like any server-made mail (docs/delivery.md).
 #include "streams/notifications.hpp"
 
+#include <algorithm>
+
 #include "directory/directory.hpp"
 #include "store/mailstore.hpp"
 #include "store/records.hpp"

@@ -41,6 +41,7 @@ class StreamNotifications(unittest.TestCase):
             ("txt-record", "_dmarc.example.test,v=DMARC1; p=none"),
             ("txt-record", f"sel._domainkey.example.test,v=DKIM1; k=rsa; p={cls.pub}"),
             ("txt-record", "outside.test,v=spf1 ip4:127.0.0.0/8 -all"),
+            ("txt-record", "_dmarc.outside.test,v=DMARC1; p=none"),
             ("txt-record", "client.good.test,v=spf1 ip4:127.0.0.0/8 -all"),
         ]
         cls.dns = Dnsmasq(["good.test", "example.test", "outside.test"], records)
@@ -80,13 +81,13 @@ class StreamNotifications(unittest.TestCase):
 
     # ---- helpers ----
 
-    def notifications(self, user, topic):
+    def notifications(self, user, topic, stream_name="Dev Team"):
         """The notification emails about `topic` in the user's INBOX, parsed."""
         out = []
         for m in self.smtp.messages(user):
             raw = self.smtp.message(user, m["uid"])
             msg = email.message_from_bytes(raw, policy=email.policy.default)
-            if msg["Auto-Submitted"] == "auto-generated" and msg["Subject"] == f"[Dev Team] {topic}":
+            if msg["Auto-Submitted"] == "auto-generated" and msg["Subject"] == f"[{stream_name}] {topic}":
                 out.append(msg)
         return out
 
@@ -236,8 +237,9 @@ class StreamNotifications(unittest.TestCase):
         cli("stream", "watch", "dev", "ann@example.test", "--for", "120")
         state = self.smtp.instance.cli_json("stream", "notify", "dev", "ann@example.test")
         self.assertGreater(state["watching_until"], time.time())
-        r = self.api.client(token=self.token).post("/api/v1/messages", {"type": "stream", "to": "dev",
-                                                                         "topic": "Watched", "content": "one"})
+        admin = self.api.client(token=self.token)
+        self.addCleanup(admin.close)
+        r = admin.post("/api/v1/messages", {"type": "stream", "to": "dev", "topic": "Watched", "content": "one"})
         self.assertEqual(r.status, 201, r.body)
         self.wait_notification("dave@good.test", "Watched")
         # Dave's arrived; Ann's would have been queued in the same transaction.
@@ -256,6 +258,7 @@ class StreamNotifications(unittest.TestCase):
         cli("stream", "notify", "dev", "ann@example.test", "all")
         # The member's own settings over the API (a signed-in member).
         ann = self.api.client()
+        self.addCleanup(ann.close)
         self.assertEqual(ann.login("ann@example.test", PW["ann@example.test"]).status, 200)
         r = ann.post("/api/v1/streams/dev/watch", {"seconds": 60})
         self.assertEqual(r.status, 200, r.body)
@@ -282,10 +285,7 @@ class StreamNotifications(unittest.TestCase):
         self.assertEqual(code, 250, text)
 
         def ops_notes(user):
-            return [m for m in self.notifications(user, "Disk full")] or [
-                email.message_from_bytes(self.smtp.message(user, m["uid"]), policy=email.policy.default)
-                for m in self.smtp.messages(user)
-                if b"[Ops] Disk full" in self.smtp.message(user, m["uid"])]
+            return self.notifications(user, "Disk full", "Ops")
 
         wait_for(lambda: ops_notes("ann@example.test") and ops_notes("dave@good.test"), timeout=30,
                  what="both members notified of the email post")
@@ -338,6 +338,7 @@ class StreamNotifications(unittest.TestCase):
         self.assertEqual(self.topic_messages("Submitted", "auth")[-1]["sender_email"], "carl@example.test")
         # The API field, and a bad value.
         admin = self.api.client(token=self.token)
+        self.addCleanup(admin.close)
         r = admin.patch("/api/v1/streams/auth", {"unauthenticated": "bot"})
         self.assertEqual(r.status, 200, r.body)
         self.assertEqual(r.json["unauthenticated"], "bot")
