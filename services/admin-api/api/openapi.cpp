@@ -281,6 +281,8 @@ json::array query_parameters(std::string_view path) {
     q("after", false, "only messages with a greater id (422 unless a number)");
     q("limit", false, "at most this many messages, 1 to 5000 (default 1000; 422 otherwise)");
   }
+  if (path == "/api/v1/streams/{stream}/notifications")
+    q("member", false, "another member's, for an administrator (default: the caller's own; 422 when not a member)");
   if (path == "/api/v1/logs") {
     q("service", false, "smtpd, imapd, sieved, deliverd or admin-api (422 otherwise)");
     q("level", false, "the least level: trace, debug, info, warn or error (422 otherwise)");
