@@ -275,6 +275,12 @@ class StreamNotifications(unittest.TestCase):
         p = cli("stream", "notify", "dev", "carl@example.test", "none", check=False)
         self.assertEqual(p.returncode, 1)
         self.assertIn("not a member", p.stderr)
+        p = cli("stream", "watch", "dev", "ann@example.test", "--for", "86401", check=False)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("86400", p.stderr)
+        r = ann.post("/api/v1/streams/dev/watch", {"seconds": 86401})
+        self.assertEqual(r.status, 422, r.body)
+        self.assertEqual(self.smtp.instance.cli_json("stream", "notify", "dev", "ann@example.test")["watching_until"], 0)
 
     def test_email_post_notifies_and_member_leaving_rotates_tokens(self):
         cli = self.smtp.cli
