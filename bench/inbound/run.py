@@ -62,7 +62,9 @@ def signed_message(work, priv, size):
     msg = (f"From: Alice <{SENDER}>\r\nTo: <bench@example.test>\r\nSubject: figures\r\n"
            "Date: Tue, 01 Dec 2026 10:00:00 +0000\r\nMessage-ID: <bench.1@sender.test>\r\n"
            "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=us-ascii\r\n\r\n" + body).encode()
-    p = subprocess.run([sys.executable, "-c", SIGN, priv], input=msg, capture_output=True)
+    python = next((exe for exe in (sys.executable, "/usr/bin/python3")
+                   if subprocess.run([exe, "-c", "import dkim"], capture_output=True).returncode == 0), sys.executable)
+    p = subprocess.run([python, "-c", SIGN, priv], input=msg, capture_output=True)
     if p.returncode != 0:
         raise SystemExit("signing failed (python3-dkim installed?): " + p.stderr.decode())
     path = os.path.join(work, "signed.eml")
