@@ -82,6 +82,7 @@ struct Transaction {
   // Spam scanning sets it at junk_threshold; any other check may set it too.
   bool junk = false;
   sieve::SpamScore spam;  // what spamtest sees (not tested unless scanned)
+  bool dmarc_failed = false;  // dmarc=fail, whatever the policy did: no auto-reply (docs/sieve.md)
   // The client or sender is on an allowlist (the administrator's, or every accepted
   // recipient's own): DNSBL and greylisting were skipped; later checks (spam) may skip too.
   bool allowlisted = false;
