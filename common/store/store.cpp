@@ -45,6 +45,7 @@ const char* table_name(Table t) {
     case Table::inbound_rules: return "inbound_rules";
     case Table::greylist: return "greylist";
     case Table::alias_by_user: return "alias_by_user";
+    case Table::stream_poll: return "stream_poll";
     case Table::count_: break;
   }
   return "?";

@@ -13,8 +13,7 @@
 #include <vector>
 
 #include "directory/routing.hpp"
-#include "streams/convert.hpp"
-#include "streams/messages.hpp"
+#include "streams/gateway.hpp"
 #include "streams/settings.hpp"
 #include "util/error.hpp"
 
@@ -40,25 +39,10 @@ class StreamRateLimiter {
   std::unordered_map<std::string, std::deque<Clock::time_point>> hits_;
 };
 
-// One message for one stream, converted and ready to write.
-struct StreamPost {
-  std::string slug;
-  streams::StreamMessage message;
-  std::vector<streams::Attachment> files;
-  std::vector<std::string> keys;  // blob keys of the files
-};
-
-struct PostAuthor {
-  std::optional<std::uint64_t> user;  // authenticated local sender
-  std::string envelope_from;          // MAIL FROM
-};
-
-// One post per stream among `deliveries` (the first address's options win when a stream
-// is named twice). Reads the user's display name in its own short transaction.
-std::vector<StreamPost> prepare_stream_posts(store::ReadTxn& txn, const std::vector<const directory::Delivery*>& deliveries,
-                                             std::string_view message, const streams::Settings& settings,
-                                             const PostAuthor& author, std::int64_t now);
-// Writes the posts inside the delivery's batch.
-std::error_code write_stream_posts(store::WriteTxn& txn, const std::vector<StreamPost>& posts);
+// The posting step is shared with deliverd's IMAP poller (common/streams/gateway.hpp).
+using streams::PostAuthor;
+using streams::prepare_stream_posts;
+using streams::StreamPost;
+using streams::write_stream_posts;
 
 }  // namespace mailstead::smtp
