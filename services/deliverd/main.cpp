@@ -1,7 +1,8 @@
 // mailstead-deliverd: the delivery service. Sends the outbound queue (MX or file transport),
 // delivers what the server produces for local addresses through local delivery, retries,
-// bounces; and teaches spamd from moves into and out of Junk (spam_learner.hpp). Several
-// instances may run against one store: leases keep them apart.
+// bounces; teaches spamd from moves into and out of Junk (spam_learner.hpp); and, in the chat
+// gateway's polling mode, reads its IMAP mailbox (poll/stream_poller.hpp). Several instances
+// may run against one store: leases keep them apart.
 #include <pthread.h>
 
 #include <boost/asio/co_spawn.hpp>
