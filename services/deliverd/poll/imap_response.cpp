@@ -91,17 +91,11 @@ FrameResult frame_response(std::string_view buffered, const Limits& limits, Fram
   return {FrameStatus::complete, pos, {}};
 }
 
-std::optional<std::vector<Token>> tokenize(const Frame& f, std::size_t from) {
+std::optional<std::vector<Token>> tokenize(const Frame& f) {
   std::vector<Token> out;
   std::string_view s = f.text;
   std::size_t literal = 0;
-  // Literals before `from` are not this call's.
-  for (std::size_t i = 0; i < from && i < s.size(); ++i)
-    if (s[i] == '{') {
-      auto close = s.find('}', i);
-      if (close != std::string_view::npos && close < from) ++literal;
-    }
-  std::size_t i = from;
+  std::size_t i = 0;
   while (i < s.size()) {
     char c = s[i];
     if (c == ' ') {

@@ -38,9 +38,9 @@ struct Token {
   enum Kind { atom, string, open, close } kind = atom;
   std::string text;  // atom or string contents (NIL is the atom "NIL")
 };
-// Tokens of `f.text` from `from` on. nullopt when malformed (an unterminated quoted string,
-// a literal marker without its literal).
-std::optional<std::vector<Token>> tokenize(const Frame& f, std::size_t from = 0);
+// Tokens of `f.text`, each literal marker standing for its literal. nullopt when malformed
+// (an unterminated quoted string, a literal marker without its literal).
+std::optional<std::vector<Token>> tokenize(const Frame& f);
 
 // "tag OK [CODE args] text", "* NO …", "* BYE …", "* PREAUTH …".
 struct Status {
