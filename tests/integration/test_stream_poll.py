@@ -10,6 +10,7 @@ import signal
 import subprocess
 import time
 import unittest
+import urllib.request
 
 from dovecot import Dovecot
 from helpers import Instance, binary, loopback_dns, make_cert, free_ports, wait_for
@@ -133,6 +134,10 @@ class StreamPolling(unittest.TestCase):
         self.assertIn("event=stream.poll.refused", log)
         self.assertIn("5.1.1", log)
         self.assertNotIn(self.dovecot.password, log)
+
+        metrics = urllib.request.urlopen(f"http://127.0.0.1:{p.metrics}/metrics", timeout=10).read().decode()
+        self.assertRegex(metrics, r'mailstead_stream_poll_messages_total\{outcome="posted"\} 3\b')
+        self.assertRegex(metrics, r'mailstead_stream_poll_messages_total\{outcome="refused"\} 2\b')
         # Nothing is posted twice on later rounds or after a restart.
         p.procs[0][0].terminate()
         p.procs[0][0].wait(timeout=20)
