@@ -8,7 +8,6 @@ import shutil
 import signal
 import subprocess
 import tempfile
-import time
 
 from helpers import client_tls, free_ports, missing, wait_port
 
@@ -76,8 +75,14 @@ service anvil {{
   chroot =
 }}
 """)
-        subprocess.run([self.binary, "-c", self.config], check=True, capture_output=True, timeout=30)
-        wait_port(self.port)
+        # In the foreground (-F), so the test owns the master's PID and stops it by that.
+        self.proc = subprocess.Popen([self.binary, "-F", "-c", self.config],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            wait_port(self.port)
+        except AssertionError:
+            self.stop()
+            raise
 
     def connect(self):
         m = imaplib.IMAP4_SSL("127.0.0.1", self.port, ssl_context=client_tls(self.cert), timeout=30)
@@ -112,17 +117,11 @@ service anvil {{
             m.logout()
 
     def stop(self):
-        pid_file = os.path.join(self.dir, "run", "master.pid")
-        try:
-            with open(pid_file) as f:
-                pid = int(f.read().strip())
-            os.kill(pid, signal.SIGTERM)
-            for _ in range(100):
-                try:
-                    os.kill(pid, 0)
-                except ProcessLookupError:
-                    break
-                time.sleep(0.05)
-        except (OSError, ValueError):
-            pass
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=20)
         shutil.rmtree(self.dir, ignore_errors=True)
