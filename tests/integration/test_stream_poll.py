@@ -3,7 +3,8 @@ IMAP server, Debian's Dovecot: mailstead-deliverd reads the mailbox over IMAPS, 
 message to the stream its `+` address names by the SMTP path's rules, then deletes (or
 flags) it; refused messages are flagged and left; each message is posted once, also when
 the poller is SIGKILLed mid-batch and restarted; IDLE wakes it within seconds; a wrong
-password is logged and retried; the server's certificate is checked."""
+password is logged and retried; the server's certificate is checked; a message over the size
+limit is flagged and left; a hostile server (a huge literal, silence) costs a reconnect only."""
 import os
 import re
 import signal
@@ -204,6 +205,109 @@ class StreamPolling(unittest.TestCase):
         wait_for(lambda: "event=stream.poll.disconnected" in p.log(), timeout=30, what="a refused handshake")
         self.assertRegex(p.log(), r"certificate verify failed|self.signed")
         self.assertNotIn("event=stream.poll.connected", p.log())
+
+    def test_too_big_is_flagged_and_left(self):
+        p = self.poller(extra='poll_max_message_size = "1K"\n')
+        self.dovecot.append(message(p.address, "big", "x" * 5000), message(p.address, "small"))
+        p.start()
+        wait_for(lambda: len(p.messages()) == 1, timeout=30, what="the small one posted")
+        wait_for(lambda: len(self.dovecot.mailbox()) == 1, timeout=15, what="the small one expunged")
+        self.assertEqual(p.messages()[0]["topic"], "small")
+        self.assertEqual(list(self.dovecot.mailbox().values())[0], {"\\Seen", "\\Flagged"})
+        self.assertIn("poll_max_message_size", p.log())
+
+
+class HostileServer:
+    """An IMAPS server on loopback that answers the poller's first commands correctly and then
+    misbehaves: `mode` "huge-literal" announces a literal of a terabyte, "silent" stops answering."""
+
+    def __init__(self, cert, key, mode):
+        import socket
+        import ssl
+        import threading
+        self.mode, self.connections = mode, 0
+        self.ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        self.ctx.load_cert_chain(cert, key)
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(8)
+        self.port = self.sock.getsockname()[1]
+        self.stopping = False
+        threading.Thread(target=self.serve, daemon=True).start()
+
+    def serve(self):
+        import threading
+        while not self.stopping:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.connections += 1
+            threading.Thread(target=self.session, args=(conn,), daemon=True).start()
+
+    def session(self, raw):
+        conn = raw
+        try:
+            conn = self.ctx.wrap_socket(raw, server_side=True)
+            f = conn.makefile("rb")
+            conn.sendall(b"* OK [CAPABILITY IMAP4rev1] hostile\r\n")
+            for line in f:
+                tag, cmd = line.split(b" ", 1)[0], line.split(b" ", 1)[1].upper()
+                if cmd.startswith(b"LOGIN") or cmd.startswith(b"CAPABILITY"):
+                    conn.sendall(b"* CAPABILITY IMAP4rev1\r\n" + tag + b" OK done\r\n")
+                elif cmd.startswith(b"SELECT"):
+                    conn.sendall(b"* 1 EXISTS\r\n* OK [UIDVALIDITY 7] ok\r\n" + tag + b" OK selected\r\n")
+                elif cmd.startswith(b"UID SEARCH"):
+                    if self.mode == "silent":
+                        continue  # never answers
+                    conn.sendall(b"* SEARCH 1\r\n" + tag + b" OK done\r\n")
+                elif cmd.startswith(b"UID FETCH") and b"BODY" not in cmd:
+                    conn.sendall(b"* 1 FETCH (UID 1 RFC822.SIZE 100)\r\n" + tag + b" OK done\r\n")
+                elif cmd.startswith(b"UID FETCH"):
+                    conn.sendall(b"* 1 FETCH (UID 1 BODY[] {1099511627776}\r\n" + b"A" * 4096)
+                else:
+                    conn.sendall(tag + b" BAD what\r\n")
+            f.close()
+        except Exception:
+            pass
+        finally:
+            conn.close()
+
+    def stop(self):
+        self.stopping = True
+        self.sock.close()
+
+
+class HostileServers(unittest.TestCase):
+    """A server that announces a huge literal or stops answering costs a reconnect, never the
+    process, and nothing is posted."""
+
+    def run_against(self, mode, expect):
+        certdir = Instance()
+        cert = make_cert(certdir.data_dir, "localhost")
+        server = HostileServer(cert, os.path.join(os.path.dirname(cert), "key.pem"), mode)
+
+        class Fake:
+            pass
+        fake = Fake()
+        fake.cert, fake.port, fake.user, fake.password = cert, server.port, "gw", "pw"
+        p = Poller(fake, extra='poll_timeout = "1s"\n')
+        try:
+            proc = p.start()
+            wait_for(lambda: server.connections >= 2, timeout=30, what="a reconnect")
+            self.assertIsNone(proc.poll(), "deliverd exited")
+            self.assertRegex(p.log(), expect)
+            self.assertEqual(p.messages(), [])
+        finally:
+            p.stop()
+            server.stop()
+            certdir.cleanup()
+
+    def test_huge_literal(self):
+        self.run_against("huge-literal", r"event=stream.poll.disconnected .*literal of 1099511627776 bytes")
+
+    def test_silent_server(self):
+        self.run_against("silent", r"event=stream.poll.disconnected .*did not answer within 1s")
 
 
 if __name__ == "__main__":
