@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "../../test_support.hpp"
+#include "config/source.hpp"
 #include "directory/directory.hpp"
 #include "store/store.hpp"
 #include "streams/messages.hpp"
@@ -124,6 +125,52 @@ TEST(StreamPolled, RefusedBySmtpRules) {
   ASSERT_TRUE(rec);
   EXPECT_EQ(rec->outcome, PollOutcome::refused);
   EXPECT_NE(rec->reason.find("5.1.1"), std::string::npos);
+}
+
+// Every poll_* key: its default, its value, and the values refused at start-up.
+TEST(StreamPolled, Settings) {
+  auto load = [](const std::string& body) {
+    auto src = config::Source::from_string("[streams]\ngateway_pattern = \"gw+%s@example.com\"\n" + body);
+    return load_settings(src);
+  };
+  auto d = load("");
+  EXPECT_TRUE(d.poll.host.empty());
+  EXPECT_EQ(d.poll.port, 993u);
+  EXPECT_EQ(d.poll.mailbox, "INBOX");
+  EXPECT_EQ(d.poll.interval, std::chrono::minutes(1));
+  EXPECT_TRUE(d.poll.after_delete);
+  EXPECT_TRUE(d.poll.verify);
+  EXPECT_EQ(d.poll.max_message_size, 25u << 20);
+  EXPECT_EQ(d.poll.max_line, 1u << 20);
+  EXPECT_EQ(d.poll.timeout, std::chrono::seconds(60));
+  EXPECT_EQ(d.poll.idle_restart, std::chrono::minutes(25));
+  EXPECT_EQ(d.poll.backoff_max, std::chrono::minutes(5));
+  EXPECT_EQ(d.poll.batch, 100u);
+  auto s = load(
+      "poll_host = \"imap.example.com\"\npoll_port = 1993\npoll_user = \"gw\"\npoll_mailbox = \"Gateway\"\n"
+      "poll_interval = \"30s\"\npoll_after = \"flag\"\npoll_ca_file = \"/ca.pem\"\npoll_tls_verify = false\n"
+      "poll_max_message_size = \"1M\"\npoll_max_line = \"64K\"\npoll_timeout = \"5s\"\n"
+      "poll_idle_restart = \"10m\"\npoll_backoff_max = \"30s\"\npoll_batch = 7\n");
+  EXPECT_EQ(s.poll.host, "imap.example.com");
+  EXPECT_EQ(s.poll.port, 1993u);
+  EXPECT_EQ(s.poll.mailbox, "Gateway");
+  EXPECT_EQ(s.poll.interval, std::chrono::seconds(30));
+  EXPECT_FALSE(s.poll.after_delete);
+  EXPECT_EQ(s.poll.ca_file, "/ca.pem");
+  EXPECT_FALSE(s.poll.verify);
+  EXPECT_EQ(s.poll.max_message_size, 1u << 20);
+  EXPECT_EQ(s.poll.max_line, 64u << 10);
+  EXPECT_EQ(s.poll.timeout, std::chrono::seconds(5));
+  EXPECT_EQ(s.poll.idle_restart, std::chrono::minutes(10));
+  EXPECT_EQ(s.poll.backoff_max, std::chrono::seconds(30));
+  EXPECT_EQ(s.poll.batch, 7u);
+  for (const char* bad : {"poll_after = \"keep\"", "poll_idle_restart = \"29m\"", "poll_interval = \"100ms\"",
+                          "poll_host = \"h\"",  // no poll_user
+                          "poll_port = 0", "poll_batch = 0", "poll_max_message_size = 10",
+                          "poll_user = \"a\\nb\""})
+    EXPECT_THROW(load(bad), config::ConfigError) << bad;
+  auto src = config::Source::from_string("[streams]\npoll_host = \"h\"\npoll_user = \"u\"\n");
+  EXPECT_THROW(load_settings(src), config::ConfigError);  // polling needs gateway_pattern
 }
 
 }  // namespace
