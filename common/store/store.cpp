@@ -46,6 +46,10 @@ const char* table_name(Table t) {
     case Table::greylist: return "greylist";
     case Table::alias_by_user: return "alias_by_user";
     case Table::stream_poll: return "stream_poll";
+    case Table::stream_watch: return "stream_watch";
+    case Table::stream_notify: return "stream_notify";
+    case Table::stream_replies: return "stream_replies";
+    case Table::stream_reply_by_member: return "stream_reply_by_member";
     case Table::count_: break;
   }
   return "?";

@@ -144,7 +144,19 @@ PolledMessage prepare_polled(store::ReadTxn& txn, const directory::RoutingSettin
     auto& d = std::get<directory::Delivery>(route);
     if (d.kind != directory::RouteKind::stream) continue;
     std::vector<const directory::Delivery*> deliveries{&d};
-    m.posts = prepare_stream_posts(txn, deliveries, message, settings, PostAuthor{std::nullopt, envelope_from}, now);
+    // No session and no DMARC verdict of ours: nothing proves the sender (docs/streams.md).
+    PostAuthor author;
+    author.envelope_from = envelope_from;
+    author.delimiter = routing.delimiter;
+    auto prepared = prepare_stream_posts(txn, deliveries, message, settings, author, now);
+    if (prepared.refused) {
+      if (!m.refused) {
+        m.refused = prepared.refused;
+        m.address = address;
+      }
+      continue;
+    }
+    m.posts = std::move(prepared.posts);
     m.address = address;
     m.refused.reset();
     return m;
@@ -152,7 +164,8 @@ PolledMessage prepare_polled(store::ReadTxn& txn, const directory::RoutingSettin
   return m;
 }
 
-std::error_code commit_polled(store::WriteTxn& txn, const PolledMessage& m, std::int64_t now, PollOutcome& outcome) {
+std::error_code commit_polled(store::WriteTxn& txn, const PolledMessage& m, const Settings& settings, std::int64_t now,
+                              PollOutcome& outcome) {
   auto key = uid_key(m.source, m.uidvalidity, m.uid);
   if (auto v = txn.get(store::Table::stream_poll, key)) {
     auto r = decode(*v);
@@ -180,7 +193,7 @@ std::error_code commit_polled(store::WriteTxn& txn, const PolledMessage& m, std:
       fresh.push_back(p);
     }
     std::size_t written = 0;
-    if (auto ec = write_stream_posts(txn, fresh, &written)) return ec;
+    if (auto ec = write_stream_posts(txn, fresh, settings, &written)) return ec;
     rec.outcome = written > 0 ? PollOutcome::posted : fresh.empty() ? PollOutcome::duplicate : PollOutcome::refused;
     if (rec.outcome == PollOutcome::refused) rec.reason = "the stream was removed";
     if (written > 0)

@@ -63,6 +63,7 @@ PolledMessage prepare_polled(store::ReadTxn& txn, const directory::RoutingSettin
 // Inside the batch: when the UID is recorded already, nothing (returns that record's
 // outcome); else writes the posts (unless the Message-ID was posted to the stream before)
 // and the records. Returns what the message became.
-std::error_code commit_polled(store::WriteTxn& txn, const PolledMessage& m, std::int64_t now, PollOutcome& outcome);
+std::error_code commit_polled(store::WriteTxn& txn, const PolledMessage& m, const Settings& settings, std::int64_t now,
+                              PollOutcome& outcome);
 
 }  // namespace mailstead::streams

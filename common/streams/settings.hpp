@@ -52,6 +52,13 @@ struct Settings {
     std::chrono::milliseconds backoff_max{std::chrono::minutes(5)};    // reconnect back-off cap
     std::uint32_t batch = 100;                    // messages per round
   } poll;
+  // Notification emails to members about new messages (docs/streams.md, "Notifications and
+  // replies"); off: none are queued (reply addresses already handed out keep working).
+  bool notifications = true;
+  // Their From address; default: "noreply" in the gateway pattern (noreply@streams.example.org).
+  std::string notify_from;
+  // How long a reply address (mm…) works after the notification that made it, in seconds.
+  std::int64_t reply_token_lifetime = 30 * 86400;
 };
 
 Settings load_settings(config::Source& src);

@@ -41,6 +41,7 @@ class StreamRateLimiter {
 
 // The posting step is shared with deliverd's IMAP poller (common/streams/gateway.hpp).
 using streams::PostAuthor;
+using streams::PreparedPosts;
 using streams::prepare_stream_posts;
 using streams::StreamPost;
 using streams::write_stream_posts;

@@ -270,7 +270,7 @@ asio::awaitable<std::string> StreamPoller::round(Connection& c, std::uint32_t ui
     m.uidvalidity = uidvalidity;
     m.uid = uid;
     streams::PollOutcome outcome = streams::PollOutcome::posted;
-    store::BatchFn batch = [&](store::WriteTxn& t) { return streams::commit_polled(t, m, now, outcome); };
+    store::BatchFn batch = [&](store::WriteTxn& t) { return streams::commit_polled(t, m, settings_, now, outcome); };
     auto ec = co_await store::async_commit(store_, std::move(batch), asio::use_awaitable);
     if (ec) co_return "the store failed: " + ec.message();
     std::string stream = m.posts.empty() ? std::string() : m.posts.front().slug;

@@ -48,7 +48,7 @@ struct Fixture {
   }
   PollOutcome commit(const PolledMessage& m) {
     PollOutcome o{};
-    EXPECT_FALSE(s->commit_sync([&](WriteTxn& t) { return commit_polled(t, m, 1000, o); }));
+    EXPECT_FALSE(s->commit_sync([&](WriteTxn& t) { return commit_polled(t, m, settings, 1000, o); }));
     return o;
   }
   std::size_t posted(const std::string& slug) {
