@@ -12,7 +12,7 @@ packages=(
   libspf2-dev libopendmarc-dev publicsuffix
   libre2-dev libgumbo-dev
   libgtest-dev googletest
-  python3 openssl curl swaks isync redis-server sieve-connect
+  python3 openssl curl swaks isync redis-server sieve-connect dovecot-imapd
   dnsmasq-base postfix python3-dkim python3-srs python3-aiosmtpd opendkim
   spamassassin spamd spamc
   python3-jsonschema python3-prometheus-client

@@ -120,6 +120,7 @@ CoreSettings load_core(Source& src) {
     src.fail("relay", "key", "must be at least 16 characters (make one with: openssl rand -base64 32)");
   src.get_secret("srs", "secret", s.secrets.srs_secret);
   src.get_secret("srs", "old_secret", s.secrets.srs_old_secret);
+  src.get_secret("streams", "poll_password", s.secrets.stream_poll_password);
   if ((!s.secrets.srs_secret.empty() && s.secrets.srs_secret.size() < 16) ||
       (!s.secrets.srs_old_secret.empty() && s.secrets.srs_old_secret.size() < 16))
     src.fail("srs", "secret", "must be at least 16 characters (make one with: openssl rand -base64 32)");

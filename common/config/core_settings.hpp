@@ -123,6 +123,7 @@ struct CoreSettings {
     std::string relay_key;        // [relay] key: seals relay passwords kept in the store
     std::string srs_secret;       // [srs] secret: signs SRS addresses (empty: a key kept in the store)
     std::string srs_old_secret;   // [srs] old_secret: still verifies, after the secret changed
+    std::string stream_poll_password;  // [streams] poll_password: the polled mailbox's (docs/streams.md)
   } secrets;
 
   std::string store_dir() const { return data_dir + "/store"; }

@@ -33,6 +33,44 @@ std::optional<RateLimit> parse_rate_limit(const std::string& text) {
   return RateLimit{static_cast<std::uint32_t>(count), std::chrono::milliseconds(ms)};
 }
 
+namespace {
+
+void load_poll_settings(config::Source& src, Settings::Poll& p) {
+  const std::string sec = "streams";
+  src.get(sec, "poll_host", p.host);
+  src.get(sec, "poll_port", p.port, 1, 65535);
+  src.get(sec, "poll_user", p.user);
+  src.get(sec, "poll_mailbox", p.mailbox);
+  src.get_duration(sec, "poll_interval", p.interval);
+  std::string after = p.after_delete ? "delete" : "flag";
+  src.get(sec, "poll_after", after);
+  if (after != "delete" && after != "flag") src.fail(sec, "poll_after", "is \"delete\" or \"flag\"");
+  p.after_delete = after == "delete";
+  src.get(sec, "poll_ca_file", p.ca_file);
+  src.get(sec, "poll_tls_verify", p.verify);
+  src.get_size(sec, "poll_max_message_size", p.max_message_size, 1024, 1ull << 31);
+  src.get_size(sec, "poll_max_line", p.max_line, 1024, 64ull << 20);
+  src.get_duration(sec, "poll_timeout", p.timeout);
+  src.get_duration(sec, "poll_idle_restart", p.idle_restart);
+  src.get_duration(sec, "poll_backoff_max", p.backoff_max);
+  src.get(sec, "poll_batch", p.batch, 1, 10000);
+  if (p.interval < std::chrono::seconds(1)) src.fail(sec, "poll_interval", "is at least 1s");
+  if (p.timeout < std::chrono::seconds(1)) src.fail(sec, "poll_timeout", "is at least 1s");
+  // RFC 2177 3: servers may log out a client idle for 30 minutes; re-IDLE well before.
+  if (p.idle_restart < std::chrono::seconds(1) || p.idle_restart >= std::chrono::minutes(29))
+    src.fail(sec, "poll_idle_restart", "is between 1s and 29m (servers end IDLE after 30 minutes)");
+  if (p.backoff_max < std::chrono::seconds(1)) src.fail(sec, "poll_backoff_max", "is at least 1s");
+  auto bad = [](const std::string& v) { return v.find_first_of(std::string("\r\n\0", 3)) != std::string::npos; };
+  if (bad(p.user)) src.fail(sec, "poll_user", "may not hold CR, LF or NUL");
+  if (bad(p.mailbox)) src.fail(sec, "poll_mailbox", "may not hold CR, LF or NUL");
+  if (!p.host.empty()) {
+    if (p.user.empty()) src.fail(sec, "poll_user", "is needed with poll_host");
+    if (p.mailbox.empty()) src.fail(sec, "poll_mailbox", "may not be empty");
+  }
+}
+
+}  // namespace
+
 Settings load_settings(config::Source& src) {
   Settings s;
   const std::string sec = "streams";
@@ -66,6 +104,9 @@ Settings load_settings(config::Source& src) {
   src.get_size(sec, "max_html_size", size, 1024, 1ull << 28);
   s.convert.max_html_bytes = static_cast<std::size_t>(size);
   src.get(sec, "bot_name", s.bot_name);
+  load_poll_settings(src, s.poll);
+  if (!s.poll.host.empty() && !s.pattern)
+    src.fail(sec, "poll_host", "needs gateway_pattern, e.g. \"username+%s@example.com\"");
   src.get(sec, "notifications", s.notifications);
   src.get(sec, "notify_from", s.notify_from);
   if (s.notify_from.empty() && s.pattern) s.notify_from = s.pattern->prefix + "noreply" + s.pattern->suffix;

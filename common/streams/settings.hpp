@@ -33,6 +33,25 @@ struct Settings {
                                      {600, std::chrono::seconds(3600)}};
   ConvertLimits convert;
   std::string bot_name = "Email gateway";
+  // Polling mode (docs/streams.md, "Polling an IMAP mailbox"): deliverd reads an external
+  // mailbox over IMAPS instead of smtpd receiving the gateway's mail. Empty host: off.
+  // The password is the secrets file's [streams] poll_password.
+  struct Poll {
+    std::string host;
+    std::uint32_t port = 993;
+    std::string user;
+    std::string mailbox = "INBOX";
+    std::chrono::milliseconds interval{std::chrono::minutes(1)};  // without IDLE
+    bool after_delete = true;                                      // poll_after = delete | flag
+    std::string ca_file;                                           // empty: the system's CAs
+    bool verify = true;                                            // poll_tls_verify
+    std::uint64_t max_message_size = 25u << 20;   // bigger: flagged and left, not fetched
+    std::uint64_t max_line = 1u << 20;            // one response line without its literals
+    std::chrono::milliseconds timeout{std::chrono::seconds(60)};   // each command's answer
+    std::chrono::milliseconds idle_restart{std::chrono::minutes(25)};  // RFC 2177: < 29 min
+    std::chrono::milliseconds backoff_max{std::chrono::minutes(5)};    // reconnect back-off cap
+    std::uint32_t batch = 100;                    // messages per round
+  } poll;
   // Notification emails to members about new messages (docs/streams.md, "Notifications and
   // replies"); off: none are queued (reply addresses already handed out keep working).
   bool notifications = true;

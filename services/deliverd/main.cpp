@@ -1,7 +1,8 @@
 // mailstead-deliverd: the delivery service. Sends the outbound queue (MX or file transport),
 // delivers what the server produces for local addresses through local delivery, retries,
-// bounces; and teaches spamd from moves into and out of Junk (spam_learner.hpp). Several
-// instances may run against one store: leases keep them apart.
+// bounces; teaches spamd from moves into and out of Junk (spam_learner.hpp); and, in the chat
+// gateway's polling mode, reads its IMAP mailbox (poll/stream_poller.hpp). Several instances
+// may run against one store: leases keep them apart.
 #include <pthread.h>
 
 #include <boost/asio/co_spawn.hpp>
@@ -16,6 +17,7 @@
 #include "log/log.hpp"
 #include "service/service.hpp"
 #include "settings.hpp"
+#include "poll/stream_poller.hpp"
 #include "spam_learner.hpp"
 #include "store/store.hpp"
 
@@ -24,8 +26,13 @@ namespace asio = boost::asio;
 
 int main(int argc, char** argv) {
   outbound::Settings settings;
+  streams::Settings stream_settings;  // [streams] poll_*: the chat gateway's IMAP poller
   return service::run(
-      argc, argv, "mailstead-deliverd", [&](config::Source& src) { settings = outbound::load_settings(src); },
+      argc, argv, "mailstead-deliverd",
+      [&](config::Source& src) {
+        settings = outbound::load_settings(src);
+        stream_settings = streams::load_settings(src);
+      },
       [&](const service::Context& ctx) {
         auto store = service::open_store(ctx);
         if (!store) return 1;
@@ -63,11 +70,29 @@ int main(int argc, char** argv) {
             }
           });
         }
+        std::unique_ptr<poll::StreamPoller> poller;
+        if (!stream_settings.poll.host.empty()) {
+          try {
+            poller = std::make_unique<poll::StreamPoller>(io, *store, ctx.core, stream_settings);
+          } catch (const std::exception& e) {
+            std::fprintf(stderr, "mailstead-deliverd: %s\n", e.what());
+            return 1;
+          }
+          asio::co_spawn(io, poller->run(), [](std::exception_ptr e) {
+            if (!e) return;
+            try {
+              std::rethrow_exception(e);
+            } catch (const std::exception& ex) {
+              log::error("stream.poll.exception", {{"error", ex.what()}});
+            }
+          });
+        }
         asio::signal_set signals(io, SIGTERM, SIGINT);
         signals.async_wait([&](const boost::system::error_code& ec, int sig) {
           if (ec) return;
           log::info("service.signal", {{"signal", sig == SIGTERM ? "TERM" : "INT"}});
           if (learner) learner->stop();
+          if (poller) poller->stop();
           engine->stop();
         });
         sigset_t set;
@@ -90,6 +115,7 @@ int main(int argc, char** argv) {
         });
         io.run();
         learner.reset();
+        poller.reset();
         engine.reset();
         store->close();
         return rc;
