@@ -45,6 +45,9 @@ const char* table_name(Table t) {
     case Table::inbound_rules: return "inbound_rules";
     case Table::greylist: return "greylist";
     case Table::alias_by_user: return "alias_by_user";
+    case Table::lists: return "lists";
+    case Table::external_addresses: return "external_addresses";
+    case Table::external_by_user: return "external_by_user";
     case Table::count_: break;
   }
   return "?";

@@ -53,6 +53,9 @@ enum class Table : std::uint8_t {
   inbound_rules,    // list + user (u64) + kind + value → the admin's inbound block/allow rules (common/inbound)
   greylist,         // greylisting triplets and their expiry order (common/inbound/rules.hpp)
   alias_by_user,    // user id (u64) + alias address → "": each user's aliases, for pages of users
+  lists,            // list name → ListRecord: pattern-matched lists (common/lists/lists.hpp)
+  external_addresses,  // lower-cased external address → user id (u64): addresses registered to accounts
+  external_by_user,    // user id (u64) + external address → "": each account's registered addresses
   count_
 };
 inline constexpr int table_count = static_cast<int>(Table::count_);

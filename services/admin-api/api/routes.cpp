@@ -21,6 +21,7 @@ const std::vector<Route>& routes() {
   using namespace outbound_routes;
   using namespace stream_routes;
   using namespace inbound_routes;
+  using namespace list_routes;
   constexpr auto O = Access::open; constexpr auto U = Access::user; constexpr auto A = Access::admin;
   constexpr auto M = Access::member;
   static const std::vector<Route> table = {
@@ -113,6 +114,13 @@ const std::vector<Route>& routes() {
     {"POST", "/api/v1/streams", A, add_stream, "Add a chat stream (a new email token)", {"name", "slug", "description", "email_posting"}, "StreamNew", "Stream", 201, "streams"},
     {"GET", "/api/v1/streams/{stream}", M, get_stream, "One stream with its email address", {}, "", "Stream", 200, "streams"},
     {"PATCH", "/api/v1/streams/{stream}", A, update_stream, "Enable or disable a stream, or set who may post by email", {"enabled", "email_posting"}, "StreamPatch", "Stream", 200, "streams"},
+    {"GET", "/api/v1/lists", A, list_lists, "Pattern-matched lists", {}, "", "List[]", 200, "lists"},
+    {"POST", "/api/v1/lists", A, add_list, "Add a pattern-matched list (422 with the field for a bad pattern or template)", {"name", "pattern", "templates", "site_domain"}, "ListNew", "List", 201, "lists"},
+    {"GET", "/api/v1/lists/{name}", A, get_list, "One list", {}, "", "List", 200, "lists"},
+    {"DELETE", "/api/v1/lists/{name}", A, remove_list, "Remove a list", {}, "", "", 204, "lists"},
+    {"GET", "/api/v1/users/{address}/external-addresses", A, list_external_addresses, "External addresses registered to the account (they may post to lists)", {}, "", "ExternalAddress[]", 200, "lists"},
+    {"POST", "/api/v1/users/{address}/external-addresses", A, add_external_address, "Register an external address to the account", {"external"}, "ExternalNew", "", 204, "lists"},
+    {"DELETE", "/api/v1/users/{address}/external-addresses/{external}", A, remove_external_address, "Withdraw a registered external address", {}, "", "", 204, "lists"},
     {"DELETE", "/api/v1/streams/{stream}", A, remove_stream, "Remove a stream and its messages", {}, "", "", 204, "streams"},
     {"POST", "/api/v1/streams/{stream}/members", A, add_stream_member, "Add a member", {"member"}, "MemberNew", "Stream", 200, "streams"},
     {"DELETE", "/api/v1/streams/{stream}/members/{member}", A, remove_stream_member, "Remove a member", {}, "", "Stream", 200, "streams"},
