@@ -39,10 +39,13 @@ std::optional<directory::Rejection> prove(store::ReadTxn& txn, std::string_view 
   bool proven = false;
   if (v) {
     proven = v->dmarc == "pass";
-    for (const auto& c : v->clauses)
-      if (c.method == "spf" && c.result == "pass" && !poster.mail_from.empty() &&
+    for (const auto& c : v->clauses) {
+      bool mailfrom = false;  // the MAIL FROM identity's result, not HELO's
+      for (const auto& [k, val] : c.properties) mailfrom |= k == "smtp.mailfrom";
+      if (c.method == "spf" && mailfrom && c.result == "pass" && !poster.mail_from.empty() &&
           domain_of(poster.mail_from) == domain_of(from))
         proven = true;
+    }
   }
   if (!proven)
     return directory::Rejection{550, "5.7.1",
