@@ -239,6 +239,10 @@ class PatternLists(unittest.TestCase):
         self.assertEqual(local.returncode, 1)
         self.assertIn("local domain", local.stderr)
         self.assertEqual(self.suite.instance.cli_json("user", "address", "list", "carl@example.test"), ["carl@outside.test"])
+        r = self.suite.instance.cli_json("resolve", "ma201-students@classes.test", "--from", "carl@outside.test")
+        self.assertEqual((r["action"], r["kind"], r["list"]), ("deliver", "list", "classes"))
+        r = self.suite.instance.cli_json("resolve", "ma201-students@classes.test", "--from", "who@outside.test")
+        self.assertEqual((r["action"], r["code"], r["enhanced"]), ("reject", 550, "5.7.1"))
 
     def test_api_manages_lists_with_field_errors(self):
         api = AdminApi(instance=self.suite.instance)
