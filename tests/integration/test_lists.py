@@ -270,6 +270,8 @@ class PatternLists(unittest.TestCase):
             self.assertEqual(r.status, 204, r)
             self.assertEqual(c.get("/api/v1/users/bob@example.test/external-addresses").json, ["bob@home.test"])
             self.assertEqual(c.delete("/api/v1/users/bob@example.test/external-addresses/bob@home.test").status, 204)
+            r = c.get("/api/v1/resolve?address=cs101-students@classes.test&authenticated_as=bob@example.test")
+            self.assertEqual((r.json["kind"], r.json["list"]), ("list", "classes"))
             c.close()
         finally:
             api.cleanup()

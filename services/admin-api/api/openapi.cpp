@@ -141,6 +141,7 @@ constexpr const char* schemas = R"json({
   "Resolution": {"type": "object", "additionalProperties": false, "required": ["action"],
     "properties": {"action": {"enum": ["deliver", "reject"]}, "kind": {"type": "string"}, "address": {"type": "string"},
       "tag": {"type": "string"}, "mailboxes": {"type": "array", "items": {"type": "string"}}, "stream": {"type": "string"},
+      "list": {"type": "string", "description": "the pattern-matched list (kind list; docs/lists.md)"},
       "code": {"type": "integer"}, "enhanced": {"type": "string"}, "text": {"type": "string"}}},
   "QueueItem": {"type": "object", "additionalProperties": false,
     "required": ["id", "sender", "recipients", "authenticated_user", "created", "next_attempt", "attempts", "last_error"],
