@@ -41,6 +41,12 @@ struct Delivery {
   streams::Options stream_options;   // from the address
   std::string list;                  // for RouteKind::list: its name (docs/lists.md)
   std::uint64_t list_poster = 0;     // the account posting to it
+  // The user the message must prove to be from at the end of DATA (an authenticated session
+  // or a DMARC pass of that user's From; docs/streams.md "Who posts"): a reply address's
+  // member, or the local user MAIL FROM names on a `local`/`members` stream. 0: none.
+  std::uint64_t stream_user = 0;
+  std::string reply_token;           // a reply address (mm…): its token; the topic it posts in:
+  std::string stream_topic;
 };
 
 struct Rejection {

@@ -48,6 +48,10 @@ const char* table_name(Table t) {
     case Table::lists: return "lists";
     case Table::external_addresses: return "external_addresses";
     case Table::external_by_user: return "external_by_user";
+    case Table::stream_watch: return "stream_watch";
+    case Table::stream_notify: return "stream_notify";
+    case Table::stream_replies: return "stream_replies";
+    case Table::stream_reply_by_member: return "stream_reply_by_member";
     case Table::count_: break;
   }
   return "?";

@@ -56,6 +56,10 @@ enum class Table : std::uint8_t {
   lists,            // list name → ListRecord: pattern-matched lists (common/lists/lists.hpp)
   external_addresses,  // lower-cased external address → user id (u64): addresses registered to accounts
   external_by_user,    // user id (u64) + external address → "": each account's registered addresses
+  stream_watch,     // stream id (u64) + user id (u64) → watching until (i64 seconds) (common/streams/watch.hpp)
+  stream_notify,    // stream id (u64) + user id (u64) → the member's notification mode (u8; absent: all)
+  stream_replies,   // reply token (32 hex) → ReplyToken: member, stream, topic, expiry (common/streams/notifications.hpp)
+  stream_reply_by_member,  // stream id (u64) + user id (u64) + lower-cased topic → reply token
   count_
 };
 inline constexpr int table_count = static_cast<int>(Table::count_);

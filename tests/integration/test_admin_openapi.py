@@ -90,6 +90,8 @@ class OpenApiTest(unittest.TestCase):
             "/api/v1/streams/{stream}": {"enabled": False, "email_posting": "local"},
             "/api/v1/streams/{stream}/members": {"member": "ann@example.test"},
             "/api/v1/streams/{stream}/messages": {"topic": "t", "content": "hello"},
+            "/api/v1/streams/{stream}/notifications": {"notify": "none"},
+            "/api/v1/streams/{stream}/watch": {"seconds": 30},
             "/api/v1/messages": {"type": "stream", "to": "dev", "topic": "t", "content": "hello again"},
             "/api/v1/lists": {"name": "another", "pattern": "^(?<c>[a-z]+)-m@example\\.test$", "templates": ["{c}@example.test"],
                               "site_domain": "example.test"},

@@ -88,6 +88,9 @@ struct Transaction {
   bool allowlisted = false;
   // The MX's SPF/DKIM/DMARC verdict, when they ran: list posts are proven with it (docs/lists.md).
   std::optional<mailstead::inbound::AuthVerdict> checks;
+  // The From domain when DMARC passed (an aligned SPF or DKIM pass; RFC 7489), else "": the
+  // chat gateway takes it as proof that the From is who it says (docs/streams.md).
+  std::string dmarc_pass_domain;
 };
 
 class Session {
