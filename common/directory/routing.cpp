@@ -7,6 +7,7 @@
 
 #include "directory/address.hpp"
 #include "directory/directory.hpp"
+#include "lists/lists.hpp"
 #include "srs/srs.hpp"
 #include "store/store.hpp"
 #include "streams/notifications.hpp"
@@ -85,6 +86,8 @@ Route resolve_local(store::ReadTxn& txn, const RoutingSettings& settings, const 
     if (d.users.empty()) return Rejection{550, "5.2.1", "This group has no active members"};
     return d;
   }
+  // Pattern-matched lists and their senders' site aliases, before the catch-all (docs/lists.md).
+  if (auto r = lists::route(txn, settings, full, ctx)) return *r;
   auto dom = get_domain(txn, domain);
   if (dom && !dom->catchall.empty()) {
     d.kind = RouteKind::catchall;
@@ -171,6 +174,7 @@ const char* route_kind_name(RouteKind k) {
     case RouteKind::stream: return "stream";
     case RouteKind::catchall: return "catchall";
     case RouteKind::remote: return "remote";
+    case RouteKind::list: return "list";
   }
   return "?";
 }
@@ -210,6 +214,12 @@ Route resolve(store::ReadTxn& txn, const RoutingSettings& settings, std::string_
   }
 
   if (p->ip_literal || !get_domain(txn, domain)) {
+    // A list (or a site alias) at a domain that is not local answers like a local address.
+    if (!p->ip_literal && !p->quoted && p->source_route.empty() && !has_routing_chars(p->local)) {
+      std::string base, tag;
+      split_tag(p->local, settings.delimiter, base, tag);
+      if (auto r = lists::route(txn, settings, lowercase_ascii(base) + "@" + domain, ctx)) return *r;
+    }
     if (!authed) return relay_denied();
     Delivery d;
     d.kind = RouteKind::remote;

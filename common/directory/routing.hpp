@@ -28,7 +28,7 @@ struct RoutingSettings {
   std::optional<streams::GatewayPattern> stream_gateway{};
 };
 
-enum class RouteKind { user, alias, group, stream, catchall, remote };
+enum class RouteKind { user, alias, group, stream, catchall, remote, list };
 const char* route_kind_name(RouteKind k);
 
 struct Delivery {
@@ -39,6 +39,8 @@ struct Delivery {
   std::string stream;                // for RouteKind::stream: the slug
   std::uint64_t stream_id = 0;
   streams::Options stream_options;   // from the address
+  std::string list;                  // for RouteKind::list: its name (docs/lists.md)
+  std::uint64_t list_poster = 0;     // the account posting to it
   // The user the message must prove to be from at the end of DATA (an authenticated session
   // or a DMARC pass of that user's From; docs/streams.md "Who posts"): a reply address's
   // member, or the local user MAIL FROM names on a `local`/`members` stream. 0: none.

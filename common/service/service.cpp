@@ -60,6 +60,7 @@ int run(int argc, char** argv, const std::string& name,
     // [streams] is read by smtpd, the admin API and the CLI (common/streams/settings.hpp);
     // the CLI's check of the whole file catches its unknown keys.
     foreign.insert("streams");
+    foreign.insert("lists");  // likewise (common/lists/settings.hpp)
     src.check_unknown(foreign);
   } catch (const config::ConfigError& e) {
     std::fprintf(stderr, "%s: %s\n", name.c_str(), e.what());

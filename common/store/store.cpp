@@ -46,6 +46,9 @@ const char* table_name(Table t) {
     case Table::greylist: return "greylist";
     case Table::alias_by_user: return "alias_by_user";
     case Table::stream_poll: return "stream_poll";
+    case Table::lists: return "lists";
+    case Table::external_addresses: return "external_addresses";
+    case Table::external_by_user: return "external_by_user";
     case Table::stream_watch: return "stream_watch";
     case Table::stream_notify: return "stream_notify";
     case Table::stream_replies: return "stream_replies";

@@ -54,6 +54,9 @@ enum class Table : std::uint8_t {
   greylist,         // greylisting triplets and their expiry order (common/inbound/rules.hpp)
   alias_by_user,    // user id (u64) + alias address → "": each user's aliases, for pages of users
   stream_poll,      // the IMAP poller's record of what it took from a mailbox (common/streams/polled.hpp)
+  lists,            // list name → ListRecord: pattern-matched lists (common/lists/lists.hpp)
+  external_addresses,  // lower-cased external address → user id (u64): addresses registered to accounts
+  external_by_user,    // user id (u64) + external address → "": each account's registered addresses
   stream_watch,     // stream id (u64) + user id (u64) → watching until (i64 seconds) (common/streams/watch.hpp)
   stream_notify,    // stream id (u64) + user id (u64) → the member's notification mode (u8; absent: all)
   stream_replies,   // reply token (32 hex) → ReplyToken: member, stream, topic, expiry (common/streams/notifications.hpp)

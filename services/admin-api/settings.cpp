@@ -9,6 +9,7 @@ Settings load_settings(config::Source& src) {
   Settings s;
   const std::string sec = "admin";
   s.streams = streams::load_settings(src);
+  s.lists = lists::load_settings(src);
   config::get_protocol_limits(src, sec, s);
   src.get_listeners(sec, "listen", s.listen);
   src.get_listeners(sec, "metrics_listen", s.metrics_listen);

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "lists/settings.hpp"
 #include "streams/settings.hpp"
 
 namespace mailstead::config {
@@ -17,6 +18,7 @@ namespace mailstead::admin {
 
 struct Settings {
   streams::Settings streams;  // the [streams] section: stream addresses, limits (docs/streams.md)
+  lists::Settings lists;      // the [lists] section: the default site domain (docs/lists.md)
   std::vector<std::string> listen{"127.0.0.1:8443"};  // HTTPS: the API, autoconfig, the web UI
   std::vector<std::string> metrics_listen;             // plain HTTP, GET /metrics only; empty: off
   std::uint32_t threads = 1;                           // 0: one per core

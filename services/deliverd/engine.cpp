@@ -251,6 +251,9 @@ struct Engine::Impl : std::enable_shared_from_this<Impl> {
         auto& d = std::get<directory::Delivery>(route);
         if (d.kind == directory::RouteKind::remote) {
           remote[domain_of(d.address)].push_back(r.address);
+        } else if (d.kind == directory::RouteKind::list) {
+          // Lists expand at RCPT, where the sender is known (docs/lists.md); never from the queue.
+          refused.push_back({r.address, Result::failed, "5.7.1 a list address takes mail at RCPT only", "", ""});
         } else if (d.kind == directory::RouteKind::stream) {
           refused.push_back({r.address, Result::deferred, "4.3.2 the chat gateway is not enabled yet", "", ""});
         } else {

@@ -32,6 +32,7 @@ Settings load_settings(config::Source& src) {
   s.quota_permanent = quota == "permanent";
   mailstead::inbound::load_auth_settings(src, s.auth);
   s.streams = streams::load_settings(src);
+  s.lists = lists::load_settings(src);
   for (auto* d : {&s.command_timeout, &s.data_timeout, &s.tls_handshake_timeout})
     if (d->count() == 0) src.fail(sec, "timeouts", "timeouts must be greater than zero");
   inbound::load_protection_settings(src, s.inbound);

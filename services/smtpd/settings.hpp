@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "inbound/auth_settings.hpp"
+#include "lists/settings.hpp"
 #include "streams/settings.hpp"
 #include "inbound/settings.hpp"
 
@@ -50,6 +51,7 @@ struct Settings {
   std::uint32_t sieve_threads = 2;  // the pool that runs Sieve at delivery, off the I/O threads
   mailstead::inbound::AuthSettings auth;  // [dmarc], [spf], [dkim_verify]: message authentication on the MX
   streams::Settings streams;        // the [streams] section: the chat gateway (docs/streams.md)
+  lists::Settings lists;            // the [lists] section: pattern-matched lists (docs/lists.md)
   inbound::ProtectionSettings inbound;        // [dnsbl], [greylist], the MX's rate (inbound/settings.hpp)
 
 };

@@ -47,6 +47,9 @@ class OpenApiTest(unittest.TestCase):
         c.post("/api/v1/domains", {"domain": "spare.test"})
         c.post("/api/v1/streams", {"name": "Dev", "slug": "dev"})
         c.post("/api/v1/streams/dev/members", {"member": "ann@example.test"})
+        c.post("/api/v1/lists", {"name": "s", "pattern": "^(?<c>[a-z]+)-l@example\\.test$", "templates": ["{c}@example.test"],
+                                 "site_domain": "example.test"})
+        c.post("/api/v1/users/ann@example.test/external-addresses", {"external": "ann@elsewhere.test"})
         second = self.api.client()
         second.login(ADMIN, PASSWORD)
         other_session = second.get("/api/v1/session").json["id"]
@@ -57,7 +60,7 @@ class OpenApiTest(unittest.TestCase):
         values = {"address": "ann@example.test", "domain": "spare.test", "alias": "x@example.test",
                   "group": "g@example.test", "sender": "s@example.test", "member": "ann@example.test",
                   "mailbox": "INBOX", "uid": "1", "name": "s", "stream": "dev", "blob": "0" * 64,
-                  "list": "block", "value": "198.51.100.7"}
+                  "list": "block", "value": "198.51.100.7", "external": "ann@elsewhere.test"}
         bodies = {
             "/api/v1/login": {"address": ADMIN, "password": PASSWORD},
             "/api/v1/tokens": {"name": "another"},
@@ -91,6 +94,9 @@ class OpenApiTest(unittest.TestCase):
             "/api/v1/streams/{stream}/notifications": {"notify": "none"},
             "/api/v1/streams/{stream}/watch": {"seconds": 30},
             "/api/v1/messages": {"type": "stream", "to": "dev", "topic": "t", "content": "hello again"},
+            "/api/v1/lists": {"name": "another", "pattern": "^(?<c>[a-z]+)-m@example\\.test$", "templates": ["{c}@example.test"],
+                              "site_domain": "example.test"},
+            "/api/v1/users/{address}/external-addresses": {"external": "ann@elsewhere.test"},
         }
         ids = {"/api/v1/sessions/{id}": other_session, "/api/v1/me/sessions/{id}": my_other,
                "/api/v1/tokens/{id}": str(token["id"]), "/api/v1/users/{address}/app-passwords/{id}": app["id"],

@@ -108,6 +108,16 @@ H revoke_app_password(Call&);
 H mobileconfig(Call&);
 }  // namespace self_routes
 
+namespace list_routes {  // routes_lists.cpp (docs/lists.md)
+H list_lists(Call&);
+H add_list(Call&);
+H get_list(Call&);
+H remove_list(Call&);
+H list_external_addresses(Call&);
+H add_external_address(Call&);
+H remove_external_address(Call&);
+}  // namespace list_routes
+
 namespace stream_routes {
 H list_streams(Call&);
 H add_stream(Call&);

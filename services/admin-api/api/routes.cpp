@@ -21,6 +21,7 @@ const std::vector<Route>& routes() {
   using namespace outbound_routes;
   using namespace stream_routes;
   using namespace inbound_routes;
+  using namespace list_routes;
   constexpr auto O = Access::open; constexpr auto U = Access::user; constexpr auto A = Access::admin;
   constexpr auto M = Access::member;
   static const std::vector<Route> table = {
@@ -120,6 +121,13 @@ const std::vector<Route>& routes() {
     {"GET", "/api/v1/streams/{stream}/notifications", M, get_notifications, "A member's notification emails and watching (?member= for an administrator)", {}, "", "MemberNotifications", 200, "streams"},
     {"PUT", "/api/v1/streams/{stream}/notifications", M, set_notifications, "Turn a member's notification emails on (all) or off (none)", {"notify", "member"}, "NotificationsPut", "MemberNotifications", 200, "streams"},
     {"POST", "/api/v1/streams/{stream}/watch", M, watch_stream, "Watch the stream for some seconds (0: stop): no notification emails meanwhile", {"seconds", "member"}, "WatchPost", "MemberNotifications", 200, "streams"},
+    {"GET", "/api/v1/lists", A, list_lists, "Pattern-matched lists", {}, "", "List[]", 200, "lists"},
+    {"POST", "/api/v1/lists", A, add_list, "Add a pattern-matched list (422 with the field for a bad pattern or template)", {"name", "pattern", "templates", "site_domain"}, "ListNew", "List", 201, "lists"},
+    {"GET", "/api/v1/lists/{name}", A, get_list, "One list", {}, "", "List", 200, "lists"},
+    {"DELETE", "/api/v1/lists/{name}", A, remove_list, "Remove a list", {}, "", "", 204, "lists"},
+    {"GET", "/api/v1/users/{address}/external-addresses", A, list_external_addresses, "External addresses registered to the account (they may post to lists)", {}, "", "ExternalAddress[]", 200, "lists"},
+    {"POST", "/api/v1/users/{address}/external-addresses", A, add_external_address, "Register an external address to the account", {"external"}, "ExternalNew", "", 204, "lists"},
+    {"DELETE", "/api/v1/users/{address}/external-addresses/{external}", A, remove_external_address, "Withdraw a registered external address", {}, "", "", 204, "lists"},
     {"DELETE", "/api/v1/streams/{stream}", A, remove_stream, "Remove a stream and its messages", {}, "", "", 204, "streams"},
     {"POST", "/api/v1/streams/{stream}/members", A, add_stream_member, "Add a member", {"member"}, "MemberNew", "Stream", 200, "streams"},
     {"DELETE", "/api/v1/streams/{stream}/members/{member}", A, remove_stream_member, "Remove a member", {}, "", "Stream", 200, "streams"},

@@ -314,7 +314,8 @@ H resolve(Call& c) {
                    {"address", d->address},
                    {"tag", d->tag},
                    {"mailboxes", views::string_array(c.api.ops.user_addresses(d->users))},
-                   {"stream", d->stream}};
+                   {"stream", d->stream},
+                   {"list", d->list}};
     co_return json_reply(200, o);
   }
   auto& rej = std::get<directory::Rejection>(*r);

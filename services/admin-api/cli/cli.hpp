@@ -64,6 +64,9 @@ std::vector<std::string> outbound_usage();
 // `mailstead stream …` (cli/streams.cpp): returns -1 when args name none of them.
 int run_streams(const Args& args);
 std::vector<std::string> streams_usage();
+// `mailstead list …` and `mailstead user address …` (cli/lists.cpp): -1 when args name none.
+int run_lists(const Args& args);
+std::vector<std::string> lists_usage();
 
 // `mailstead dmarc override|clear|show` (cli/dmarc.cpp): -1 when args are not a dmarc command.
 int run_dmarc(const Args& args);

@@ -345,11 +345,13 @@ int resolve_cmd(Env& e) {
       json::object o{{"action", "deliver"}, {"kind", directory::route_kind_name(d->kind)},
                      {"address", d->address}, {"tag", d->tag}, {"mailboxes", us}};
       if (d->kind == directory::RouteKind::stream) o["stream"] = d->stream;
+      if (d->kind == directory::RouteKind::list) o["list"] = d->list;
       print_json(o);
     } else {
       std::string target;
       if (d->kind == directory::RouteKind::remote) target = "outbound queue";
       else if (d->kind == directory::RouteKind::stream) target = "stream " + d->stream;
+      else if (d->kind == directory::RouteKind::list) target = "list " + d->list;
       else for (std::size_t i = 0; i < users.size(); ++i) target += (i ? "," : "") + users[i];
       std::printf("deliver %s via %s to %s%s\n", d->address.c_str(), directory::route_kind_name(d->kind),
                   target.c_str(), d->tag.empty() ? "" : (" tag=" + d->tag).c_str());
@@ -773,6 +775,7 @@ void usage(FILE* out) {
   std::fprintf(out, "  dmarc override DOMAIN none|quarantine|reject|ignore   per-domain DMARC action (docs/authentication.md)\n");
   std::fprintf(out, "  dmarc clear DOMAIN | dmarc show [--json]\n");
   for (const auto& u : streams_usage()) std::fprintf(out, "  %s\n", u.c_str());
+  for (const auto& u : lists_usage()) std::fprintf(out, "  %s\n", u.c_str());
   for (const auto& u : inbound_usage()) std::fprintf(out, "  %s\n", u.c_str());
 }
 
@@ -782,7 +785,7 @@ bool takes_value(const std::string& name) {
          name == "authenticated-as" || name == "selector" || name == "algorithm" || name == "security" ||
          name == "user" || name == "domain" || name == "preset" || name == "admin" || name == "since" ||
          name == "slug" || name == "description" || name == "email-posting" || name == "topic" || name == "as" ||
-         name == "note" || name == "for";
+         name == "note" || name == "for" || name == "site-domain";
 }
 
 }  // namespace
@@ -836,6 +839,7 @@ int main(int argc, char** argv) {
   if (int rc = run_outbound(args); rc >= 0) return rc;
   if (int rc = run_dmarc(args); rc >= 0) return rc;
   if (int rc = run_streams(args); rc >= 0) return rc;
+  if (int rc = run_lists(args); rc >= 0) return rc;
   if (int rc = run_inbound(args); rc >= 0) return rc;
 
   const Command* cmd = nullptr;

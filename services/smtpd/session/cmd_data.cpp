@@ -198,6 +198,7 @@ asio::awaitable<void> Session::finish_message(SpooledMessage& message, const Mes
     std::string authserv_id;
     if (shared_.authenticator) {
       auto verdict = co_await authenticate(*view, id);
+      txn_.checks = verdict;
       if (verdict.disposition == mailstead::inbound::Disposition::reject) co_return refuse(550, "5.7.1", verdict.reply, "dmarc");
       if (verdict.disposition == mailstead::inbound::Disposition::defer) co_return refuse(451, "4.7.0", verdict.reply, "dmarc_temperror");
       txn_.junk = verdict.disposition == mailstead::inbound::Disposition::junk;
@@ -257,6 +258,11 @@ std::string Session::received_header(const std::string& id) const {
 }
 
 asio::awaitable<void> Session::deliver(std::string_view blob, const std::string& id) {
+  auto fanout = list_fanout(blob, id);  // pattern-matched lists (session/lists.cpp)
+  if (fanout.refused) {
+    reset_transaction();
+    co_return send_error(fanout.refused->code, fanout.refused->enhanced, fanout.refused->text);
+  }
   // One copy per mailbox, even when several recipients resolve to the same user.
   struct Local {
     std::uint64_t user;
@@ -436,6 +442,7 @@ asio::awaitable<void> Session::deliver(std::string_view blob, const std::string&
       if (!queue(outgoing[i].sender, outgoing[i].recipients, outgoing_keys[i])) return store::Errc::aborted;
     }
     if (auto ec = write_stream_posts(t, stream_posts, shared_.settings.streams)) return ec;
+    if (auto ec = write_list_posts(t, fanout, now)) return ec;
     for (std::size_t i = 0; i < plans.size(); ++i)
       for (const auto& tr : plans[i].tracking)
         if (auto ec = sieve::track(t, locals[i].user, tr.kind, tr.key, tr.expires)) return ec;
@@ -454,7 +461,7 @@ asio::awaitable<void> Session::deliver(std::string_view blob, const std::string&
   }
   log::info("smtp.delivered", {{"session", id_}, {"id", id}, {"from", sender}, {"size", blob.size()},
                                {"local", copies.size()}, {"remote", remotes.size()}, {"generated", outgoing.size()},
-                               {"streams", stream_posts.size()}});
+                               {"streams", stream_posts.size()}, {"list_copies", fanout.entries.size()}});
   counters().accepted(blob.size(), copies.size(), remotes.size());
   reset_transaction();
   send(250, "2.0.0", "Ok: queued as " + id);

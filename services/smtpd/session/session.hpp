@@ -25,6 +25,7 @@
 #include "settings.hpp"
 #include "sieve/sieve.hpp"
 #include "counters.hpp"
+#include "list_gateway.hpp"
 #include "spool.hpp"
 #include "stream_gateway.hpp"
 
@@ -86,6 +87,8 @@ struct Transaction {
   // The client or sender is on an allowlist (the administrator's, or every accepted
   // recipient's own): DNSBL and greylisting were skipped; later checks (spam) may skip too.
   bool allowlisted = false;
+  // The MX's SPF/DKIM/DMARC verdict, when they ran: list posts are proven with it (docs/lists.md).
+  std::optional<mailstead::inbound::AuthVerdict> checks;
   // The From domain when DMARC passed (an aligned SPF or DKIM pass; RFC 7489), else "": the
   // chat gateway takes it as proof that the From is who it says (docs/streams.md).
   std::string dmarc_pass_domain;
@@ -122,6 +125,8 @@ class Session {
   // Checks a complete message, brings it into memory within the budget, then delivers it.
   asio::awaitable<void> finish_message(SpooledMessage& message, const MessageScanner& scan, bool too_big);
   asio::awaitable<void> deliver(std::string_view blob, const std::string& id);
+  // The transaction's list recipients as queued copies, or why the message is refused (session/lists.cpp).
+  ListFanout list_fanout(std::string_view blob, const std::string& id);
   // SPF, DKIM and DMARC of a message arriving on the MX (session/auth.cpp).
   asio::awaitable<mailstead::inbound::AuthVerdict> authenticate(std::string_view message, const std::string& id);
   // Spam scanning (spam_check.cpp): a refusal text at reject_threshold; otherwise adds the
