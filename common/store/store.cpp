@@ -45,6 +45,8 @@ const char* table_name(Table t) {
     case Table::inbound_rules: return "inbound_rules";
     case Table::greylist: return "greylist";
     case Table::alias_by_user: return "alias_by_user";
+    case Table::stream_forwards: return "stream_forwards";
+    case Table::forward_jobs: return "forward_jobs";
     case Table::count_: break;
   }
   return "?";

@@ -53,6 +53,8 @@ enum class Table : std::uint8_t {
   inbound_rules,    // list + user (u64) + kind + value → the admin's inbound block/allow rules (common/inbound)
   greylist,         // greylisting triplets and their expiry order (common/inbound/rules.hpp)
   alias_by_user,    // user id (u64) + alias address → "": each user's aliases, for pages of users
+  stream_forwards,  // stream id (u64) + target id (u64) → ForwardTarget (common/streams/forwards.hpp)
+  forward_jobs,     // target id (u64) + state (u8) + message id (u64) → ForwardJob: the forwarding queue
   count_
 };
 inline constexpr int table_count = static_cast<int>(Table::count_);

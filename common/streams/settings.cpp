@@ -33,6 +33,24 @@ std::optional<RateLimit> parse_rate_limit(const std::string& text) {
   return RateLimit{static_cast<std::uint32_t>(count), std::chrono::milliseconds(ms)};
 }
 
+namespace {
+
+void load_forward_settings(config::Source& src, ForwardSettings& f) {
+  const std::string sec = "streams";
+  auto duration = [&](const char* key, std::chrono::milliseconds& out, std::chrono::milliseconds min) {
+    src.get_duration(sec, key, out);
+    if (out < min) src.fail(sec, key, "must be at least " + std::to_string(min.count()) + " ms");
+  };
+  duration("forward_timeout", f.timeout, std::chrono::milliseconds(100));
+  duration("forward_retry_base", f.retry_base, std::chrono::milliseconds(10));
+  duration("forward_retry_max", f.retry_max, f.retry_base);
+  duration("forward_max_age", f.max_age, std::chrono::seconds(1));
+  duration("forward_poll_interval", f.poll_interval, std::chrono::milliseconds(10));
+  src.get(sec, "forward_ca_file", f.ca_file);
+}
+
+}  // namespace
+
 Settings load_settings(config::Source& src) {
   Settings s;
   const std::string sec = "streams";
@@ -66,6 +84,7 @@ Settings load_settings(config::Source& src) {
   src.get_size(sec, "max_html_size", size, 1024, 1ull << 28);
   s.convert.max_html_bytes = static_cast<std::size_t>(size);
   src.get(sec, "bot_name", s.bot_name);
+  load_forward_settings(src, s.forward);
   return s;
 }
 

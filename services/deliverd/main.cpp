@@ -12,6 +12,7 @@
 
 #include "counters.hpp"
 #include "engine.hpp"
+#include "forwarder.hpp"
 #include "http/metrics_endpoint.hpp"
 #include "log/log.hpp"
 #include "service/service.hpp"
@@ -24,8 +25,13 @@ namespace asio = boost::asio;
 
 int main(int argc, char** argv) {
   outbound::Settings settings;
+  streams::Settings stream_settings;  // [streams] forward_*: the forwarding queue (forwarder.hpp)
   return service::run(
-      argc, argv, "mailstead-deliverd", [&](config::Source& src) { settings = outbound::load_settings(src); },
+      argc, argv, "mailstead-deliverd",
+      [&](config::Source& src) {
+        settings = outbound::load_settings(src);
+        stream_settings = streams::load_settings(src);
+      },
       [&](const service::Context& ctx) {
         auto store = service::open_store(ctx);
         if (!store) return 1;
@@ -63,11 +69,13 @@ int main(int argc, char** argv) {
             }
           });
         }
+        auto forwarder = outbound::start_forwarder(io, *store, ctx.core, stream_settings.forward, engine->owner());
         asio::signal_set signals(io, SIGTERM, SIGINT);
         signals.async_wait([&](const boost::system::error_code& ec, int sig) {
           if (ec) return;
           log::info("service.signal", {{"signal", sig == SIGTERM ? "TERM" : "INT"}});
           if (learner) learner->stop();
+          if (forwarder) forwarder->stop();
           engine->stop();
         });
         sigset_t set;
@@ -90,6 +98,7 @@ int main(int argc, char** argv) {
         });
         io.run();
         learner.reset();
+        forwarder.reset();
         engine.reset();
         store->close();
         return rc;

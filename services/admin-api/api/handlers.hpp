@@ -122,6 +122,10 @@ H list_stream_messages(Call&);
 H send_stream_message(Call&);
 H send_message(Call&);
 H get_attachment(Call&);
+H list_forwards(Call&);  // routes_stream_forwards.cpp
+H add_forward(Call&);
+H remove_forward(Call&);
+H retry_forward(Call&);
 }  // namespace stream_routes
 
 namespace inbound_routes {

@@ -8,6 +8,7 @@
 #include "store/mailstore.hpp"
 #include "store/store.hpp"
 #include "streams/convert.hpp"
+#include "streams/forwards.hpp"
 #include "util/text.hpp"
 
 namespace mailstead::admin {
@@ -65,6 +66,7 @@ Change<void> StreamOps::plan_remove(std::string_view slug) {
     auto rec = directory::get_stream(t, s);
     if (!rec) return no_stream(s);
     if (auto ec = streams::remove_messages(t, rec->id)) return internal("store: " + ec.message());
+    if (auto ec = streams::remove_forwards(t, rec->id)) return internal("store: " + ec.message());
     return tag(directory::remove_stream(t, s), "stream");
   });
 }
