@@ -47,6 +47,10 @@ const char* table_name(Table t) {
     case Table::alias_by_user: return "alias_by_user";
     case Table::stream_forwards: return "stream_forwards";
     case Table::forward_jobs: return "forward_jobs";
+    case Table::stream_watch: return "stream_watch";
+    case Table::stream_notify: return "stream_notify";
+    case Table::stream_replies: return "stream_replies";
+    case Table::stream_reply_by_member: return "stream_reply_by_member";
     case Table::count_: break;
   }
   return "?";

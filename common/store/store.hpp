@@ -55,6 +55,10 @@ enum class Table : std::uint8_t {
   alias_by_user,    // user id (u64) + alias address → "": each user's aliases, for pages of users
   stream_forwards,  // stream id (u64) + target id (u64) → ForwardTarget (common/streams/forwards.hpp)
   forward_jobs,     // target id (u64) + state (u8) + message id (u64) → ForwardJob: the forwarding queue
+  stream_watch,     // stream id (u64) + user id (u64) → watching until (i64 seconds) (common/streams/watch.hpp)
+  stream_notify,    // stream id (u64) + user id (u64) → the member's notification mode (u8; absent: all)
+  stream_replies,   // reply token (32 hex) → ReplyToken: member, stream, topic, expiry (common/streams/notifications.hpp)
+  stream_reply_by_member,  // stream id (u64) + user id (u64) + lower-cased topic → reply token
   count_
 };
 inline constexpr int table_count = static_cast<int>(Table::count_);

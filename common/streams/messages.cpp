@@ -5,6 +5,7 @@
 #include "streams/forwards.hpp"
 #include "store/records.hpp"
 #include "store/store.hpp"
+#include "streams/notifications.hpp"
 #include "util/bytes.hpp"
 #include "util/text.hpp"
 
@@ -113,7 +114,8 @@ std::optional<StreamMessage> StreamMessage::decode(std::string_view v) {
   return m;
 }
 
-Result<std::uint64_t> post(store::WriteTxn& txn, StreamMessage msg, const std::vector<NewAttachment>& attachments) {
+Result<std::uint64_t> post(store::WriteTxn& txn, StreamMessage msg, const std::vector<NewAttachment>& attachments,
+                           const Settings* settings) {
   if (msg.stream == 0) return invalid("no stream");
   if (msg.topic.empty()) return invalid("a message needs a topic");
   msg.id = store::next_id(txn, "stream_message");
@@ -131,6 +133,8 @@ Result<std::uint64_t> post(store::WriteTxn& txn, StreamMessage msg, const std::v
   if (auto ec = txn.put(Table::stream_topics, topic_index_key(msg.stream, msg.topic, msg.id), ""))
     return internal("store: " + ec.message());
   if (auto ec = enqueue_forwards(txn, msg.stream, msg.id, msg.time)) return internal("store: " + ec.message());
+  if (settings)
+    if (auto ec = queue_notifications(txn, msg, *settings)) return internal("store: " + ec.message());
   return msg.id;
 }
 

@@ -88,6 +88,8 @@ class OpenApiTest(unittest.TestCase):
             "/api/v1/streams/{stream}": {"enabled": False, "email_posting": "local"},
             "/api/v1/streams/{stream}/members": {"member": "ann@example.test"},
             "/api/v1/streams/{stream}/messages": {"topic": "t", "content": "hello"},
+            "/api/v1/streams/{stream}/notifications": {"notify": "none"},
+            "/api/v1/streams/{stream}/watch": {"seconds": 30},
             "/api/v1/messages": {"type": "stream", "to": "dev", "topic": "t", "content": "hello again"},
             "/api/v1/streams/{stream}/forwards": {"kind": "zulip", "site": "https://chat.example.test",
                                                    "bot_email": "bot@chat.example.test", "api_key": "k" * 32},

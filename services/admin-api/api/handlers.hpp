@@ -120,6 +120,9 @@ H rotate_token(Call&);
 H list_topics(Call&);
 H list_stream_messages(Call&);
 H send_stream_message(Call&);
+H get_notifications(Call&);
+H set_notifications(Call&);
+H watch_stream(Call&);
 H send_message(Call&);
 H get_attachment(Call&);
 H list_forwards(Call&);  // routes_stream_forwards.cpp
