@@ -49,6 +49,8 @@ const char* table_name(Table t) {
     case Table::lists: return "lists";
     case Table::external_addresses: return "external_addresses";
     case Table::external_by_user: return "external_by_user";
+    case Table::stream_forwards: return "stream_forwards";
+    case Table::forward_jobs: return "forward_jobs";
     case Table::stream_watch: return "stream_watch";
     case Table::stream_notify: return "stream_notify";
     case Table::stream_replies: return "stream_replies";

@@ -57,6 +57,8 @@ enum class Table : std::uint8_t {
   lists,            // list name → ListRecord: pattern-matched lists (common/lists/lists.hpp)
   external_addresses,  // lower-cased external address → user id (u64): addresses registered to accounts
   external_by_user,    // user id (u64) + external address → "": each account's registered addresses
+  stream_forwards,  // stream id (u64) + target id (u64) → ForwardTarget (common/streams/forwards.hpp)
+  forward_jobs,     // target id (u64) + state (u8) + message id (u64) → ForwardJob: the forwarding queue
   stream_watch,     // stream id (u64) + user id (u64) → watching until (i64 seconds) (common/streams/watch.hpp)
   stream_notify,    // stream id (u64) + user id (u64) → the member's notification mode (u8; absent: all)
   stream_replies,   // reply token (32 hex) → ReplyToken: member, stream, topic, expiry (common/streams/notifications.hpp)

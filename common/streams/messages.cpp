@@ -2,6 +2,7 @@
 #include "streams/messages.hpp"
 
 #include "store/mailstore.hpp"
+#include "streams/forwards.hpp"
 #include "store/records.hpp"
 #include "store/store.hpp"
 #include "streams/notifications.hpp"
@@ -131,6 +132,7 @@ Result<std::uint64_t> post(store::WriteTxn& txn, StreamMessage msg, const std::v
     return internal("store: " + ec.message());
   if (auto ec = txn.put(Table::stream_topics, topic_index_key(msg.stream, msg.topic, msg.id), ""))
     return internal("store: " + ec.message());
+  if (auto ec = enqueue_forwards(txn, msg.stream, msg.id, msg.time)) return internal("store: " + ec.message());
   if (settings)
     if (auto ec = queue_notifications(txn, msg, *settings)) return internal("store: " + ec.message());
   return msg.id;

@@ -69,6 +69,20 @@ void load_poll_settings(config::Source& src, Settings::Poll& p) {
   }
 }
 
+void load_forward_settings(config::Source& src, ForwardSettings& f) {
+  const std::string sec = "streams";
+  auto duration = [&](const char* key, std::chrono::milliseconds& out, std::chrono::milliseconds min) {
+    src.get_duration(sec, key, out);
+    if (out < min) src.fail(sec, key, "must be at least " + std::to_string(min.count()) + " ms");
+  };
+  duration("forward_timeout", f.timeout, std::chrono::milliseconds(100));
+  duration("forward_retry_base", f.retry_base, std::chrono::milliseconds(10));
+  duration("forward_retry_max", f.retry_max, f.retry_base);
+  duration("forward_max_age", f.max_age, std::chrono::seconds(1));
+  duration("forward_poll_interval", f.poll_interval, std::chrono::milliseconds(10));
+  src.get(sec, "forward_ca_file", f.ca_file);
+}
+
 }  // namespace
 
 Settings load_settings(config::Source& src) {
@@ -107,6 +121,7 @@ Settings load_settings(config::Source& src) {
   load_poll_settings(src, s.poll);
   if (!s.poll.host.empty() && !s.pattern)
     src.fail(sec, "poll_host", "needs gateway_pattern, e.g. \"username+%s@example.com\"");
+  load_forward_settings(src, s.forward);
   src.get(sec, "notifications", s.notifications);
   src.get(sec, "notify_from", s.notify_from);
   if (s.notify_from.empty() && s.pattern) s.notify_from = s.pattern->prefix + "noreply" + s.pattern->suffix;

@@ -23,6 +23,16 @@ struct RateLimit {
   std::chrono::milliseconds window{0};
 };
 
+// Forwarding to other chat systems, done by mailstead-deliverd (docs/streams.md).
+struct ForwardSettings {
+  std::chrono::milliseconds timeout{std::chrono::seconds(30)};      // connect + TLS + request + answer
+  std::chrono::milliseconds retry_base{std::chrono::seconds(30)};   // 30 s, 1 min, 2 min…
+  std::chrono::milliseconds retry_max{std::chrono::hours(1)};       // …capped
+  std::chrono::milliseconds max_age{std::chrono::hours(48)};        // then the job fails
+  std::chrono::milliseconds poll_interval{std::chrono::seconds(1)};  // looks for new jobs
+  std::string ca_file;  // CAs the receivers' certificates are checked against ("": the system's)
+};
+
 struct Settings {
   // One %s: "%s@streams.example.org". Empty: the gateway is off (stream addresses unknown).
   std::string gateway_pattern;
@@ -52,6 +62,7 @@ struct Settings {
     std::chrono::milliseconds backoff_max{std::chrono::minutes(5)};    // reconnect back-off cap
     std::uint32_t batch = 100;                    // messages per round
   } poll;
+  ForwardSettings forward;
   // Notification emails to members about new messages (docs/streams.md, "Notifications and
   // replies"); off: none are queued (reply addresses already handed out keep working).
   bool notifications = true;

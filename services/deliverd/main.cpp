@@ -13,6 +13,7 @@
 
 #include "counters.hpp"
 #include "engine.hpp"
+#include "forwarder.hpp"
 #include "http/metrics_endpoint.hpp"
 #include "log/log.hpp"
 #include "service/service.hpp"
@@ -26,7 +27,7 @@ namespace asio = boost::asio;
 
 int main(int argc, char** argv) {
   outbound::Settings settings;
-  streams::Settings stream_settings;  // [streams] poll_*: the chat gateway's IMAP poller
+  streams::Settings stream_settings;  // [streams] poll_* and forward_*: the IMAP poller, the forwarding queue
   return service::run(
       argc, argv, "mailstead-deliverd",
       [&](config::Source& src) {
@@ -87,12 +88,14 @@ int main(int argc, char** argv) {
             }
           });
         }
+        auto forwarder = outbound::start_forwarder(io, *store, ctx.core, stream_settings.forward, engine->owner());
         asio::signal_set signals(io, SIGTERM, SIGINT);
         signals.async_wait([&](const boost::system::error_code& ec, int sig) {
           if (ec) return;
           log::info("service.signal", {{"signal", sig == SIGTERM ? "TERM" : "INT"}});
           if (learner) learner->stop();
           if (poller) poller->stop();
+          if (forwarder) forwarder->stop();
           engine->stop();
         });
         sigset_t set;
@@ -116,6 +119,7 @@ int main(int argc, char** argv) {
         io.run();
         learner.reset();
         poller.reset();
+        forwarder.reset();
         engine.reset();
         store->close();
         return rc;

@@ -1,21 +1,15 @@
 // MTA-STS policy discovery, fetching and caching (see mta_sts.hpp; RFC 8461 3.1, 3.3, 5.1).
 #include "mta_sts.hpp"
 
-#include <openssl/ssl.h>
-
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/address.hpp>
-#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
-#include <boost/beast/ssl.hpp>
 #include <ctime>
 
 #include "dns/resolver.hpp"
+#include "http_client.hpp"
 #include "log/log.hpp"
 #include "store/async.hpp"
 #include "store/store.hpp"
@@ -24,9 +18,6 @@
 namespace mailstead::outbound::mta_sts {
 
 namespace asio = boost::asio;
-namespace beast = boost::beast;
-namespace http = beast::http;
-using tcp = asio::ip::tcp;
 
 namespace {
 constexpr auto tuple_awaitable = asio::as_tuple(asio::use_awaitable);
@@ -38,61 +29,29 @@ std::string lower(std::string s) {
   return s;
 }
 
-// One attempt at one address.
+// One attempt at one address, with the delivery service's HTTP client (http_client.hpp).
 asio::awaitable<Fetched> fetch_from(asio::io_context& io, asio::ssl::context& tls, const std::string& host,
                                     const std::string& address, const FetchOptions& o) {
-  Fetched out;
-  boost::system::error_code ec;
-  auto ip = asio::ip::make_address(address, ec);
-  if (ec) co_return Fetched{"", "'" + address + "' is not an address"};
-  const std::string where = host + " [" + address + "]:" + std::to_string(o.port);
-  beast::ssl_stream<beast::tcp_stream> stream(io, tls);
-  SSL* ssl = stream.native_handle();
-  SSL_set_tlsext_host_name(ssl, host.c_str());
-  // RFC 8461 3.3: the certificate must be valid for mta-sts.<domain> (PKIX, RFC 6125).
-  SSL_set1_host(ssl, host.c_str());
-  SSL_set_verify(ssl, SSL_VERIFY_PEER, nullptr);
-  auto& tcp_layer = beast::get_lowest_layer(stream);
-  tcp_layer.expires_after(o.timeout);
-  tcp::endpoint endpoint(ip, o.port);
-  auto [cec] = co_await tcp_layer.async_connect(endpoint, tuple_awaitable);
-  if (cec) co_return Fetched{"", "cannot connect to " + where + ": " + cec.message()};
-  auto [hec] = co_await stream.async_handshake(asio::ssl::stream_base::client, tuple_awaitable);
-  if (hec) {
-    std::string why = hec.message();
-    long v = SSL_get_verify_result(ssl);
-    if (v != X509_V_OK) why += " (" + std::string(X509_verify_cert_error_string(v)) + ")";
-    co_return Fetched{"", "TLS with " + where + " failed: " + why};
-  }
-  http::request<http::empty_body> req{http::verb::get, "/.well-known/mta-sts.txt", 11};
-  req.set(http::field::host, host);
-  req.set(http::field::user_agent, "Mailstead");
-  req.set(http::field::connection, "close");
-  auto [wec, wn] = co_await http::async_write(stream, req, tuple_awaitable);
-  (void)wn;
-  if (wec) co_return Fetched{"", "sending the request to " + where + " failed: " + wec.message()};
-  beast::flat_buffer buffer;
-  http::response_parser<http::string_body> parser;
-  parser.body_limit(o.max_size);
-  parser.header_limit(16 * 1024);
-  auto [rec, rn] = co_await http::async_read(stream, buffer, parser, tuple_awaitable);
-  (void)rn;
-  if (rec == http::error::body_limit)
+  http_client::Request req;
+  req.host = host;  // RFC 8461 3.3: the certificate must be valid for mta-sts.<domain>
+  req.address = address;
+  req.port = o.port;
+  req.target = "/.well-known/mta-sts.txt";
+  http_client::Options options{o.timeout, o.max_size};
+  const std::string where = http_client::describe(req);
+  auto res = co_await http_client::send(io, tls, req, options);
+  if (res.failure == http_client::Failure::too_large)
     co_return Fetched{"", "the policy at " + where + " is larger than " + std::to_string(o.max_size) + " bytes"};
-  if (rec) co_return Fetched{"", "reading the policy from " + where + " failed: " + rec.message()};
-  auto& res = parser.get();
-  auto status = res.result_int();
+  if (res.failure != http_client::Failure::none) co_return Fetched{"", res.error};
+  auto status = res.status;
   if (status >= 300 && status < 400)
     co_return Fetched{"", "HTTP " + std::to_string(status) + " from " + where + ": redirects are not followed (RFC 8461 3.3)"};
   if (status != 200) co_return Fetched{"", "HTTP " + std::to_string(status) + " from " + where};
   // RFC 8461 3.2: the policy is served as text/plain.
-  auto type = lower(std::string(res[http::field::content_type]));
+  auto type = lower(res.content_type);
   if (!type.starts_with("text/plain"))
     co_return Fetched{"", "the policy at " + where + " is served as '" + type + "', not text/plain"};
-  out.body = std::move(res.body());
-  tcp_layer.expires_after(std::chrono::seconds(2));
-  co_await stream.async_shutdown(tuple_awaitable);
-  co_return out;
+  co_return Fetched{std::move(res.body), ""};
 }
 
 }  // namespace

@@ -50,6 +50,7 @@ class OpenApiTest(unittest.TestCase):
         c.post("/api/v1/lists", {"name": "s", "pattern": "^(?<c>[a-z]+)-l@example\\.test$", "templates": ["{c}@example.test"],
                                  "site_domain": "example.test"})
         c.post("/api/v1/users/ann@example.test/external-addresses", {"external": "ann@elsewhere.test"})
+        forward = c.post("/api/v1/streams/dev/forwards", {"kind": "webhook", "url": "https://hooks.example.test/T/B/x"}).json
         second = self.api.client()
         second.login(ADMIN, PASSWORD)
         other_session = second.get("/api/v1/session").json["id"]
@@ -60,7 +61,8 @@ class OpenApiTest(unittest.TestCase):
         values = {"address": "ann@example.test", "domain": "spare.test", "alias": "x@example.test",
                   "group": "g@example.test", "sender": "s@example.test", "member": "ann@example.test",
                   "mailbox": "INBOX", "uid": "1", "name": "s", "stream": "dev", "blob": "0" * 64,
-                  "list": "block", "value": "198.51.100.7", "external": "ann@elsewhere.test"}
+                  "list": "block", "value": "198.51.100.7", "external": "ann@elsewhere.test",
+                  "forward": str(forward["id"])}
         bodies = {
             "/api/v1/login": {"address": ADMIN, "password": PASSWORD},
             "/api/v1/tokens": {"name": "another"},
@@ -97,6 +99,8 @@ class OpenApiTest(unittest.TestCase):
             "/api/v1/lists": {"name": "another", "pattern": "^(?<c>[a-z]+)-m@example\\.test$", "templates": ["{c}@example.test"],
                               "site_domain": "example.test"},
             "/api/v1/users/{address}/external-addresses": {"external": "ann@elsewhere.test"},
+            "/api/v1/streams/{stream}/forwards": {"kind": "zulip", "site": "https://chat.example.test",
+                                                   "bot_email": "bot@chat.example.test", "api_key": "k" * 32},
         }
         ids = {"/api/v1/sessions/{id}": other_session, "/api/v1/me/sessions/{id}": my_other,
                "/api/v1/tokens/{id}": str(token["id"]), "/api/v1/users/{address}/app-passwords/{id}": app["id"],

@@ -135,6 +135,10 @@ H set_notifications(Call&);
 H watch_stream(Call&);
 H send_message(Call&);
 H get_attachment(Call&);
+H list_forwards(Call&);  // routes_stream_forwards.cpp
+H add_forward(Call&);
+H remove_forward(Call&);
+H retry_forward(Call&);
 }  // namespace stream_routes
 
 namespace inbound_routes {

@@ -136,6 +136,10 @@ const std::vector<Route>& routes() {
     {"GET", "/api/v1/streams/{stream}/messages", M, list_stream_messages, "A stream's messages, oldest first (?topic=, ?after=ID, ?limit=)", {}, "", "StreamMessage[]", 200, "streams"},
     {"POST", "/api/v1/streams/{stream}/messages", M, send_stream_message, "Post a message to a topic", {"topic", "content"}, "StreamMessageNew", "StreamMessageId", 201, "streams"},
     {"POST", "/api/v1/messages", M, send_message, "Send a stream message in the reference chat API's shape", {"type", "to", "topic", "content"}, "ChatMessageNew", "StreamMessageId", 201, "streams"},
+    {"GET", "/api/v1/streams/{stream}/forwards", A, list_forwards, "The stream's forward targets with their queues (pending, failures); secrets never shown", {}, "", "StreamForward[]", 200, "streams"},
+    {"POST", "/api/v1/streams/{stream}/forwards", A, add_forward, "Forward the stream's messages to a Zulip-compatible server or an incoming webhook", {"kind", "site", "bot_email", "api_key", "stream", "url", "allow_http"}, "StreamForwardNew", "StreamForward", 201, "streams"},
+    {"DELETE", "/api/v1/streams/{stream}/forwards/{forward}", A, remove_forward, "Stop forwarding to a target (its pending and failed jobs are dropped)", {}, "", "", 204, "streams"},
+    {"POST", "/api/v1/streams/{stream}/forwards/{forward}/retry", A, retry_forward, "Queue a target's failed jobs again", {}, "", "StreamForwardRetried", 200, "streams"},
     {"GET", "/api/v1/streams/{stream}/attachments/{blob}/{name}", M, get_attachment, "An attachment a message of the stream links", {}, "", "@application/octet-stream", 200, "streams"},
 
     {"GET", "/api/v1/me", U, me, "The signed-in user, its aliases and quota use", {}, "", "Me", 200, "self"},

@@ -785,7 +785,8 @@ bool takes_value(const std::string& name) {
          name == "authenticated-as" || name == "selector" || name == "algorithm" || name == "security" ||
          name == "user" || name == "domain" || name == "preset" || name == "admin" || name == "since" ||
          name == "slug" || name == "description" || name == "email-posting" || name == "topic" || name == "as" ||
-         name == "note" || name == "for" || name == "site-domain";
+         name == "note" || name == "for" || name == "site-domain" || name == "site" || name == "bot-email" ||
+         name == "api-key-file" || name == "url-file" || name == "stream";
 }
 
 }  // namespace

@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "cli/cli.hpp"
+#include "cli/stream_forward.hpp"
 #include "config/source.hpp"
 #include "log/log.hpp"
 #include "ops/admin_ops.hpp"
@@ -323,6 +324,8 @@ int stream_topics(Env& e) {
   return 0;
 }
 
+int stream_forward(Env& e) { return run_stream_forward(e.args, e.streams.ops()); }
+
 struct Command {
   const char* verb;
   const char* usage;
@@ -345,6 +348,7 @@ const Command commands[] = {
     {"post", "stream post STREAM TOPIC FILE|- [--as USER] [--json]", stream_post},
     {"messages", "stream messages STREAM [--topic T] [--json]", stream_messages},
     {"topics", "stream topics STREAM [--json]", stream_topics},
+    {"forward", stream_forward_usage, stream_forward},
 };
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include "store/mailstore.hpp"
 #include "store/store.hpp"
 #include "streams/convert.hpp"
+#include "streams/forwards.hpp"
 #include "streams/watch.hpp"
 #include "util/text.hpp"
 
@@ -66,6 +67,7 @@ Change<void> StreamOps::plan_remove(std::string_view slug) {
     auto rec = directory::get_stream(t, s);
     if (!rec) return no_stream(s);
     if (auto ec = streams::remove_messages(t, rec->id)) return internal("store: " + ec.message());
+    if (auto ec = streams::remove_forwards(t, rec->id)) return internal("store: " + ec.message());
     if (auto ec = streams::forget_stream(t, rec->id)) return internal("store: " + ec.message());
     return tag(directory::remove_stream(t, s), "stream");
   });
