@@ -59,6 +59,11 @@ class Stream {
   void start_watchdog();
   bool timed_out() const { return timed_out_; }
   void close();
+  // For a protocol switch (a WebSocket after HTTP's 101): the socket and, on TLS, the TLS
+  // stream over it (null on plain text). The caller reads and writes through these only
+  // while no read_some()/write() of this Stream is under way; the watchdog still applies.
+  tcp::socket& socket() { return socket_; }
+  asio::ssl::stream<tcp::socket&>* tls_stream() { return tls_.get(); }
 
  private:
   asio::awaitable<void> watchdog();

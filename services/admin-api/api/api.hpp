@@ -17,6 +17,10 @@ class VerifiedCache;
 class FailureLimiter;
 }  // namespace mailstead::auth
 
+namespace mailstead::live {
+class Hub;
+}
+
 namespace mailstead::api {
 
 struct Metrics;
@@ -30,6 +34,7 @@ struct Api {
   boost::asio::thread_pool& slow_pool;
   Metrics& metrics;
   const outbound::Settings& outbound;  // [outbound]: send-test-email delivers as the service would
+  live::Hub* live = nullptr;           // live stream updates (WebSocket); null: the route answers 503
 };
 
 std::unique_ptr<Metrics> make_metrics();

@@ -120,6 +120,7 @@ H rotate_token(Call&);
 H list_topics(Call&);
 H list_stream_messages(Call&);
 H send_stream_message(Call&);
+H stream_live(Call&);  // routes_live.cpp
 H send_message(Call&);
 H get_attachment(Call&);
 }  // namespace stream_routes
