@@ -51,37 +51,31 @@ class WebStreams(unittest.TestCase):
         cls.api.cleanup()
         cls.smtp.cleanup()
 
-    def send_email(self, address):
+    def send_email(self, address, text="Sent by email while the page was open.\n", subject="Re: go live"):
         msg = EmailMessage()
         msg["From"] = "Bob Outside <bob@outside.test>"
         msg["To"] = address
-        msg["Subject"] = "Re: go live"
-        msg.set_content("Sent by email while the page was open.\n")
+        msg["Subject"] = subject
+        msg.set_content(text)
         with smtplib.SMTP("127.0.0.1", self.smtp.mx, timeout=30) as s:
             s.send_message(msg, from_addr="bob@outside.test", to_addrs=[address])
 
-    def test_streams_and_paging_in_the_browser(self):
-        shots = os.path.join(self.artifacts, "screenshots-streams")
-        shutil.rmtree(shots, ignore_errors=True)
-        result_file = os.path.join(self.artifacts, "browser-streams-result.json")
-        env = dict(os.environ, WEB_URL=f"https://127.0.0.1:{self.api.port}/", CHROMIUM=self.chromium,
-                   ADMIN=ADMIN, ADMIN_PASSWORD=ADMIN_PASSWORD, SHOTS=shots, RESULT=result_file)
-        p = subprocess.Popen([self.node, os.path.join(WEB_UI, "tests", "streams.mjs")], env=env, text=True,
+    def run_browser(self, script, env, on_email):
+        """Runs a browser script; on its line "EMAIL-NOW X" calls on_email(X) and answers SENT."""
+        p = subprocess.Popen([self.node, os.path.join(WEB_UI, "tests", script)], env=env, text=True,
                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         err = []
         t = threading.Thread(target=lambda: err.append(p.stderr.read()), daemon=True)
         t.start()
         out = []
-        sent = None
         watchdog = threading.Timer(300, p.kill)
         watchdog.start()
         try:
             for line in p.stdout:
                 out.append(line)
                 if line.startswith("EMAIL-NOW "):
-                    sent = line.split()[1]
                     try:
-                        self.send_email(sent)
+                        on_email(line.split()[1])
                         p.stdin.write("SENT\n")
                     except Exception as e:  # the browser side reports it
                         p.stdin.write(f"FAILED {e}\n")
@@ -90,10 +84,25 @@ class WebStreams(unittest.TestCase):
         finally:
             watchdog.cancel()
         t.join(10)
+        return p, "".join(out), "".join(err)
+
+    def test_streams_and_paging_in_the_browser(self):
+        shots = os.path.join(self.artifacts, "screenshots-streams")
+        shutil.rmtree(shots, ignore_errors=True)
+        result_file = os.path.join(self.artifacts, "browser-streams-result.json")
+        env = dict(os.environ, WEB_URL=f"https://127.0.0.1:{self.api.port}/", CHROMIUM=self.chromium,
+                   ADMIN=ADMIN, ADMIN_PASSWORD=ADMIN_PASSWORD, SHOTS=shots, RESULT=result_file)
+        sent = []
+
+        def email(address):
+            sent.append(address)
+            self.send_email(address)
+        p, out, err = self.run_browser("streams.mjs", env, email)
+        sent = sent[0] if sent else None
         with open(result_file) as f:
             result = json.load(f)
-        self.assertTrue(result.get("ok"), f"browser run failed: {result.get('error')}\n{''.join(out)[-3000:]}\n"
-                                          f"{''.join(err)[-3000:]}\nadmin-api log:\n{self.api.logs()[-3000:]}")
+        self.assertTrue(result.get("ok"), f"browser run failed: {result.get('error')}\n{out[-3000:]}\n"
+                                          f"{err[-3000:]}\nadmin-api log:\n{self.api.logs()[-3000:]}")
         self.assertEqual(p.returncode, 0)
         self.assertEqual(result["adminErrors"], [], "no script errors on the admin pages")
         self.assertEqual(result["memberErrors"], [], "no script errors on the member's pages")
@@ -119,6 +128,37 @@ class WebStreams(unittest.TestCase):
         self.assertEqual([m["via"] for m in msgs], ["api", "email"])
         self.assertEqual(msgs[0]["sender_email"], "mia@example.test")
         self.assertGreaterEqual(len(result["pages"]), 5)
+
+    def test_z_firefox(self):
+        """The paged users page and a live stream in Debian's firefox-esr (puppeteer-core,
+        WebDriver BiDi)."""
+        firefox = tool("firefox-esr")
+        if not os.path.exists(os.path.join(WEB_UI, "node_modules", "puppeteer-core")):
+            raise AssertionError("web-ui/node_modules has no puppeteer-core: the build's `npm ci` did not run")
+        cli = self.smtp.cli
+        cli("user", "add", "fiona@example.test", "--password-stdin", stdin="fiona's password 1\n")
+        cli("stream", "add", "Firefox Fans", "--slug", "ff")
+        cli("stream", "members", "ff", "add", "fiona@example.test")
+        address = self.smtp.instance.cli_json("stream", "show", "ff")["email_address"]
+        shots = os.path.join(self.artifacts, "screenshots-firefox")
+        shutil.rmtree(shots, ignore_errors=True)
+        result_file = os.path.join(self.artifacts, "browser-firefox-result.json")
+        env = dict(os.environ, WEB_URL=f"https://127.0.0.1:{self.api.port}/", FIREFOX=firefox,
+                   ADMIN=ADMIN, ADMIN_PASSWORD=ADMIN_PASSWORD, MEMBER="fiona@example.test",
+                   MEMBER_PASSWORD="fiona's password 1", STREAM="ff", SHOTS=shots, RESULT=result_file)
+        p, out, err = self.run_browser(
+            "firefox.mjs", env,
+            lambda _: self.send_email(address, "Sent by email to the Firefox page.\n", "firefox"))
+        with open(result_file) as f:
+            result = json.load(f)
+        self.assertTrue(result.get("ok"), f"firefox run failed: {result.get('error')}\n{out[-3000:]}\n{err[-3000:]}")
+        self.assertEqual(p.returncode, 0)
+        print(f"firefox: {result['userAgent']}; email → open page {result['emailSeenMs']} ms")
+        self.assertEqual(result["errors"], [])
+        self.assertEqual(len(result["secondPage"]), 10)
+        self.assertEqual(result["searchRows"], ["pager07@example.test"])
+        self.assertEqual(result["injected"], 0)
+        self.assertTrue(result["sameDocument"], "the page was not reloaded")
 
 
 if __name__ == "__main__":
