@@ -87,6 +87,7 @@ class WebSocket:
 
     def frame(self):
         b0, b1 = self._exactly(2)
+        self.fin = bool(b0 & 0x80)
         opcode, n = b0 & 0x0F, b1 & 0x7F
         if n == 126:
             n = struct.unpack("!H", self._exactly(2))[0]
@@ -96,10 +97,14 @@ class WebSocket:
 
     def recv(self, answer_pings=True):
         """The next text message as JSON; pings answered (unless told not to); Closed on close."""
+        parts = None  # a fragmented text message (RFC 6455 5.4): continuation frames until FIN
         while True:
             opcode, payload = self.frame()
-            if opcode == 1:
-                return json.loads(payload)
+            if opcode == 1 or (opcode == 0 and parts is not None):
+                parts = (parts or []) + [payload]
+                if self.fin:
+                    return json.loads(b"".join(parts))
+                continue
             if opcode == 8:
                 code = struct.unpack("!H", payload[:2])[0] if len(payload) >= 2 else 1005
                 raise Closed(code, payload[2:].decode("utf-8", "replace"))
