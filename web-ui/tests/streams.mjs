@@ -67,12 +67,12 @@ try {
   await nav("Users");
   await heading("Users");
   await page.getByLabel("Per page").selectOption("10");
-  await page.getByText("Page 1").waitFor();
+  await page.locator(".pager span").getByText("Page 1", { exact: true }).waitFor();
   const rows = () => page.locator("tbody > tr > th").allInnerTexts();
   await page.waitForFunction(() => document.querySelectorAll("tbody > tr").length === 10);
   const first = await rows();
   await page.getByRole("button", { name: "Next page" }).click();
-  await page.getByText("Page 2").waitFor();
+  await page.locator(".pager span").getByText("Page 2", { exact: true }).waitFor();
   await page.waitForFunction((f) => document.querySelector("tbody > tr > th")?.textContent !== f, first[0]);
   const second = await rows();
   await shot("s01-users-page-2");
@@ -88,7 +88,7 @@ try {
   result.userPages = pages;
   result.pagedUsers = all.map((a) => a.replace(/admin$/, ""));
   await page.getByRole("button", { name: "Previous page" }).click();
-  await page.getByText(`Page ${pages - 1}`).waitFor();
+  await page.locator(".pager span").getByText(`Page ${pages - 1}`, { exact: true }).waitFor();
   step(`users paged: ${pages} pages, ${all.length} rows`);
   await page.getByLabel("Search users").fill("pager07");
   await page.getByRole("button", { name: "Search", exact: true }).click();
@@ -116,7 +116,7 @@ try {
   await nav("Streams");
   await heading("Streams");
   const sf = form("Create a stream");
-  await sf.getByLabel("Name").fill("Launch Team");
+  await sf.locator("input[name=name]").fill("Launch Team");
   await sf.getByLabel("Short name (in the address)").fill("launch");
   await sf.getByLabel("Description").fill("Everything about the launch");
   await sf.getByRole("button", { name: "Create stream" }).click();
