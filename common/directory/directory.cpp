@@ -9,6 +9,7 @@
 #include "directory/address.hpp"
 #include "store/mailstore.hpp"
 #include "store/store.hpp"
+#include "streams/watch.hpp"
 #include "util/bytes.hpp"
 
 namespace mailstead::directory {
@@ -94,7 +95,7 @@ std::optional<GroupRecord> decode_group(std::string_view v) {
 std::string encode_stream(const StreamRecord& s) {
   Encoder e;
   e.u64(s.id).str(s.slug).str(s.name).str(s.description).u64s(s.members).str(s.token).u8(s.enabled ? 1 : 0)
-      .u8(static_cast<std::uint8_t>(s.email_posting)).i64(s.created);
+      .u8(static_cast<std::uint8_t>(s.email_posting)).i64(s.created).u8(static_cast<std::uint8_t>(s.unauthenticated));
   return e.take();
 }
 std::optional<StreamRecord> decode_stream(std::string_view v) {
@@ -109,9 +110,18 @@ std::optional<StreamRecord> decode_stream(std::string_view v) {
   s.enabled = d.u8() != 0;
   auto p = d.u8();
   s.created = d.i64();
-  if (!d.ok() || p > 3) return std::nullopt;
+  std::uint8_t u = d.at_end() ? 0 : d.u8();
+  if (!d.ok() || p > 3 || u > 1) return std::nullopt;
   s.email_posting = static_cast<EmailPosting>(p);
+  s.unauthenticated = static_cast<Unauthenticated>(u);
   return s;
+}
+
+const char* unauthenticated_name(Unauthenticated u) { return u == Unauthenticated::refuse ? "refuse" : "bot"; }
+std::optional<Unauthenticated> parse_unauthenticated(std::string_view s) {
+  if (s == "bot") return Unauthenticated::bot;
+  if (s == "refuse") return Unauthenticated::refuse;
+  return std::nullopt;
 }
 
 const char* email_posting_name(EmailPosting p) {
@@ -409,6 +419,8 @@ Result<void> remove_user(WriteTxn& txn, std::string_view address) {
     if (auto p = put(txn, Table::groups, g.address, encode(g)); !p) return p.error();
   }
   for (auto& s : list_streams(txn)) {
+    // Its watch, notification mode and reply addresses go whether or not it was a member.
+    if (auto ec = streams::forget_member(txn, s.id, u->id)) return store_error(ec);
     auto it = std::remove(s.members.begin(), s.members.end(), u->id);
     if (it == s.members.end()) continue;
     s.members.erase(it, s.members.end());

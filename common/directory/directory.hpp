@@ -67,6 +67,15 @@ enum class EmailPosting : std::uint8_t {
 const char* email_posting_name(EmailPosting p);
 std::optional<EmailPosting> parse_email_posting(std::string_view s);
 
+// What becomes of email whose sender is not proved to be a local user (neither an
+// authenticated session nor a DMARC pass of a local user's From; docs/streams.md).
+enum class Unauthenticated : std::uint8_t {
+  bot = 0,     // posted by the gateway bot, the email's From shown beside it
+  refuse = 1,  // 550 5.7.1 at the end of DATA
+};
+const char* unauthenticated_name(Unauthenticated u);
+std::optional<Unauthenticated> parse_unauthenticated(std::string_view s);
+
 // A chat stream (schema 5; docs/storage.md). Its email address is not a local address but
 // `<slug>.<token>[.<option>…]` in the gateway pattern (docs/streams.md).
 struct StreamRecord {
@@ -79,6 +88,7 @@ struct StreamRecord {
   bool enabled = true;
   EmailPosting email_posting = EmailPosting::anyone;
   std::int64_t created = 0;
+  Unauthenticated unauthenticated = Unauthenticated::bot;  // a trailing byte; absent in older records: bot
 };
 std::string encode_stream(const StreamRecord& s);
 std::optional<StreamRecord> decode_stream(std::string_view v);

@@ -9,6 +9,8 @@
 #include "directory/directory.hpp"
 #include "srs/srs.hpp"
 #include "store/store.hpp"
+#include "streams/notifications.hpp"
+#include "streams/reply_route.hpp"
 
 namespace mailstead::directory {
 
@@ -119,10 +121,14 @@ Route resolve_srs(store::ReadTxn& txn, const RoutingSettings& settings, const st
 }
 
 // A chat gateway address (docs/streams.md): the slug names the stream, the token proves the
-// sender was given the address; then the stream's email posting rule. Only an
-// authenticated session proves a local identity (as for groups).
-Route resolve_stream(store::ReadTxn& txn, const std::string& address, const std::string& part,
-                     const RouteContext& ctx) {
+// sender was given the address; then the stream's email posting rule. A `local`/`members`
+// rule takes an authenticated session, or a MAIL FROM naming such a user that the end of
+// DATA must prove (a DMARC pass of that user's From). Reply addresses (mm…) are
+// streams/reply_route.cpp's.
+Route resolve_stream(store::ReadTxn& txn, const RoutingSettings& settings, const std::string& address,
+                     const std::string& part, const RouteContext& ctx) {
+  if (auto token = streams::reply_token_of(part))
+    return streams::resolve_reply(txn, address, *token, ctx, settings.delimiter, static_cast<std::int64_t>(std::time(nullptr)));
   Rejection unknown{550, "5.1.1", "No such stream address here"};
   auto parsed = streams::parse_stream_part(part);
   if (auto* e = std::get_if<streams::AddressError>(&parsed)) return Rejection{550, "5.1.1", "Bad stream address: " + e->text};
@@ -131,16 +137,18 @@ Route resolve_stream(store::ReadTxn& txn, const std::string& address, const std:
   if (!s || !streams::same_token(s->token, a.token)) return unknown;
   Rejection refused{550, "5.7.1", "This stream does not take email from you"};
   if (!s->enabled) return Rejection{550, "5.7.1", "This stream is disabled"};
+  std::optional<std::uint64_t> claimed;  // proved at the end of DATA
+  if (!ctx.authenticated_user && (s->email_posting == EmailPosting::local || s->email_posting == EmailPosting::members))
+    claimed = streams::user_of_address(txn, ctx.sender, settings.delimiter);
+  auto who = ctx.authenticated_user ? ctx.authenticated_user : claimed;
   switch (s->email_posting) {
     case EmailPosting::anyone: break;
     case EmailPosting::nobody: return Rejection{550, "5.7.1", "This stream does not take email"};
     case EmailPosting::local:
-      if (!ctx.authenticated_user) return refused;
+      if (!who) return refused;
       break;
     case EmailPosting::members:
-      if (!ctx.authenticated_user ||
-          std::find(s->members.begin(), s->members.end(), *ctx.authenticated_user) == s->members.end())
-        return refused;
+      if (!who || std::find(s->members.begin(), s->members.end(), *who) == s->members.end()) return refused;
       break;
   }
   Delivery d;
@@ -149,6 +157,7 @@ Route resolve_stream(store::ReadTxn& txn, const std::string& address, const std:
   d.stream = s->slug;
   d.stream_id = s->id;
   d.stream_options = a.options;
+  d.stream_user = claimed.value_or(0);
   return d;
 }
 
@@ -173,7 +182,7 @@ Route resolve(store::ReadTxn& txn, const RoutingSettings& settings, std::string_
   if (!p) return bad_syntax();
   if (settings.stream_gateway && p->has_domain && p->source_route.empty() && !p->ip_literal && !p->quoted)
     if (auto part = streams::gateway_part(*settings.stream_gateway, p->local + "@" + p->domain))
-      return resolve_stream(txn, p->local + "@" + p->domain, *part, ctx);
+      return resolve_stream(txn, settings, p->local + "@" + p->domain, *part, ctx);
 
   if (!p->has_domain) {
     // RFC 5321 4.5.1: "Postmaster" without a domain must be accepted; it goes to the

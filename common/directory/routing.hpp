@@ -39,6 +39,12 @@ struct Delivery {
   std::string stream;                // for RouteKind::stream: the slug
   std::uint64_t stream_id = 0;
   streams::Options stream_options;   // from the address
+  // The user the message must prove to be from at the end of DATA (an authenticated session
+  // or a DMARC pass of that user's From; docs/streams.md "Who posts"): a reply address's
+  // member, or the local user MAIL FROM names on a `local`/`members` stream. 0: none.
+  std::uint64_t stream_user = 0;
+  std::string reply_token;           // a reply address (mm…): its token; the topic it posts in:
+  std::string stream_topic;
 };
 
 struct Rejection {

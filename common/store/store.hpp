@@ -53,6 +53,10 @@ enum class Table : std::uint8_t {
   inbound_rules,    // list + user (u64) + kind + value → the admin's inbound block/allow rules (common/inbound)
   greylist,         // greylisting triplets and their expiry order (common/inbound/rules.hpp)
   alias_by_user,    // user id (u64) + alias address → "": each user's aliases, for pages of users
+  stream_watch,     // stream id (u64) + user id (u64) → watching until (i64 seconds) (common/streams/watch.hpp)
+  stream_notify,    // stream id (u64) + user id (u64) → the member's notification mode (u8; absent: all)
+  stream_replies,   // reply token (32 hex) → ReplyToken: member, stream, topic, expiry (common/streams/notifications.hpp)
+  stream_reply_by_member,  // stream id (u64) + user id (u64) + lower-cased topic → reply token
   count_
 };
 inline constexpr int table_count = static_cast<int>(Table::count_);

@@ -4,6 +4,7 @@
 #include "store/mailstore.hpp"
 #include "store/records.hpp"
 #include "store/store.hpp"
+#include "streams/notifications.hpp"
 #include "util/bytes.hpp"
 #include "util/text.hpp"
 
@@ -112,7 +113,8 @@ std::optional<StreamMessage> StreamMessage::decode(std::string_view v) {
   return m;
 }
 
-Result<std::uint64_t> post(store::WriteTxn& txn, StreamMessage msg, const std::vector<NewAttachment>& attachments) {
+Result<std::uint64_t> post(store::WriteTxn& txn, StreamMessage msg, const std::vector<NewAttachment>& attachments,
+                           const Settings* settings) {
   if (msg.stream == 0) return invalid("no stream");
   if (msg.topic.empty()) return invalid("a message needs a topic");
   msg.id = store::next_id(txn, "stream_message");
@@ -129,6 +131,8 @@ Result<std::uint64_t> post(store::WriteTxn& txn, StreamMessage msg, const std::v
     return internal("store: " + ec.message());
   if (auto ec = txn.put(Table::stream_topics, topic_index_key(msg.stream, msg.topic, msg.id), ""))
     return internal("store: " + ec.message());
+  if (settings)
+    if (auto ec = queue_notifications(txn, msg, *settings)) return internal("store: " + ec.message());
   return msg.id;
 }
 

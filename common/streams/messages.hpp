@@ -20,6 +20,8 @@ class WriteTxn;
 
 namespace mailstead::streams {
 
+struct Settings;
+
 struct AttachmentRef {
   std::string name;          // the file name as sent (sanitised)
   std::string content_type;  // "application/pdf"
@@ -58,8 +60,10 @@ struct NewAttachment {
 };
 
 // Adds a message (topic and body already converted): the next message id, a reference to
-// each attachment's blob, the topic index. Returns the message id.
-Result<std::uint64_t> post(store::WriteTxn& txn, StreamMessage msg, const std::vector<NewAttachment>& attachments);
+// each attachment's blob, the topic index; with `settings`, the members' notification emails
+// (notifications.hpp) in the same transaction. Returns the message id.
+Result<std::uint64_t> post(store::WriteTxn& txn, StreamMessage msg, const std::vector<NewAttachment>& attachments,
+                           const Settings* settings = nullptr);
 
 struct Query {
   std::optional<std::string> topic;  // case-insensitive

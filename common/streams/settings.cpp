@@ -66,6 +66,16 @@ Settings load_settings(config::Source& src) {
   src.get_size(sec, "max_html_size", size, 1024, 1ull << 28);
   s.convert.max_html_bytes = static_cast<std::size_t>(size);
   src.get(sec, "bot_name", s.bot_name);
+  src.get(sec, "notifications", s.notifications);
+  src.get(sec, "notify_from", s.notify_from);
+  if (s.notify_from.empty() && s.pattern) s.notify_from = s.pattern->prefix + "noreply" + s.pattern->suffix;
+  if (s.notify_from.find_first_of("\r\n<>\" ,;") != std::string::npos || s.notify_from.find('@') == std::string::npos)
+    if (src.has(sec, "notify_from")) src.fail(sec, "notify_from", "must be a plain address, e.g. \"noreply@streams.example.org\"");
+  std::chrono::milliseconds lifetime{std::chrono::seconds(s.reply_token_lifetime)};
+  src.get_duration(sec, "reply_token_lifetime", lifetime);
+  if (lifetime < std::chrono::seconds(1) || lifetime > std::chrono::hours(24 * 3650))
+    src.fail(sec, "reply_token_lifetime", "must be from 1s to 87600h (e.g. \"720h\")");
+  s.reply_token_lifetime = std::chrono::duration_cast<std::chrono::seconds>(lifetime).count();
   return s;
 }
 

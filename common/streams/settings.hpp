@@ -33,6 +33,13 @@ struct Settings {
                                      {600, std::chrono::seconds(3600)}};
   ConvertLimits convert;
   std::string bot_name = "Email gateway";
+  // Notification emails to members about new messages (docs/streams.md, "Notifications and
+  // replies"); off: none are queued (reply addresses already handed out keep working).
+  bool notifications = true;
+  // Their From address; default: "noreply" in the gateway pattern (noreply@streams.example.org).
+  std::string notify_from;
+  // How long a reply address (mm…) works after the notification that made it, in seconds.
+  std::int64_t reply_token_lifetime = 30 * 86400;
 };
 
 Settings load_settings(config::Source& src);

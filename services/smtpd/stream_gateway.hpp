@@ -51,14 +51,26 @@ struct StreamPost {
 struct PostAuthor {
   std::optional<std::uint64_t> user;  // authenticated local sender
   std::string envelope_from;          // MAIL FROM
+  std::string dmarc_pass_domain;      // the From domain when DMARC passed on the MX, else ""
+  std::string delimiter = "+";        // the sub-address delimiter (routing)
+};
+
+struct PreparedPosts {
+  std::vector<StreamPost> posts;
+  std::optional<directory::Rejection> refused;  // the whole message is refused (550 5.7.1 …)
 };
 
 // One post per stream among `deliveries` (the first address's options win when a stream
-// is named twice). Reads the user's display name in its own short transaction.
-std::vector<StreamPost> prepare_stream_posts(store::ReadTxn& txn, const std::vector<const directory::Delivery*>& deliveries,
-                                             std::string_view message, const streams::Settings& settings,
-                                             const PostAuthor& author, std::int64_t now);
-// Writes the posts inside the delivery's batch.
-std::error_code write_stream_posts(store::WriteTxn& txn, const std::vector<StreamPost>& posts);
+// is named twice). Who posts (docs/streams.md, "Who posts"): the authenticated user; else the
+// local user whose address is the From when DMARC passed for the From domain; else the
+// gateway bot with the sender shown, unless the stream refuses unauthenticated mail. A reply
+// address posts in its topic only for its member, proved the same way; a message carrying
+// the gateway's own X-Loop is refused, and so is automatic mail to a reply address.
+PreparedPosts prepare_stream_posts(store::ReadTxn& txn, const std::vector<const directory::Delivery*>& deliveries,
+                                   std::string_view message, const streams::Settings& settings, const PostAuthor& author,
+                                   std::int64_t now);
+// Writes the posts inside the delivery's batch, with the members' notifications.
+std::error_code write_stream_posts(store::WriteTxn& txn, const std::vector<StreamPost>& posts,
+                                   const streams::Settings& settings);
 
 }  // namespace mailstead::smtp

@@ -87,6 +87,8 @@ class OpenApiTest(unittest.TestCase):
             "/api/v1/streams/{stream}": {"enabled": False, "email_posting": "local"},
             "/api/v1/streams/{stream}/members": {"member": "ann@example.test"},
             "/api/v1/streams/{stream}/messages": {"topic": "t", "content": "hello"},
+            "/api/v1/streams/{stream}/notifications": {"notify": "none"},
+            "/api/v1/streams/{stream}/watch": {"seconds": 30},
             "/api/v1/messages": {"type": "stream", "to": "dev", "topic": "t", "content": "hello again"},
         }
         ids = {"/api/v1/sessions/{id}": other_session, "/api/v1/me/sessions/{id}": my_other,

@@ -95,17 +95,26 @@ constexpr const char* schemas = R"json({
     "properties": {"policy": {"enum": ["anyone", "members", "domain"]}}},
   "MemberNew": {"type": "object", "additionalProperties": false, "required": ["member"], "properties": {"member": {"type": "string"}}},
   "Stream": {"type": "object", "additionalProperties": false,
-    "required": ["stream_id", "slug", "name", "description", "enabled", "members", "email_posting", "email_address", "created"],
+    "required": ["stream_id", "slug", "name", "description", "enabled", "members", "email_posting", "unauthenticated", "email_address", "created"],
     "properties": {"stream_id": {"type": "integer"}, "slug": {"type": "string"}, "name": {"type": "string"},
       "description": {"type": "string"}, "enabled": {"type": "boolean"}, "members": {"type": "array", "items": {"type": "string"}},
       "email_posting": {"enum": ["anyone", "local", "members", "nobody"]},
+      "unauthenticated": {"enum": ["bot", "refuse"], "description": "email not proved to be from a local user: posted by the gateway bot, or refused"},
       "email_address": {"type": "string", "description": "<slug>.<token>@<gateway domain>; empty when [streams] gateway_pattern is unset"},
       "created": {"type": "string", "format": "date-time"}}},
   "StreamNew": {"type": "object", "additionalProperties": false, "required": ["name"],
     "properties": {"name": {"type": "string"}, "slug": {"type": "string", "pattern": "^[A-Za-z0-9_ -]{1,64}$"},
       "description": {"type": "string"}, "email_posting": {"enum": ["anyone", "local", "members", "nobody"]}}},
   "StreamPatch": {"type": "object", "additionalProperties": false,
-    "properties": {"enabled": {"type": "boolean"}, "email_posting": {"enum": ["anyone", "local", "members", "nobody"]}}},
+    "properties": {"enabled": {"type": "boolean"}, "email_posting": {"enum": ["anyone", "local", "members", "nobody"]},
+      "unauthenticated": {"enum": ["bot", "refuse"]}}},
+  "MemberNotifications": {"type": "object", "additionalProperties": false, "required": ["member", "notify", "watching_until"],
+    "properties": {"member": {"type": "string"}, "notify": {"enum": ["all", "none"]},
+      "watching_until": {"type": "integer", "description": "seconds since the epoch; 0 when not watching"}}},
+  "NotificationsPut": {"type": "object", "additionalProperties": false, "required": ["notify"],
+    "properties": {"notify": {"enum": ["all", "none"]}, "member": {"type": "string", "description": "administrators only"}}},
+  "WatchPost": {"type": "object", "additionalProperties": false, "required": ["seconds"],
+    "properties": {"seconds": {"type": "integer", "minimum": 0, "maximum": 86400}, "member": {"type": "string", "description": "administrators only"}}},
   "Topic": {"type": "object", "additionalProperties": false, "required": ["name", "messages", "max_id"],
     "properties": {"name": {"type": "string"}, "messages": {"type": "integer"}, "max_id": {"type": "integer"}}},
   "StreamMessage": {"type": "object", "additionalProperties": false,
@@ -273,6 +282,8 @@ json::array query_parameters(std::string_view path) {
     q("after", false, "only messages with a greater id (422 unless a number)");
     q("limit", false, "at most this many messages, 1 to 5000 (default 1000; 422 otherwise)");
   }
+  if (path == "/api/v1/streams/{stream}/notifications")
+    q("member", false, "another member's, for an administrator (default: the caller's own; 422 when not a member)");
   if (path == "/api/v1/logs") {
     q("service", false, "smtpd, imapd, sieved, deliverd or admin-api (422 otherwise)");
     q("level", false, "the least level: trace, debug, info, warn or error (422 otherwise)");

@@ -4,7 +4,10 @@
 // a signed-in user reads and posts in the streams it is a member of.
 #include "api/handlers.hpp"
 #include "api/stream_json.hpp"
+#include "directory/directory.hpp"
 #include "ops/streams.hpp"
+#include "store/store.hpp"
+#include "streams/watch.hpp"
 #include "util/text.hpp"
 
 namespace mailstead::api {
@@ -19,7 +22,8 @@ json::object stream_view(const admin::StreamView& v, bool admin) {
   const auto& s = v.stream;
   json::object o{{"stream_id", s.id},     {"slug", s.slug},     {"name", s.name},
                  {"description", s.description}, {"enabled", s.enabled}, {"members", members},
-                 {"email_posting", directory::email_posting_name(s.email_posting)}, {"created", iso_time(s.created)}};
+                 {"email_posting", directory::email_posting_name(s.email_posting)},
+                 {"unauthenticated", directory::unauthenticated_name(s.unauthenticated)}, {"created", iso_time(s.created)}};
   // The address holds the token: members see it (they may hand it to a service), as on the
   // reference's stream settings page.
   o["email_address"] = v.address;
@@ -127,6 +131,12 @@ H update_stream(Call& c) {
     auto plan = so.plan_set_posting(slug, p);
     if (auto r = co_await commit(c, plan); !r) co_return error_reply(r.error());
   }
+  if (c.body.has("unauthenticated")) {
+    std::string u;
+    if (auto r = c.body.str("unauthenticated", u)) co_return *r;
+    auto plan = so.plan_set_unauthenticated(slug, u);
+    if (auto r = co_await commit(c, plan); !r) co_return error_reply(r.error());
+  }
   auto v = so.get(slug);
   if (!v) co_return error_reply(v.error());
   co_return json_reply(200, stream_view(*v, true));
@@ -230,6 +240,72 @@ H send_message(Call& c) {
   auto so = stream_ops(c);
   if (!visible(c, so, to)) co_return error_reply(422, "invalid", "no stream " + to + " you may post to", "to");
   co_return co_await post_message(c, to, topic, content);
+}
+
+// A member's notification emails and watching (docs/streams.md, "Notifications and
+// replies"): the caller's own; an administrator names another member with ?member= / "member".
+namespace {
+Result<std::string> member_address(Call& c, admin::StreamOps& so, const std::string& named) {
+  if (!named.empty()) {
+    if (!c.who.admin) return Error(ErrorKind::denied, "only an administrator names another member", "member");
+    return named;
+  }
+  if (c.who.user == 0) return Error(ErrorKind::invalid, "name the member (an API token is no member)", "member");
+  auto txn = so.ops().store().read();
+  auto u = directory::get_user(*txn, c.who.user);
+  if (!u) return Error(ErrorKind::not_found, "no such user", "member");
+  return u->address;
+}
+
+json::object member_state_view(const admin::MemberState& st) {
+  return json::object{{"member", st.address}, {"notify", streams::notify_mode_name(st.notify)},
+                      {"watching_until", st.watching_until}};
+}
+}  // namespace
+
+H get_notifications(Call& c) {
+  auto so = stream_ops(c);
+  auto v = visible(c, so, c.param("stream"));
+  if (!v) co_return error_reply(v.error());
+  auto who = member_address(c, so, c.req.query_param("member"));
+  if (!who) co_return error_reply(who.error());
+  auto st = so.member_state(v->stream.slug, *who);
+  if (!st) co_return error_reply(st.error());
+  co_return json_reply(200, member_state_view(*st));
+}
+
+H set_notifications(Call& c) {
+  std::string mode, member;
+  if (auto r = c.body.str("notify", mode)) co_return *r;
+  if (auto r = c.body.str("member", member, false)) co_return *r;
+  auto so = stream_ops(c);
+  auto v = visible(c, so, c.param("stream"));
+  if (!v) co_return error_reply(v.error());
+  auto who = member_address(c, so, member);
+  if (!who) co_return error_reply(who.error());
+  auto plan = so.plan_set_notify(v->stream.slug, *who, mode);
+  if (auto r = co_await commit(c, plan); !r) co_return error_reply(r.error());
+  auto st = so.member_state(v->stream.slug, *who);
+  if (!st) co_return error_reply(st.error());
+  co_return json_reply(200, member_state_view(*st));
+}
+
+H watch_stream(Call& c) {
+  std::uint64_t seconds = 0;
+  std::string member;
+  if (auto r = c.body.u64("seconds", seconds)) co_return *r;
+  if (seconds > 86400) co_return error_reply(422, "invalid", "watch for 0 to 86400 seconds", "seconds");
+  if (auto r = c.body.str("member", member, false)) co_return *r;
+  auto so = stream_ops(c);
+  auto v = visible(c, so, c.param("stream"));
+  if (!v) co_return error_reply(v.error());
+  auto who = member_address(c, so, member);
+  if (!who) co_return error_reply(who.error());
+  auto plan = so.plan_watch(v->stream.slug, *who, static_cast<std::int64_t>(seconds));
+  if (auto r = co_await commit(c, plan); !r) co_return error_reply(r.error());
+  auto st = so.member_state(v->stream.slug, *who);
+  if (!st) co_return error_reply(st.error());
+  co_return json_reply(200, member_state_view(*st));
 }
 
 H get_attachment(Call& c) {

@@ -782,7 +782,7 @@ bool takes_value(const std::string& name) {
          name == "authenticated-as" || name == "selector" || name == "algorithm" || name == "security" ||
          name == "user" || name == "domain" || name == "preset" || name == "admin" || name == "since" ||
          name == "slug" || name == "description" || name == "email-posting" || name == "topic" || name == "as" ||
-         name == "note";
+         name == "note" || name == "for";
 }
 
 }  // namespace

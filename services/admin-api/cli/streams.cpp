@@ -2,6 +2,7 @@
 // address, posting and reading messages, through the admin operations (ops/streams.hpp).
 #include <boost/json.hpp>
 #include <cstdio>
+#include <cstdlib>
 #include <ctime>
 #include <fstream>
 #include <iostream>
@@ -15,6 +16,7 @@
 #include "ops/streams.hpp"
 #include "service/service.hpp"
 #include "store/store.hpp"
+#include "streams/watch.hpp"
 
 namespace mailstead::cli {
 
@@ -60,6 +62,7 @@ json::object stream_json(const admin::StreamView& v) {
                       {"members", members},
                       {"enabled", s.enabled},
                       {"email_posting", directory::email_posting_name(s.email_posting)},
+                      {"unauthenticated", directory::unauthenticated_name(s.unauthenticated)},
                       {"email_address", v.address},
                       {"created", s.created}};
 }
@@ -109,6 +112,7 @@ int stream_show(Env& e) {
   std::printf("stream:        %s\nname:          %s\n", s.slug.c_str(), s.name.c_str());
   if (!s.description.empty()) std::printf("description:   %s\n", s.description.c_str());
   std::printf("enabled:       %s\nemail posting: %s\n", s.enabled ? "yes" : "no", directory::email_posting_name(s.email_posting));
+  std::printf("unauthenticated email: %s\n", directory::unauthenticated_name(s.unauthenticated));
   std::printf("address:       %s\n",
               v->address.empty() ? "(the gateway is off: set [streams] gateway_pattern)" : v->address.c_str());
   std::printf("members:      ");
@@ -169,6 +173,59 @@ int stream_posting(Env& e) {
   auto r = run(e.streams, e.streams.plan_set_posting(slug, p));
   if (!r) return fail(r.error());
   std::printf("stream %s takes email from: %s\n", slug.c_str(), p.c_str());
+  return 0;
+}
+
+int stream_unauthenticated(Env& e) {
+  auto& slug = operand(e.args, 2, "STREAM");
+  auto& mode = operand(e.args, 3, "bot|refuse");
+  expect_operands(e.args, 4);
+  auto r = run(e.streams, e.streams.plan_set_unauthenticated(slug, mode));
+  if (!r) return fail(r.error());
+  std::printf("stream %s: unauthenticated email %s\n", slug.c_str(),
+              mode == "bot" ? "is posted by the gateway bot" : "is refused (550 5.7.1)");
+  return 0;
+}
+
+int stream_notify(Env& e) {
+  auto& slug = operand(e.args, 2, "STREAM");
+  auto& member = operand(e.args, 3, "MEMBER");
+  if (e.args.words.size() == 4) {
+    auto st = e.streams.member_state(slug, member);
+    if (!st) return fail(st.error());
+    if (e.args.json) {
+      print_json(json::object{{"member", st->address}, {"notify", streams::notify_mode_name(st->notify)},
+                              {"watching_until", st->watching_until}});
+    } else {
+      std::printf("%s\tnotifications %s\t%s\n", st->address.c_str(), streams::notify_mode_name(st->notify),
+                  st->watching_until ? "watching" : "not watching");
+    }
+    return 0;
+  }
+  auto& mode = operand(e.args, 4, "all|none");
+  expect_operands(e.args, 5);
+  auto r = run(e.streams, e.streams.plan_set_notify(slug, member, mode));
+  if (!r) return fail(r.error());
+  std::printf("%s gets %s notification emails of %s\n", member.c_str(), mode == "all" ? "all" : "no", slug.c_str());
+  return 0;
+}
+
+int stream_watch(Env& e) {
+  auto& slug = operand(e.args, 2, "STREAM");
+  auto& member = operand(e.args, 3, "MEMBER");
+  expect_operands(e.args, 4);
+  std::int64_t seconds = 300;
+  if (auto f = opt(e.args, "for"); !f.empty()) {
+    char* end = nullptr;
+    seconds = std::strtoll(f.c_str(), &end, 10);
+    if (end == f.c_str() || *end != '\0') throw Usage{"--for takes seconds, not '" + f + "'"};
+  }
+  if (e.args.opts.count("stop")) seconds = 0;
+  auto r = run(e.streams, e.streams.plan_watch(slug, member, seconds));
+  if (!r) return fail(r.error());
+  if (seconds == 0) std::printf("%s no longer watches %s\n", member.c_str(), slug.c_str());
+  else std::printf("%s watches %s for %lld seconds (no notification emails meanwhile)\n", member.c_str(), slug.c_str(),
+                   static_cast<long long>(seconds));
   return 0;
 }
 
@@ -281,6 +338,9 @@ const Command commands[] = {
     {"enable", "stream enable STREAM", stream_enable},
     {"disable", "stream disable STREAM   (its address answers 550 5.7.1)", stream_disable},
     {"posting", "stream posting STREAM anyone|local|members|nobody   (who may post by email)", stream_posting},
+    {"unauthenticated", "stream unauthenticated STREAM bot|refuse   (email not proved to be from a local user)", stream_unauthenticated},
+    {"notify", "stream notify STREAM MEMBER [all|none] [--json]   (a member's notification emails)", stream_notify},
+    {"watch", "stream watch STREAM MEMBER [--for SECONDS] [--stop]   (no notifications while watching)", stream_watch},
     {"rotate-token", "stream rotate-token STREAM   (a new address; the old one stops working)", stream_rotate},
     {"post", "stream post STREAM TOPIC FILE|- [--as USER] [--json]", stream_post},
     {"messages", "stream messages STREAM [--topic T] [--json]", stream_messages},

@@ -8,6 +8,7 @@
 #include "store/mailstore.hpp"
 #include "store/store.hpp"
 #include "streams/convert.hpp"
+#include "streams/watch.hpp"
 #include "util/text.hpp"
 
 namespace mailstead::admin {
@@ -65,6 +66,7 @@ Change<void> StreamOps::plan_remove(std::string_view slug) {
     auto rec = directory::get_stream(t, s);
     if (!rec) return no_stream(s);
     if (auto ec = streams::remove_messages(t, rec->id)) return internal("store: " + ec.message());
+    if (auto ec = streams::forget_stream(t, rec->id)) return internal("store: " + ec.message());
     return tag(directory::remove_stream(t, s), "stream");
   });
 }
@@ -77,7 +79,11 @@ Change<void> StreamOps::plan_members(std::string_view slug, const std::vector<st
       if (!u) return Error(ErrorKind::not_found, "no user " + a, "members");
       auto it = std::find(rec.members.begin(), rec.members.end(), u->id);
       if (add && it == rec.members.end()) rec.members.push_back(u->id);
-      if (!add && it != rec.members.end()) rec.members.erase(it);
+      if (!add && it != rec.members.end()) {
+        rec.members.erase(it);
+        // A member who leaves loses its reply addresses (they answer 550 5.1.1).
+        if (auto ec = streams::forget_member(t, rec.id, u->id)) return internal("store: " + ec.message());
+      }
     }
     return {};
   });
@@ -97,6 +103,70 @@ Change<void> StreamOps::plan_set_posting(std::string_view slug, std::string_view
     rec.email_posting = p;
     return {};
   });
+}
+
+Change<void> StreamOps::plan_set_unauthenticated(std::string_view slug, std::string_view mode) {
+  auto u = directory::parse_unauthenticated(mode);
+  if (!u) return Error(ErrorKind::invalid, "unauthenticated must be bot or refuse, not '" + std::string(mode) + "'",
+                       "unauthenticated");
+  return edit(slug, [u = *u](store::WriteTxn&, directory::StreamRecord& rec) -> Result<void> {
+    rec.unauthenticated = u;
+    return {};
+  });
+}
+
+namespace {
+// The member `address` of the stream inside the batch: (stream record, user id).
+Result<std::pair<directory::StreamRecord, std::uint64_t>> member_of(store::WriteTxn& t, const std::string& slug,
+                                                                     const std::string& address) {
+  auto rec = directory::get_stream(t, slug);
+  if (!rec) return no_stream(slug);
+  auto u = directory::find_user(t, directory::lowercase_ascii(address));
+  if (!u) return Error(ErrorKind::not_found, "no user " + address, "member");
+  if (std::find(rec->members.begin(), rec->members.end(), u->id) == rec->members.end())
+    return Error(ErrorKind::invalid, address + " is not a member of " + slug, "member");
+  return std::pair{std::move(*rec), u->id};
+}
+}  // namespace
+
+Change<void> StreamOps::plan_set_notify(std::string_view slug, std::string_view member, std::string_view mode) {
+  auto m = streams::parse_notify_mode(mode);
+  if (!m) return Error(ErrorKind::invalid, "notifications must be all or none, not '" + std::string(mode) + "'", "notify");
+  return Change<void>([s = directory::lowercase_ascii(slug), who = std::string(member), m = *m](store::WriteTxn& t) -> Result<void> {
+    auto r = member_of(t, s, who);
+    if (!r) return r.error();
+    if (auto ec = streams::set_notify_mode(t, r->first.id, r->second, m)) return internal("store: " + ec.message());
+    return {};
+  });
+}
+
+Change<void> StreamOps::plan_watch(std::string_view slug, std::string_view member, std::int64_t seconds) {
+  if (seconds < 0 || seconds > 86400) return Error(ErrorKind::invalid, "watch for 0 to 86400 seconds", "seconds");
+  auto until = now() + seconds;
+  return Change<void>([s = directory::lowercase_ascii(slug), who = std::string(member), until,
+                       seconds](store::WriteTxn& t) -> Result<void> {
+    auto r = member_of(t, s, who);
+    if (!r) return r.error();
+    auto ec = seconds == 0 ? streams::stop_watching(t, r->first.id, r->second)
+                           : streams::set_watching(t, r->first.id, r->second, until);
+    if (ec) return internal("store: " + ec.message());
+    return {};
+  });
+}
+
+Result<MemberState> StreamOps::member_state(std::string_view slug, std::string_view member) {
+  auto txn = ops_.store().read();
+  auto s = directory::get_stream(*txn, directory::lowercase_ascii(slug));
+  if (!s) return no_stream(slug);
+  auto u = directory::find_user(*txn, directory::lowercase_ascii(member));
+  if (!u) return Error(ErrorKind::not_found, "no user " + std::string(member), "member");
+  if (std::find(s->members.begin(), s->members.end(), u->id) == s->members.end())
+    return Error(ErrorKind::invalid, std::string(member) + " is not a member of " + s->slug, "member");
+  MemberState st;
+  st.address = u->address;
+  st.notify = streams::notify_mode(*txn, s->id, u->id);
+  st.watching_until = streams::watching_until(*txn, s->id, u->id, now());
+  return st;
 }
 
 Change<std::string> StreamOps::plan_rotate_token(std::string_view slug) {
@@ -131,8 +201,8 @@ Change<std::uint64_t> StreamOps::plan_post(std::string_view slug, std::string_vi
   m.via = std::string(via);
   m.time = now();
   auto name = author.name;
-  return Change<std::uint64_t>([s = directory::lowercase_ascii(slug), m, user = author.user,
-                                name](store::WriteTxn& txn) mutable -> Result<std::uint64_t> {
+  return Change<std::uint64_t>([s = directory::lowercase_ascii(slug), m, user = author.user, name,
+                                settings = &settings_](store::WriteTxn& txn) mutable -> Result<std::uint64_t> {
     auto rec = directory::get_stream(txn, s);
     if (!rec) return no_stream(s);
     m.stream = rec->id;
@@ -146,7 +216,7 @@ Change<std::uint64_t> StreamOps::plan_post(std::string_view slug, std::string_vi
       m.sender = "admin";
       m.sender_name = name;
     }
-    return streams::post(txn, m, {});
+    return streams::post(txn, m, {}, settings);
   });
 }
 

@@ -12,6 +12,7 @@
 #include "ops/admin_ops.hpp"
 #include "streams/messages.hpp"
 #include "streams/settings.hpp"
+#include "streams/watch.hpp"
 
 namespace mailstead::admin {
 
@@ -19,6 +20,13 @@ struct StreamView {
   directory::StreamRecord stream;
   std::vector<std::string> members;  // addresses
   std::string address;               // the email address ("" when the gateway is off)
+};
+
+// One member's notification state in a stream.
+struct MemberState {
+  std::string address;
+  streams::NotifyMode notify = streams::NotifyMode::all;
+  std::int64_t watching_until = 0;  // 0: not watching
 };
 
 struct StreamPostAuthor {
@@ -38,6 +46,13 @@ class StreamOps {
   Change<void> plan_set_enabled(std::string_view slug, bool enabled);
   Change<void> plan_set_posting(std::string_view slug, std::string_view email_posting);
   Change<std::string> plan_rotate_token(std::string_view slug);  // the new token
+  // bot | refuse: email not proved to be from a local user (docs/streams.md, "Who posts").
+  Change<void> plan_set_unauthenticated(std::string_view slug, std::string_view mode);
+  // all | none: a member's notification emails.
+  Change<void> plan_set_notify(std::string_view slug, std::string_view member, std::string_view mode);
+  // The member watches the stream for `seconds` from now (0: stops): no notifications meanwhile.
+  Change<void> plan_watch(std::string_view slug, std::string_view member, std::int64_t seconds);
+  Result<MemberState> member_state(std::string_view slug, std::string_view member);
   // A message typed by a person (CLI, API): topic and body as given, checked and limited.
   Change<std::uint64_t> plan_post(std::string_view slug, std::string_view topic, std::string_view body,
                                   const StreamPostAuthor& author, std::string_view via);

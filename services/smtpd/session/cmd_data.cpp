@@ -199,6 +199,7 @@ asio::awaitable<void> Session::finish_message(SpooledMessage& message, const Mes
     if (verdict.disposition == mailstead::inbound::Disposition::reject) co_return refuse(550, "5.7.1", verdict.reply, "dmarc");
     if (verdict.disposition == mailstead::inbound::Disposition::defer) co_return refuse(451, "4.7.0", verdict.reply, "dmarc_temperror");
     txn_.junk = verdict.disposition == mailstead::inbound::Disposition::junk;
+    if (verdict.dmarc == "pass") txn_.dmarc_pass_domain = verdict.from_domain;
     const auto& authserv_id = shared_.authenticator->authserv_id();
     // Right below our Received field: the results belong to the hop it records.
     // The client's reverse DNS (inbound/iprev.hpp, found at the first RCPT) is one more method.
@@ -359,17 +360,25 @@ asio::awaitable<void> Session::deliver(std::string_view blob, const std::string&
   std::vector<std::string> outgoing_keys;
   for (const auto& o : outgoing) outgoing_keys.push_back(store::blob_key(o.message));
   // Chat streams get the message converted, in the same batch (docs/streams.md).
-  std::vector<StreamPost> stream_posts;
+  // Who posts is decided here (stream_gateway.hpp); a sender the stream refuses gets 550
+  // 5.7.1 for the whole message.
+  PreparedPosts prepared;
   {
     std::vector<const directory::Delivery*> to_streams;
     for (const auto& r : txn_.recipients)
       if (r.delivery.kind == directory::RouteKind::stream) to_streams.push_back(&r.delivery);
     if (!to_streams.empty()) {
       auto rtxn = shared_.store.read();
-      stream_posts = prepare_stream_posts(*rtxn, to_streams, blob, shared_.settings.streams,
-                                          PostAuthor{user_id_, sender}, now);
+      prepared = prepare_stream_posts(*rtxn, to_streams, blob, shared_.settings.streams,
+                                      PostAuthor{user_id_, sender, txn_.dmarc_pass_domain, shared_.routing.delimiter}, now);
     }
   }
+  if (prepared.refused) {
+    log::info("smtp.data.stream_refused", {{"session", id_}, {"id", id}, {"from", sender}, {"reason", prepared.refused->text}});
+    reset_transaction();
+    co_return send_error(prepared.refused->code, prepared.refused->enhanced, prepared.refused->text);
+  }
+  const auto& stream_posts = prepared.posts;
 
   auto batch = [&](store::WriteTxn& t) -> std::error_code {
     for (const auto& b : blobs) {
@@ -404,7 +413,7 @@ asio::awaitable<void> Session::deliver(std::string_view blob, const std::string&
       if (auto ec = store::put_blob(t, outgoing_keys[i], outgoing[i].message)) return ec;
       if (!queue(outgoing[i].sender, outgoing[i].recipients, outgoing_keys[i])) return store::Errc::aborted;
     }
-    if (auto ec = write_stream_posts(t, stream_posts)) return ec;
+    if (auto ec = write_stream_posts(t, stream_posts, shared_.settings.streams)) return ec;
     for (std::size_t i = 0; i < plans.size(); ++i)
       for (const auto& tr : plans[i].tracking)
         if (auto ec = sieve::track(t, locals[i].user, tr.kind, tr.key, tr.expires)) return ec;

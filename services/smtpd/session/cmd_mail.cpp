@@ -100,7 +100,8 @@ void Session::handle_rcpt(const Rcpt& r) {
     return send_error(j->code, j->enhanced, j->text);
   }
   auto& d = std::get<directory::Delivery>(route);
-  if (d.kind == directory::RouteKind::stream && !allow_stream_rcpt(d)) return;
+  // Reply addresses (mm…) are one member's and not counted (docs/streams.md).
+  if (d.kind == directory::RouteKind::stream && d.reply_token.empty() && !allow_stream_rcpt(d)) return;
   if (auto no = inbound_rcpt(d)) {
     send(no->code, no->enhanced, no->text);
     return;

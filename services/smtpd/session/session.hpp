@@ -85,6 +85,9 @@ struct Transaction {
   // The client or sender is on an allowlist (the administrator's, or every accepted
   // recipient's own): DNSBL and greylisting were skipped; later checks (spam) may skip too.
   bool allowlisted = false;
+  // The From domain when DMARC passed (an aligned SPF or DKIM pass; RFC 7489), else "": the
+  // chat gateway takes it as proof that the From is who it says (docs/streams.md).
+  std::string dmarc_pass_domain;
 };
 
 class Session {

@@ -149,6 +149,13 @@ TEST_F(Routing, ChatStreams) {
   expect_rejection("team-chat.00000000000000000000000000000002@streams.example.test", 550, "5.7.1");
   expect_rejection("team-chat.00000000000000000000000000000002@streams.example.test", 550, "5.7.1", bob_);
   expect_delivery("team-chat.00000000000000000000000000000002@streams.example.test", RouteKind::stream, {}, alice_);
+  // On the MX, a member's MAIL FROM is taken at RCPT, to be proved at the end of DATA.
+  auto claimed = route("team-chat.00000000000000000000000000000002@streams.example.test", std::nullopt, "Alice@example.test");
+  ASSERT_TRUE(std::holds_alternative<Delivery>(claimed));
+  EXPECT_EQ(std::get<Delivery>(claimed).stream_user, alice_);
+  EXPECT_TRUE(std::holds_alternative<Rejection>(
+      route("team-chat.00000000000000000000000000000002@streams.example.test", std::nullopt, "bob@example.test")));
+  EXPECT_EQ(std::get<Delivery>(route("general.0123456789abcdef0123456789abcdef@streams.example.test")).stream_user, 0u);
   // Without a gateway pattern the gateway domain is just some remote domain.
   settings_.stream_gateway.reset();
   expect_rejection("general.0123456789abcdef0123456789abcdef@streams.example.test", 554, "5.7.1");
