@@ -3,6 +3,9 @@
 // and the DATA→250 latency percentiles. Plain blocking sockets, one thread per connection,
 // so the client is cheap next to the server it measures.
 //   bench-smtp-load --port P --count N --concurrency C --size BYTES [--rcpt ADDR]
+//                   [--from ADDR] [--helo NAME] [--message FILE]
+// --message sends that file (CRLF lines, dot-stuffed here) as every message instead of a
+// generated one: a DKIM-signed message for bench/inbound.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -15,6 +18,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
+#include <sstream>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -77,13 +82,27 @@ std::string make_body(std::size_t size, long n) {
   return m + ".\r\n";
 }
 
+std::string dot_stuffed(const std::string& m) {
+  std::string out;
+  std::size_t pos = 0;
+  while (pos < m.size()) {
+    auto eol = m.find("\r\n", pos);
+    auto end = eol == std::string::npos ? m.size() : eol + 2;
+    if (m[pos] == '.') out += '.';
+    out.append(m, pos, end - pos);
+    pos = end;
+  }
+  if (!out.ends_with("\r\n")) out += "\r\n";
+  return out + ".\r\n";
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   int port = 2525, concurrency = 8;
   long count = 1000;
   std::size_t size = 2048;
-  std::string rcpt = "bench@example.test";
+  std::string rcpt = "bench@example.test", from = "load@remote.example", helo = "bench.example", fixed;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string a = argv[i];
     if (a == "--port") port = std::atoi(argv[i + 1]);
@@ -91,6 +110,18 @@ int main(int argc, char** argv) {
     else if (a == "--concurrency") concurrency = std::atoi(argv[i + 1]);
     else if (a == "--size") size = static_cast<std::size_t>(std::atol(argv[i + 1]));
     else if (a == "--rcpt") rcpt = argv[i + 1];
+    else if (a == "--from") from = argv[i + 1];
+    else if (a == "--helo") helo = argv[i + 1];
+    else if (a == "--message") {
+      std::ifstream f(argv[i + 1], std::ios::binary);
+      std::stringstream ss;
+      ss << f.rdbuf();
+      if (!f) {
+        std::fprintf(stderr, "cannot read %s\n", argv[i + 1]);
+        return 2;
+      }
+      fixed = dot_stuffed(ss.str());
+    }
   }
   std::atomic<long> next{0}, ok{0}, failed{0};
   std::mutex mu;
@@ -100,14 +131,14 @@ int main(int argc, char** argv) {
   for (int t = 0; t < concurrency; ++t) {
     threads.emplace_back([&] {
       Conn c;
-      if (!c.open(port) || c.reply() != 220 || c.cmd("EHLO bench.example") != 250) {
+      if (!c.open(port) || c.reply() != 220 || c.cmd("EHLO " + helo) != 250) {
         failed += 1;
         return;
       }
       std::vector<double> mine;
       for (long n; (n = next++) < count;) {
-        auto body = make_body(size, n);
-        if (c.cmd("MAIL FROM:<load@remote.example>") != 250 || c.cmd("RCPT TO:<" + rcpt + ">") != 250 ||
+        auto body = fixed.empty() ? make_body(size, n) : fixed;
+        if (c.cmd("MAIL FROM:<" + from + ">") != 250 || c.cmd("RCPT TO:<" + rcpt + ">") != 250 ||
             c.cmd("DATA") != 354) {
           ++failed;
           continue;

@@ -8,6 +8,11 @@ Measured (medians of --runs): SELECT time; FETCH throughput for FLAGS, for heade
 and for whole bodies; SEARCH time (a header search and UNSEEN); STORE throughput; and the
 servers' memory (PSS summed over their processes) with --idle connections in IDLE.
 
+--only-connect: sessions of connect + TLS + LOGIN + SELECT INBOX + LOGOUT from 8 threads,
+with full handshakes and with TLS resumption (each thread offers its previous session's
+ticket), reporting sessions/s, the share resumed and the servers' CPU per session (user +
+system of every server process and what they reaped, from /proc).
+
 Run as root (Dovecot needs its system users): sudo bench/imap/run.py [--messages 100000]"""
 import argparse
 import os
@@ -23,17 +28,18 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(ROOT, "bench", "smtp"))
-from run import free_port, wait_port, tree_rss_kib  # noqa: E402
+from run import free_port, wait_port, tree_rss_kib, tree_cpu  # noqa: E402
 
 
 class Client:
-    def __init__(self, port, user, password):
-        ctx = ssl.create_default_context()
-        ctx.check_hostname = False
-        ctx.verify_mode = ssl.CERT_NONE
+    def __init__(self, port, user, password, ctx=None, session=None):
+        if ctx is None:
+            ctx = ssl.create_default_context()
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE
         raw = socket.create_connection(("127.0.0.1", port), timeout=600)
         raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self.sock = ctx.wrap_socket(raw)
+        self.sock = ctx.wrap_socket(raw, session=session)
         self.buf = b""
         self.n = 0
         self.line()
@@ -125,6 +131,9 @@ class Mailstead:
     def memory(self):
         return tree_rss_kib(self.proc.pid), tree_rss_kib(self.proc.pid, "Pss_Anon:")
 
+    def cpu(self):
+        return tree_cpu([self.proc.pid])
+
     def stop(self):
         self.proc.terminate()
         self.proc.wait()
@@ -205,6 +214,9 @@ default_client_limit = 15000
     def memory(self):
         return tree_rss_kib(self.pid), tree_rss_kib(self.pid, "Pss_Anon:")
 
+    def cpu(self):
+        return tree_cpu([self.pid])
+
     def stop(self):
         if not hasattr(self, "conf"):
             return
@@ -280,6 +292,43 @@ def idle_memory(server, count):
     return mem
 
 
+def connect_load(server, count, concurrency, resume):
+    """count sessions of connect + TLS + LOGIN + SELECT INBOX + LOGOUT over `concurrency`
+    threads; with resume, each thread offers the TLS session (ticket) of its previous one."""
+    import threading
+    per = max(1, count // concurrency)
+    resumed, errors = [], []
+
+    def worker():
+        ctx = ssl.create_default_context()
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        prev, n = None, 0
+        try:
+            for _ in range(per):
+                c = Client(server.port, server.user, "bench-password", ctx, prev if resume else None)
+                n += c.sock.session_reused
+                c.cmd("SELECT INBOX")
+                prev = c.sock.session  # the ticket came with the first records after the handshake
+                c.close()
+        except Exception as e:  # reported after the run
+            errors.append(repr(e))
+        resumed.append(n)
+
+    cpu0 = server.cpu()
+    t0 = time.monotonic()
+    threads = [threading.Thread(target=worker) for _ in range(concurrency)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    elapsed = time.monotonic() - t0
+    if errors:
+        raise SystemExit(f"{server.name}: {errors[0]}")
+    total = per * concurrency
+    return total / elapsed, (server.cpu() - cpu0) * 1000 / total, sum(resumed) / total
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--bin", default=os.path.join(ROOT, "build", "bin"))
@@ -287,6 +336,8 @@ def main():
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--idle", default="1,1000")
     ap.add_argument("--only-idle", action="store_true", help="measure only memory with idle connections")
+    ap.add_argument("--only-connect", type=int, default=0, metavar="N",
+                    help="measure only N sessions of connect+TLS+LOGIN+SELECT+LOGOUT (8 threads), full and resumed")
     ap.add_argument("--dovecot-idle-max", type=int, default=1000,
                     help="Dovecot runs a process per connection: beyond this many it is not measured")
     args = ap.parse_args()
@@ -306,6 +357,16 @@ def main():
         dovecot = Dovecot.__new__(Dovecot)
         servers.append(dovecot)
         dovecot.__init__(work)
+        if args.only_connect:
+            print("| IMAPS sessions (connect, TLS, LOGIN, SELECT, LOGOUT), 8 threads | sessions/s | resumed | server CPU ms/session |")
+            print("|---|---:|---:|---:|")
+            for resume in (False, True):
+                for s in servers:
+                    runs = [connect_load(s, args.only_connect, 8, resume) for _ in range(args.runs)]
+                    rate, cpu, share = (statistics.median(x) for x in zip(*runs))
+                    print(f"| {s.name}, {'resumed' if resume else 'full handshakes'} | {rate:.0f} | {share:.0%} | {cpu:.3f} |",
+                          flush=True)
+            return
         if args.only_idle:
             print("| IMAPS connections in IDLE (10-message mailbox) | Mailstead PSS / anon MiB | Dovecot PSS / anon MiB |")
             print("|---:|---:|---:|")

@@ -5,9 +5,15 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/ssl/error.hpp>
 #include <boost/asio/write.hpp>
+#include <cerrno>
+#include <climits>
+#include <cstdint>
 #include <cstring>
+#include <openssl/bio.h>
+#include <openssl/err.h>
+#include <sys/socket.h>
 #include <zlib.h>
 
 #include "metrics/metrics.hpp"
@@ -17,7 +23,45 @@ namespace mailstead::net {
 
 namespace {
 constexpr auto tuple_awaitable = asio::as_tuple(asio::use_awaitable);
+
+// OpenSSL's I/O on the session's non-blocking socket: recv/send, with MSG_NOSIGNAL so a
+// peer gone away is an error, never a SIGPIPE (BIO_s_socket writes with write(2)).
+int fd_of(BIO* b) { return static_cast<int>(reinterpret_cast<std::intptr_t>(BIO_get_data(b))); }
+
+int bio_write(BIO* b, const char* data, int len) {
+  BIO_clear_retry_flags(b);
+  auto n = ::send(fd_of(b), data, static_cast<std::size_t>(len), MSG_NOSIGNAL);
+  if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) BIO_set_retry_write(b);
+  return static_cast<int>(n);
 }
+
+int bio_read(BIO* b, char* data, int len) {
+  BIO_clear_retry_flags(b);
+  auto n = ::recv(fd_of(b), data, static_cast<std::size_t>(len), 0);
+  if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) BIO_set_retry_read(b);
+  return static_cast<int>(n);
+}
+
+long bio_ctrl(BIO*, int cmd, long, void*) { return cmd == BIO_CTRL_FLUSH ? 1 : 0; }
+
+BIO_METHOD* socket_method() {
+  static BIO_METHOD* method = [] {
+    auto* m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK | BIO_TYPE_DESCRIPTOR, "mailstead socket");
+    BIO_meth_set_write(m, bio_write);
+    BIO_meth_set_read(m, bio_read);
+    BIO_meth_set_ctrl(m, bio_ctrl);
+    return m;
+  }();
+  return method;
+}
+
+boost::system::error_code ssl_error_code() {
+  unsigned long e = ERR_get_error();
+  ERR_clear_error();
+  if (e == 0) return asio::error::connection_reset;
+  return {static_cast<int>(e), asio::error::get_ssl_category()};
+}
+}  // namespace
 
 Stream::Stream(tcp::socket socket)
     : socket_(std::move(socket)),
@@ -155,6 +199,25 @@ asio::awaitable<std::size_t> Stream::read_some(asio::mutable_buffer buf, boost::
   co_return n;
 }
 
+bool Stream::readable_now() {
+  if (zip_ && !zip_->pending.empty()) return true;
+  if (ssl_ && SSL_has_pending(ssl_.get())) return true;  // decrypted or raw bytes OpenSSL holds
+  boost::system::error_code ec;
+  return socket_.available(ec) > 0 || ec;  // an error: the read reports it
+}
+
+asio::awaitable<void> Stream::wait_readable(boost::system::error_code& ec) {
+  store::no_transaction_open("net.read");
+  // Bytes already in the socket: asio's reactor is edge-triggered, and the edge for them may
+  // have passed while nothing waited, so a wait now would sleep until more arrive. Checked
+  // and then waited for on this thread, with no event harvested in between (one thread per
+  // io_context), so nothing arrives unseen.
+  if (readable_now()) co_return;
+  Waiting waiting(*this);
+  auto [e] = co_await socket_.async_wait(tcp::socket::wait_read, tuple_awaitable);
+  ec = e;
+}
+
 asio::awaitable<void> Stream::write(std::string_view data, boost::system::error_code& ec) {
   store::no_transaction_open("net.write");
   if (!zip_) co_return co_await raw_write(data, ec);
@@ -172,12 +235,53 @@ asio::awaitable<void> Stream::write(std::string_view data, boost::system::error_
   co_await raw_write(out, ec);
 }
 
+asio::awaitable<bool> Stream::tls_retry(int r, boost::system::error_code& ec) {
+  switch (SSL_get_error(ssl_.get(), r)) {
+    case SSL_ERROR_WANT_READ: {
+      auto [e] = co_await socket_.async_wait(tcp::socket::wait_read, tuple_awaitable);
+      ec = e;
+      co_return !e;
+    }
+    case SSL_ERROR_WANT_WRITE: {
+      auto [e] = co_await socket_.async_wait(tcp::socket::wait_write, tuple_awaitable);
+      ec = e;
+      co_return !e;
+    }
+    case SSL_ERROR_ZERO_RETURN:  // the peer's close_notify
+      ec = asio::error::eof;
+      co_return false;
+    case SSL_ERROR_SYSCALL:
+      if (ERR_peek_error() == 0) {
+        // The connection ended without close_notify, or a socket error.
+        ec = errno && r < 0 ? boost::system::error_code(errno, boost::system::system_category())
+                            : boost::system::error_code(asio::ssl::error::stream_truncated);
+        co_return false;
+      }
+      ec = ssl_error_code();
+      co_return false;
+    default:
+      ec = ssl_error_code();
+      co_return false;
+  }
+}
+
 asio::awaitable<std::size_t> Stream::raw_read(asio::mutable_buffer buf, boost::system::error_code& ec) {
   Waiting waiting(*this);
-  if (tls_) {
-    auto [e, n] = co_await tls_->async_read_some(buf, tuple_awaitable);
-    ec = e;
-    co_return n;
+  if (ssl_) {
+    // Closed (the watchdog, close()): OpenSSL's BIO still holds the descriptor's number,
+    // which the process may have given to another connection since.
+    if (!socket_.is_open()) {
+      ec = asio::error::bad_descriptor;
+      co_return 0;
+    }
+    if (buf.size() == 0) co_return 0;
+    for (;;) {
+      ERR_clear_error();
+      errno = 0;
+      int r = SSL_read(ssl_.get(), buf.data(), static_cast<int>(std::min<std::size_t>(buf.size(), INT_MAX)));
+      if (r > 0) co_return static_cast<std::size_t>(r);
+      if (!co_await tls_retry(r, ec)) co_return 0;
+    }
   }
   auto [e, n] = co_await socket_.async_read_some(buf, tuple_awaitable);
   ec = e;
@@ -186,9 +290,22 @@ asio::awaitable<std::size_t> Stream::raw_read(asio::mutable_buffer buf, boost::s
 
 asio::awaitable<void> Stream::raw_write(std::string_view data, boost::system::error_code& ec) {
   Waiting waiting(*this);
-  if (tls_) {
-    auto [e, n] = co_await asio::async_write(*tls_, asio::buffer(data), tuple_awaitable);
-    ec = e;
+  if (ssl_) {
+    if (!socket_.is_open()) {  // as in raw_read: never write through a closed descriptor's number
+      ec = asio::error::bad_descriptor;
+      co_return;
+    }
+    std::size_t off = 0;
+    while (off < data.size()) {
+      ERR_clear_error();
+      errno = 0;
+      int r = SSL_write(ssl_.get(), data.data() + off, static_cast<int>(std::min<std::size_t>(data.size() - off, INT_MAX)));
+      if (r > 0) {
+        off += static_cast<std::size_t>(r);
+        continue;
+      }
+      if (!co_await tls_retry(r, ec)) co_return;
+    }
     co_return;
   }
   auto [e, n] = co_await asio::async_write(socket_, asio::buffer(data), tuple_awaitable);
@@ -215,19 +332,41 @@ asio::awaitable<void> Stream::handshake(asio::ssl::context& ctx, std::chrono::st
   store::no_transaction_open("net.handshake");
   expires_after(limit);
   Waiting waiting(*this);
-  tls_ = std::make_unique<asio::ssl::stream<tcp::socket&>>(socket_, ctx);
-  auto [e] = co_await tls_->async_handshake(asio::ssl::stream_base::server, tuple_awaitable);
-  ec = e;
-  ++(e ? tls_handshakes().failed : tls_handshakes().ok);
+  ssl_.reset(SSL_new(ctx.native_handle()));
+  BIO* bio = ssl_ ? BIO_new(socket_method()) : nullptr;
+  if (!bio) {
+    ssl_.reset();
+    ec = asio::error::no_memory;
+    ++tls_handshakes().failed;
+    co_return;
+  }
+  BIO_set_data(bio, reinterpret_cast<void*>(static_cast<std::intptr_t>(socket_.native_handle())));
+  BIO_set_init(bio, 1);
+  SSL_set_bio(ssl_.get(), bio, bio);  // one reference, for both directions
+  SSL_set_accept_state(ssl_.get());
+  socket_.non_blocking(true, ec);
+  while (!ec) {
+    ERR_clear_error();
+    errno = 0;
+    int r = SSL_do_handshake(ssl_.get());
+    if (r == 1) break;
+    if (!co_await tls_retry(r, ec) && !ec) ec = asio::ssl::error::stream_truncated;
+  }
+  ++(ec ? tls_handshakes().failed : tls_handshakes().ok);
 }
 
 asio::awaitable<void> Stream::shutdown() {
   boost::system::error_code ec;
-  if (tls_) {
-    expires_after(std::chrono::seconds(2));
-    co_await tls_->async_shutdown(asio::redirect_error(asio::use_awaitable, ec));
+  if (ssl_ && socket_.is_open() && SSL_is_init_finished(ssl_.get())) {
+    // Our close_notify, without waiting for the peer's (RFC 8446 6.1 allows closing the
+    // connection then): the session is over, only the alert is owed. A full socket buffer
+    // (a client that stopped reading) gives up at once.
+    ERR_clear_error();
+    SSL_shutdown(ssl_.get());
+    ERR_clear_error();
   }
   socket_.shutdown(tcp::socket::shutdown_both, ec);
+  co_return;
 }
 
 void Stream::close() {
@@ -236,11 +375,11 @@ void Stream::close() {
 }
 
 std::string Stream::tls_version() const {
-  return tls_ ? SSL_get_version(tls_->native_handle()) : "";
+  return ssl_ ? SSL_get_version(ssl_.get()) : "";
 }
 
 std::string Stream::tls_cipher() const {
-  return tls_ ? SSL_CIPHER_get_name(SSL_get_current_cipher(tls_->native_handle())) : "";
+  return ssl_ ? SSL_CIPHER_get_name(SSL_get_current_cipher(ssl_.get())) : "";
 }
 
 }  // namespace mailstead::net

@@ -3,13 +3,18 @@
 // a limit passes: the idle limit of each wait, and the time a whole phase (a command, a
 // DATA transfer, the login phase) may spend waiting for the peer, which bytes arriving
 // never extend.
+//
+// TLS runs OpenSSL directly on the non-blocking socket (a small BIO of ours), not through
+// asio's ssl::stream: that one keeps two 17 KiB buffers and a BIO pair of two more for every
+// connection, idle or not. With SSL_MODE_RELEASE_BUFFERS (net/tls.cpp) an idle TLS session
+// holds only OpenSSL's connection state (docs/performance.md, "Memory with idle connections").
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
-#include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <openssl/ssl.h>
 #include <chrono>
 #include <memory>
 #include <string>
@@ -25,6 +30,12 @@ class Stream {
   ~Stream();
 
   asio::awaitable<std::size_t> read_some(asio::mutable_buffer buf, boost::system::error_code& ec);
+  // Waits until read_some() has something to return (or an error or the end) without
+  // holding a buffer meanwhile: an idle session waits here, then reads into a buffer of
+  // the size it needs.
+  asio::awaitable<void> wait_readable(boost::system::error_code& ec);
+  // Whether read_some() would return at once: bytes inflated, decrypted or in the socket.
+  bool readable_now();
   asio::awaitable<void> write(std::string_view data, boost::system::error_code& ec);
   // Server side of the TLS handshake, on this connection. It must finish within `limit`
   // of its start however the peer trickles bytes (and within the phase's time left).
@@ -38,7 +49,7 @@ class Stream {
   void enable_deflate();
   bool deflating() const { return zip_ != nullptr; }
 
-  bool tls() const { return tls_ != nullptr; }
+  bool tls() const { return ssl_ != nullptr; }
   std::string tls_version() const;
   std::string tls_cipher() const;
   std::string peer_address() const { return peer_; }
@@ -59,20 +70,24 @@ class Stream {
   void start_watchdog();
   bool timed_out() const { return timed_out_; }
   void close();
-  // For a protocol switch (a WebSocket after HTTP's 101): the socket and, on TLS, the TLS
-  // stream over it (null on plain text). The caller reads and writes through these only
-  // while no read_some()/write() of this Stream is under way; the watchdog still applies.
-  tcp::socket& socket() { return socket_; }
-  asio::ssl::stream<tcp::socket&>* tls_stream() { return tls_.get(); }
+  // The socket's executor: an adapter that runs this Stream as an asio stream (the WebSocket
+  // of common/http/websocket.cpp) starts its reads and writes there.
+  asio::any_io_executor get_executor() { return socket_.get_executor(); }
 
  private:
   asio::awaitable<void> watchdog();
   asio::awaitable<std::size_t> raw_read(asio::mutable_buffer buf, boost::system::error_code& ec);
   asio::awaitable<void> raw_write(std::string_view data, boost::system::error_code& ec);
+  // After an SSL_* call returned r <= 0: waits for what OpenSSL needs (true: call again)
+  // or sets ec (false).
+  asio::awaitable<bool> tls_retry(int r, boost::system::error_code& ec);
   struct Zip;
   std::unique_ptr<Zip, void (*)(Zip*)> zip_{nullptr, nullptr};
   tcp::socket socket_;
-  std::unique_ptr<asio::ssl::stream<tcp::socket&>> tls_;
+  struct SslFree {
+    void operator()(SSL* s) const { SSL_free(s); }
+  };
+  std::unique_ptr<SSL, SslFree> ssl_;
   // Brackets every wait for the peer, for the phase's account.
   struct Waiting;
   void rearm();

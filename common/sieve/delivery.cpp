@@ -297,6 +297,11 @@ Plan plan(store::ReadTxn& txn, std::uint64_t user, std::string_view message, con
         p.reject = a.text;
         break;
       case Action::Kind::vacation: {
+        // Never to a sender that is likely forged: no backscatter (docs/sieve.md).
+        if (ctx.junk || ctx.dmarc_failed) {
+          log::info("sieve.vacation.suppressed", {{"user", address}, {"why", ctx.junk ? "junk" : "dmarc_fail"}});
+          break;
+        }
         auto v = a.vacation;
         own_from(v.from);
         auto key = (v.handle.empty() ? v.reason + '\0' + v.subject + '\0' + v.from : v.handle) + '\0' + lower(v.recipient);

@@ -65,6 +65,10 @@ struct DeliveryContext {
   // \Junk mailbox. Set by spam scanning (score >= [spam] junk_threshold) and by any other
   // check that quarantines (DMARC p=quarantine); an explicit keep or fileinto wins.
   bool junk = false;
+  // The From domain failed DMARC (whatever the policy did with the message): like a junk
+  // message, it gets no vacation reply or rejection notice, since its sender is likely
+  // forged: a reply would be backscatter to an innocent third party (RFC 3834, 7).
+  bool dmarc_failed = false;
   SpamScore spam;          // for spamtest/spamtestplus
   std::string remote_host, remote_ip;  // for environment (the SMTP client), "" unknown
 };

@@ -46,7 +46,7 @@ enum class Table : std::uint8_t {
   app_passwords,    // user id (u64) + app password id (4 bytes) → AppPasswordRecord
   auth_limits,      // failed-login counters and trusted logins, with expiry (common/auth/limit_table.hpp)
   subscriptions,    // user id (u64) + mailbox name → "" (IMAP subscriptions, by name: RFC 3501 6.3.6)
-  dmarc_overrides,  // domain (lower case) → the admin's DMARC action for it (services/smtpd/inbound/dmarc_overrides.hpp)
+  dmarc_overrides,  // domain (lower case) → the admin's DMARC action for it (common/inbound/dmarc_overrides.hpp)
   mta_sts,          // recipient domain → cached MTA-STS policy: TXT id, fetch time, expiry, body (services/deliverd/mta_sts.hpp)
   stream_messages,  // stream id (u64) + message id (u64) → StreamMessage (common/streams/messages.hpp)
   stream_topics,    // stream id (u64) + lower-cased topic + '\0' + message id (u64) → "": messages by topic

@@ -18,13 +18,14 @@ using namespace mailstead;
 
 namespace {
 
-int serve(const service::Context& ctx, const admin::Settings& settings, const outbound::Settings& out) {
+int serve(const service::Context& ctx, const admin::Settings& settings, const outbound::Settings& out,
+          const admin::MxPolicySettings& mx) {
   auto rt = net::make_runtime(ctx, net::limits_of(settings));
   if (!rt) return 1;
   admin::Ops ops(*rt->store, ctx.core);
   auto metrics = api::make_metrics();
   live::Hub hub(*rt->store, settings.live_poll);
-  api::Api state{settings, ctx.core, ops, rt->cache, *rt->limiter, rt->slow_pool, *metrics, out, &hub};
+  api::Api state{settings, ctx.core, ops, rt->cache, *rt->limiter, rt->slow_pool, *metrics, out, mx, &hub};
   // The web UI's files first (GET of "/" and of its assets), then the API and autoconfig.
   std::string root = settings.web_root.empty() ? http::default_web_root() : settings.web_root, problem;
   auto web = http::StaticFiles::load(root, problem);
@@ -54,11 +55,13 @@ int serve(const service::Context& ctx, const admin::Settings& settings, const ou
 int main(int argc, char** argv) {
   admin::Settings settings;
   outbound::Settings out;
+  admin::MxPolicySettings mx;
   return service::run(
       argc, argv, "mailstead-admin-api",
       [&](config::Source& src) {
         settings = admin::load_settings(src);
         out = outbound::load_settings(src);
+        mx = admin::mx_policy_of(smtp::load_settings(src));  // the same file smtpd reads
       },
-      [&](const service::Context& ctx) { return serve(ctx, settings, out); });
+      [&](const service::Context& ctx) { return serve(ctx, settings, out, mx); });
 }

@@ -58,20 +58,28 @@ asio::awaitable<bool> Session::flush() {
   boost::system::error_code ec;
   stream_->expires_after(shared_.settings.idle_timeout);
   co_await stream_->write(out_, ec);
-  out_.clear();
+  // A large response's buffer is not kept by a session that may now idle for hours.
+  if (out_.capacity() > 16384) std::string().swap(out_);
+  else out_.clear();
   co_return !ec;
 }
 
 asio::awaitable<bool> Session::read_more(bool flush_first) {
   if (flush_first && !co_await flush()) co_return false;
-  char buf[16384];
   boost::system::error_code ec;
   if (user_id_) stream_->end_phase();  // logged in
   stream_->expires_after(user_id_ ? shared_.settings.idle_timeout : shared_.settings.login_timeout);
+  // No read buffer is held while the client is silent (an idle session, IDLE): it is
+  // receive()'s, for the read (docs/performance.md, "Memory with idle connections").
+  co_await stream_->wait_readable(ec);
+  if (!ec) co_await receive(ec);
+  co_return !ec;
+}
+
+asio::awaitable<void> Session::receive(boost::system::error_code& ec) {
+  char buf[16384];
   auto n = co_await stream_->read_some(asio::buffer(buf), ec);
-  if (ec) co_return false;
-  in_.append(buf, n);
-  co_return true;
+  if (!ec) in_.append(buf, n);
 }
 
 asio::awaitable<std::optional<std::string>> Session::read_line(bool flush_first) {

@@ -99,6 +99,7 @@ class Session {
   asio::awaitable<bool> start_tls();
   // flush_first = false only while IDLE's watcher owns the write side.
   asio::awaitable<bool> read_more(bool flush_first = true);
+  asio::awaitable<void> receive(boost::system::error_code& ec);  // one read into in_
   asio::awaitable<std::optional<std::string>> read_command();
   // Drops a refused command's remaining bytes without keeping them (see session.cpp).
   asio::awaitable<bool> discard_command(std::size_t line_start, std::uint64_t literal_left);

@@ -81,6 +81,7 @@ class OpenApiTest(unittest.TestCase):
             "/api/v1/relay": {"host": "127.0.0.1", "port": 2525, "security": "none"},
             "/api/v1/relay/{domain}": {"preset": "smtp", "host": "relay.example.net"},
             "/api/v1/inbound-rules": {"list": "block", "value": "198.51.100.7", "note": "openapi"},
+            "/api/v1/dmarc-overrides/{domain}": {"action": "quarantine"},
             # a local address: the local short-cut answers (550 5.1.1), no network needed
             "/api/v1/send-test-email": {"to": "nobody@example.test"},
             "/api/v1/streams": {"name": "Another stream", "description": "more", "email_posting": "members"},

@@ -13,6 +13,7 @@ import tempfile
 import time
 import unittest
 
+from adminapi import AdminApi
 from helpers import SmtpServer, binary, tool
 from peers import Dnsmasq, SilentDns
 from test_dkim import verifier_python
@@ -271,6 +272,63 @@ class Authentication(unittest.TestCase):
         gone = self.server.cli("dmarc", "clear", "nothing.test", check=False)
         self.assertEqual(gone.returncode, 1)
 
+    def test_admin_api_overrides(self):
+        # The same overrides through the admin API (PUT/DELETE /api/v1/dmarc-overrides/{domain}).
+        api = AdminApi(instance=self.server.instance).start()
+        try:
+            token = self.server.instance.cli_json("token", "create", "--name", "dmarc")["token"]
+            c = api.client(token=token)
+            r = c.put("/api/v1/dmarc-overrides/MON.test", {"action": "reject"})
+            self.assertEqual((r.status, r.json), (200, {"domain": "mon.test", "action": "reject"}), r)
+            code, text = self.send("alice@pass.test", self.message("alice@mon.test", "api override reject"))
+            self.assertEqual(code, 550, text)
+            self.assertEqual(c.get("/api/v1/dmarc-overrides").json, [{"domain": "mon.test", "action": "reject"}])
+            policy = c.get("/api/v1/policy").json["dmarc"]
+            self.assertEqual(policy["overrides"], [{"domain": "mon.test", "action": "reject"}])
+            self.assertEqual(policy, self.server.instance.cli_json("dmarc", "show"))
+            # Bad input: named, nothing written.
+            r = c.put("/api/v1/dmarc-overrides/mon.test", {"action": "maybe"})
+            self.assertEqual((r.status, r.json["error"]["field"]), (422, "action"), r)
+            r = c.put("/api/v1/dmarc-overrides/bad..test", {"action": "none"})
+            self.assertEqual((r.status, r.json["error"]["field"]), (422, "domain"), r)
+            r = c.put("/api/v1/dmarc-overrides/mon.test", {"action": 3})
+            self.assertIn(r.status, (400, 422), r)
+            self.assertEqual(c.get("/api/v1/dmarc-overrides").json, [{"domain": "mon.test", "action": "reject"}])
+            # Who may: no credentials 401, a user without the admin role 403.
+            self.assertEqual(api.client().put("/api/v1/dmarc-overrides/mon.test", {"action": "none"}).status, 401)
+            self.assertEqual(api.client().get("/api/v1/policy").status, 401)
+            pleb = api.client()
+            self.assertEqual(pleb.login(USER, PASSWORD).status, 200)
+            self.assertEqual(pleb.put("/api/v1/dmarc-overrides/mon.test", {"action": "none"}).status, 403)
+            self.assertEqual(pleb.delete("/api/v1/dmarc-overrides/mon.test").status, 403)
+            self.assertEqual(pleb.get("/api/v1/policy").status, 403)
+            pleb.close()
+            self.assertEqual(c.delete("/api/v1/dmarc-overrides/mon.test").status, 204)
+            self.assertEqual(c.delete("/api/v1/dmarc-overrides/mon.test").status, 404)
+            self.deliver_ok("alice@pass.test", "alice@mon.test", "api override cleared")
+            c.close()
+        finally:
+            self.server.cli("dmarc", "clear", "mon.test", check=False)
+            api.cleanup()
+
+    def test_no_vacation_reply_to_dmarc_failures_or_junk(self):
+        # Auto-replies go only to senders that are probably who they say (docs/sieve.md):
+        # not for mail whose From domain failed DMARC, nor for mail filed as junk.
+        script = 'require "vacation";\r\nvacation :days 1 "Away.";\r\n'
+        self.server.cli("sieve", "put", USER, "away", "-", stdin=script)
+        self.server.cli("sieve", "activate", USER, "away")
+        try:
+            before = len(self.server.instance.cli_json("queue", "list"))
+            self.deliver_ok("alice@pass.test", "alice@mon.test", "vacation dmarc fail")  # p=none: delivered
+            self.deliver_ok("alice@pass.test", "alice@quar.test", "vacation junk", mailbox="Spam")
+            self.deliver_ok("alice@mon.test", "alice@mon.test", "vacation dmarc pass")
+            q = self.server.instance.cli_json("queue", "list")[before:]
+            self.assertEqual([r["recipients"] for r in q], [["alice@mon.test"]], q)
+            self.assertIn("sieve.vacation.suppressed", self.server.logs())
+        finally:
+            self.server.cli("sieve", "deactivate", USER)
+            self.server.cli("sieve", "delete", USER, "away")
+
     # ---- Authentication-Results ----
 
     def test_forged_results_with_our_id_are_removed(self):
@@ -286,6 +344,15 @@ class Authentication(unittest.TestCase):
         ours = self.ours(raw)
         self.assertNotIn("bank.test", ours)
         self.assertTrue(any(r.startswith("other.test;") for r in all_results))
+
+    def test_forged_trace_fields_are_removed_for_trusted_clients_too(self):
+        # 127.0.0.1 is a trusted client: no trace fields of ours, and none of the sender's.
+        extra = "X-Mailstead-Iprev: iprev=pass policy.iprev=127.0.0.1 (bank.test)\r\nX-MAILSTEAD-HELO: helo=match\r\n"
+        code, text = self.send("alice@pass.test", self.message("alice@pass.test", "forged trace", extra))
+        self.assertEqual(code, 250, text)
+        raw = self.delivered("forged trace")
+        self.assertNotIn("x-mailstead-", raw.lower())
+        self.assertNotIn("bank.test", raw)
 
 
 class Settings(unittest.TestCase):

@@ -138,6 +138,30 @@ class DnsblAndLists(unittest.TestCase):
         self.assertIn("X-Mailstead-Helo: helo=mismatch (liar.example.test)", m)
         self.assertIn("Received: from liar.example.test ([127.0.0.3])", m)
 
+    def test_forged_trace_fields_are_removed(self):
+        # A sender that writes our trace fields itself (any case, folded) must not pass for
+        # a client with confirmed reverse DNS: only the fields this MX adds remain.
+        forged = (b"From: a@sender.example\r\nTo: bob@example.test\r\nSubject: forged trace\r\n"
+                  b"X-Mailstead-Iprev: iprev=pass policy.iprev=127.0.0.3 (bank.example)\r\n"
+                  b"x-mailstead-helo:\r\n\thelo=match (bank.example)\r\n"
+                  b"X-Other: kept\r\n\r\nhello\r\n")
+        c = smtp_from(self.s, "127.0.0.3", "liar.example.test")
+        try:
+            self.assertEqual(c.mail("a@sender.example")[0], 250)
+            self.assertEqual(c.rcpt("bob@example.test")[0], 250)
+            code, text = c.data(forged)
+            self.assertEqual(code, 250, text)
+        finally:
+            c.quit()
+        m = last_message(self.s, "bob@example.test")
+        self.assertIn("Subject: forged trace", m)
+        self.assertNotIn("bank.example", m)
+        self.assertEqual(m.lower().count("x-mailstead-iprev:"), 1, m)
+        self.assertEqual(m.lower().count("x-mailstead-helo:"), 1, m)
+        self.assertIn("X-Mailstead-Iprev: iprev=fail policy.iprev=127.0.0.3 (liar.example.test)", m)
+        self.assertIn("X-Other: kept", m)
+        self.assertIn("forged_trace_removed", self.s.logs())
+
     def test_weights_under_threshold_accepted(self):
         code, text = send(self.s, "127.0.0.4", "bob@example.test", helo="nodots")
         self.assertEqual(code, 250, text)
@@ -212,6 +236,18 @@ class DnsblAndLists(unittest.TestCase):
             self.assertEqual(c.delete("/api/v1/inbound-rules/block/127.0.3.0%2F24").status, 204)
             self.assertEqual(c.delete("/api/v1/inbound-rules/block/127.0.3.0%2F24").status, 404)
             self.assertEqual(send(self.s, "127.0.3.5", "bob@example.test")[0], 250)
+            # The whole policy, as `policy show --json` gives it, with the rules in the API's shape.
+            policy = c.get("/api/v1/policy")
+            self.assertEqual(policy.status, 200, policy)
+            self.assertEqual(policy.json["dnsbl"]["zones"], [{"zone": "bl.test", "weight": 2}, {"zone": "weak.test", "weight": 1}])
+            self.assertEqual(policy.json["dnsbl"]["threshold"], 2)
+            self.assertEqual(policy.json["trusted_clients"], ["127.0.0.1"])
+            self.assertEqual(policy.json["spam"]["junk_threshold"], 5.0)
+            self.assertEqual(policy.json["dmarc"]["arc"], "not verified")
+            self.assertEqual(policy.json, {**self.s.instance.cli_json("policy", "show"),
+                                           "allowlist": policy.json["allowlist"], "blocklist": policy.json["blocklist"]})
+            self.assertEqual(len(policy.json["blocklist"]), len(self.s.instance.cli_json("block", "list")))
+            self.assertEqual(api.client().get("/api/v1/policy").status, 401)
             c.close()
         finally:
             api.cleanup()

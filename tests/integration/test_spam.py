@@ -233,6 +233,21 @@ class JunkTest(Base):
         self.assertEqual(len(self.fetch_all("dan@example.test", "Reviewed")), 1)
         self.assertEqual(self.fetch_all("dan@example.test", "Spam"), [])
 
+    def test_4b_no_vacation_reply_to_junk(self):
+        # A message filed as junk gets no auto-reply, even when the user's script keeps it:
+        # its sender is probably forged (docs/sieve.md).
+        script = 'require ["vacation"];\nvacation :days 1 "Away.";\nkeep;\n'
+        self.suite.cli("sieve", "put", "eve@example.test", "away", "-", stdin=script)
+        self.suite.cli("sieve", "activate", "eve@example.test", "away")
+        try:
+            self.send("eve@example.test", message("cheap offer for eve", GTUBE).replace("To: ", "To: eve@example.test, ", 1))
+            self.assertEqual(len(self.fetch_all("eve@example.test", "INBOX")), 1)
+            self.assertRegex(self.suite.log("smtpd"), r"event=sieve.vacation.suppressed[^\n]*why=junk")
+            queued = self.suite.instance.cli_json("queue", "list")
+            self.assertFalse([q for q in queued if "sender@remote.test" in q["recipients"]], queued)
+        finally:
+            self.suite.cli("sieve", "deactivate", "eve@example.test")
+
     def test_5_moves_teach_spamd(self):
         nspam0, nham0 = self.spamd.magic()
         self.send("eve@example.test", message("quarterly report", NORMAL_BODY + "\r\nNumbers inside."))

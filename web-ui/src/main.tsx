@@ -14,6 +14,7 @@ import { Aliases } from "./pages/aliases";
 import { Groups } from "./pages/groups";
 import { Catchall } from "./pages/catchall";
 import { Relay } from "./pages/relay";
+import { Security } from "./pages/security";
 import { Dkim } from "./pages/dkim";
 import { Queue } from "./pages/queue";
 import { Logs } from "./pages/logs";
@@ -37,6 +38,7 @@ const pages: PageDef[] = [
   { path: "catchall", title: "Catch-all", admin: true, view: () => <Catchall /> },
   { path: "dkim", title: "DKIM keys", admin: true, view: () => <Dkim /> },
   { path: "relay", title: "Relay", admin: true, view: () => <Relay /> },
+  { path: "security", title: "Email security", admin: true, view: () => <Security /> },
   { path: "queue", title: "Queue and send log", admin: true, view: () => <Queue /> },
   { path: "logs", title: "Logs", admin: true, view: () => <Logs /> },
   { path: "account", title: "My account", admin: false, view: () => <Account /> },

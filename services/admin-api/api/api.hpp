@@ -9,6 +9,7 @@
 
 #include "http/session.hpp"
 #include "ops/admin_ops.hpp"
+#include "ops/inbound_policy.hpp"
 #include "settings.hpp"
 #include "../../deliverd/settings.hpp"
 
@@ -34,6 +35,7 @@ struct Api {
   boost::asio::thread_pool& slow_pool;
   Metrics& metrics;
   const outbound::Settings& outbound;  // [outbound]: send-test-email delivers as the service would
+  const admin::MxPolicySettings& mx;   // what smtpd enforces, for GET /api/v1/policy (docs/inbound.md)
   live::Hub* live = nullptr;           // live stream updates (WebSocket); null: the route answers 503
 };
 

@@ -132,6 +132,10 @@ namespace inbound_routes {
 H list_rules(Call&);
 H add_rule(Call&);
 H remove_rule(Call&);
+H policy(Call&);
+H list_dmarc_overrides(Call&);
+H set_dmarc_override(Call&);
+H clear_dmarc_override(Call&);
 }  // namespace inbound_routes
 
 // Thunderbird autoconfig and Outlook autodiscover (outside /api/v1).

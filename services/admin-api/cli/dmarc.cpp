@@ -1,5 +1,5 @@
 // `mailstead dmarc …`: the administrator's per-domain DMARC overrides (the store's
-// dmarc_overrides table) and, with `dmarc show`, the policy in force from [dmarc], [spf]
+// dmarc_overrides table, through the admin operations as the API's routes) and, with `dmarc show`, the policy in force from [dmarc], [spf]
 // and [dkim_verify]. docs/authentication.md.
 #include <boost/json.hpp>
 #include <cstdio>
@@ -10,7 +10,8 @@
 #include "log/log.hpp"
 #include "service/service.hpp"
 #include "store/store.hpp"
-#include "../../smtpd/inbound/dmarc_overrides.hpp"
+#include "inbound/dmarc_overrides.hpp"
+#include "ops/inbound_policy.hpp"
 
 namespace mailstead::cli {
 
@@ -45,40 +46,31 @@ int run_dmarc(const Args& args) {
   const AllSettings& settings = *loaded;
   auto store = open_store_for(settings.core, rc);
   if (!store) return rc;
-  if (verb == "override" || verb == "clear") {
-    auto r = verb == "override" ? inbound::set_override(*store, args.words[2], *action)
-                                : inbound::clear_override(*store, args.words[2]);
+  admin::Ops ops(*store, settings.core);
+  if (verb == "override") {
+    auto r = ops.run(ops.plan_set_dmarc_override(args.words[2], *action));
     if (!r) {
       std::fprintf(stderr, "mailstead: %s\n", r.error().message.c_str());
       return 1;
     }
-    if (action) std::printf("DMARC for %s: %s; it applies to the next message\n", r->c_str(), inbound::override_name(*action));
-    else std::printf("DMARC for %s: the published policy again\n", r->c_str());
+    std::printf("DMARC for %s: %s; it applies to the next message\n", r->domain.c_str(), inbound::override_name(*action));
+    return 0;
+  }
+  if (verb == "clear") {
+    auto r = ops.run(ops.plan_clear_dmarc_override(args.words[2]));
+    if (!r) {
+      std::fprintf(stderr, "mailstead: %s\n", r.error().message.c_str());
+      return 1;
+    }
+    std::printf("DMARC for %s: the published policy again\n", r->c_str());
     return 0;
   }
   const auto& a = settings.smtpd.auth;
-  std::vector<inbound::OverrideEntry> list;
-  {
-    auto txn = store->read();
-    list = inbound::list_overrides(*txn);
-  }
   if (args.json) {
-    boost::json::object o;
-    o["enabled"] = a.enabled;
-    o["authserv_id"] = a.authserv_id.empty() ? settings.core.hostname : a.authserv_id;
-    o["reject_action"] = inbound::action_name(a.reject_action);
-    o["quarantine_action"] = inbound::action_name(a.quarantine_action);
-    o["temperror_action"] = a.temperror_defer ? "defer" : "policy";
-    o["timeout_ms"] = a.timeout.count();
-    o["spf"] = {{"enabled", a.spf_enabled}, {"helo", a.spf_helo}, {"timeout_ms", a.spf_timeout.count()}};
-    o["dkim_verify"] = {{"enabled", a.dkim_enabled}, {"max_signatures", a.max_signatures},
-                        {"timeout_ms", a.dkim_timeout.count()}};
-    boost::json::array arr;
-    for (const auto& e : list) arr.push_back({{"domain", e.domain}, {"action", inbound::override_name(e.action)}});
-    o["overrides"] = std::move(arr);
-    std::cout << boost::json::serialize(o) << "\n";
+    std::cout << boost::json::serialize(admin::dmarc_json(admin::mx_policy_of(settings.smtpd), ops)) << "\n";
     return 0;
   }
+  auto list = ops.list_dmarc_overrides();
   std::printf("message authentication on the MX: %s (authserv-id %s)\n", a.enabled ? "on" : "off",
               (a.authserv_id.empty() ? settings.core.hostname : a.authserv_id).c_str());
   std::printf("p=reject failing: %s; p=quarantine failing: %s; temporary DNS errors: %s\n",

@@ -11,6 +11,7 @@
 #include "inbound/rules.hpp"
 #include "log/log.hpp"
 #include "ops/admin_ops.hpp"
+#include "ops/inbound_policy.hpp"
 #include "service/service.hpp"
 #include "store/store.hpp"
 
@@ -90,56 +91,30 @@ int rule_list(Ctx& c) {
   return 0;
 }
 
-std::int64_t seconds(std::chrono::milliseconds m) {
-  return std::chrono::duration_cast<std::chrono::seconds>(m).count();
-}
-
 int policy_show(Ctx& c) {
   if (c.args.words.size() != 2) throw Usage{"unexpected argument '" + c.args.words[2] + "'"};
-  const auto& s = c.settings.smtpd.inbound;
-  json::array zones, exempt, trusted, nameservers, allow, block;
-  for (const auto& z : s.dnsbl.zones) zones.push_back(json::object{{"zone", z.zone}, {"weight", z.weight}});
-  for (const auto& e : s.dnsbl.exempt_recipients) exempt.push_back(json::value(e));
-  for (const auto& t : s.trusted_clients) trusted.push_back(json::value(t));
-  for (const auto& n : c.settings.core.dns.nameservers) nameservers.push_back(json::value(n));
-  for (auto& v : c.ops.list_inbound_rules()) (v.rule.list == inbound::List::allow ? allow : block).push_back(rule_json(v));
-  std::size_t grey = 0;
-  {
-    auto txn = c.ops.store().read();
-    grey = inbound::greylist_size(*txn);
-  }
-  json::object out{
-      {"dnsbl", json::object{{"enabled", s.dnsbl.enabled},
-                             {"zones", zones},
-                             {"threshold", s.dnsbl.threshold},
-                             {"timeout_ms", s.dnsbl.timeout.count()},
-                             {"exempt_recipients", exempt}}},
-      {"greylist", json::object{{"enabled", s.greylist.enabled},
-                                {"delay_seconds", seconds(s.greylist.delay)},
-                                {"retry_window_seconds", seconds(s.greylist.retry_window)},
-                                {"expiry_seconds", seconds(s.greylist.expiry)},
-                                {"triplets", grey}}},
-      {"connection_rate_per_ip_per_minute", s.max_connection_rate_per_ip},
-      {"max_connections_per_ip", c.settings.smtpd.max_connections_per_ip},
-      {"iprev_policy", s.iprev_reject ? "reject" : "record"},
-      {"helo_policy", "record"},
-      {"trusted_clients", trusted},
-      {"dns_nameservers", nameservers},
-      {"allowlist", allow},
-      {"blocklist", block},
-  };
+  const auto mx = admin::mx_policy_of(c.settings.smtpd);
+  json::object out = admin::policy_json(mx, c.ops, rule_json);
   if (c.args.json) {
     std::cout << json::serialize(out) << "\n";
     return 0;
   }
+  const auto& s = mx.protection;
+  const auto& sp = c.settings.core.spam;
   std::printf("dnsbl: %s, threshold %u, timeout %lldms\n", s.dnsbl.enabled ? "on" : "off", s.dnsbl.threshold,
               static_cast<long long>(s.dnsbl.timeout.count()));
   for (const auto& z : s.dnsbl.zones) std::printf("  zone %s weight %u\n", z.zone.c_str(), z.weight);
-  std::printf("greylisting: %s (delay %llds, %zu triplets)\n", s.greylist.enabled ? "on" : "off",
-              static_cast<long long>(seconds(s.greylist.delay)), grey);
+  std::printf("greylisting: %s (delay %llds, %llu triplets)\n", s.greylist.enabled ? "on" : "off",
+              static_cast<long long>(std::chrono::duration_cast<std::chrono::seconds>(s.greylist.delay).count()),
+              static_cast<unsigned long long>(out["greylist"].as_object()["triplets"].to_number<std::uint64_t>()));
   std::printf("connections per IP per minute: %u (0: no limit)\n", s.max_connection_rate_per_ip);
   std::printf("reverse DNS: %s; HELO: record\n", s.iprev_reject ? "reject on fail" : "record");
-  std::printf("allowlist: %zu rules, blocklist: %zu rules (mailstead allow|block list)\n", allow.size(), block.size());
+  std::printf("allowlist: %zu rules, blocklist: %zu rules (mailstead allow|block list)\n",
+              out["allowlist"].as_array().size(), out["blocklist"].as_array().size());
+  std::printf("dmarc: %s, %zu per-domain overrides (mailstead dmarc show)\n", mx.auth.enabled ? "on" : "off",
+              out["dmarc"].as_object()["overrides"].as_array().size());
+  std::printf("spam: %s, junk at %.1f, reject at %.1f\n", sp.enabled ? "on" : "off", sp.junk_threshold,
+              sp.reject_threshold);
   return 0;
 }
 
@@ -157,7 +132,7 @@ const Command commands[] = {
     {"allow", "add", "allow add IP|CIDR|DOMAIN|ADDRESS [--user USER] [--note TEXT] [--json]", rule_add},
     {"allow", "remove", "allow remove IP|CIDR|DOMAIN|ADDRESS [--user USER]", rule_remove},
     {"allow", "list", "allow list [--user USER] [--json]", rule_list},
-    {"policy", "show", "policy show [--json]   (the MX's inbound policy: DNSBL, lists, rates, greylisting)", policy_show},
+    {"policy", "show", "policy show [--json]   (the MX's inbound policy: DNSBL, lists, rates, greylisting, DMARC, spam)", policy_show},
 };
 
 }  // namespace

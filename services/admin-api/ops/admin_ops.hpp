@@ -20,6 +20,7 @@
 #include "dkim/keys.hpp"
 #include "directory/directory.hpp"
 #include "directory/routing.hpp"
+#include "inbound/dmarc_overrides.hpp"
 #include "inbound/rules.hpp"
 #include "queue/queue.hpp"
 #include "relay/relay.hpp"
@@ -280,6 +281,12 @@ class Ops {
                                                 std::string_view note);
   Change<void> plan_remove_inbound_rule(inbound::List list, std::string_view value, std::string_view user);
   std::vector<InboundRuleView> list_inbound_rules();
+
+  // ---- per-domain DMARC overrides (ops/inbound_policy.cpp, docs/authentication.md) ----
+  // Each answers the domain as stored (IDNA, lower case); clearing an absent one: not_found.
+  Change<inbound::OverrideEntry> plan_set_dmarc_override(std::string_view domain, inbound::Override action);
+  Change<std::string> plan_clear_dmarc_override(std::string_view domain);
+  std::vector<inbound::OverrideEntry> list_dmarc_overrides();
 
   Counts counts();
   store::Store& store() { return store_; }

@@ -122,8 +122,17 @@ std::string authserv_id_of(std::string_view v) {
   return lower(id);
 }
 
-std::string remove_forged_results(std::string_view header, std::string_view authserv_id, std::size_t& removed) {
-  removed = 0;
+namespace {
+
+bool iequals_ascii(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i)
+    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i]))) return false;
+  return true;
+}
+
+std::string remove_fields(std::string_view header, std::string_view authserv_id, bool trace, ForgedFields& removed) {
+  removed = {};
   const std::string ours = lower(authserv_id);
   std::string out;
   out.reserve(header.size());
@@ -137,18 +146,37 @@ std::string remove_forged_results(std::string_view header, std::string_view auth
     } while (end < header.size() && (header[end] == ' ' || header[end] == '\t'));
     auto field = header.substr(pos, end - pos);
     auto colon = field.find(':');
-    bool drop = false;
     if (colon != std::string_view::npos) {
       auto name = field.substr(0, colon);
       while (!name.empty() && (name.back() == ' ' || name.back() == '\t')) name.remove_suffix(1);
-      if (name.size() == 22 && lower(name) == "authentication-results")
-        drop = !ours.empty() && authserv_id_of(field.substr(colon + 1)) == ours;
+      if (iequals_ascii(name, "authentication-results") && !ours.empty() && authserv_id_of(field.substr(colon + 1)) == ours) {
+        ++removed.results;
+        pos = end;
+        continue;
+      }
+      if (trace && (iequals_ascii(name, "x-mailstead-iprev") || iequals_ascii(name, "x-mailstead-helo"))) {
+        ++removed.trace;
+        pos = end;
+        continue;
+      }
     }
-    if (drop) ++removed;
-    else out.append(field);
+    out.append(field);
     pos = end;
   }
   return out;
+}
+
+}  // namespace
+
+std::string remove_forged_results(std::string_view header, std::string_view authserv_id, std::size_t& removed) {
+  ForgedFields f;
+  auto out = remove_fields(header, authserv_id, false, f);
+  removed = f.results;
+  return out;
+}
+
+std::string remove_forged_fields(std::string_view header, std::string_view authserv_id, ForgedFields& removed) {
+  return remove_fields(header, authserv_id, true, removed);
 }
 
 }  // namespace mailstead::inbound

@@ -38,4 +38,15 @@ std::string authserv_id_of(std::string_view value);
 // message is not looked at.
 std::string remove_forged_results(std::string_view header, std::string_view authserv_id, std::size_t& removed);
 
+// Every field only this MX may write, removed before it adds its own: the
+// Authentication-Results fields naming `authserv_id` (as above; none when it is "") and
+// the trace fields of docs/inbound.md, X-Mailstead-Iprev and X-Mailstead-Helo, whatever
+// they say (a sender must not pass for a host with confirmed reverse DNS).
+struct ForgedFields {
+  std::size_t results = 0;  // Authentication-Results of ours
+  std::size_t trace = 0;    // X-Mailstead-Iprev, X-Mailstead-Helo
+  std::size_t total() const { return results + trace; }
+};
+std::string remove_forged_fields(std::string_view header, std::string_view authserv_id, ForgedFields& removed);
+
 }  // namespace mailstead::inbound

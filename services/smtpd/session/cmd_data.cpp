@@ -192,24 +192,30 @@ asio::awaitable<void> Session::finish_message(SpooledMessage& message, const Mes
     if (fields.add_from) prefix += "From: <" + user_address_ + ">\r\n";
   }
   // The MX: SPF, DKIM, DMARC; one Authentication-Results field of ours, forged ones removed
-  // (session/auth.cpp, docs/authentication.md).
-  std::string cleaned;  // the message without forged results (no prefix), when any were removed
-  if (port_ == Port::mx && shared_.authenticator) {
-    auto verdict = co_await authenticate(*view, id);
-    if (verdict.disposition == mailstead::inbound::Disposition::reject) co_return refuse(550, "5.7.1", verdict.reply, "dmarc");
-    if (verdict.disposition == mailstead::inbound::Disposition::defer) co_return refuse(451, "4.7.0", verdict.reply, "dmarc_temperror");
-    txn_.junk = verdict.disposition == mailstead::inbound::Disposition::junk;
-    if (verdict.dmarc == "pass") txn_.dmarc_pass_domain = verdict.from_domain;
-    const auto& authserv_id = shared_.authenticator->authserv_id();
-    // Right below our Received field: the results belong to the hop it records.
-    // The client's reverse DNS (inbound/iprev.hpp, found at the first RCPT) is one more method.
-    if (inbound_.iprev.status != inbound::IprevStatus::none) verdict.clauses.push_back(inbound_.iprev.clause());
-    prefix += inbound::render_authentication_results(authserv_id, verdict.clauses);
+  // with the forged trace fields of ours (session/auth.cpp, docs/authentication.md).
+  std::string cleaned;  // the message without forged fields (no prefix), when any were removed
+  if (port_ == Port::mx) {
+    std::string authserv_id;
+    if (shared_.authenticator) {
+      auto verdict = co_await authenticate(*view, id);
+      if (verdict.disposition == mailstead::inbound::Disposition::reject) co_return refuse(550, "5.7.1", verdict.reply, "dmarc");
+      if (verdict.disposition == mailstead::inbound::Disposition::defer) co_return refuse(451, "4.7.0", verdict.reply, "dmarc_temperror");
+      txn_.junk = verdict.disposition == mailstead::inbound::Disposition::junk;
+      // Auto-replies never answer mail whose From domain failed DMARC (docs/sieve.md).
+      txn_.dmarc_failed = verdict.dmarc == "fail";
+      if (verdict.dmarc == "pass") txn_.dmarc_pass_domain = verdict.from_domain;
+      authserv_id = shared_.authenticator->authserv_id();
+      // Right below our Received field: the results belong to the hop it records.
+      // The client's reverse DNS (inbound/iprev.hpp, found at the first RCPT) is one more method.
+      if (inbound_.iprev.status != inbound::IprevStatus::none) verdict.clauses.push_back(inbound_.iprev.clause());
+      prefix += inbound::render_authentication_results(authserv_id, verdict.clauses);
+    }
     auto hend = mime::header_end(*view);
-    std::size_t removed = 0;
-    auto header = mailstead::inbound::remove_forged_results(view->substr(0, hend), authserv_id, removed);
-    if (removed) {
-      log::info("smtp.auth.forged_results_removed", {{"session", id_}, {"id", id}, {"count", removed}});
+    mailstead::inbound::ForgedFields removed;
+    auto header = mailstead::inbound::remove_forged_fields(view->substr(0, hend), authserv_id, removed);
+    if (removed.total()) {
+      if (removed.results) log::info("smtp.auth.forged_results_removed", {{"session", id_}, {"id", id}, {"count", removed.results}});
+      if (removed.trace) log::info("smtp.inbound.forged_trace_removed", {{"session", id_}, {"id", id}, {"count", removed.trace}});
       cleaned = header;
       cleaned.append(view->substr(hend));
     }
@@ -293,22 +299,37 @@ asio::awaitable<void> Session::deliver(std::string_view blob, const std::string&
   sctx.routing = &shared_.routing;
   sctx.limits = sieve::limits_of(shared_.core);
   sctx.junk = txn_.junk;
+  sctx.dmarc_failed = txn_.dmarc_failed;
   sctx.spam = txn_.spam;
   sctx.remote_ip = peer_;
   // The scripts run on the Sieve pool, never on this I/O thread: a slow one (bounded by
   // max_cpu_time) delays this message only, not the other sessions of the thread.
   std::vector<sieve::Plan> plans;
+  auto plan_all = [&](store::ReadTxn& rtxn) {
+    for (const auto& l : locals) {
+      sctx.recipient = l.delivered_to;
+      plans.push_back(sieve::plan(rtxn, l.user, blob, sctx));
+      counters().sieve_ran(plans.back());
+      if (!plans.back().error.empty())
+        log::warn("sieve.error", {{"session", id_}, {"user", l.user}, {"error", plans.back().error}});
+    }
+  };
   if (!locals.empty()) {
-    co_await run_on(shared_.sieve_pool, [&] {
+    // Without any active script there is nothing to run: the implicit keep is planned here,
+    // from the same snapshot that found no script, saving the round trip through the pool
+    // (two thread hand-offs per message).
+    bool scripts = false;
+    {
       auto rtxn = shared_.store.read();
-      for (const auto& l : locals) {
-        sctx.recipient = l.delivered_to;
-        plans.push_back(sieve::plan(*rtxn, l.user, blob, sctx));
-        counters().sieve_ran(plans.back());
-        if (!plans.back().error.empty())
-          log::warn("sieve.error", {{"session", id_}, {"user", l.user}, {"error", plans.back().error}});
-      }
-    });
+      for (const auto& l : locals) scripts = scripts || sieve::active_script(*rtxn, l.user).has_value();
+      if (!scripts) plan_all(*rtxn);
+    }
+    if (scripts) {
+      co_await run_on(shared_.sieve_pool, [&] {
+        auto rtxn = shared_.store.read();
+        plan_all(*rtxn);
+      });
+    }
   }
   // reject/ereject: refused in the protocol when the message is for that user alone (RFC
   // 5429 2.1); otherwise (other recipients, or other members of a group address) a notice
@@ -324,7 +345,8 @@ asio::awaitable<void> Session::deliver(std::string_view blob, const std::string&
       reset_transaction();
       co_return send_error(550, "5.7.1", reason.empty() ? std::string("Rejected by the recipient's filter") : reason.substr(0, 400));
     }
-    if (!sender.empty())
+    // No notice to a sender that is likely forged (junk, DMARC failure): no backscatter.
+    if (!sender.empty() && !sctx.junk && !sctx.dmarc_failed)
       outgoing.push_back({"", {sender}, sieve::rejection_notice(sctx, plans[i].address, locals[i].delivered_to,
                                                                 *plans[i].reject, blob)});
   }

@@ -11,6 +11,11 @@
 
 namespace mailstead::smtp {
 
+namespace {
+// Replies held back while a pipelined group is still arriving, at most (bytes).
+constexpr std::size_t max_pending_replies = 8192;
+}  // namespace
+
 const char* port_name(Port p) {
   switch (p) {
     case Port::mx: return "mx";
@@ -59,12 +64,17 @@ asio::awaitable<bool> Session::flush() {
 }
 
 asio::awaitable<bool> Session::read_more(std::chrono::milliseconds timeout) {
-  // The client is about to wait for us: everything we owe it goes out first.
-  if (!co_await flush()) co_return false;
-  char buf[16384];
+  // Replies go out when the client is about to wait for them (RFC 2920 3.1): not while more
+  // of its pipelined group is already here (a group can take more than one read), so the
+  // replies to a group leave in one write; a client that never stops sending is answered
+  // once max_pending_replies bytes of replies are owed.
+  bool more_here = stream_->readable_now();
+  if ((!more_here || out_.size() >= max_pending_replies) && !co_await flush()) co_return false;
   boost::system::error_code ec;
   stream_->expires_after(timeout);
-  auto n = co_await stream_->read_some(asio::buffer(buf), ec);
+  // No read buffer is held while the client is silent: it is receive()'s, for the read.
+  if (!more_here) co_await stream_->wait_readable(ec);
+  if (!ec) co_await receive(ec);
   if (ec) {
     if (stream_->timed_out()) {
       log::info("smtp.timeout", {{"session", id_}, {"peer", peer_}});
@@ -72,8 +82,13 @@ asio::awaitable<bool> Session::read_more(std::chrono::milliseconds timeout) {
     }
     co_return false;
   }
-  in_.append(buf, n);
   co_return true;
+}
+
+asio::awaitable<void> Session::receive(boost::system::error_code& ec) {
+  char buf[16384];
+  auto n = co_await stream_->read_some(asio::buffer(buf), ec);
+  if (!ec) in_.append(buf, n);
 }
 
 asio::awaitable<std::optional<std::string>> Session::read_line() {

@@ -82,6 +82,7 @@ struct Transaction {
   // Spam scanning sets it at junk_threshold; any other check may set it too.
   bool junk = false;
   sieve::SpamScore spam;  // what spamtest sees (not tested unless scanned)
+  bool dmarc_failed = false;  // dmarc=fail, whatever the policy did: no auto-reply (docs/sieve.md)
   // The client or sender is on an allowlist (the administrator's, or every accepted
   // recipient's own): DNSBL and greylisting were skipped; later checks (spam) may skip too.
   bool allowlisted = false;
@@ -99,6 +100,7 @@ class Session {
   friend struct Handlers;
   // I/O
   asio::awaitable<bool> read_more(std::chrono::milliseconds timeout);
+  asio::awaitable<void> receive(boost::system::error_code& ec);  // one read into in_
   asio::awaitable<std::optional<std::string>> read_line();
   asio::awaitable<bool> flush();
   void send(std::string s) { out_ += s; }

@@ -64,6 +64,33 @@ TEST(AuthResults, RemovesOnlyFieldsNamingUs) {
   EXPECT_EQ(n, 2u);
 }
 
+TEST(AuthResults, RemovesOurTraceFieldsWhateverTheySay) {
+  std::string h =
+      "Received: from x\r\n"
+      "X-Mailstead-Iprev: iprev=pass policy.iprev=192.0.2.1 (bank.test)\r\n"
+      "x-mailstead-helo :\r\n\thelo=match (bank.test)\r\n"
+      "X-Mailstead-Iprevious: kept\r\n"
+      "X-Mailstead-Redirected-By: kept@example.test\r\n"
+      "Authentication-Results: mx.example.test; dkim=pass\r\n"
+      "Subject: hi\r\n\r\n";
+  ForgedFields n;
+  EXPECT_EQ(remove_forged_fields(h, "mx.example.test", n),
+            "Received: from x\r\n"
+            "X-Mailstead-Iprevious: kept\r\n"
+            "X-Mailstead-Redirected-By: kept@example.test\r\n"
+            "Subject: hi\r\n\r\n");
+  EXPECT_EQ(n.results, 1u);
+  EXPECT_EQ(n.trace, 2u);
+  // Without an authserv-id (DMARC off) the trace fields still go, every A-R stays.
+  auto kept = remove_forged_fields(h, "", n);
+  EXPECT_NE(kept.find("Authentication-Results: mx.example.test"), std::string::npos);
+  EXPECT_EQ(n.results, 0u);
+  EXPECT_EQ(n.trace, 2u);
+  // The A-R-only variant leaves the trace fields.
+  std::size_t r = 0;
+  EXPECT_NE(remove_forged_results(h, "mx.example.test", r).find("X-Mailstead-Iprev:"), std::string::npos);
+}
+
 TEST(FromDomain, ExactlyOneFromWithOneDomain) {
   EXPECT_EQ(from_domain_of("From: Alice <alice@Example.TEST>\r\n\r\n").domain, "example.test");
   EXPECT_EQ(from_domain_of("From: a@x.test, b@X.test\r\n\r\n").domain, "x.test");

@@ -40,28 +40,20 @@ std::vector<OverrideEntry> list_overrides(store::ReadTxn& txn) {
   return out;
 }
 
-Result<std::string> set_override(store::Store& store, std::string_view domain, Override action) {
+Result<std::string> override_key(std::string_view domain) {
   auto d = directory::normalize_domain(domain);
   if (!d) return d.error();
-  const std::string key = *d;
-  const char v = static_cast<char>(action);
-  if (auto ec = store.commit_sync([&](store::WriteTxn& t) { return t.put(store::Table::dmarc_overrides, key, std::string_view(&v, 1)); }))
-    return internal(ec.message());
-  return key;
+  return *d;
 }
 
-Result<std::string> clear_override(store::Store& store, std::string_view domain) {
-  auto d = directory::normalize_domain(domain);
-  if (!d) return d.error();
-  const std::string key = *d;
-  bool found = false;
-  if (auto ec = store.commit_sync([&](store::WriteTxn& t) -> std::error_code {
-        found = t.del(store::Table::dmarc_overrides, key);
-        return {};
-      }))
-    return internal(ec.message());
-  if (!found) return not_found("no DMARC override for " + key);
-  return key;
+std::error_code put_override(store::WriteTxn& txn, const std::string& key, Override action) {
+  const char v = static_cast<char>(action);
+  return txn.put(store::Table::dmarc_overrides, key, std::string_view(&v, 1));
+}
+
+Result<void> remove_override(store::WriteTxn& txn, const std::string& key) {
+  if (!txn.del(store::Table::dmarc_overrides, key)) return not_found("no DMARC override for " + key);
+  return {};
 }
 
 }  // namespace mailstead::inbound
