@@ -26,12 +26,12 @@ constexpr std::uint32_t batch_size = 100;  // messages read per store look while
 // How often a quiet connection checks that its session and membership still hold.
 constexpr auto recheck_every = std::chrono::seconds(20);
 
-// The watching point of the notification emails: a member with the stream open in the web
-// UI is watching it (and its topic) and gets no email for it.
-void note_watching(const Principal& who, std::uint64_t stream, const std::string& topic) {
-  // LEAD: streams::set_watching(who.user, stream, topic, now) goes here (the `notify` work).
-  (void)who, (void)stream, (void)topic;
-}
+// A member with the stream open is watching it (no notification emails) until a little
+// past the page's next heartbeat (every 30 s while visible): a page closed or hidden stops
+// counting by itself, and another open tab of the member keeps it going.
+constexpr std::int64_t watch_for_seconds = 75;
+// At most one store write per connection this often, however often the page says `watch`.
+constexpr auto watch_rewrite = std::chrono::seconds(20);
 
 bool same_origin(const http::Request& req) {
   auto origin = req.header("origin");
@@ -54,6 +54,7 @@ struct Live {
   bool done = false, peer_gone = false;
   std::uint16_t close_code = 1000;
   std::string close_reason = "bye";
+  std::optional<std::chrono::steady_clock::time_point> watched_at;  // the last watch written
 
   Live(Api& a, http::Request c, Principal w, std::string s, std::uint64_t id, std::uint64_t after,
        std::unique_ptr<live::Hub::Slot> held)
@@ -72,6 +73,29 @@ struct Live {
     admin::StreamOps so(api.ops, api.settings.streams);
     if (!so.is_member(slug, now.user)) return "no longer a member of the stream";
     return "";
+  }
+
+  // The page says it is open (`watch`, `heartbeat`): the member is watching the stream
+  // (streams::set_watching through StreamOps::plan_watch, which checks the membership: an
+  // administrator who is no member, or an API token, watches nothing).
+  asio::awaitable<void> note_watching() {
+    if (who.token || who.user == 0) co_return;
+    auto now = std::chrono::steady_clock::now();
+    if (watched_at && now - *watched_at < watch_rewrite) co_return;
+    watched_at = now;
+    admin::StreamOps so(api.ops, api.settings.streams);
+    auto plan = so.plan_watch(slug, who.address, watch_for_seconds);
+    if (plan.refused) co_return;
+    auto refused = std::make_shared<std::string>();
+    store::BatchFn batch = [apply = std::move(plan.apply), refused](store::WriteTxn& txn) -> std::error_code {
+      auto r = apply(txn);
+      if (r) return {};
+      *refused = r.error().message;
+      return store::Errc::aborted;
+    };
+    auto ec = co_await store::async_commit(api.ops.store(), std::move(batch), asio::use_awaitable);
+    if (ec) log::debug("admin.live.watch_not_noted", {{"stream", slug}, {"user", who.address},
+                                                      {"error", refused->empty() ? ec.message() : *refused}});
   }
 
   asio::awaitable<void> reader(http::WebSocket& ws) {
@@ -95,8 +119,7 @@ struct Live {
         close_reason = "expected {\"type\": \"heartbeat\" or \"watch\", \"topic\": \"…\"}";
         break;
       }
-      std::string t = topic ? std::string(topic->as_string()) : "";
-      note_watching(who, stream, t);
+      co_await note_watching();
     }
     stop();
   }
