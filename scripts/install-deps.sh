@@ -17,7 +17,7 @@ packages=(
   spamassassin spamd spamc
   python3-jsonschema python3-prometheus-client
   strace
-  nodejs npm chromium
+  nodejs npm chromium firefox-esr
   clang libclang-rt-14-dev
   docker.io docker-compose debootstrap
 )

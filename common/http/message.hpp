@@ -2,12 +2,15 @@
 // Beast types (Beast stays inside session.cpp). Header names are lower case.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
 namespace mailstead::http {
+
+struct Upgrade;  // websocket.hpp
 
 struct Request {
   std::string method;  // as sent: "GET", "POST", ...
@@ -17,6 +20,7 @@ struct Request {
   std::string body;
   std::string peer;  // client IP
   bool tls = false;
+  bool websocket = false;  // a WebSocket opening handshake (RFC 6455 4.1): GET with Upgrade
 
   // The first header of that (lower-case) name, "" when absent.
   std::string_view header(std::string_view name) const;
@@ -32,6 +36,8 @@ struct Response {
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;  // extra headers (Set-Cookie, ...)
   bool close = false;  // end the connection after this response
+  // With status 101: the connection becomes this WebSocket (only for a request.websocket).
+  std::shared_ptr<Upgrade> upgrade;
 };
 
 // "%40" → "@"; false when an escape is malformed or decodes to NUL.

@@ -3,12 +3,14 @@
 // response a third (write_timeout): a client that sends or reads slowly is closed, never
 // waited on, and its worker serves others meanwhile.
 #include "http/session.hpp"
+#include "http/websocket_accept.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/string_body.hpp>
+#include <boost/beast/websocket/rfc6455.hpp>
 
 #include "log/log.hpp"
 #include "net/stream.hpp"
@@ -147,6 +149,7 @@ asio::awaitable<void> Session::run() {
       req.body = std::move(msg.body());
       req.peer = peer;
       req.tls = shared_.tls != nullptr;
+      req.websocket = boost::beast::websocket::is_upgrade(msg);
       head = req.method == "HEAD";
       keep_alive = msg.keep_alive() && ++served < s.max_requests_per_connection;
       try {
@@ -156,6 +159,13 @@ asio::awaitable<void> Session::run() {
         res = error_response(500, "internal", "the server failed; see its log");
       }
       if (res.close) keep_alive = false;
+      if (res.status == 101 && res.upgrade && req.websocket) {
+        // The connection is the WebSocket's from here (RFC 6455 4.2.2): Beast answers 101.
+        auto upgrade = std::move(res.upgrade);
+        co_await run_websocket(stream, msg, *upgrade, shared_.name, id);
+        co_return;
+      }
+      if (res.status == 101) res = error_response(500, "internal", "the server failed; see its log");
     }
     add_security_headers(res, shared_.tls != nullptr);
     stream.expires_after(s.write_timeout);

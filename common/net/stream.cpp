@@ -268,6 +268,12 @@ asio::awaitable<bool> Stream::tls_retry(int r, boost::system::error_code& ec) {
 asio::awaitable<std::size_t> Stream::raw_read(asio::mutable_buffer buf, boost::system::error_code& ec) {
   Waiting waiting(*this);
   if (ssl_) {
+    // Closed (the watchdog, close()): OpenSSL's BIO still holds the descriptor's number,
+    // which the process may have given to another connection since.
+    if (!socket_.is_open()) {
+      ec = asio::error::bad_descriptor;
+      co_return 0;
+    }
     if (buf.size() == 0) co_return 0;
     for (;;) {
       ERR_clear_error();
@@ -285,6 +291,10 @@ asio::awaitable<std::size_t> Stream::raw_read(asio::mutable_buffer buf, boost::s
 asio::awaitable<void> Stream::raw_write(std::string_view data, boost::system::error_code& ec) {
   Waiting waiting(*this);
   if (ssl_) {
+    if (!socket_.is_open()) {  // as in raw_read: never write through a closed descriptor's number
+      ec = asio::error::bad_descriptor;
+      co_return;
+    }
     std::size_t off = 0;
     while (off < data.size()) {
       ERR_clear_error();
@@ -347,7 +357,7 @@ asio::awaitable<void> Stream::handshake(asio::ssl::context& ctx, std::chrono::st
 
 asio::awaitable<void> Stream::shutdown() {
   boost::system::error_code ec;
-  if (ssl_ && SSL_is_init_finished(ssl_.get())) {
+  if (ssl_ && socket_.is_open() && SSL_is_init_finished(ssl_.get())) {
     // Our close_notify, without waiting for the peer's (RFC 8446 6.1 allows closing the
     // connection then): the session is over, only the alert is owed. A full socket buffer
     // (a client that stopped reading) gives up at once.

@@ -70,6 +70,9 @@ class Stream {
   void start_watchdog();
   bool timed_out() const { return timed_out_; }
   void close();
+  // The socket's executor: an adapter that runs this Stream as an asio stream (the WebSocket
+  // of common/http/websocket.cpp) starts its reads and writes there.
+  asio::any_io_executor get_executor() { return socket_.get_executor(); }
 
  private:
   asio::awaitable<void> watchdog();

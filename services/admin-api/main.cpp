@@ -6,6 +6,7 @@
 #include "http/metrics_endpoint.hpp"
 #include "http/session.hpp"
 #include "http/static_files.hpp"
+#include "live/hub.hpp"
 #include "log/log.hpp"
 #include "net/runtime.hpp"
 #include "ops/admin_ops.hpp"
@@ -23,7 +24,8 @@ int serve(const service::Context& ctx, const admin::Settings& settings, const ou
   if (!rt) return 1;
   admin::Ops ops(*rt->store, ctx.core);
   auto metrics = api::make_metrics();
-  api::Api state{settings, ctx.core, ops, rt->cache, *rt->limiter, rt->slow_pool, *metrics, out, mx};
+  live::Hub hub(*rt->store, settings.live_poll);
+  api::Api state{settings, ctx.core, ops, rt->cache, *rt->limiter, rt->slow_pool, *metrics, out, mx, &hub};
   // The web UI's files first (GET of "/" and of its assets), then the API and autoconfig.
   std::string root = settings.web_root.empty() ? http::default_web_root() : settings.web_root, problem;
   auto web = http::StaticFiles::load(root, problem);

@@ -25,6 +25,12 @@ Settings load_settings(config::Source& src) {
                   &s.session_lifetime})
     if (d->count() == 0) src.fail(sec, "timeouts", "timeouts and session_lifetime must be greater than zero");
   src.get(sec, "max_app_passwords", s.max_app_passwords, 1, 1000);
+  src.get(sec, "live_max_connections_per_user", s.live_max_connections_per_user, 1, 10000);
+  src.get(sec, "live_max_message_size", s.live_max_message_size, 256, 1 << 20);
+  src.get_duration(sec, "live_idle_timeout", s.live_idle_timeout);
+  src.get_duration(sec, "live_poll", s.live_poll);
+  if (s.live_idle_timeout < std::chrono::seconds(2) || s.live_poll.count() == 0 || s.live_poll > std::chrono::seconds(10))
+    src.fail(sec, "live_idle_timeout", "live_idle_timeout must be at least 2s and live_poll from 1ms to 10s");
   src.get(sec, "web_root", s.web_root);
   src.get(sec, "client_host", s.client_host);
   src.get(sec, "client_imaps_port", s.client_imaps_port, 1, 65535);

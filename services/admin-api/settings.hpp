@@ -46,6 +46,11 @@ struct Settings {
   std::uint32_t client_submission_port = 587;   // STARTTLS
   std::uint32_t client_submissions_port = 465;  // implicit TLS
   std::uint32_t client_sieve_port = 4190;
+  // Live stream updates over WebSocket (GET /api/v1/streams/{s}/live, docs/streams.md).
+  std::uint32_t live_max_connections_per_user = 8;     // per user (or API token), per process
+  std::uint32_t live_max_message_size = 16 * 1024;     // a message from the browser; larger closes
+  std::chrono::milliseconds live_idle_timeout{std::chrono::seconds(60)};  // nothing heard: closed (ping at half)
+  std::chrono::milliseconds live_poll{std::chrono::milliseconds(100)};    // how often the commit counter is looked at
   // The failed-login limits of the login page are [auth]'s, shared with every protocol service.
 };
 

@@ -22,6 +22,7 @@ from helpers import SmtpServer, binary, client_tls, wait_for
 from peers import Dnsmasq
 from test_authentication import SIGN, rsa_key
 from test_dkim import verifier_python
+from wsclient import WebSocket
 
 GATEWAY = "streams.example.test"
 PW = {"ann@example.test": "ann-secret-pw", "dave@good.test": "dave-secret-pw", "carl@example.test": "carl-secret-pw"}
@@ -281,6 +282,36 @@ class StreamNotifications(unittest.TestCase):
         r = ann.post("/api/v1/streams/dev/watch", {"seconds": 86401})
         self.assertEqual(r.status, 422, r.body)
         self.assertEqual(self.smtp.instance.cli_json("stream", "notify", "dev", "ann@example.test")["watching_until"], 0)
+
+    def test_live_page_open_is_watching(self):
+        """A member with the stream open in the web UI (its live WebSocket, after `watch`) gets
+        no notification email; another member does. The watch expires by itself."""
+        cli = self.smtp.cli
+        cli("stream", "watch", "dev", "ann@example.test", "--stop")
+        self.addCleanup(cli, "stream", "watch", "dev", "ann@example.test", "--stop")
+        ann = self.api.client()
+        self.addCleanup(ann.close)
+        self.assertEqual(ann.login("ann@example.test", PW["ann@example.test"]).status, 200)
+        w = WebSocket(self.api.port, "/api/v1/streams/dev/live", self.api.tls(), cookie=ann.cookie)
+        self.addCleanup(w.close)
+        self.assertEqual(w.recv()["type"], "hello")
+        self.assertEqual(self.smtp.instance.cli_json("stream", "notify", "dev", "ann@example.test")["watching_until"], 0)
+        w.send({"type": "watch", "topic": "Live page"})
+        wait_for(lambda: self.smtp.instance.cli_json("stream", "notify", "dev", "ann@example.test")["watching_until"]
+                 > time.time() + 30, timeout=10, what="the live page's watch in the store")
+        # Repeated `watch`/`heartbeat` messages write no more: still one watch, still valid.
+        for _ in range(20):
+            w.send({"type": "heartbeat", "topic": "Live page"})
+        self.post_cli("Live page", "while ann has the page open")
+        self.assertEqual(w.recv()["type"], "message")  # the socket is alive and pushed it
+        self.wait_notification("dave@good.test", "Live page")
+        time.sleep(1)
+        self.assertEqual(self.notifications("ann@example.test", "Live page"), [])
+        # The page closed and the watch ended: notified again.
+        w.close()
+        cli("stream", "watch", "dev", "ann@example.test", "--stop")
+        self.post_cli("Live page", "after ann closed the page")
+        self.wait_notification("ann@example.test", "Live page")
 
     def test_email_post_notifies_and_member_leaving_rotates_tokens(self):
         cli = self.smtp.cli

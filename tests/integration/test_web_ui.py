@@ -149,7 +149,7 @@ class WebUi(unittest.TestCase):
         self.assertIn("dave@example.org", result["aliasConflict"])
         self.assertTrue(result["currentPasswordError"])
         self.assertEqual(result["searchRows"], 1, "the search shows only carol")
-        self.assertEqual(set(result["userNav"]), {"My account", "Password", "Vacation reply", "Forwarding", "App passwords"})
+        self.assertEqual(set(result["userNav"]), {"Streams", "My account", "Password", "Vacation reply", "Forwarding", "App passwords"})
         self.assertGreaterEqual(len(result["pages"]), 17)
 
         # The DNS check: example.org's MX (published by the test's dnsmasq) found, its DKIM

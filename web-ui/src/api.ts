@@ -21,7 +21,7 @@ export function setSignedOutHandler(f: () => void) {
 
 export const enc = encodeURIComponent;
 
-export async function request<T = any>(method: string, path: string, body?: unknown): Promise<T> {
+async function send(method: string, path: string, body?: unknown): Promise<{ data: any; response: Response }> {
   const headers: Record<string, string> = { Accept: "application/json" };
   if (method !== "GET" && csrf) headers["X-CSRF-Token"] = csrf;
   if (body !== undefined) headers["Content-Type"] = "application/json";
@@ -42,7 +42,7 @@ export async function request<T = any>(method: string, path: string, body?: unkn
     }
   }
   const text = await r.text();
-  if (r.status === 204) return undefined as T;
+  if (r.status === 204) return { data: undefined, response: r };
   let data: any = undefined;
   try {
     data = text ? JSON.parse(text) : undefined;
@@ -54,7 +54,21 @@ export async function request<T = any>(method: string, path: string, body?: unkn
     if (r.status === 401 && path !== "/login") onSignedOut();
     throw new ApiError(r.status, e.code || "", e.message || "the request failed (" + r.status + ")", e.field || "");
   }
-  return data as T;
+  return { data, response: r };
+}
+
+export async function request<T = any>(method: string, path: string, body?: unknown): Promise<T> {
+  return (await send(method, path, body)).data as T;
+}
+
+// One page of a list route that pages (?limit=&after=&q=, docs/admin-api.md "Pages"): its
+// entries and the path of the next page from the Link header (null on the last page).
+export interface ListPage<T> { items: T[]; next: string | null }
+export async function getPage<T = any>(path: string): Promise<ListPage<T>> {
+  const { data, response } = await send("GET", path);
+  const link = response.headers.get("Link") || "";
+  const m = /<\/api\/v1([^>]*)>\s*;\s*rel="?next"?/.exec(link);
+  return { items: (data || []) as T[], next: m ? m[1] : null };
 }
 
 export const get = <T = any>(p: string) => request<T>("GET", p);
@@ -100,6 +114,16 @@ export interface Vacation {
   start: string; end: string; zone: string;
 }
 export interface Forward { enabled: boolean; target: string; keep_copy: boolean }
+export interface Stream {
+  stream_id: number; slug: string; name: string; description: string; enabled: boolean; members: string[];
+  email_posting: string; email_address: string; created: string;
+}
+export interface Topic { name: string; messages: number; max_id: number }
+export interface StreamAttachment { name: string; content_type: string; size: number; url: string }
+export interface StreamMessage {
+  id: number; stream: string; topic: string; sender_id: number; sender_email: string; sender_full_name: string;
+  email_from: string; content: string; attachments: StreamAttachment[]; via: string; timestamp: number;
+}
 
 // The first of several spellings of a route that this server has (a route being added in
 // parallel is written here as docs/admin-api.md names it; the others are kept out).

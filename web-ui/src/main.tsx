@@ -18,13 +18,15 @@ import { Security } from "./pages/security";
 import { Dkim } from "./pages/dkim";
 import { Queue } from "./pages/queue";
 import { Logs } from "./pages/logs";
+import { Streams } from "./pages/streams";
 import { Account, MyAppPasswords, MyForwarding, MyPassword, MyVacation } from "./pages/me";
 
 interface PageDef {
   path: string;
   title: string;
   admin: boolean;
-  view: (s: Session) => preact.JSX.Element;
+  chat?: boolean;  // listed under "Chat"
+  view: (s: Session, rest: string) => preact.JSX.Element;
 }
 
 const pages: PageDef[] = [
@@ -43,6 +45,8 @@ const pages: PageDef[] = [
   { path: "password", title: "Password", admin: false, view: (s) => <MyPassword session={s} /> },
   { path: "vacation", title: "Vacation reply", admin: false, view: () => <MyVacation /> },
   { path: "forwarding", title: "Forwarding", admin: false, view: () => <MyForwarding /> },
+  // after the account pages: a user's first page (and the fallback) stays "My account"
+  { path: "streams", title: "Streams", admin: false, chat: true, view: (s, rest) => <Streams session={s} rest={rest} /> },
   { path: "app-passwords", title: "App passwords", admin: false, view: () => <MyAppPasswords /> },
 ];
 
@@ -93,7 +97,9 @@ function App() {
   if (state === "signed-out" || !session) return <><Login onSignedIn={signedIn} /><LiveRegion /></>;
 
   const visible = pages.filter((p) => !p.admin || session.admin);
-  const page = visible.find((p) => p.path === path) || visible[0];
+  // "streams/dev/settings": the page "streams" with the rest "dev/settings"
+  const page = visible.find((p) => p.path === path || path.startsWith(p.path + "/")) || visible[0];
+  const rest = path.startsWith(page.path + "/") ? path.slice(page.path.length + 1) : "";
   const link = (p: PageDef) => (
     <li>
       <a href={"#/" + p.path} aria-current={p === page ? "page" : undefined}>{p.title}</a>
@@ -125,10 +131,12 @@ function App() {
               <ul>{visible.filter((p) => p.admin).map(link)}</ul>
             </>
           )}
+          <h2>Chat</h2>
+          <ul>{visible.filter((p) => p.chat).map(link)}</ul>
           <h2>My account</h2>
-          <ul>{visible.filter((p) => !p.admin).map(link)}</ul>
+          <ul>{visible.filter((p) => !p.admin && !p.chat).map(link)}</ul>
         </nav>
-        <main id="main">{page.view(session)}</main>
+        <main id="main">{page.view(session, rest)}</main>
       </div>
       <LiveRegion />
     </>

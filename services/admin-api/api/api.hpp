@@ -18,6 +18,10 @@ class VerifiedCache;
 class FailureLimiter;
 }  // namespace mailstead::auth
 
+namespace mailstead::live {
+class Hub;
+}
+
 namespace mailstead::api {
 
 struct Metrics;
@@ -32,6 +36,7 @@ struct Api {
   Metrics& metrics;
   const outbound::Settings& outbound;  // [outbound]: send-test-email delivers as the service would
   const admin::MxPolicySettings& mx;   // what smtpd enforces, for GET /api/v1/policy (docs/inbound.md)
+  live::Hub* live = nullptr;           // live stream updates (WebSocket); null: the route answers 503
 };
 
 std::unique_ptr<Metrics> make_metrics();

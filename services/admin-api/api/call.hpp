@@ -39,6 +39,9 @@ struct Principal {
   std::int64_t expires = 0;
 };
 
+// Who sent the request: an API token, a session cookie, or nobody (authenticated false).
+Principal identify(Api& api, const http::Request& req);
+
 using Reply = std::optional<http::Response>;  // set: answer with this instead of going on
 
 http::Response json_reply(int status, const json::value& v);

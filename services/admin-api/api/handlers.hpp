@@ -130,6 +130,7 @@ H rotate_token(Call&);
 H list_topics(Call&);
 H list_stream_messages(Call&);
 H send_stream_message(Call&);
+H stream_live(Call&);  // routes_live.cpp
 H get_notifications(Call&);
 H set_notifications(Call&);
 H watch_stream(Call&);

@@ -359,6 +359,7 @@ json::array query_parameters(std::string_view path) {
     q("since", false, "seconds since 1970, 2024-01-02T03:04:05Z, or an age such as 90m, 2h, 7d (422 otherwise)");
     q("limit", false, "the latest this many entries, 1 to 1000 (default 100; 422 otherwise)");
   }
+  if (path == "/api/v1/streams/{stream}/live") q("after", false, "send the messages after this id first (a reconnecting page)");
   if (path == "/api/v1/streams/{stream}/messages") {
     q("topic", false, "only this topic (case-insensitive)");
     q("after", false, "only messages with a greater id (422 unless a number)");
@@ -431,6 +432,8 @@ std::string openapi_document() {
         responses["422"] = error_response("a value is invalid: the field is named");
       }
       if (std::string_view(r.path) == "/api/v1/login") responses["429"] = error_response("too many failed sign-ins");
+      if (std::string_view(r.path) == "/api/v1/streams/{stream}/live")
+        responses["429"] = error_response("too many live connections of this user");
       op["responses"] = responses;
       if (r.access == Access::open) op["security"] = json::array{};
       // Who may call it, beyond "authenticated": admin, user (a session) or member (a session

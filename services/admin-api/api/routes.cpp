@@ -135,6 +135,7 @@ const std::vector<Route>& routes() {
     {"GET", "/api/v1/streams/{stream}/topics", M, list_topics, "A stream's topics with message counts", {}, "", "Topic[]", 200, "streams"},
     {"GET", "/api/v1/streams/{stream}/messages", M, list_stream_messages, "A stream's messages, oldest first (?topic=, ?after=ID, ?limit=)", {}, "", "StreamMessage[]", 200, "streams"},
     {"POST", "/api/v1/streams/{stream}/messages", M, send_stream_message, "Post a message to a topic", {"topic", "content"}, "StreamMessageNew", "StreamMessageId", 201, "streams"},
+    {"GET", "/api/v1/streams/{stream}/live", M, stream_live, "New messages of the stream pushed over a WebSocket (Upgrade: websocket; ?after=ID)", {}, "", "", 101, "streams"},
     {"POST", "/api/v1/messages", M, send_message, "Send a stream message in the reference chat API's shape", {"type", "to", "topic", "content"}, "ChatMessageNew", "StreamMessageId", 201, "streams"},
     {"GET", "/api/v1/streams/{stream}/forwards", A, list_forwards, "The stream's forward targets with their queues (pending, failures); secrets never shown", {}, "", "StreamForward[]", 200, "streams"},
     {"POST", "/api/v1/streams/{stream}/forwards", A, add_forward, "Forward the stream's messages to a Zulip-compatible server or an incoming webhook", {"kind", "site", "bot_email", "api_key", "stream", "url", "allow_http"}, "StreamForwardNew", "StreamForward", 201, "streams"},
@@ -319,6 +320,8 @@ bool match(const Route& r, std::string_view path, std::map<std::string, std::str
 
 bool state_changing(std::string_view method) { return method != "GET" && method != "HEAD"; }
 
+}  // namespace
+
 // Who is calling: an API token (Authorization: Bearer), else a session cookie.
 Principal identify(Api& api, const http::Request& req) {
   Principal p;
@@ -350,6 +353,8 @@ Principal identify(Api& api, const http::Request& req) {
   p.expires = s->expires;
   return p;
 }
+
+namespace {
 
 void count(Metrics& m, int status) {
   if (status >= 500) ++m.requests_5xx;

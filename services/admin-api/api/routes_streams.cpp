@@ -3,6 +3,7 @@
 // (also as POST /api/v1/messages with type "stream"). Administrators manage every stream;
 // a signed-in user reads and posts in the streams it is a member of.
 #include "api/handlers.hpp"
+#include "api/stream_json.hpp"
 #include "directory/directory.hpp"
 #include "ops/streams.hpp"
 #include "store/store.hpp"
@@ -30,7 +31,9 @@ json::object stream_view(const admin::StreamView& v, bool admin) {
   return o;
 }
 
-json::object message_view(const std::string& slug, const streams::StreamMessage& m) {
+}  // namespace
+
+json::object stream_message_view(const std::string& slug, const streams::StreamMessage& m) {
   json::array files;
   for (const auto& a : m.attachments)
     files.push_back(json::object{{"name", a.name}, {"content_type", a.content_type}, {"size", a.size},
@@ -47,6 +50,8 @@ json::object message_view(const std::string& slug, const streams::StreamMessage&
                       {"via", m.via},
                       {"timestamp", m.time}};
 }
+
+namespace {
 
 // The stream when the caller may see it: an administrator, or a member.
 Result<admin::StreamView> visible(Call& c, admin::StreamOps& so, const std::string& slug) {
@@ -211,7 +216,7 @@ H list_stream_messages(Call& c) {
   auto r = so.messages(v->stream.slug, q);
   if (!r) co_return error_reply(r.error());
   json::array arr;
-  for (const auto& m : *r) arr.push_back(message_view(v->stream.slug, m));
+  for (const auto& m : *r) arr.push_back(stream_message_view(v->stream.slug, m));
   co_return json_reply(200, arr);
 }
 

@@ -1,10 +1,11 @@
 // Aliases: another address of a user (alias+tag works too); never equal to a user's address.
 import { useState } from "preact/hooks";
-import { Alias, del, enc, get, post } from "../api";
-import { Action, Field, Form, Loading, Page, announce, useLoad } from "../ui";
+import { Alias, del, enc, post } from "../api";
+import { Action, Field, Form, Loading, Page, announce } from "../ui";
+import { Pager, SearchBox, usePaged } from "../paging";
 
 export function Aliases() {
-  const list = useLoad(() => get<Alias[]>("/aliases"));
+  const list = usePaged<Alias>("/aliases");
   const [alias, setAlias] = useState("");
   const [user, setUser] = useState("");
   return (
@@ -20,8 +21,9 @@ export function Aliases() {
         <Field name="user" label="Delivers to user" type="email" required value={user} onInput={setUser} placeholder="alice@example.org" />
       </Form>
       <h2>Aliases</h2>
+      <SearchBox id="alias-search" label="Search aliases" placeholder="alias or user address" onSearch={list.search} />
       <Loading state={list}>
-        {(as) => as.length === 0 ? <p>No aliases yet.</p> : (
+        {(as) => as.length === 0 ? <p>{list.query ? `No alias matches “${list.query}”.` : "No aliases yet."}</p> : (
           <table>
             <thead><tr><th scope="col">Alias</th><th scope="col">User</th><th scope="col">Actions</th></tr></thead>
             <tbody>
@@ -37,6 +39,7 @@ export function Aliases() {
           </table>
         )}
       </Loading>
+      <Pager label="Aliases" state={list} />
     </Page>
   );
 }

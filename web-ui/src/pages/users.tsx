@@ -3,6 +3,7 @@
 import { useState } from "preact/hooks";
 import { AppPassword, Session, User, del, enc, get, patch, post, put } from "../api";
 import { Action, Field, Form, Loading, Page, QuotaBar, announce, useLoad, when } from "../ui";
+import { Pager, SearchBox, usePaged } from "../paging";
 
 const MiB = 1024 * 1024;
 
@@ -14,22 +15,16 @@ function quotaBytes(v: string): number {
 }
 
 export function Users({ session }: { session: Session }) {
-  const [q, setQ] = useState("");
-  const [query, setQuery] = useState("");
-  const list = useLoad(() => get<User[]>("/users" + (query ? "?q=" + enc(query) : "")), [query]);
+  const list = usePaged<User>("/users");
+  const query = list.query;
   const [open, setOpen] = useState("");
   return (
     <Page title="Users">
-      <form role="search" class="search" onSubmit={(e) => { e.preventDefault(); setQuery(q); }}>
-        <label for="user-search">Search users</label>
-        <input id="user-search" type="search" value={q} placeholder="address or name"
-          onInput={(e) => { const v = (e.target as HTMLInputElement).value; setQ(v); if (!v) setQuery(""); }} />
-        <button type="submit" class="small">Search</button>
-      </form>
+      <SearchBox id="user-search" label="Search users" placeholder="address or name" onSearch={list.search} />
       <Loading state={list}>
         {(us) => us.length === 0 ? <p>{query ? `No user matches “${query}”.` : "No users yet."}</p> : (
           <table>
-            <caption class="sr-only">{us.length} users</caption>
+            <caption class="sr-only">{us.length} users on page {list.page}</caption>
             <thead><tr><th scope="col">Address</th><th scope="col">Name</th><th scope="col">Mailbox use</th><th scope="col">State</th><th scope="col">Actions</th></tr></thead>
             <tbody>
               {us.map((u) => (
@@ -54,12 +49,13 @@ export function Users({ session }: { session: Session }) {
           </table>
         )}
       </Loading>
+      <Pager label="Users" state={list} />
       <NewUser created={list.reload} />
     </Page>
   );
 }
 
-function NewUser({ created }: { created: () => Promise<void> }) {
+function NewUser({ created }: { created: () => unknown }) {
   const [address, setAddress] = useState("");
   const [name, setName] = useState("");
   const [password, setPassword] = useState("");
@@ -84,7 +80,7 @@ function NewUser({ created }: { created: () => Promise<void> }) {
   );
 }
 
-function UserPanel({ user, self, changed }: { user: User; self: boolean; changed: () => Promise<void> }) {
+function UserPanel({ user, self, changed }: { user: User; self: boolean; changed: () => unknown }) {
   const a = enc(user.address);
   const [name, setName] = useState(user.name);
   const [quota, setQuota] = useState(user.quota ? String(user.quota / MiB) : "");
