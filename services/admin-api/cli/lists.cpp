@@ -6,6 +6,7 @@
 #include <iostream>
 
 #include "cli/cli.hpp"
+#include "cli/operands.hpp"
 #include "ops/admin_ops.hpp"
 #include "ops/lists.hpp"
 #include "store/store.hpp"
@@ -17,9 +18,10 @@ namespace {
 
 namespace json = boost::json;
 
-struct Usage {
-  std::string text;
-};
+using operands::expect_operands;
+using operands::operand;
+using operands::opt;
+using operands::Usage;
 
 struct Env {
   const Args& args;
@@ -32,17 +34,6 @@ int fail(const Error& e) {
   return 1;
 }
 
-const std::string& operand(const Args& a, std::size_t i, const char* name) {
-  if (a.words.size() <= i) throw Usage{std::string("missing ") + name};
-  return a.words[i];
-}
-void expect_operands(const Args& a, std::size_t n) {
-  if (a.words.size() > n) throw Usage{"unexpected argument '" + a.words[n] + "'"};
-}
-std::string opt(const Args& a, const std::string& name) {
-  auto it = a.opts.find(name);
-  return it == a.opts.end() ? "" : it->second;
-}
 
 json::object list_json(const lists::ListRecord& l) {
   json::array templates;

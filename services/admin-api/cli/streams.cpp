@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "cli/cli.hpp"
+#include "cli/operands.hpp"
 #include "cli/stream_forward.hpp"
 #include "config/source.hpp"
 #include "log/log.hpp"
@@ -25,9 +26,10 @@ namespace {
 
 namespace json = boost::json;
 
-struct Usage {
-  std::string text;
-};
+using operands::expect_operands;
+using operands::operand;
+using operands::opt;
+using operands::Usage;
 
 struct Env {
   const Args& args;
@@ -39,17 +41,6 @@ int fail(const Error& e) {
   return 1;
 }
 
-const std::string& operand(const Args& a, std::size_t i, const char* name) {
-  if (a.words.size() <= i) throw Usage{std::string("missing ") + name};
-  return a.words[i];
-}
-void expect_operands(const Args& a, std::size_t n) {
-  if (a.words.size() > n) throw Usage{"unexpected argument '" + a.words[n] + "'"};
-}
-std::string opt(const Args& a, const std::string& name) {
-  auto it = a.opts.find(name);
-  return it == a.opts.end() ? "" : it->second;
-}
 void print_json(const json::value& v) { std::cout << json::serialize(v) << "\n"; }
 
 json::object stream_json(const admin::StreamView& v) {
