@@ -60,6 +60,20 @@ const char* table_name(Table t) {
   return "?";
 }
 
+std::string changes_key(Table t) { return std::string("changes:") + table_name(t); }
+
+std::uint64_t ReadTxn::table_changes(Table t) {
+  if (!counted_table(t)) {
+    log::error("store.table_changes.uncounted", {{"table", table_name(t)}});
+    std::abort();  // a caller bug: this table's changes are not counted
+  }
+  auto v = get(Table::meta, changes_key(t));
+  if (!v || v->size() != 8) return 0;
+  std::uint64_t n = 0;
+  for (unsigned char c : *v) n = (n << 8) | c;
+  return n;
+}
+
 namespace {
 class Category final : public std::error_category {
  public:

@@ -67,6 +67,14 @@ enum class Table : std::uint8_t {
 };
 inline constexpr int table_count = static_cast<int>(Table::count_);
 const char* table_name(Table t);
+// The tables whose changes are counted (ReadTxn::table_changes): the directory's. Each
+// batch that puts or deletes in one adds 1 to `meta/changes:<table>` inside the same
+// transaction, so the count can never miss a change nor count an undone one.
+constexpr bool counted_table(Table t) {
+  return t == Table::domains || t == Table::users || t == Table::user_by_address || t == Table::aliases ||
+         t == Table::alias_by_user || t == Table::groups;
+}
+std::string changes_key(Table t);  // "changes:<table>", the meta key of its count
 
 enum class Errc {
   ok = 0,
@@ -117,6 +125,11 @@ class ReadTxn {
   // process, and the snapshot holds every commit up to it. What a snapshot contains is
   // known only from here (Store::generation is a hint that may run ahead of it).
   virtual std::uint64_t change_counter() const = 0;
+  // How many committed batches have changed table `t` (counted_table below), as of this
+  // snapshot: equal values mean the table is unchanged, whichever process wrote. Lets a
+  // process keep a copy of a table in memory (admin-api's directory search) that stays
+  // valid while mail traffic moves change_counter().
+  std::uint64_t table_changes(Table t);
 
  private:
   std::size_t* open_count_;  // the creating thread's count of open transactions

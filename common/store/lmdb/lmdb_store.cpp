@@ -110,21 +110,44 @@ class LmdbTxn : public WriteTxn {
     MDB_val k = val(key), v = val(value);
     int rc = mdb_put(txn_, dbi(t), &k, &v, 0);
     if (rc == MDB_MAP_FULL) map_full_ = true;
+    if (rc == MDB_SUCCESS) rc = count_change(t);
     return from_mdb(rc);
   }
   bool del(Table t, std::string_view key) override {
     MDB_val k = val(key);
     int rc = mdb_del(txn_, dbi(t), &k, nullptr);
     if (rc == MDB_MAP_FULL) map_full_ = true;  // deleting can need a page too
+    if (rc == MDB_SUCCESS && count_change(t) != MDB_SUCCESS) return false;
     return rc == MDB_SUCCESS;
   }
   bool map_full() const { return map_full_; }
 
  protected:
   MDB_dbi dbi(Table t) const { return dbis_[static_cast<int>(t)]; }
+
+  // The first change of a counted table in this batch adds 1 to its count (store.hpp
+  // counted_table), in the batch's own child transaction: undone with the batch.
+  int count_change(Table t) {
+    if (!counted_table(t) || counted_[static_cast<int>(t)]) return MDB_SUCCESS;
+    auto key = changes_key(t);
+    MDB_val k = val(key), v{};
+    std::uint64_t n = 0;
+    if (mdb_get(txn_, dbi(Table::meta), &k, &v) == MDB_SUCCESS && v.mv_size == 8)
+      for (unsigned char c : view(v)) n = (n << 8) | c;
+    ++n;
+    unsigned char buf[8];
+    for (int i = 7; i >= 0; --i, n >>= 8) buf[i] = static_cast<unsigned char>(n & 0xff);
+    MDB_val nv{sizeof buf, buf};
+    int rc = mdb_put(txn_, dbi(Table::meta), &k, &nv, 0);
+    if (rc == MDB_MAP_FULL) map_full_ = true;
+    if (rc == MDB_SUCCESS) counted_[static_cast<int>(t)] = true;
+    return rc;
+  }
+
   MDB_txn* txn_;
   const Dbis& dbis_;
   bool map_full_ = false;
+  std::array<bool, table_count> counted_{};
 };
 
 // A read-only transaction. It holds the resize lock shared, so the map is never

@@ -25,6 +25,7 @@
 #include "queue/queue.hpp"
 #include "relay/relay.hpp"
 #include "ops/access.hpp"
+#include "ops/directory_search.hpp"
 #include "ops/import.hpp"
 #include "ops/sieve_rules.hpp"
 #include "sieve/storage.hpp"
@@ -302,6 +303,7 @@ class Ops {
   store::Store& store_;
   const config::CoreSettings& core_;
   directory::RoutingSettings routing_;
+  DirectorySearch search_;  // the search list of list_users_page / list_aliases_page
 };
 
 template <class T>

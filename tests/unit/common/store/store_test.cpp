@@ -115,6 +115,45 @@ TEST(Store, ASnapshotsChangeCounterNamesTheCommitsItHolds) {
   EXPECT_GE(s->generation(), before->change_counter());
 }
 
+TEST(Store, ACountedTablesChangesAreCountedOncePerBatchAndUndoneWithIt) {
+  TempDir dir;
+  auto s = open_store(dir.path());
+  auto start = s->read()->table_changes(Table::aliases);
+  auto users = s->read()->table_changes(Table::users);
+  // Two puts and a delete in one batch: one change.
+  ASSERT_FALSE(s->commit_sync([](WriteTxn& t) {
+    if (auto ec = t.put(Table::aliases, "a@x.test", "1")) return ec;
+    if (auto ec = t.put(Table::aliases, "b@x.test", "1")) return ec;
+    t.del(Table::aliases, "b@x.test");
+    return std::error_code{};
+  }));
+  EXPECT_EQ(s->read()->table_changes(Table::aliases), start + 1);
+  EXPECT_EQ(s->read()->table_changes(Table::users), users);  // another table: unchanged
+  // Mail traffic (an uncounted table) moves the change counter, not the count.
+  auto counter = s->read()->change_counter();
+  ASSERT_FALSE(s->commit_sync([](WriteTxn& t) { return t.put(Table::messages, "m", "1"); }));
+  EXPECT_GT(s->read()->change_counter(), counter);
+  EXPECT_EQ(s->read()->table_changes(Table::aliases), start + 1);
+  // A batch that fails is undone with its count; a delete counts too.
+  EXPECT_TRUE(s->commit_sync([](WriteTxn& t) {
+    t.put(Table::aliases, "c@x.test", "1");
+    return make_error_code(Errc::aborted);
+  }));
+  EXPECT_EQ(s->read()->table_changes(Table::aliases), start + 1);
+  EXPECT_FALSE(s->read()->get(Table::aliases, "c@x.test"));
+  ASSERT_FALSE(s->commit_sync([](WriteTxn& t) {
+    t.del(Table::aliases, "a@x.test");
+    return std::error_code{};
+  }));
+  EXPECT_EQ(s->read()->table_changes(Table::aliases), start + 2);
+  // Deleting what is absent changes nothing and counts nothing.
+  ASSERT_FALSE(s->commit_sync([](WriteTxn& t) {
+    t.del(Table::aliases, "a@x.test");
+    return std::error_code{};
+  }));
+  EXPECT_EQ(s->read()->table_changes(Table::aliases), start + 2);
+}
+
 TEST(Store, TransactionsOpenOnThisThreadAreCounted) {
   TempDir dir;
   auto s = open_store(dir.path());
