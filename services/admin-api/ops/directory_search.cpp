@@ -67,10 +67,16 @@ DirectorySnapshot::Key directory_snapshot_key(store::ReadTxn& txn) {
           txn.table_changes(store::Table::aliases)};
 }
 
-std::shared_ptr<const DirectorySnapshot> build_directory_snapshot(store::ReadTxn& txn) {
+std::shared_ptr<const DirectorySnapshot> build_directory_snapshot(store::ReadTxn& txn, const DirectorySnapshot* last) {
   auto s = std::make_shared<DirectorySnapshot>();
   s->key = directory_snapshot_key(txn);
   s->change_counter = txn.change_counter();
+  if (last) {  // about the same sizes as the last one: no copying while the vectors grow
+    s->text.reserve(last->text.size() + last->text.size() / 8);
+    s->users.reserve(last->users.size() + 64);
+    s->by_address.reserve(last->by_address.size() + 64);
+    s->aliases.reserve(last->aliases.size() + 64);
+  }
   {
     auto c = txn.cursor(store::Table::users);
     for (bool ok = c->first(); ok; ok = c->next()) {
@@ -103,7 +109,15 @@ std::shared_ptr<const DirectorySnapshot> build_directory_snapshot(store::ReadTxn
   std::sort(ids.begin(), ids.end());
   ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
   s->ranks = ids.size();
+  // Ids come from a counter, so they are mostly dense: a table indexed by id when it is
+  // small, else a binary search.
+  std::vector<std::uint32_t> by_id;
+  if (!ids.empty() && ids.back() < 4 * ids.size() + 1024) {
+    by_id.assign(ids.back() + 1, DirectorySnapshot::no_rank);
+    for (std::size_t i = 0; i < ids.size(); ++i) by_id[ids[i]] = static_cast<std::uint32_t>(i);
+  }
   auto rank = [&](std::uint64_t id) {
+    if (!by_id.empty()) return id < by_id.size() ? by_id[id] : DirectorySnapshot::no_rank;
     auto it = std::lower_bound(ids.begin(), ids.end(), id);
     return it != ids.end() && *it == id ? static_cast<std::uint32_t>(it - ids.begin()) : DirectorySnapshot::no_rank;
   };
@@ -125,12 +139,14 @@ std::shared_ptr<const DirectorySnapshot> build_directory_snapshot(store::ReadTxn
 
 std::shared_ptr<const DirectorySnapshot> DirectorySearch::get(store::ReadTxn& txn) {
   auto key = directory_snapshot_key(txn);
+  std::shared_ptr<const DirectorySnapshot> last;
   {
     std::lock_guard lock(mu_);
     if (current_ && current_->key == key) return current_;
+    last = current_;
   }
   // Built outside the lock: two threads may build at once after a change; both are right.
-  auto built = build_directory_snapshot(txn);
+  auto built = build_directory_snapshot(txn, last.get());
   std::lock_guard lock(mu_);
   if (!current_ || current_->change_counter < built->change_counter) current_ = built;
   return built;

@@ -58,8 +58,9 @@ struct DirectorySnapshot {
   std::size_t next_match(const std::vector<Entry>& entries, std::size_t from, std::string_view q) const;
 };
 
-// Reads the three tables once; the snapshot's key is what `txn` holds.
-std::shared_ptr<const DirectorySnapshot> build_directory_snapshot(store::ReadTxn& txn);
+// Reads the three tables once; the snapshot's key is what `txn` holds. `last` (may be null)
+// only sizes the new one.
+std::shared_ptr<const DirectorySnapshot> build_directory_snapshot(store::ReadTxn& txn, const DirectorySnapshot* last);
 DirectorySnapshot::Key directory_snapshot_key(store::ReadTxn& txn);
 
 // One per process, shared by its threads.
