@@ -102,8 +102,11 @@ asio::awaitable<void> Stream::watchdog() {
 }
 
 std::chrono::steady_clock::time_point Stream::limit() const {
+  // Only a wait for the peer times out: the server's own work between waits (the store,
+  // argon2id, a failure delay) never closes the connection (docs/security.md).
+  if (waits_ == 0) return std::chrono::steady_clock::time_point::max();
   auto t = idle_deadline_;
-  if (in_phase_ && waits_ > 0) t = std::min(t, wait_started_ + phase_left_);
+  if (in_phase_) t = std::min(t, wait_started_ + phase_left_);
   return t;
 }
 

@@ -55,7 +55,8 @@ class Stream {
   std::string peer_address() const { return peer_; }
 
   // The idle limit: when now + d passes, the socket is closed and the pending read or
-  // write fails. Call before each wait; every call moves it.
+  // write fails (with none pending, at the start of the next). Call before each wait;
+  // every call moves it.
   void expires_after(std::chrono::steady_clock::duration d);
   // A phase: from begin_phase() to end_phase(), the reads and writes together may wait
   // for the peer `budget` in all, whatever expires_after() says; when it is spent the
