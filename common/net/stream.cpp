@@ -7,6 +7,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/ssl/error.hpp>
 #include <boost/asio/write.hpp>
+#include <array>
 #include <cerrno>
 #include <climits>
 #include <cstdint>
@@ -356,6 +357,19 @@ asio::awaitable<void> Stream::handshake(asio::ssl::context& ctx, std::chrono::st
     if (!co_await tls_retry(r, ec) && !ec) ec = asio::ssl::error::stream_truncated;
   }
   ++(ec ? tls_handshakes().failed : tls_handshakes().ok);
+  if (ec && ec.category() == asio::error::get_ssl_category() && socket_.is_open()) co_await drain_refused();
+}
+
+asio::awaitable<void> Stream::drain_refused() {
+  boost::system::error_code ec;
+  socket_.shutdown(tcp::socket::shutdown_send, ec);  // after OpenSSL's alert
+  expires_after(std::chrono::seconds(1));
+  std::array<char, 1024> sink;
+  for (std::size_t total = 0; !ec && total < 64 * 1024;) {
+    auto [e, n] = co_await socket_.async_read_some(asio::buffer(sink), tuple_awaitable);
+    ec = e;
+    total += n;
+  }
 }
 
 asio::awaitable<void> Stream::shutdown() {

@@ -82,6 +82,9 @@ class Stream {
   // After an SSL_* call returned r <= 0: waits for what OpenSSL needs (true: call again)
   // or sets ec (false).
   asio::awaitable<bool> tls_retry(int r, boost::system::error_code& ec);
+  // After a handshake the peer got wrong (plain text into TLS): reads and drops what it sent,
+  // bounded, so that our close reaches it as an end rather than a reset.
+  asio::awaitable<void> drain_refused();
   struct Zip;
   std::unique_ptr<Zip, void (*)(Zip*)> zip_{nullptr, nullptr};
   tcp::socket socket_;
