@@ -217,6 +217,10 @@ awaitable<void> connect_worker(Run& run, asio::io_context& io) {
       }
       std::string logout = "LOGOUT";
       co_await command(c, logout);
+      // close_notify, as a client should: OpenSSL marks the session of a connection freed
+      // without it not resumable, and the next worker session would offer it in vain.
+      SSL_shutdown(c.ssl);
+      ERR_clear_error();
     } catch (const std::exception& e) {
       run.error(e);
     }
