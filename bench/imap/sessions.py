@@ -17,6 +17,8 @@ SOURCES = 16  # loopback source addresses 127.0.0.1..16: ephemeral ports per sou
 
 
 def raise_nofile(want=1 << 20):
+    """Lifts the soft limit to the hard one, and the hard one too where the process may
+    (root with CAP_SYS_RESOURCE; a container may have dropped it)."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if os.geteuid() == 0:
         try:
@@ -27,6 +29,14 @@ def raise_nofile(want=1 << 20):
         except (OSError, ValueError):
             pass
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
+def check_nofile(count):
+    """Each session is a descriptor in the client and one in the server."""
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if count + 256 > soft:
+        raise SystemExit(f"{count} sessions need more than the {soft} file descriptors this process may open "
+                         "(raise the hard limit: ulimit -Hn, or LimitNOFILE= for a unit)")
 
 
 def available():
@@ -42,6 +52,7 @@ def idle_memory(server, count, mailbox="Idle", concurrency=32, timeout=1800):
     """Opens `count` sessions in IDLE on `mailbox`, samples the server's memory (PSS and
     anonymous PSS of every process, server.memory()) once they all idle, closes them.
     Returns (pss_kib, anon_kib, seconds to open them)."""
+    check_nofile(count)
     proc = subprocess.Popen(_client("hold", server, count, "--mailbox", mailbox, "--concurrency", str(concurrency)),
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     deadline = time.monotonic() + timeout
