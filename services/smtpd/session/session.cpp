@@ -68,7 +68,8 @@ asio::awaitable<bool> Session::read_more(std::chrono::milliseconds timeout) {
   // of its pipelined group is already here (a group can take more than one read), so the
   // replies to a group leave in one write; a client that never stops sending is answered
   // once max_pending_replies bytes of replies are owed.
-  bool more_here = stream_->readable_now();
+  // (With no replies owed there is nothing to decide: wait_readable() looks itself.)
+  bool more_here = !out_.empty() && stream_->readable_now();
   if ((!more_here || out_.size() >= max_pending_replies) && !co_await flush()) co_return false;
   boost::system::error_code ec;
   stream_->expires_after(timeout);
