@@ -177,6 +177,12 @@ void Stream::enable_deflate() {
 asio::awaitable<std::size_t> Stream::read_some(asio::mutable_buffer buf, boost::system::error_code& ec) {
   store::no_transaction_open("net.read");
   if (!zip_) co_return co_await raw_read(buf, ec);
+  co_return co_await read_inflated(buf, ec);
+}
+
+// Apart from read_some() so that its buffers are in this coroutine's frame only: every
+// read of a plain or TLS session would otherwise allocate (and free) 24 KiB for them.
+asio::awaitable<std::size_t> Stream::read_inflated(asio::mutable_buffer buf, boost::system::error_code& ec) {
   auto& z = *zip_;
   while (z.pending.empty()) {
     char in[8192];
@@ -225,6 +231,11 @@ asio::awaitable<void> Stream::wait_readable(boost::system::error_code& ec) {
 asio::awaitable<void> Stream::write(std::string_view data, boost::system::error_code& ec) {
   store::no_transaction_open("net.write");
   if (!zip_) co_return co_await raw_write(data, ec);
+  co_await write_deflated(data, ec);
+}
+
+// Apart from write(), as read_inflated() is from read_some().
+asio::awaitable<void> Stream::write_deflated(std::string_view data, boost::system::error_code& ec) {
   auto& d = zip_->def;
   std::string out;
   d.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));

@@ -79,6 +79,8 @@ class Stream {
   asio::awaitable<void> watchdog();
   asio::awaitable<std::size_t> raw_read(asio::mutable_buffer buf, boost::system::error_code& ec);
   asio::awaitable<void> raw_write(std::string_view data, boost::system::error_code& ec);
+  asio::awaitable<std::size_t> read_inflated(asio::mutable_buffer buf, boost::system::error_code& ec);
+  asio::awaitable<void> write_deflated(std::string_view data, boost::system::error_code& ec);
   // After an SSL_* call returned r <= 0: waits for what OpenSSL needs (true: call again)
   // or sets ec (false).
   asio::awaitable<bool> tls_retry(int r, boost::system::error_code& ec);

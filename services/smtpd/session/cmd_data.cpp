@@ -58,11 +58,13 @@ asio::awaitable<void> Session::handle_data() {
   for (;;) {
     auto used = reader.feed(in_);
     in_.erase(0, used);
-    auto bytes = reader.drain();
+    // The reader's buffer is emptied, not given away: it keeps its capacity for the next read.
+    auto& bytes = reader.message();
     if (!reader.too_big()) {
       scan.feed(bytes);
       message.append(bytes);
     }
+    bytes.clear();
     stream_->extend_phase(allowance(used, st.min_data_rate));
     if (reader.done()) break;
     if (!co_await read_more(st.data_timeout)) {
