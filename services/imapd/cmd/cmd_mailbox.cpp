@@ -37,7 +37,7 @@ namespace mailstead::imap {
 
 namespace {
 
-std::string flag_name(std::uint32_t bit) {
+std::string_view flag_name(std::uint32_t bit) {
   switch (bit) {
     case store::flag_seen: return "\\Seen";
     case store::flag_answered: return "\\Answered";
@@ -122,13 +122,29 @@ void Session::announce_keywords(const ViewMessage& m) {
   if (added) flags_responses();
 }
 
+void append_flags(std::string& out, const ViewMessage& m) {
+  out += '(';
+  auto at = out.size();
+  auto sep = [&] {
+    if (out.size() > at) out += ' ';
+  };
+  for (std::uint32_t bit : {store::flag_seen, store::flag_answered, store::flag_flagged, store::flag_deleted, store::flag_draft})
+    if (m.flags & bit) {
+      sep();
+      out += flag_name(bit);
+    }
+  for (const auto& k : m.keywords) {
+    sep();
+    out += k;
+  }
+  out += ')';
+}
+
 std::string Session::flags_text(const ViewMessage& m) {
   announce_keywords(m);
-  std::string out = "(";
-  for (std::uint32_t bit : {store::flag_seen, store::flag_answered, store::flag_flagged, store::flag_deleted, store::flag_draft})
-    if (m.flags & bit) out += (out.size() > 1 ? " " : "") + flag_name(bit);
-  for (const auto& k : m.keywords) out += (out.size() > 1 ? " " : "") + k;
-  return out + ")";
+  std::string out;
+  append_flags(out, m);
+  return out;
 }
 
 std::string Session::modseq_item(const ViewMessage& m) const {
@@ -259,6 +275,7 @@ void Session::refresh_view(bool expunges) {
   v.uidnext = m->uidnext;
   // Stay behind on MODSEQ while an expunge is still unreported, so the next refresh looks again.
   if (complete) v.highestmodseq = m->highestmodseq;
+  v.behind = !complete;
 }
 
 std::vector<std::size_t> Session::resolve_set(const SequenceSet& set, bool uid) const {
