@@ -414,12 +414,13 @@ void Session::for_each_match(
     bool all_fields) {
   auto& msgs = selected_->messages;
   auto need = all_fields ? SearchNeeds::content : needs(key);
-  auto txn = shared_.store.read();
+  // Flags, UIDs and MODSEQ come from the view: no transaction, no record per message.
+  std::unique_ptr<store::ReadTxn> txn;
+  if (need != SearchNeeds::view) txn = shared_.store.read();
   std::optional<store::MessageRecord> rec;
+  if (need == SearchNeeds::view) rec.emplace();
   for (std::size_t i = 0; i < msgs.size(); ++i) {
-    if (need == SearchNeeds::view) {
-      rec.emplace();  // flags, UIDs and MODSEQ come from the view, as in a store read
-    } else {
+    if (need != SearchNeeds::view) {
       rec = store::get_message(*txn, selected_->id, msgs[i].uid);
       if (!rec) continue;  // expunged by another session, not yet reported
     }
@@ -514,7 +515,8 @@ void Session::cmd_search(Command& c, bool uid) {
         max_modseq = std::max(max_modseq, sm.modseq);
         found.push_back(uid ? sm.uid : sm.seq);
         modseqs.push_back(sm.modseq);
-        result += " " + std::to_string(found.back());
+        result += ' ';
+        result += std::to_string(found.back());
       },
       false);
   // RFC 7162 3.1.5: with only MIN and/or MAX returned, MODSEQ is the highest mod-sequence
