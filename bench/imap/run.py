@@ -398,6 +398,7 @@ def mixed_load(server, users, seconds, kinds=MIXED_OPS):
         barrier.wait()
     except threading.BrokenBarrierError:
         pass  # a client failed: its error is in the queue
+    print(f"(measuring {server.name}: {','.join(kinds)})", file=sys.stderr, flush=True)  # e.g. to attach perf now
     cpu0 = server.cpu()
     t0 = time.monotonic()
     results = [q.get() for _ in procs]
@@ -501,9 +502,9 @@ def main():
         if args.only_mixed:
             users = {s.name: mixed_setup(s, args.mixed_clients, args.mixed_messages) for s in servers}
             print(f"Mixed load: {args.mixed_clients} IMAPS clients, {args.mixed_messages}-message INBOXes, "
-                  f"{args.mixed_seconds:g} s a run; medians of {args.runs} runs (servers alternating)\n")
+                  f"{args.mixed_seconds:g} s a run; medians of {args.runs} runs (servers alternating)\n", flush=True)
             print("| server | operations | ops/s | server CPU µs/op | ops by kind (last run) |")
-            print("|---|---|---:|---:|---|")
+            print("|---|---|---:|---:|---|", flush=True)
             mix = tuple(x for x in args.mixed_ops.split(",") if x)
             if any(k not in MIXED_OPS for k in mix):
                 raise SystemExit(f"--mixed-ops: choose among {','.join(MIXED_OPS)}")

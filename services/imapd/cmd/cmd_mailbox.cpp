@@ -288,9 +288,28 @@ std::vector<std::size_t> Session::resolve_set(const SequenceSet& set, bool uid) 
       if (std::binary_search(saved_.begin(), saved_.end(), msgs[i].uid)) out.push_back(i);
     return out;
   }
+  // Each range is looked up (the view is in UID order), not each message tested against
+  // every range: "UID FETCH 4711" costs a binary search, not a pass over the mailbox.
   auto star = uid ? msgs.back().uid : static_cast<std::uint32_t>(msgs.size());
-  for (std::size_t i = 0; i < msgs.size(); ++i)
-    if (set.contains(uid ? msgs[i].uid : static_cast<std::uint32_t>(i + 1), star)) out.push_back(i);
+  for (auto [a, b] : set.ranges) {
+    std::uint32_t lo = a ? a : star, hi = b ? b : star;
+    if (lo > hi) std::swap(lo, hi);
+    std::size_t first, last;  // indexes [first, last)
+    if (uid) {
+      auto by_uid = [](const ViewMessage& m, std::uint32_t u) { return m.uid < u; };
+      first = static_cast<std::size_t>(std::lower_bound(msgs.begin(), msgs.end(), lo, by_uid) - msgs.begin());
+      last = first;
+      while (last < msgs.size() && msgs[last].uid <= hi) ++last;
+    } else {
+      first = std::min<std::size_t>(lo ? lo - 1 : 0, msgs.size());
+      last = std::min<std::size_t>(hi, msgs.size());
+    }
+    for (auto i = first; i < last; ++i) out.push_back(i);
+  }
+  if (set.ranges.size() > 1) {
+    std::sort(out.begin(), out.end());
+    out.erase(std::unique(out.begin(), out.end()), out.end());
+  }
   return out;
 }
 
