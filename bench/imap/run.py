@@ -38,6 +38,7 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(ROOT, "bench", "smtp"))
 from run import free_port, wait_port, tree_rss_kib, tree_cpu  # noqa: E402
+import sessions  # noqa: E402  (bench/imap/sessions.py: the C++ session client for --only-idle/--only-connect)
 
 
 class Client:
@@ -298,6 +299,8 @@ def idle_memory(server, count):
     except RuntimeError:
         pass  # exists already
     setup.close()
+    if sessions.available():
+        return sessions.idle_memory(server, count)[:2]
     conns = []
     for _ in range(count):
         cl = Client(server.port, server.user, "bench-password")
@@ -422,6 +425,8 @@ def mixed_load(server, users, seconds, kinds=MIXED_OPS):
 def connect_load(server, count, concurrency, resume):
     """count sessions of connect + TLS + LOGIN + SELECT INBOX + LOGOUT over `concurrency`
     threads; with resume, each thread offers the TLS session (ticket) of its previous one."""
+    if sessions.available():
+        return sessions.connect_load(server, count, concurrency, resume)
     import threading
     per = max(1, count // concurrency)
     resumed, errors = [], []
@@ -486,9 +491,8 @@ def main():
     if "Dovecot" in want and (not shutil.which("dovecot") or not os.path.exists("/usr/lib/dovecot/imap")):
         subprocess.run(["apt-get", "install", "-y", "-qq", "dovecot-core", "dovecot-imapd"], check=True,
                        env=dict(os.environ, DEBIAN_FRONTEND="noninteractive"))
-    import resource
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))  # the servers inherit it too
+    sessions.BIN = args.bin
+    sessions.raise_nofile()  # the servers and the session client inherit it
     work = tempfile.mkdtemp(prefix="mailstead-bench-imap-")
     os.chmod(work, 0o755)
     servers = []
