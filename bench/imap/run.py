@@ -130,7 +130,11 @@ class Mailstead:
             out.append(f"{n}@example.test")
         return out
 
-    def __init__(self, work, bindir):
+    def __init__(self, work, bindir, name=None):
+        if name:
+            self.name = name
+        work = os.path.join(work, "compare") if name else work
+        os.makedirs(work, exist_ok=True)
         self.bindir = bindir
         self.port = free_port()
         data = os.path.join(work, "mailstead")
@@ -478,6 +482,9 @@ def main():
     ap.add_argument("--mixed-seconds", type=float, default=10)
     ap.add_argument("--mixed-ops", default=",".join(MIXED_OPS),
                     help="the operations of the mixed load, comma-separated (one alone: its cost per op)")
+    ap.add_argument("--compare-bin", metavar="DIR",
+                    help="with --only-mixed: also run the Mailstead binaries in DIR (e.g. a build of main), "
+                         "alternating with --bin's, so before and after see the same machine state")
     ap.add_argument("--mixed-each", action="store_true",
                     help="after the mix, run each operation alone too (server CPU per op by kind)")
     ap.add_argument("--dovecot-idle-max", type=int, default=1000,
@@ -499,6 +506,8 @@ def main():
     try:
         if "Mailstead" in want:
             servers.append(Mailstead(work, args.bin))
+        if args.compare_bin and args.only_mixed:
+            servers.append(Mailstead(work, args.compare_bin, "Mailstead (compare-bin)"))
         if "Dovecot" in want:
             dovecot = Dovecot.__new__(Dovecot)
             servers.append(dovecot)
