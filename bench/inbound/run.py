@@ -31,10 +31,12 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(ROOT, "bench"))
 sys.path.insert(0, os.path.join(ROOT, "bench", "spam"))
 sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
 
-from run import Spamd, cpu_seconds, free_port, wait_port  # noqa: E402  (bench/spam/run.py)
+from common import cpu_seconds, free_port, wait_port  # noqa: E402  (bench/common.py)
+from run import Spamd  # noqa: E402  (bench/spam/run.py)
 from peers import Dnsmasq  # noqa: E402  (the tests' dnsmasq runner)
 
 SENDER = "alice@sender.test"

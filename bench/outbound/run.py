@@ -18,7 +18,6 @@ import os
 import shutil
 import signal
 import smtplib
-import socket
 import ssl
 import statistics
 import subprocess
@@ -27,27 +26,9 @@ import tempfile
 import threading
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from common import ROOT, free_port, tree_cpu, wait_port  # noqa: E402  (bench/common.py)
 PASSWORD = "bench password 1"
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
-
-
-def wait_port(port, timeout=30):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise SystemExit(f"nothing listens on {port}")
 
 
 def cert(dirname):
@@ -120,36 +101,6 @@ class Sink:
     def stop(self):
         self.proc.terminate()
         self.proc.wait()
-
-
-def tree_cpu(roots):
-    """CPU seconds (user + system) of the processes `roots` and every descendant, living or
-    already reaped by its parent (cutime/cstime), read from /proc just before the stop, so
-    Postfix's short-lived smtpd/cleanup/smtp processes count as much as a long-lived one."""
-    tick = os.sysconf("SC_CLK_TCK")
-    stats = {}
-    for d in os.listdir("/proc"):
-        if not d.isdigit():
-            continue
-        try:
-            with open(f"/proc/{d}/stat") as f:
-                rest = f.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        ppid = int(rest[1])
-        utime, stime, cutime, cstime = (int(x) for x in rest[11:15])
-        stats[int(d)] = (ppid, utime + stime + cutime + cstime)
-    total, todo, seen = 0, list(roots), set()
-    while todo:
-        pid = todo.pop()
-        if pid in seen or pid not in stats:
-            continue
-        seen.add(pid)
-        total += stats[pid][1]
-        todo.extend(c for c, (pp, _) in stats.items() if pp == pid)
-    return total / tick
-
-
 
 
 class Mailstead:

@@ -24,91 +24,15 @@ Side effect: adds the temporary directory to Postfix's alternate_config_director
 import argparse
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
-
-
-def wait_port(port, timeout=30):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return
-        except OSError:
-            time.sleep(0.1)
-    raise SystemExit(f"nothing listens on {port}")
-
-
-def pss_kib(pid, field="Pss:"):
-    """Proportional set size: shared pages divided among the processes sharing them, so
-    a many-process server is not charged for its shared libraries many times over.
-    field "Pss_Anon:" counts only anonymous memory (heap, stacks), leaving out file pages
-    a process has mapped, such as LMDB's (page cache the kernel can reclaim)."""
-    try:
-        with open(f"/proc/{pid}/smaps_rollup") as f:
-            for line in f:
-                if line.startswith(field):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return 0
-
-
-def tree_cpu(roots):
-    """CPU seconds (user + system) of the processes `roots` and every descendant, living or
-    already reaped by its parent (cutime/cstime)."""
-    tick = os.sysconf("SC_CLK_TCK")
-    stats = {}
-    for d in os.listdir("/proc"):
-        if not d.isdigit():
-            continue
-        try:
-            with open(f"/proc/{d}/stat") as f:
-                rest = f.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        utime, stime, cutime, cstime = (int(x) for x in rest[11:15])
-        stats[int(d)] = (int(rest[1]), utime + stime + cutime + cstime)
-    total, todo, seen = 0, list(roots), set()
-    while todo:
-        pid = todo.pop()
-        if pid in seen or pid not in stats:
-            continue
-        seen.add(pid)
-        total += stats[pid][1]
-        todo.extend(c for c, (pp, _) in stats.items() if pp == pid)
-    return total / tick
-
-
-def tree_rss_kib(root_pid, field="Pss:"):
-    """Memory (PSS) of a process and all its descendants."""
-    out = subprocess.run(["ps", "-e", "-o", "pid=,ppid="], capture_output=True, text=True).stdout
-    children = {}
-    for line in out.split("\n"):
-        if not line.strip():
-            continue
-        pid, ppid = map(int, line.split())
-        children.setdefault(ppid, []).append(pid)
-    total, stack = 0, [root_pid]
-    while stack:
-        p = stack.pop()
-        total += pss_kib(p, field)
-        stack += children.get(p, [])
-    return total
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+# bench/common.py; bench/imap, bench/auth and bench/sieve take these names from this module.
+from common import ROOT, free_port, tree_cpu, tree_rss_kib, wait_port  # noqa: E402
 
 
 class Mailstead:

@@ -34,10 +34,10 @@ namespace {
 
 std::string address_list(const std::vector<std::pair<std::string, std::string>>& fields, std::string_view name,
                          std::string_view fallback = {}) {
-  std::string value;
+  std::string_view value;
   bool found = false;
   for (const auto& [k, v] : fields)
-    if (upper(k) == upper(name)) {
+    if (iequals(k, name)) {
       value = v;
       found = true;
       break;
@@ -61,7 +61,7 @@ std::string address_list(const std::vector<std::pair<std::string, std::string>>&
 
 std::string field(const std::vector<std::pair<std::string, std::string>>& fields, std::string_view name) {
   for (const auto& [k, v] : fields)
-    if (upper(k) == upper(name)) return imap_nstring(v);
+    if (iequals(k, name)) return imap_nstring(v);
   return "NIL";
 }
 

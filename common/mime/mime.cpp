@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "mime/header.hpp"
+#include "util/scan.hpp"
 #include "util/base64.hpp"
 #include "util/text.hpp"
 
@@ -312,7 +313,7 @@ Part parse(std::string_view message, Limits limits) {
 std::size_t body_lines(std::string_view message, const Part& p) {
   if (p.body_end <= p.header_end || p.body_end > message.size()) return 0;
   auto body = message.substr(p.header_end, p.body_end - p.header_end);
-  auto n = static_cast<std::size_t>(std::count(body.begin(), body.end(), '\n'));
+  auto n = util::count_byte(body, '\n');
   if (!body.empty() && body.back() != '\n') ++n;
   return n;
 }

@@ -7,6 +7,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/ssl/error.hpp>
 #include <boost/asio/write.hpp>
+#include <array>
 #include <cerrno>
 #include <climits>
 #include <cstdint>
@@ -102,8 +103,11 @@ asio::awaitable<void> Stream::watchdog() {
 }
 
 std::chrono::steady_clock::time_point Stream::limit() const {
+  // Only a wait for the peer times out: the server's own work between waits (the store,
+  // argon2id, a failure delay) never closes the connection (docs/security.md).
+  if (waits_ == 0) return std::chrono::steady_clock::time_point::max();
   auto t = idle_deadline_;
-  if (in_phase_ && waits_ > 0) t = std::min(t, wait_started_ + phase_left_);
+  if (in_phase_) t = std::min(t, wait_started_ + phase_left_);
   return t;
 }
 
@@ -173,6 +177,12 @@ void Stream::enable_deflate() {
 asio::awaitable<std::size_t> Stream::read_some(asio::mutable_buffer buf, boost::system::error_code& ec) {
   store::no_transaction_open("net.read");
   if (!zip_) co_return co_await raw_read(buf, ec);
+  co_return co_await read_inflated(buf, ec);
+}
+
+// Apart from read_some() so that its buffers are in this coroutine's frame only: every
+// read of a plain or TLS session would otherwise allocate (and free) 24 KiB for them.
+asio::awaitable<std::size_t> Stream::read_inflated(asio::mutable_buffer buf, boost::system::error_code& ec) {
   auto& z = *zip_;
   while (z.pending.empty()) {
     char in[8192];
@@ -221,6 +231,11 @@ asio::awaitable<void> Stream::wait_readable(boost::system::error_code& ec) {
 asio::awaitable<void> Stream::write(std::string_view data, boost::system::error_code& ec) {
   store::no_transaction_open("net.write");
   if (!zip_) co_return co_await raw_write(data, ec);
+  co_await write_deflated(data, ec);
+}
+
+// Apart from write(), as read_inflated() is from read_some().
+asio::awaitable<void> Stream::write_deflated(std::string_view data, boost::system::error_code& ec) {
   auto& d = zip_->def;
   std::string out;
   d.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
@@ -353,6 +368,19 @@ asio::awaitable<void> Stream::handshake(asio::ssl::context& ctx, std::chrono::st
     if (!co_await tls_retry(r, ec) && !ec) ec = asio::ssl::error::stream_truncated;
   }
   ++(ec ? tls_handshakes().failed : tls_handshakes().ok);
+  if (ec && ec.category() == asio::error::get_ssl_category() && socket_.is_open()) co_await drain_refused();
+}
+
+asio::awaitable<void> Stream::drain_refused() {
+  boost::system::error_code ec;
+  socket_.shutdown(tcp::socket::shutdown_send, ec);  // after OpenSSL's alert
+  expires_after(std::chrono::seconds(1));
+  std::array<char, 1024> sink;
+  for (std::size_t total = 0; !ec && total < 64 * 1024;) {
+    auto [e, n] = co_await socket_.async_read_some(asio::buffer(sink), tuple_awaitable);
+    ec = e;
+    total += n;
+  }
 }
 
 asio::awaitable<void> Stream::shutdown() {

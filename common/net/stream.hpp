@@ -55,7 +55,8 @@ class Stream {
   std::string peer_address() const { return peer_; }
 
   // The idle limit: when now + d passes, the socket is closed and the pending read or
-  // write fails. Call before each wait; every call moves it.
+  // write fails (with none pending, at the start of the next). Call before each wait;
+  // every call moves it.
   void expires_after(std::chrono::steady_clock::duration d);
   // A phase: from begin_phase() to end_phase(), the reads and writes together may wait
   // for the peer `budget` in all, whatever expires_after() says; when it is spent the
@@ -78,9 +79,14 @@ class Stream {
   asio::awaitable<void> watchdog();
   asio::awaitable<std::size_t> raw_read(asio::mutable_buffer buf, boost::system::error_code& ec);
   asio::awaitable<void> raw_write(std::string_view data, boost::system::error_code& ec);
+  asio::awaitable<std::size_t> read_inflated(asio::mutable_buffer buf, boost::system::error_code& ec);
+  asio::awaitable<void> write_deflated(std::string_view data, boost::system::error_code& ec);
   // After an SSL_* call returned r <= 0: waits for what OpenSSL needs (true: call again)
   // or sets ec (false).
   asio::awaitable<bool> tls_retry(int r, boost::system::error_code& ec);
+  // After a handshake the peer got wrong (plain text into TLS): reads and drops what it sent,
+  // bounded, so that our close reaches it as an end rather than a reset.
+  asio::awaitable<void> drain_refused();
   struct Zip;
   std::unique_ptr<Zip, void (*)(Zip*)> zip_{nullptr, nullptr};
   tcp::socket socket_;

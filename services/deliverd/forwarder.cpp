@@ -255,6 +255,32 @@ struct Forwarder::Impl : std::enable_shared_from_this<Impl> {
     co_return claimed;
   }
 
+  // The head jobs leased to this instance go back to pending as they were (no attempt
+  // counted). A send cut short may have reached the target: it is sent again, at least once,
+  // as after a crash. Scans first so that a shutdown with nothing in flight writes nothing.
+  void release_leases() {
+    auto ours = [this](store::ReadTxn& t) {
+      std::vector<ForwardJob> jobs;
+      for (const auto& target : streams::all_forwards(t))
+        if (auto head = streams::head_job(t, target.id); head && head->lease_owner == owner) jobs.push_back(*head);
+      return jobs;
+    };
+    if (ours(*store.read()).empty()) return;
+    std::size_t released = 0;
+    auto ec = store.commit_sync([&](store::WriteTxn& t) -> std::error_code {
+      auto jobs = ours(t);
+      for (auto& job : jobs) {
+        job.lease_owner.clear();
+        job.lease_until = 0;
+        if (auto put = streams::put_job(t, job)) return put;
+      }
+      released = jobs.size();
+      return {};
+    });
+    if (ec) log::error("forward.release.failed", {{"owner", owner}, {"error", ec.message()}});
+    else log::info("forward.released", {{"owner", owner}, {"jobs", released}});
+  }
+
   asio::awaitable<void> run() {
     log::info("forward.started", {{"owner", owner}});
     while (!stopping) {
@@ -302,6 +328,8 @@ void Forwarder::stop() {
   impl_->stopping = true;
   impl_->wake.cancel();
 }
+
+void Forwarder::release_leases() { impl_->release_leases(); }
 
 std::unique_ptr<Forwarder> start_forwarder(asio::io_context& io, store::Store& store, const config::CoreSettings& core,
                                            const streams::ForwardSettings& settings, const std::string& owner) {

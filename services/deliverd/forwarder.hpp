@@ -30,6 +30,10 @@ class Forwarder {
   ~Forwarder();
   boost::asio::awaitable<void> run();
   void stop();
+  // At shutdown, once the io_context has stopped: gives back the leases this instance still
+  // holds (sends cut short), so the next start sends those jobs at once instead of waiting
+  // the lease out. Blocks until the store has committed.
+  void release_leases();
 
  private:
   struct Impl;

@@ -117,6 +117,7 @@ int main(int argc, char** argv) {
           io.stop();
         });
         io.run();
+        if (forwarder) forwarder->release_leases();
         learner.reset();
         poller.reset();
         forwarder.reset();

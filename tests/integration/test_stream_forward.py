@@ -31,7 +31,9 @@ HOOK_TOKEN = "T000/B000/hook-secret-token-xyz"
 
 
 class Receiver:
-    """A chat server stand-in: records each request; answers from a per-path script, else 200."""
+    """A chat server stand-in: records each request; answers from a per-path script, else 200.
+    A scripted answer may carry a threading.Event as a fourth item: the answer waits for it
+    (at most 60 s), a receiver that is slow to answer."""
 
     def __init__(self, tls_cert=None):
         self.requests = []  # dicts: path, headers, body, time
@@ -49,15 +51,20 @@ class Receiver:
                     receiver.requests.append({"path": self.path, "headers": dict(self.headers), "body": body,
                                               "time": time.monotonic()})
                     todo = receiver.script.get(self.path)
-                    status, headers, text = todo.pop(0) if todo else (200, {}, '{"result": "success", "id": 1}')
+                    status, headers, text, *slow = todo.pop(0) if todo else (200, {}, '{"result": "success", "id": 1}')
+                if slow:
+                    slow[0].wait(60)
                 out = text.encode()
-                self.send_response(status)
-                for k, v in headers.items():
-                    self.send_header(k, v)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(out)))
-                self.end_headers()
-                self.wfile.write(out)
+                try:
+                    self.send_response(status)
+                    for k, v in headers.items():
+                        self.send_header(k, v)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(out)))
+                    self.end_headers()
+                    self.wfile.write(out)
+                except OSError:
+                    pass  # the sender gave up waiting (a slow answer)
 
             def log_message(self, *args):
                 pass
@@ -279,6 +286,33 @@ class StreamForwarding(unittest.TestCase):
         self.assertEqual(sum("while it was down" in b for b in bodies), 1, bodies)
         self.assertIn("while it was down", bodies[-1])
         self.assertEqual(self.forwards("restart")[0]["pending"], 0)
+
+    def test_lease_returned_at_sigterm(self):
+        self.stream("slow")
+        path = "/hooks/slow"
+        answered = threading.Event()
+        self.http.answer(path, (200, {}, '{"ok": true}', answered))
+        self.add_webhook("slow", f"http://127.0.0.1:{self.http.port}{path}", "--allow-http")
+        try:
+            self.post_cli("slow", "t", "cut short by a restart")
+            self.wait_requests(self.http, path, 1, "the attempt the receiver is slow to answer")
+            # Stopped in the middle of the attempt (forward_timeout is 5 s): the lease
+            # (forward_timeout × 2 + 10 s) goes back with the job, no attempt counted.
+            self.deliverd.send_signal(signal.SIGTERM)
+            self.assertEqual(self.deliverd.wait(timeout=30), 0)
+            job = self.forwards("slow")[0]["next"]
+            self.assertFalse(job["sending"], job)
+            self.assertEqual(job["attempts"], 0, job)
+            self.assertIn("event=forward.released", self.deliverd_says())
+        finally:
+            answered.set()
+            started = time.monotonic()
+            self.start_deliverd()
+        self.wait_requests(self.http, path, 2, "the message sent again after the restart")
+        # Sent at the new instance's first look, not after the 20 s lease.
+        self.assertLess(time.monotonic() - started, 10)
+        wait_until(lambda: self.forwards("slow")[0]["pending"] == 0, what="the job settled")
+        self.assertEqual(len(self.http.at(path)), 2)
 
     def test_400_fails_at_once_and_is_shown(self):
         self.stream("refused")

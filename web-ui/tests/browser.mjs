@@ -8,43 +8,17 @@
 //   RESULT          a JSON file for what the Python side checks (the app password, ...)
 //   SINK_PORT       a local SMTP sink on 127.0.0.1, set as the relay for "send test email"
 // Every step waits for what the page shows, never for a time.
-import { chromium } from "playwright-core";
-import { mkdirSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { Run, env, heading as headingOf, openSignIn, signIn, submitSignIn } from "./harness.mjs";
 
-const env = (k) => {
-  if (!process.env[k]) throw new Error(`${k} is not set`);
-  return process.env[k];
-};
-const url = env("WEB_URL");
-const shots = env("SHOTS");
-mkdirSync(shots, { recursive: true });
-const result = { pages: [], steps: [] };
-const errors = [];
-const step = (s) => {
-  result.steps.push(s);
-  console.log("step: " + s);
-};
-
-const browser = await chromium.launch({ executablePath: env("CHROMIUM"), headless: true });
-let page;
-try {
+const run = new Run({ pages: [] });
+const { url, result, errors } = run;
+const step = (s) => run.step(s);
+await run.finish(async () => {
+  await run.launchChromium();
   // ---- as the admin ----
-  let ctx = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1280, height: 900 } });
-  page = await ctx.newPage();
-  page.on("dialog", (d) => d.accept());
-    page.on("pageerror", (e) => errors.push(String(e)));
-  // 4xx answers the test provokes are logged by the browser as "Failed to load resource"
-  page.on("console", (m) => { if (m.type() === "error" && !m.text().startsWith("Failed to load resource")) errors.push(m.text()); });
-  page.on("requestfailed", (r) => errors.push(`request failed: ${r.method()} ${r.url()} ${r.failure()?.errorText}`));
-
-  const shot = async (name) => {
-    await page.screenshot({ path: join(shots, name + ".png"), fullPage: true });
-    result.pages.push(name);
-  };
-  const heading = async (text) => {
-    await page.getByRole("heading", { level: 1, name: text }).waitFor();
-  };
+  let { ctx, page } = await run.chromiumPage({ requests: true });
+  const shot = (name) => run.shot(name);
+  const heading = (text) => headingOf(page, text);
   const go = async (hash, title) => {
     await page.getByRole("navigation", { name: "Pages" }).getByRole("link", { name: title, exact: true }).click();
     await heading(title);
@@ -52,18 +26,14 @@ try {
   };
   const form = (name) => page.getByRole("form", { name, exact: true });
 
-  const resp = await page.goto(url);
+  const resp = await openSignIn(page, url);
   result.headers = resp.headers();
-  await heading("Sign in to Mailstead");
   await shot("01-sign-in");
   // a wrong password: the API's error is shown in an alert, nothing else happens
-  await page.getByLabel("Email address").fill(env("ADMIN"));
-  await page.getByLabel("Password").fill("not the password");
-  await page.getByRole("button", { name: "Sign in" }).click();
+  await submitSignIn(page, env("ADMIN"), "not the password");
   await page.getByRole("alert").filter({ hasText: /password|credentials|sign/i }).waitFor();
   step("wrong password refused");
-  await page.getByLabel("Password").fill(env("ADMIN_PASSWORD"));
-  await page.getByRole("button", { name: "Sign in" }).click();
+  await submitSignIn(page, env("ADMIN"), env("ADMIN_PASSWORD"));
   await heading("Dashboard");
   await page.getByText("Queued messages").waitFor();
   await shot("02-dashboard");
@@ -226,16 +196,8 @@ try {
   await ctx.close();
 
   // ---- as the user carol ----
-  ctx = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1280, height: 900 } });
-  page = await ctx.newPage();
-  page.on("dialog", (d) => d.accept());
-  page.on("pageerror", (e) => errors.push(String(e)));
-  page.on("requestfailed", (r) => errors.push(`request failed: ${r.method()} ${r.url()} ${r.failure()?.errorText}`));
-  await page.goto(url);
-  await page.getByLabel("Email address").fill("carol@example.org");
-  await page.getByLabel("Password").fill("carol's first password");
-  await page.getByRole("button", { name: "Sign in" }).click();
-  await heading("My account");
+  ({ ctx, page } = await run.chromiumPage({ requests: true }));
+  await signIn(page, url, "carol@example.org", "carol's first password", "My account");
   await page.getByText("Carol Example").waitFor();
   result.userNav = await page.getByRole("navigation", { name: "Pages" }).getByRole("link").allInnerTexts();
   await shot("13-my-account");
@@ -282,13 +244,4 @@ try {
   await heading("My account");
   result.userErrors = errors.splice(0);
   await ctx.close();
-  result.ok = true;
-} catch (e) {
-  result.ok = false;
-  result.error = String(e && e.stack ? e.stack : e) + "\n" + errors.join("\n");
-  if (page) await page.screenshot({ path: join(shots, "failure.png"), fullPage: true }).catch(() => {});
-} finally {
-  await browser.close();
-  writeFileSync(env("RESULT"), JSON.stringify(result, null, 2));
-}
-process.exit(result.ok ? 0 : 1);
+});

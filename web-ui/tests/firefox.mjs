@@ -5,66 +5,25 @@
 // and an email sent by the Python side (smtplib to smtpd) appears live in the open page.
 // Environment: WEB_URL, FIREFOX, ADMIN, ADMIN_PASSWORD, MEMBER, MEMBER_PASSWORD, STREAM,
 // SHOTS, RESULT. "EMAIL-NOW <stream>" on stdout asks for the email; "SENT" comes on stdin.
-import puppeteer from "puppeteer-core";
-import { mkdirSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
-import { createInterface } from "node:readline";
+import { Run, env, seeText as seeTextOn, signInFirefox, stdinLines } from "./harness.mjs";
 
-const env = (k) => {
-  if (!process.env[k]) throw new Error(`${k} is not set`);
-  return process.env[k];
-};
-const url = env("WEB_URL");
-const shots = env("SHOTS");
-mkdirSync(shots, { recursive: true });
-const result = { pages: [], steps: [] };
-const errors = [];
-const step = (s) => {
-  result.steps.push(s);
-  console.log("step: " + s);
-};
-const stdin = createInterface({ input: process.stdin });
-const lines = [];
-let waiting = null;
-stdin.on("line", (l) => { if (waiting) { waiting(l); waiting = null; } else lines.push(l); });
-const nextLine = () => lines.length ? Promise.resolve(lines.shift()) : new Promise((r) => { waiting = r; });
+const run = new Run({ pages: [] });
+const { url, result, errors } = run;
+const step = (s) => run.step(s);
+run.stdin = stdinLines();
+await run.finish(async () => {
+  const browser = await run.launchFirefox();
+  const page = await run.firefoxPage();
+  const shot = (name) => run.shot(name);
+  const seeText = (selector, text, timeout) => seeTextOn(page, selector, text, timeout);
+  const heading = (text) => seeText("h1", text);
+  const clickButton = async (scope, text) => {
+    await page.waitForFunction((s, t) => [...document.querySelectorAll(s + " button")].some((b) => b.textContent.trim() === t && !b.disabled),
+      { timeout: 20000 }, scope, text);
+    await page.evaluate((s, t) => [...document.querySelectorAll(s + " button")].find((b) => b.textContent.trim() === t).click(), scope, text);
+  };
+  const signIn = (address, password, first) => signInFirefox(page, url, address, password, first);
 
-const browser = await puppeteer.launch({
-  browser: "firefox",
-  executablePath: env("FIREFOX"),
-  headless: true,
-  acceptInsecureCerts: true,
-  extraPrefsFirefox: { "browser.shell.checkDefaultBrowser": false },
-});
-let page;
-const shot = async (name) => {
-  await page.screenshot({ path: join(shots, name + ".png"), fullPage: true });
-  result.pages.push(name);
-};
-// Waits until an element matching `selector` has `text` in it.
-const seeText = (selector, text, timeout = 20000) =>
-  page.waitForFunction((s, t) => [...document.querySelectorAll(s)].some((e) => e.textContent.includes(t)),
-    { timeout }, selector, text);
-const heading = (text) => seeText("h1", text);
-const clickButton = async (scope, text) => {
-  await page.waitForFunction((s, t) => [...document.querySelectorAll(s + " button")].some((b) => b.textContent.trim() === t && !b.disabled),
-    { timeout: 20000 }, scope, text);
-  await page.evaluate((s, t) => [...document.querySelectorAll(s + " button")].find((b) => b.textContent.trim() === t).click(), scope, text);
-};
-const signIn = async (address, password, first) => {
-  await page.goto(url);
-  await heading("Sign in to Mailstead");
-  await page.type("input[name=address]", address);
-  await page.type("input[name=password]", password);
-  await page.keyboard.press("Enter");
-  await heading(first);
-};
-
-try {
-  page = await browser.newPage();
-  await page.setViewport({ width: 1280, height: 900 });
-  page.on("pageerror", (e) => errors.push(String(e)));
-  page.on("console", (m) => { if (m.type() === "error" && !m.text().includes("Failed to load resource")) errors.push(m.text()); });
   result.userAgent = await browser.version();
 
   await signIn(env("ADMIN"), env("ADMIN_PASSWORD"), "Dashboard");
@@ -100,7 +59,7 @@ try {
   step("member posted");
   const reloadsBefore = await page.evaluate(() => performance.getEntriesByType("navigation").length + ":" + performance.timeOrigin);
   console.log("EMAIL-NOW " + env("STREAM"));
-  const answer = await nextLine();
+  const answer = await run.stdin.next();
   if (answer !== "SENT") throw new Error("the email was not sent: " + answer);
   const t0 = Date.now();
   await seeText(".message-list .content", "Sent by email to the Firefox page");
@@ -109,14 +68,4 @@ try {
   await shot("f02-stream-live-email");
   step("the email appeared live");
   result.errors = errors.splice(0);
-  result.ok = true;
-} catch (e) {
-  result.ok = false;
-  result.error = String(e && e.stack ? e.stack : e) + "\n" + errors.join("\n");
-  if (page) await page.screenshot({ path: join(shots, "failure.png"), fullPage: true }).catch(() => {});
-} finally {
-  await browser.close().catch(() => {});
-  writeFileSync(env("RESULT"), JSON.stringify(result, null, 2));
-  stdin.close();
-}
-process.exit(result.ok ? 0 : 1);
+});

@@ -7,59 +7,25 @@
 // Environment: WEB_URL, CHROMIUM, ADMIN, ADMIN_PASSWORD, SHOTS, RESULT, PAGED_USERS (how many
 // users the Python side created with the prefix "pager").
 // Lines "EMAIL-NOW <address>" on stdout ask the Python side to send the email.
-import { chromium } from "playwright-core";
-import { mkdirSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
-import { createInterface } from "node:readline";
+import { Run, env, heading as headingOf, signIn as signInAt, stdinLines } from "./harness.mjs";
 
-const env = (k) => {
-  if (!process.env[k]) throw new Error(`${k} is not set`);
-  return process.env[k];
-};
-const url = env("WEB_URL");
-const shots = env("SHOTS");
-mkdirSync(shots, { recursive: true });
-const result = { pages: [], steps: [] };
-const errors = [];
-const step = (s) => {
-  result.steps.push(s);
-  console.log("step: " + s);
-};
+const run = new Run({ pages: [] });
+const { url, result, errors } = run;
+const step = (s) => run.step(s);
 // The Python side answers "SENT" on stdin once the email is accepted by smtpd.
-const stdin = createInterface({ input: process.stdin });
-const lines = [];
-let waiting = null;
-stdin.on("line", (l) => { if (waiting) { waiting(l); waiting = null; } else lines.push(l); });
-const nextLine = () => lines.length ? Promise.resolve(lines.shift()) : new Promise((r) => { waiting = r; });
+run.stdin = stdinLines();
+await run.finish(async () => {
+  await run.launchChromium();
+  let page;
+  const shot = (name) => run.shot(name);
+  const heading = (text) => headingOf(page, text);
+  const nav = (title) => page.getByRole("navigation", { name: "Pages" }).getByRole("link", { name: title, exact: true }).click();
+  const form = (name) => page.getByRole("form", { name, exact: true });
+  const signIn = (address, password, first) => signInAt(page, url, address, password, first);
 
-const browser = await chromium.launch({ executablePath: env("CHROMIUM"), headless: true });
-let page;
-const watch = (p) => {
-  p.on("dialog", (d) => d.accept());
-  p.on("pageerror", (e) => errors.push(String(e)));
-  p.on("console", (m) => { if (m.type() === "error" && !m.text().startsWith("Failed to load resource")) errors.push(m.text()); });
-};
-const shot = async (name) => {
-  await page.screenshot({ path: join(shots, name + ".png"), fullPage: true });
-  result.pages.push(name);
-};
-const heading = (text) => page.getByRole("heading", { level: 1, name: text }).waitFor();
-const nav = (title) => page.getByRole("navigation", { name: "Pages" }).getByRole("link", { name: title, exact: true }).click();
-const form = (name) => page.getByRole("form", { name, exact: true });
-const signIn = async (address, password, first) => {
-  await page.goto(url);
-  await heading("Sign in to Mailstead");
-  await page.getByLabel("Email address").fill(address);
-  await page.getByLabel("Password").fill(password);
-  await page.getByRole("button", { name: "Sign in" }).click();
-  await heading(first);
-};
-
-try {
   // ---- the admin ----
-  let ctx = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1280, height: 900 } });
-  page = await ctx.newPage();
-  watch(page);
+  let ctx;
+  ({ ctx, page } = await run.chromiumPage());
   await signIn(env("ADMIN"), env("ADMIN_PASSWORD"), "Dashboard");
   step("admin signed in");
 
@@ -144,9 +110,7 @@ try {
   await ctx.close();
 
   // ---- the member ----
-  ctx = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1280, height: 900 } });
-  page = await ctx.newPage();
-  watch(page);
+  ({ ctx, page } = await run.chromiumPage());
   await signIn("mia@example.test", "mia's password 1", "My account");
   await nav("Streams");
   await heading("Streams");
@@ -171,7 +135,7 @@ try {
   const loads = [];
   page.on("load", () => loads.push(Date.now()));
   console.log("EMAIL-NOW " + result.rotatedAddress);
-  const answer = await nextLine();
+  const answer = await run.stdin.next();
   if (answer !== "SENT") throw new Error("the email was not sent: " + answer);
   const t0 = Date.now();
   await log.getByText("Sent by email while the page was open").waitFor({ timeout: 20000 });
@@ -187,14 +151,4 @@ try {
   await page.getByRole("heading", { name: "Topic: go live" }).waitFor();
   result.memberErrors = errors.splice(0);
   await ctx.close();
-  result.ok = true;
-} catch (e) {
-  result.ok = false;
-  result.error = String(e && e.stack ? e.stack : e) + "\n" + errors.join("\n");
-  if (page) await page.screenshot({ path: join(shots, "failure.png"), fullPage: true }).catch(() => {});
-} finally {
-  await browser.close();
-  writeFileSync(env("RESULT"), JSON.stringify(result, null, 2));
-  stdin.close();
-}
-process.exit(result.ok ? 0 : 1);
+});

@@ -6,6 +6,7 @@
 #include <iostream>
 
 #include "cli/cli.hpp"
+#include "cli/operands.hpp"
 #include "config/source.hpp"
 #include "directory/address.hpp"
 #include "inbound/rules.hpp"
@@ -21,20 +22,16 @@ namespace {
 
 namespace json = boost::json;
 
-struct Usage {
-  std::string text;
-};
+using operands::expect_operands;
+using operands::fail;
+using operands::opt;
+using operands::Usage;
 
 struct Ctx {
   const Args& args;
   const AllSettings& settings;
   admin::Ops& ops;
 };
-
-std::string opt(const Args& a, const std::string& name) {
-  auto it = a.opts.find(name);
-  return it == a.opts.end() ? "" : it->second;
-}
 
 inbound::List list_of(const Args& a) { return a.words[0] == "allow" ? inbound::List::allow : inbound::List::block; }
 
@@ -45,11 +42,6 @@ json::object rule_json(const admin::InboundRuleView& v) {
                       {"user", v.user.empty() ? json::value(nullptr) : json::value(v.user)},
                       {"note", v.rule.note},
                       {"created", v.rule.created}};
-}
-
-int fail(const Error& e) {
-  std::fprintf(stderr, "mailstead: %s\n", e.message.c_str());
-  return 1;
 }
 
 int rule_add(Ctx& c) {
@@ -76,7 +68,7 @@ int rule_remove(Ctx& c) {
 }
 
 int rule_list(Ctx& c) {
-  if (c.args.words.size() != 2) throw Usage{"unexpected argument '" + c.args.words[2] + "'"};
+  expect_operands(c.args, 2);
   auto user = directory::lowercase_ascii(opt(c.args, "user"));
   auto list = list_of(c.args);
   json::array arr;
@@ -92,7 +84,7 @@ int rule_list(Ctx& c) {
 }
 
 int policy_show(Ctx& c) {
-  if (c.args.words.size() != 2) throw Usage{"unexpected argument '" + c.args.words[2] + "'"};
+  expect_operands(c.args, 2);
   const auto mx = admin::mx_policy_of(c.settings.smtpd);
   json::object out = admin::policy_json(mx, c.ops, rule_json);
   if (c.args.json) {
@@ -171,8 +163,7 @@ int run_inbound(const Args& args) {
   try {
     return cmd->handler(ctx);
   } catch (const Usage& u) {
-    std::fprintf(stderr, "mailstead: %s (usage: mailstead %s)\n", u.text.c_str(), cmd->usage);
-    return 2;
+    return operands::usage_error(u, cmd->usage);
   }
 }
 

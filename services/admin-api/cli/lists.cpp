@@ -160,8 +160,7 @@ int run_lists(const Args& args) {
   try {
     return cmd->handler(env);
   } catch (const Usage& u) {
-    std::fprintf(stderr, "mailstead: %s (usage: mailstead %s)\n", u.text.c_str(), cmd->usage);
-    return 2;
+    return operands::usage_error(u, cmd->usage);
   }
 }
 

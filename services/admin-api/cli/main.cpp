@@ -13,6 +13,7 @@
 #include <variant>
 
 #include "cli/cli.hpp"
+#include "cli/operands.hpp"
 #include "config/source.hpp"
 #include "log/log.hpp"
 #include "ops/admin_ops.hpp"
@@ -71,19 +72,16 @@ AllSettings load_all_settings(const std::string& path) {
 
 namespace {
 
-struct UsageError {
-  std::string text;
-};
+using operands::expect_operands;
+using operands::fail;
+using operands::operand;
+using operands::opt;
+using operands::Usage;
 
 struct Env {
   Args& args;
   admin::Ops& ops;
 };
-
-int fail(const Error& e) {
-  std::fprintf(stderr, "mailstead: %s\n", e.message.c_str());
-  return 1;
-}
 
 template <class T>
 int done(const Result<T>& r, const std::string& ok_text) {
@@ -94,29 +92,15 @@ int done(const Result<T>& r, const std::string& ok_text) {
 
 void print_json(const json::value& v) { std::cout << json::serialize(v) << "\n"; }
 
-const std::string& operand(const Args& a, std::size_t i, const char* name) {
-  if (a.words.size() <= i) throw UsageError{std::string("missing ") + name};
-  return a.words[i];
-}
-
-void expect_operands(const Args& a, std::size_t n) {
-  if (a.words.size() > n) throw UsageError{"unexpected argument '" + a.words[n] + "'"};
-}
-
 std::string read_password(const Args& a) {
   if (a.opts.count("password-stdin")) {
     std::string line;
-    if (!std::getline(std::cin, line)) throw UsageError{"--password-stdin: nothing on standard input"};
+    if (!std::getline(std::cin, line)) throw Usage{"--password-stdin: nothing on standard input"};
     if (!line.empty() && line.back() == '\r') line.pop_back();
     return line;
   }
   if (auto it = a.opts.find("password"); it != a.opts.end()) return it->second;
-  throw UsageError{"give the password with --password-stdin (or --password P)"};
-}
-
-std::string opt(const Args& a, const std::string& name, const std::string& def = "") {
-  auto it = a.opts.find(name);
-  return it == a.opts.end() ? def : it->second;
+  throw Usage{"give the password with --password-stdin (or --password P)"};
 }
 
 // ---- domain ----
@@ -150,7 +134,7 @@ int user_add(Env& e) {
   expect_operands(e.args, 3);
   std::uint64_t quota = 0;
   auto q = opt(e.args, "quota", "0");
-  if (!config::parse_size(q, quota)) throw UsageError{"--quota takes bytes or a size such as 1G, not '" + q + "'"};
+  if (!config::parse_size(q, quota)) throw Usage{"--quota takes bytes or a size such as 1G, not '" + q + "'"};
   auto r = e.ops.add_user(address, read_password(e.args), opt(e.args, "name"), quota);
   return done(r, r ? "added user " + r->address : "");
 }
@@ -419,7 +403,7 @@ int message_get(Env& e) {
   auto& uid_text = operand(e.args, 4, "UID");
   expect_operands(e.args, 5);
   std::uint64_t uid = 0;
-  if (!config::parse_size(uid_text, uid) || uid == 0 || uid > UINT32_MAX) throw UsageError{"UID must be a number"};
+  if (!config::parse_size(uid_text, uid) || uid == 0 || uid > UINT32_MAX) throw Usage{"UID must be a number"};
   auto r = e.ops.get_message(user, mailbox, static_cast<std::uint32_t>(uid));
   if (!r) return fail(r.error());
   std::fwrite(r->data(), 1, r->size(), stdout);
@@ -457,7 +441,7 @@ int sieve_put(Env& e) {
   expect_operands(e.args, 5);
   std::string text;
   FILE* f = file == "-" ? stdin : std::fopen(file.c_str(), "rb");
-  if (!f) throw UsageError{"cannot read " + file};
+  if (!f) throw Usage{"cannot read " + file};
   char buf[8192];
   for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, f)) > 0;) text.append(buf, n);
   if (f != stdin) std::fclose(f);
@@ -577,7 +561,7 @@ int dkim_rotate(Env& e) {
 // ---- relay (docs/outbound.md): the password is read from standard input and never printed ----
 int relay_set(Env& e) {
   if (e.args.opts.count("password"))
-    throw UsageError{"give the relay password on standard input (--password-stdin), not on the command line"};
+    throw Usage{"give the relay password on standard input (--password-stdin), not on the command line"};
   relay::SetRequest req;
   if (e.args.words.size() > 2) req.host_port = e.args.words[2];
   expect_operands(e.args, 3);
@@ -587,7 +571,7 @@ int relay_set(Env& e) {
   req.domain = opt(e.args, "domain");
   if (e.args.opts.count("password-stdin")) {
     std::string line;
-    if (!std::getline(std::cin, line)) throw UsageError{"--password-stdin: nothing on standard input"};
+    if (!std::getline(std::cin, line)) throw Usage{"--password-stdin: nothing on standard input"};
     if (!line.empty() && line.back() == '\r') line.pop_back();
     req.password = std::move(line);
   }
@@ -643,7 +627,7 @@ int queue_get(Env& e) {
   auto& id_text = operand(e.args, 2, "ID");
   expect_operands(e.args, 3);
   std::uint64_t id = 0;
-  if (!config::parse_size(id_text, id) || id == 0) throw UsageError{"ID must be a number"};
+  if (!config::parse_size(id_text, id) || id == 0) throw Usage{"ID must be a number"};
   auto r = e.ops.get_queued(id);
   if (!r) return fail(r.error());
   std::fwrite(r->data(), 1, r->size(), stdout);
@@ -675,7 +659,7 @@ int admin_list(Env& e) {
 int token_create(Env& e) {
   expect_operands(e.args, 2);
   auto name = opt(e.args, "name");
-  if (name.empty()) throw UsageError{"give the token a name with --name N"};
+  if (name.empty()) throw Usage{"give the token a name with --name N"};
   auto r = e.ops.create_token(name);
   if (!r) return fail(r.error());
   if (e.args.json)
@@ -700,7 +684,7 @@ int token_revoke(Env& e) {
   auto& id_text = operand(e.args, 2, "ID");
   expect_operands(e.args, 3);
   std::uint64_t id = 0;
-  if (!config::parse_size(id_text, id) || id == 0) throw UsageError{"ID must be a number (mailstead token list shows them)"};
+  if (!config::parse_size(id_text, id) || id == 0) throw Usage{"ID must be a number (mailstead token list shows them)"};
   return done(e.ops.revoke_token(id), "revoked token " + id_text);
 }
 
@@ -875,8 +859,7 @@ int main(int argc, char** argv) {
   Env env{args, ops};
   try {
     return cmd->handler(env);
-  } catch (const UsageError& u) {
-    std::fprintf(stderr, "mailstead: %s (usage: mailstead %s)\n", u.text.c_str(), cmd->usage);
-    return 2;
+  } catch (const Usage& u) {
+    return operands::usage_error(u, cmd->usage);
   }
 }

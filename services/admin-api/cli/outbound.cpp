@@ -10,6 +10,7 @@
 #include <iostream>
 
 #include "cli/cli.hpp"
+#include "cli/operands.hpp"
 #include "config/source.hpp"
 #include "directory/directory.hpp"
 #include "dns/resolver.hpp"
@@ -32,9 +33,7 @@ namespace {
 namespace json = boost::json;
 namespace asio = boost::asio;
 
-struct Usage {
-  std::string text;
-};
+using operands::Usage;
 
 std::string hex(std::string_view bytes) {
   static const char digits[] = "0123456789abcdef";
@@ -247,7 +246,7 @@ int queue_delete(const Args& args, const AllSettings& s) {
 
 int queue_log(const Args& args, const AllSettings& s) {
   if (args.words.size() != 2) throw Usage{"queue log [--since T] [--limit N] [--json]"};
-  auto since = admin::parse_since(args.opts.count("since") ? args.opts.at("since") : "", now_s());
+  auto since = admin::parse_since(operands::opt(args, "since"), now_s());
   if (!since) throw Usage{"queue log [--since T] [--limit N] [--json]   (T: seconds since 1970, 2024-01-02T03:04:05Z, or 90m/2h/7d ago)"};
   std::size_t limit = 100000;
   if (args.opts.count("limit")) {

@@ -10,6 +10,7 @@
 #include <iostream>
 #include <iterator>
 
+#include "cli/operands.hpp"
 #include "ops/stream_forwards.hpp"
 #include "ops/stream_forwards_json.hpp"
 #include "util/text.hpp"
@@ -20,14 +21,9 @@ namespace {
 
 namespace json = boost::json;
 
-struct Usage {
-  std::string text;
-};
-
-std::string opt(const Args& a, const std::string& name) {
-  auto it = a.opts.find(name);
-  return it == a.opts.end() ? "" : it->second;
-}
+using operands::expect_operands;
+using operands::opt;
+using operands::Usage;
 
 int fail(const std::string& message) {
   std::fprintf(stderr, "mailstead: %s\n", message.c_str());
@@ -82,7 +78,7 @@ std::uint64_t parse_id(const std::string& text) {
 
 int add(const Args& a, admin::Ops& ops, const std::string& slug) {
   if (a.words.size() < 5) throw Usage{"add takes zulip or webhook"};
-  if (a.words.size() > 5) throw Usage{"unexpected argument '" + a.words[5] + "'"};
+  expect_operands(a, 5);
   auto kind = streams::parse_forward_kind(a.words[4]);
   if (!kind) throw Usage{"add takes zulip or webhook, not '" + a.words[4] + "'"};
   streams::ForwardTarget t;
@@ -118,7 +114,7 @@ int add(const Args& a, admin::Ops& ops, const std::string& slug) {
 }
 
 int list(const Args& a, admin::Ops& ops, const std::string& slug, bool status) {
-  if (a.words.size() > 4) throw Usage{"unexpected argument '" + a.words[4] + "'"};
+  expect_operands(a, 4);
   admin::ForwardOps fo(ops);
   auto r = fo.list(slug);
   if (!r) return fail(r.error().message);
@@ -181,8 +177,7 @@ int run_stream_forward(const Args& a, admin::Ops& ops) {
     }
     throw Usage{"forward takes add, list, status, remove or retry, not '" + verb + "'"};
   } catch (const Usage& u) {
-    std::fprintf(stderr, "mailstead: %s (usage: mailstead %s)\n", u.text.c_str(), stream_forward_usage);
-    return 2;
+    return operands::usage_error(u, stream_forward_usage);
   }
 }
 

@@ -27,6 +27,7 @@ namespace {
 namespace json = boost::json;
 
 using operands::expect_operands;
+using operands::fail;
 using operands::operand;
 using operands::opt;
 using operands::Usage;
@@ -35,11 +36,6 @@ struct Env {
   const Args& args;
   admin::StreamOps& streams;
 };
-
-int fail(const Error& e) {
-  std::fprintf(stderr, "mailstead: %s\n", e.message.c_str());
-  return 1;
-}
 
 void print_json(const json::value& v) { std::cout << json::serialize(v) << "\n"; }
 
@@ -373,8 +369,7 @@ int run_streams(const Args& args) {
   try {
     return cmd->handler(env);
   } catch (const Usage& u) {
-    std::fprintf(stderr, "mailstead: %s (usage: mailstead %s)\n", u.text.c_str(), cmd->usage);
-    return 2;
+    return operands::usage_error(u, cmd->usage);
   }
 }
 

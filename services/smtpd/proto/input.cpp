@@ -1,6 +1,7 @@
 // Command-line and DATA framing (see input.hpp).
 #include "proto/input.hpp"
 
+#include "util/scan.hpp"
 
 namespace mailstead::smtp {
 
@@ -42,9 +43,15 @@ std::size_t DataReader::feed(std::string_view in) {
         state_ = State::mid;
         continue;  // the same byte, as part of the line
       case State::mid: {
-        // Copy the plain run up to the next CR or LF in one go.
-        std::size_t j = i;
-        while (j < in.size() && in[j] != '\r' && in[j] != '\n') ++j;
+        // Copy the plain run up to the next CR or LF in one go, with its CRLF when the
+        // line ends there.
+        std::size_t j = util::find_line_byte(in, i);
+        if (j == std::string_view::npos) j = in.size();
+        bool crlf = j + 1 < in.size() && in[j] == '\r' && in[j + 1] == '\n';
+        if (crlf) {
+          j += 2;
+          state_ = State::line_start;
+        }
         if (j > i) {
           auto run = in.substr(i, j - i);
           if (!too_big_ && size_ + run.size() <= max_size_) {
@@ -126,7 +133,7 @@ void MessageScanner::feed(std::string_view chunk) {
     char c = chunk[i];
     if (!in_header_) {
       // The body: only NUL and bare line ends matter. Skip plain runs quickly.
-      auto next = chunk.find_first_of(std::string_view("\r\n\0", 3), i);
+      auto next = util::find_line_byte(chunk, i, true);
       if (next == std::string_view::npos) break;
       i = next;
       c = chunk[i];

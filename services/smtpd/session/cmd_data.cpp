@@ -58,11 +58,13 @@ asio::awaitable<void> Session::handle_data() {
   for (;;) {
     auto used = reader.feed(in_);
     in_.erase(0, used);
-    auto bytes = reader.drain();
+    // The reader's buffer is emptied, not given away: it keeps its capacity for the next read.
+    auto& bytes = reader.message();
     if (!reader.too_big()) {
       scan.feed(bytes);
       message.append(bytes);
     }
+    bytes.clear();
     stream_->extend_phase(allowance(used, st.min_data_rate));
     if (reader.done()) break;
     if (!co_await read_more(st.data_timeout)) {
@@ -202,9 +204,6 @@ asio::awaitable<void> Session::finish_message(SpooledMessage& message, const Mes
       if (verdict.disposition == mailstead::inbound::Disposition::reject) co_return refuse(550, "5.7.1", verdict.reply, "dmarc");
       if (verdict.disposition == mailstead::inbound::Disposition::defer) co_return refuse(451, "4.7.0", verdict.reply, "dmarc_temperror");
       txn_.junk = verdict.disposition == mailstead::inbound::Disposition::junk;
-      // Auto-replies never answer mail whose From domain failed DMARC (docs/sieve.md).
-      txn_.dmarc_failed = verdict.dmarc == "fail";
-      if (verdict.dmarc == "pass") txn_.dmarc_pass_domain = verdict.from_domain;
       authserv_id = shared_.authenticator->authserv_id();
       // Right below our Received field: the results belong to the hop it records.
       // The client's reverse DNS (inbound/iprev.hpp, found at the first RCPT) is one more method.
@@ -305,7 +304,7 @@ asio::awaitable<void> Session::deliver(std::string_view blob, const std::string&
   sctx.routing = &shared_.routing;
   sctx.limits = sieve::limits_of(shared_.core);
   sctx.junk = txn_.junk;
-  sctx.dmarc_failed = txn_.dmarc_failed;
+  sctx.dmarc_failed = txn_.dmarc_failed();  // no auto-reply to a DMARC failure (docs/sieve.md)
   sctx.spam = txn_.spam;
   sctx.remote_ip = peer_;
   // The scripts run on the Sieve pool, never on this I/O thread: a slow one (bounded by
@@ -398,7 +397,7 @@ asio::awaitable<void> Session::deliver(std::string_view blob, const std::string&
     if (!to_streams.empty()) {
       auto rtxn = shared_.store.read();
       prepared = prepare_stream_posts(*rtxn, to_streams, blob, shared_.settings.streams,
-                                      PostAuthor{user_id_, sender, txn_.dmarc_pass_domain, shared_.routing.delimiter}, now);
+                                      PostAuthor{user_id_, sender, txn_.dmarc_pass_domain(), shared_.routing.delimiter}, now);
     }
   }
   if (prepared.refused) {

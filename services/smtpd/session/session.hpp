@@ -83,15 +83,17 @@ struct Transaction {
   // Spam scanning sets it at junk_threshold; any other check may set it too.
   bool junk = false;
   sieve::SpamScore spam;  // what spamtest sees (not tested unless scanned)
-  bool dmarc_failed = false;  // dmarc=fail, whatever the policy did: no auto-reply (docs/sieve.md)
   // The client or sender is on an allowlist (the administrator's, or every accepted
   // recipient's own): DNSBL and greylisting were skipped; later checks (spam) may skip too.
   bool allowlisted = false;
   // The MX's SPF/DKIM/DMARC verdict, when they ran: list posts are proven with it (docs/lists.md).
   std::optional<mailstead::inbound::AuthVerdict> checks;
+
+  // dmarc=fail, whatever the policy did: no auto-reply (docs/sieve.md).
+  bool dmarc_failed() const { return checks && checks->dmarc == "fail"; }
   // The From domain when DMARC passed (an aligned SPF or DKIM pass; RFC 7489), else "": the
   // chat gateway takes it as proof that the From is who it says (docs/streams.md).
-  std::string dmarc_pass_domain;
+  std::string dmarc_pass_domain() const { return checks && checks->dmarc == "pass" ? checks->from_domain : std::string(); }
 };
 
 class Session {

@@ -179,6 +179,60 @@ TEST(MessageScanner, HeaderSizeLimit) {
   EXPECT_TRUE(scan(field + field + field + field).header);
 }
 
+namespace {
+// A message with lines longer than a scan word, stuffed dots, a bare CR, a bare LF and a NUL
+// deep in the body, so the word-at-a-time scans meet each at every alignment.
+std::string long_lines_message(bool clean) {
+  std::string m = "Subject: a long line header field for the word scans\r\n\r\n";
+  for (int i = 0; i < 12; ++i) {
+    m += std::string(static_cast<std::size_t>(i * 5 + 1), static_cast<char>('a' + i)) + "\r\n";
+    if (i % 4 == 0) m += "..stuffed dot line\r\n";
+  }
+  if (!clean) m += std::string("x\ry and w\nz and a ") + '\0' + " nul\r\n";
+  return m + ".\r\n";
+}
+}  // namespace
+
+TEST(DataReader, SplitAnywhereAgreesWithWhole) {
+  for (bool clean : {true, false}) {
+    auto in = long_lines_message(clean);
+    auto all = whole(in);
+    ASSERT_TRUE(all.done);
+    EXPECT_EQ(all.bare, !clean);
+    for (std::size_t cut = 0; cut <= in.size(); ++cut) {
+      DataReader r(1 << 20);
+      std::string out;
+      auto first = r.feed(std::string_view(in).substr(0, cut));
+      out += r.message();
+      r.message().clear();  // how the session empties it, keeping its capacity
+      auto second = r.done() ? 0 : r.feed(std::string_view(in).substr(first));
+      out += r.message();
+      ASSERT_EQ(out, all.message) << cut;
+      ASSERT_EQ(first + second, all.consumed) << cut;
+      ASSERT_EQ(r.bare_newline(), all.bare) << cut;
+    }
+    // Too big at every size around the end of a line.
+    for (std::uint64_t max = 50; max < 120; ++max) expect_same(in, max);
+  }
+}
+
+TEST(MessageScanner, SplitAnywhereAgreesWithWhole) {
+  for (bool clean : {true, false}) {
+    auto in = long_lines_message(clean);
+    in.resize(in.size() - 3);  // the message, without the DATA terminator
+    auto all = scan(in, {});
+    EXPECT_EQ(all.bare, !clean);
+    EXPECT_EQ(all.nul, !clean);
+    for (std::size_t cut = 0; cut <= in.size(); ++cut) {
+      MessageScanner s;
+      s.feed(std::string_view(in).substr(0, cut));
+      s.feed(std::string_view(in).substr(cut));
+      s.finish();
+      ASSERT_EQ((Scan{s.bare_newline(), s.nul(), s.header_line_too_long(), s.header_too_big()}), all) << cut;
+    }
+  }
+}
+
 TEST(Reply, Format) {
   EXPECT_EQ(reply(250, "2.1.0", "Ok"), "250 2.1.0 Ok\r\n");
   EXPECT_EQ(reply(354, "", "Go"), "354 Go\r\n");
