@@ -8,6 +8,14 @@ Measured (medians of --runs): SELECT time; FETCH throughput for FLAGS, for heade
 and for whole bodies; SEARCH time (a header search and UNSEEN); STORE throughput; and the
 servers' memory (PSS summed over their processes) with --idle connections in IDLE.
 
+--only-mixed: the mixed load of many mail clients: --mixed-clients clients (32), each logged in
+as its own user with a --mixed-messages (200) message INBOX, each running in turn FETCH of a
+few messages' FLAGS, UID FETCH of one whole body, UID SEARCH UNSEEN, UID STORE +/-FLAGS of one
+message, IDLE then DONE, and NOOP, for --mixed-seconds. Reports ops/s and the server's CPU per
+operation (user + system of every server process, from /proc).
+
+--only mailstead|dovecot|both: which servers to start (Mailstead alone needs no root).
+
 --only-connect: sessions of connect + TLS + LOGIN + SELECT INBOX + LOGOUT from 8 threads,
 with full handshakes and with TLS resumption (each thread offers its previous session's
 ticket), reporting sessions/s, the share resumed and the servers' CPU per session (user +
@@ -24,6 +32,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -112,7 +121,21 @@ def make_cert(directory):
 class Mailstead:
     name = "Mailstead"
 
-    def __init__(self, work, bindir):
+    def add_users(self, names):
+        """More users with the bench's password (for the mixed load); returns their logins."""
+        out = []
+        for n in names:
+            subprocess.run([f"{self.bindir}/mailstead", "--config", self.config, "user", "add",
+                            f"{n}@example.test", "--password", "bench-password"], check=True, capture_output=True)
+            out.append(f"{n}@example.test")
+        return out
+
+    def __init__(self, work, bindir, name=None):
+        if name:
+            self.name = name
+        work = os.path.join(work, "compare") if name else work
+        os.makedirs(work, exist_ok=True)
+        self.bindir = bindir
         self.port = free_port()
         data = os.path.join(work, "mailstead")
         self.config = os.path.join(work, "mailstead.toml")
@@ -212,6 +235,9 @@ default_client_limit = 15000
             out = subprocess.run(["pgrep", "-f", f"dovecot -c {self.conf}"], capture_output=True, text=True).stdout.split()
             self.pid = int(out[0]) if out else 0
 
+    def add_users(self, names):
+        return list(names)  # a static passdb: every name logs in
+
     def memory(self):
         return tree_rss_kib(self.pid), tree_rss_kib(self.pid, "Pss_Anon:")
 
@@ -295,6 +321,111 @@ def idle_memory(server, count):
     return mem
 
 
+MIXED_OPS = ("fetch_flags", "fetch_body", "search", "store", "idle", "noop")
+
+
+def mixed_client(port, user, seconds, seed, barrier, out, kinds=MIXED_OPS):
+    """One client of the mixed load (a process of its own: the GIL would make 32 threads one
+    client). Logs in and selects, waits for every other client at the barrier, then runs the
+    operations in turn for `seconds`."""
+    import random
+    rnd = random.Random(seed)
+    counts = dict.fromkeys(MIXED_OPS, 0)
+    try:
+        c = Client(port, user, "bench-password")
+        c.cmd("SELECT INBOX")
+        c.n += 1
+        tag = f"b{c.n}".encode()
+        c.sock.sendall(tag + b" UID SEARCH ALL\r\n")
+        uids = []
+        while True:
+            line = c.line()
+            if line.startswith(b"* SEARCH"):
+                uids = [int(x) for x in line.split()[2:]]
+            elif line.startswith(tag):
+                break
+        n = len(uids)
+        barrier.wait()
+        end = time.time() + seconds
+        k = rnd.randrange(len(kinds))
+        while time.time() < end:
+            op = kinds[k % len(kinds)]
+            k += 1
+            if op == "fetch_flags":
+                a = rnd.randrange(1, max(1, n - 9) + 1)
+                c.cmd(f"FETCH {a}:{min(n, a + 9)} (FLAGS)")
+            elif op == "fetch_body":
+                c.cmd(f"UID FETCH {rnd.choice(uids)} (BODY.PEEK[])")
+            elif op == "search":
+                c.cmd("UID SEARCH UNSEEN")
+            elif op == "store":
+                c.cmd(f"UID STORE {rnd.choice(uids)} {rnd.choice('+-')}FLAGS (\\Seen)")
+            elif op == "idle":
+                c.n += 1
+                tag = f"b{c.n}".encode()
+                c.sock.sendall(tag + b" IDLE\r\n")
+                while not c.line().startswith(b"+"):
+                    pass
+                c.sock.sendall(b"DONE\r\n")
+                c.response(tag)
+            else:
+                c.cmd("NOOP")
+            counts[op] += 1
+        c.close()
+    except Exception as e:  # reported by the parent
+        barrier.abort()
+        out.put(("error", repr(e)))
+        return
+    out.put(("ok", counts))
+
+
+def mixed_setup(server, clients, messages_per_box):
+    """Users bench-mix-0.. each with an INBOX of messages_per_box messages."""
+    users = server.add_users([f"mix{i}" for i in range(clients)])
+    msgs = messages(messages_per_box)
+    for u in users:
+        c = Client(server.port, u, "bench-password")
+        c.append_many("INBOX", msgs)
+        c.close()
+    return users
+
+
+def mixed_load(server, users, seconds, kinds=MIXED_OPS):
+    """Runs one client process per user for `seconds`; returns ops/s, server CPU µs per op
+    and the operations done by kind."""
+    import multiprocessing
+    ctx = multiprocessing.get_context("fork")
+    q = ctx.Queue()
+    barrier = ctx.Barrier(len(users) + 1)  # every client logged in and selected first
+    procs = [ctx.Process(target=mixed_client, args=(server.port, u, seconds, i, barrier, q, kinds))
+             for i, u in enumerate(users)]
+    for p in procs:
+        p.start()
+    try:
+        barrier.wait()
+    except threading.BrokenBarrierError:
+        pass  # a client failed: its error is in the queue
+    print(f"(measuring {server.name}: {','.join(kinds)})", file=sys.stderr, flush=True)  # e.g. to attach perf now
+    cpu0 = server.cpu()
+    t0 = time.monotonic()
+    results = [q.get() for _ in procs]
+    elapsed = time.monotonic() - t0
+    cpu = server.cpu() - cpu0
+    for p in procs:
+        p.join()
+    errors = [r[1] for r in results if r[0] == "error"]
+    if errors:
+        raise SystemExit(f"{server.name}: {errors[0]}")
+    counts = dict.fromkeys(MIXED_OPS, 0)
+    for _, c in results:
+        for k, v in c.items():
+            counts[k] += v
+    ops = sum(counts.values())
+    if not ops:
+        raise SystemExit(f"{server.name}: no operation completed")
+    return ops / elapsed, cpu * 1e6 / ops, counts
+
+
 def connect_load(server, count, concurrency, resume):
     """count sessions of connect + TLS + LOGIN + SELECT INBOX + LOGOUT over `concurrency`
     threads; with resume, each thread offers the TLS session (ticket) of its previous one."""
@@ -343,12 +474,28 @@ def main():
     ap.add_argument("--only-idle", action="store_true", help="measure only memory with idle connections")
     ap.add_argument("--only-connect", type=int, default=0, metavar="N",
                     help="measure only N sessions of connect+TLS+LOGIN+SELECT+LOGOUT (8 threads), full and resumed")
+    ap.add_argument("--only", choices=("mailstead", "dovecot", "both"), default="both",
+                    help="which servers to run (the tables then show only that one)")
+    ap.add_argument("--only-mixed", action="store_true", help="measure only the mixed load of many clients")
+    ap.add_argument("--mixed-clients", type=int, default=32)
+    ap.add_argument("--mixed-messages", type=int, default=200, help="messages in each mixed client's INBOX")
+    ap.add_argument("--mixed-seconds", type=float, default=10)
+    ap.add_argument("--mixed-ops", default=",".join(MIXED_OPS),
+                    help="the operations of the mixed load, comma-separated (one alone: its cost per op)")
+    ap.add_argument("--compare-bin", metavar="DIR",
+                    help="with --only-mixed: also run the Mailstead binaries in DIR (e.g. a build of main), "
+                         "alternating with --bin's, so before and after see the same machine state")
+    ap.add_argument("--mixed-each", action="store_true",
+                    help="after the mix, run each operation alone too (server CPU per op by kind)")
     ap.add_argument("--dovecot-idle-max", type=int, default=1000,
                     help="Dovecot runs a process per connection: beyond this many it is not measured")
     args = ap.parse_args()
-    if os.geteuid() != 0:
-        raise SystemExit("run as root (Dovecot needs its system users)")
-    if not shutil.which("dovecot") or not os.path.exists("/usr/lib/dovecot/imap"):
+    if args.only != "both" and not (args.only_mixed or args.only_connect):
+        raise SystemExit("--only mailstead|dovecot goes with --only-mixed or --only-connect (the other tables compare both)")
+    want = {"mailstead": ["Mailstead"], "dovecot": ["Dovecot"], "both": ["Mailstead", "Dovecot"]}[args.only]
+    if "Dovecot" in want and os.geteuid() != 0:
+        raise SystemExit("run as root (Dovecot needs its system users), or --only mailstead")
+    if "Dovecot" in want and (not shutil.which("dovecot") or not os.path.exists("/usr/lib/dovecot/imap")):
         subprocess.run(["apt-get", "install", "-y", "-qq", "dovecot-core", "dovecot-imapd"], check=True,
                        env=dict(os.environ, DEBIAN_FRONTEND="noninteractive"))
     sessions.BIN = args.bin
@@ -357,10 +504,35 @@ def main():
     os.chmod(work, 0o755)
     servers = []
     try:
-        servers.append(Mailstead(work, args.bin))
-        dovecot = Dovecot.__new__(Dovecot)
-        servers.append(dovecot)
-        dovecot.__init__(work)
+        if "Mailstead" in want:
+            servers.append(Mailstead(work, args.bin))
+        if args.compare_bin and args.only_mixed:
+            servers.append(Mailstead(work, args.compare_bin, "Mailstead (compare-bin)"))
+        if "Dovecot" in want:
+            dovecot = Dovecot.__new__(Dovecot)
+            servers.append(dovecot)
+            dovecot.__init__(work)
+        if args.only_mixed:
+            users = {s.name: mixed_setup(s, args.mixed_clients, args.mixed_messages) for s in servers}
+            print(f"Mixed load: {args.mixed_clients} IMAPS clients, {args.mixed_messages}-message INBOXes, "
+                  f"{args.mixed_seconds:g} s a run; medians of {args.runs} runs (servers alternating)\n", flush=True)
+            print("| server | operations | ops/s | server CPU µs/op | ops by kind (last run) |")
+            print("|---|---|---:|---:|---|", flush=True)
+            mix = tuple(x for x in args.mixed_ops.split(",") if x)
+            if any(k not in MIXED_OPS for k in mix):
+                raise SystemExit(f"--mixed-ops: choose among {','.join(MIXED_OPS)}")
+            for kinds in [mix] + ([(k,) for k in mix] if args.mixed_each and len(mix) > 1 else []):
+                runs = {s.name: [] for s in servers}
+                for _ in range(args.runs):
+                    for s in servers:
+                        runs[s.name].append(mixed_load(s, users[s.name], args.mixed_seconds, kinds))
+                label = "mix" if len(kinds) > 1 else kinds[0]
+                for s in servers:
+                    rate = statistics.median(r[0] for r in runs[s.name])
+                    cpu = statistics.median(r[1] for r in runs[s.name])
+                    done = ", ".join(f"{k} {v}" for k, v in runs[s.name][-1][2].items() if v)
+                    print(f"| {s.name} | {label} | {rate:.0f} | {cpu:.1f} | {done} |", flush=True)
+            return
         if args.only_connect:
             print("| IMAPS sessions (connect, TLS, LOGIN, SELECT, LOGOUT), 8 threads | sessions/s | resumed | server CPU ms/session |")
             print("|---|---:|---:|---:|")

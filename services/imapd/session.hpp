@@ -75,6 +75,9 @@ struct ViewMessage {
   std::uint64_t modseq = 0;
 };
 
+// "(\\Seen $Work)" appended to `out` (no keyword announcement: see Session::flags_text).
+void append_flags(std::string& out, const ViewMessage& m);
+
 struct MailboxView {
   std::uint64_t id = 0;
   std::string name;
@@ -84,6 +87,7 @@ struct MailboxView {
   std::uint32_t messages_total = 0;  // as of the last check, for a cheap "anything new?"
   std::vector<ViewMessage> messages;  // index = sequence number - 1
   std::vector<std::string> keywords;  // announced in FLAGS / PERMANENTFLAGS so far
+  bool behind = false;  // holds a message another session expunged, not reported yet
 };
 
 class Session {

@@ -37,7 +37,7 @@ namespace mailstead::imap {
 
 namespace {
 
-std::string flag_name(std::uint32_t bit) {
+std::string_view flag_name(std::uint32_t bit) {
   switch (bit) {
     case store::flag_seen: return "\\Seen";
     case store::flag_answered: return "\\Answered";
@@ -122,13 +122,29 @@ void Session::announce_keywords(const ViewMessage& m) {
   if (added) flags_responses();
 }
 
+void append_flags(std::string& out, const ViewMessage& m) {
+  out += '(';
+  auto at = out.size();
+  auto sep = [&] {
+    if (out.size() > at) out += ' ';
+  };
+  for (std::uint32_t bit : {store::flag_seen, store::flag_answered, store::flag_flagged, store::flag_deleted, store::flag_draft})
+    if (m.flags & bit) {
+      sep();
+      out += flag_name(bit);
+    }
+  for (const auto& k : m.keywords) {
+    sep();
+    out += k;
+  }
+  out += ')';
+}
+
 std::string Session::flags_text(const ViewMessage& m) {
   announce_keywords(m);
-  std::string out = "(";
-  for (std::uint32_t bit : {store::flag_seen, store::flag_answered, store::flag_flagged, store::flag_deleted, store::flag_draft})
-    if (m.flags & bit) out += (out.size() > 1 ? " " : "") + flag_name(bit);
-  for (const auto& k : m.keywords) out += (out.size() > 1 ? " " : "") + k;
-  return out + ")";
+  std::string out;
+  append_flags(out, m);
+  return out;
 }
 
 std::string Session::modseq_item(const ViewMessage& m) const {
@@ -259,6 +275,7 @@ void Session::refresh_view(bool expunges) {
   v.uidnext = m->uidnext;
   // Stay behind on MODSEQ while an expunge is still unreported, so the next refresh looks again.
   if (complete) v.highestmodseq = m->highestmodseq;
+  v.behind = !complete;
 }
 
 std::vector<std::size_t> Session::resolve_set(const SequenceSet& set, bool uid) const {
@@ -271,9 +288,28 @@ std::vector<std::size_t> Session::resolve_set(const SequenceSet& set, bool uid) 
       if (std::binary_search(saved_.begin(), saved_.end(), msgs[i].uid)) out.push_back(i);
     return out;
   }
+  // Each range is looked up (the view is in UID order), not each message tested against
+  // every range: "UID FETCH 4711" costs a binary search, not a pass over the mailbox.
   auto star = uid ? msgs.back().uid : static_cast<std::uint32_t>(msgs.size());
-  for (std::size_t i = 0; i < msgs.size(); ++i)
-    if (set.contains(uid ? msgs[i].uid : static_cast<std::uint32_t>(i + 1), star)) out.push_back(i);
+  for (auto [a, b] : set.ranges) {
+    std::uint32_t lo = a ? a : star, hi = b ? b : star;
+    if (lo > hi) std::swap(lo, hi);
+    std::size_t first, last;  // indexes [first, last)
+    if (uid) {
+      auto by_uid = [](const ViewMessage& m, std::uint32_t u) { return m.uid < u; };
+      first = static_cast<std::size_t>(std::lower_bound(msgs.begin(), msgs.end(), lo, by_uid) - msgs.begin());
+      last = first;
+      while (last < msgs.size() && msgs[last].uid <= hi) ++last;
+    } else {
+      first = std::min<std::size_t>(lo ? lo - 1 : 0, msgs.size());
+      last = std::min<std::size_t>(hi, msgs.size());
+    }
+    for (auto i = first; i < last; ++i) out.push_back(i);
+  }
+  if (set.ranges.size() > 1) {
+    std::sort(out.begin(), out.end());
+    out.erase(std::unique(out.begin(), out.end()), out.end());
+  }
   return out;
 }
 

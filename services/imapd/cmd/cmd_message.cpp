@@ -67,6 +67,24 @@ std::string compact(std::vector<std::uint32_t> v) {
   return out;
 }
 
+// What the mailbox was just before this session's own flag change (read inside the write).
+struct Before {
+  std::uint64_t highestmodseq = 0;
+  std::uint32_t uidnext = 0;
+};
+
+// After this session's own flag change: when the view was current with the mailbox just
+// before it (nobody else's change in between, no expunge still unreported) and it now holds
+// every change the commit made, it is current again. The next command's refresh then finds
+// nothing to read, instead of rereading every record of the mailbox to learn of our change.
+void keep_current(MailboxView& v, const std::optional<Before>& before, const std::vector<store::FlagOutcome>& outcomes) {
+  if (!before || before->highestmodseq != v.highestmodseq || before->uidnext != v.uidnext) return;
+  std::uint64_t after = before->highestmodseq;
+  for (const auto& o : outcomes)
+    if (o.kind == store::FlagOutcome::Kind::changed) after = std::max(after, o.modseq);
+  v.highestmodseq = after;
+}
+
 bool uses_modseq(const SearchKey& k) {
   if (k.kind == SearchKey::Kind::modseq) return true;
   for (const auto& c : k.children)
@@ -137,10 +155,13 @@ asio::awaitable<void> Session::cmd_fetch(Command& c, bool uid) {
       for (auto i : newly_seen) uids.push_back(selected_->messages[i].uid);
       store::FlagUpdate seen{store::FlagOp::add, store::flag_seen, {}, std::nullopt};
       std::vector<store::FlagOutcome> outcomes(uids.size());
+      std::optional<Before> before;
       // Added to the stored flags inside the write: another session's change is kept.
-      co_await store::async_commit(
+      auto ec = co_await store::async_commit(
           shared_.store,
           [&, box](store::WriteTxn& t) -> std::error_code {
+            before.reset();
+            if (auto mb = store::get_mailbox(t, box)) before = Before{mb->highestmodseq, mb->uidnext};
             auto r = store::update_flags(t, box, uids, seen);
             if (!r) {
               outcomes.assign(uids.size(), {});
@@ -157,22 +178,43 @@ asio::awaitable<void> Session::cmd_fetch(Command& c, bool uid) {
         m.keywords = outcomes[k].keywords;
         m.modseq = outcomes[k].modseq;
       }
+      if (!ec) keep_current(*selected_, before, outcomes);
     }
   }
 
+  // FLAGS, UID and MODSEQ come from the view, which the refresh above brought up to date:
+  // no store read for them, unless the view still holds a message another session
+  // expunged (that one is then left out, as below). Each response is built in place in
+  // the output buffer, which goes out in one write.
+  bool view_only = !selected_->behind && std::all_of(items.begin(), items.end(), [](const FetchItem& it) {
+    return it.kind == FetchItem::Kind::flags || it.kind == FetchItem::Kind::uid || it.kind == FetchItem::Kind::modseq;
+  });
+  bool any_flags = std::any_of(items.begin(), items.end(), [](const FetchItem& it) { return it.kind == FetchItem::Kind::flags; });
+  std::string bytes;  // one section's bytes, reused
   for (auto i : targets) {
     const auto& vm = selected_->messages[i];
-    std::string resp = std::to_string(i + 1) + " FETCH (";
+    std::unique_ptr<store::ReadTxn> txn;
+    std::optional<store::MessageRecord> rec;
+    if (!view_only) {
+      txn = shared_.store.read();
+      rec = store::get_message(*txn, selected_->id, vm.uid);
+      if (!rec) continue;  // expunged by another session: nothing to report (RFC 2180 4.1.2)
+    }
+    bool seen_now = std::find(newly_seen.begin(), newly_seen.end(), i) != newly_seen.end();
+    // A keyword the client was not told of is announced before the FETCH that carries it.
+    if (any_flags || seen_now) announce_keywords(vm);
+    const auto line_start = out_.size();
+    out_ += "* ";
+    out_ += std::to_string(i + 1);
+    out_ += " FETCH (";
     bool first = true;
-    auto add = [&](const std::string& s) {
-      if (!first) resp += " ";
+    auto add = [&](std::string_view name) -> std::string& {
+      if (!first) out_ += ' ';
       first = false;
-      resp += s;
+      out_ += name;
+      return out_;
     };
     bool has_uid = false, has_flags = false, unknown_cte = false;
-    auto txn = shared_.store.read();
-    auto rec = store::get_message(*txn, selected_->id, vm.uid);
-    if (!rec) continue;  // expunged by another session: nothing to report (RFC 2180 4.1.2)
     std::optional<std::string_view> blob;
     std::optional<mime::Cache> cache;
     std::optional<mime::Part> tree;
@@ -190,19 +232,38 @@ asio::awaitable<void> Session::cmd_fetch(Command& c, bool uid) {
     };
     for (const auto& it : items) {
       switch (it.kind) {
-        case FetchItem::Kind::flags: add("FLAGS " + flags_text(vm)); has_flags = true; break;
+        case FetchItem::Kind::flags: append_flags(add("FLAGS "), vm); has_flags = true; break;
         case FetchItem::Kind::modseq: break;  // added once below
-        case FetchItem::Kind::uid: add("UID " + std::to_string(vm.uid)); has_uid = true; break;
-        case FetchItem::Kind::internaldate: add("INTERNALDATE " + internaldate(rec->internaldate)); break;
-        case FetchItem::Kind::size: add("RFC822.SIZE " + std::to_string(rec->size)); break;
-        case FetchItem::Kind::envelope: add("ENVELOPE " + need_cache().envelope); break;
-        case FetchItem::Kind::bodystructure: add("BODYSTRUCTURE " + need_cache().bodystructure); break;
-        case FetchItem::Kind::body: add("BODY " + need_cache().body); break;
+        case FetchItem::Kind::uid: add("UID ") += std::to_string(vm.uid); has_uid = true; break;
+        case FetchItem::Kind::internaldate: add("INTERNALDATE ") += internaldate(rec->internaldate); break;
+        case FetchItem::Kind::size: add("RFC822.SIZE ") += std::to_string(rec->size); break;
+        case FetchItem::Kind::envelope: add("ENVELOPE ") += need_cache().envelope; break;
+        case FetchItem::Kind::bodystructure: add("BODYSTRUCTURE ") += need_cache().bodystructure; break;
+        case FetchItem::Kind::body: add("BODY ") += need_cache().body; break;
         case FetchItem::Kind::section:
         case FetchItem::Kind::binary_size: {
           auto b = need_blob();
+          // The whole message as stored (BODY[], RFC822): no MIME parse, no copy but into
+          // the output.
+          if (it.kind == FetchItem::Kind::section && !it.binary && it.path.empty() &&
+              it.spec == FetchItem::Spec::all) {
+            std::uint64_t total = rec->prefix.size() + b.size();
+            std::uint64_t off = it.offset ? std::min<std::uint64_t>(*it.offset, total) : 0;
+            std::uint64_t len = it.offset ? std::min<std::uint64_t>(*it.length, total - off) : total;
+            auto& o = add(it.label);
+            o += " {";
+            o += std::to_string(len);
+            o += "}\r\n";
+            auto at = o.size();
+            std::string_view p = rec->prefix;
+            if (off < p.size()) o.append(p.substr(off, len));
+            auto from_blob = off > p.size() ? off - p.size() : 0;
+            auto left = len - (o.size() - at);
+            if (left) o.append(b.substr(from_blob, left));
+            std::replace(o.begin() + static_cast<long>(at), o.end(), '\0', '\x80');  // as literal() does
+            break;
+          }
           if (!tree) tree = mime::parse(b);
-          std::string bytes;
           if (it.binary) {
             auto r = binary_bytes(rec->prefix, b, *tree, it);
             if (std::holds_alternative<UnknownCte>(r)) {
@@ -214,25 +275,32 @@ asio::awaitable<void> Session::cmd_fetch(Command& c, bool uid) {
             bytes = section_bytes(rec->prefix, b, *tree, it).value_or(std::string());
           }
           if (it.kind == FetchItem::Kind::binary_size) {
-            add(it.label + " " + std::to_string(bytes.size()));
+            add(it.label) += ' ';
+            out_ += std::to_string(bytes.size());
             break;
           }
           if (it.offset) {
             auto off = std::min<std::uint64_t>(*it.offset, bytes.size());
             bytes = bytes.substr(off, std::min<std::uint64_t>(*it.length, bytes.size() - off));
           }
-          add(it.label + " " + (it.binary ? literal8(bytes) : literal(bytes)));
+          add(it.label) += ' ';
+          out_ += it.binary ? literal8(bytes) : literal(bytes);
           break;
         }
       }
     }
     // RFC 3516 4.2: a part whose encoding the server cannot undo fails the FETCH.
-    if (unknown_cte) co_return tagged(c.tag, "NO", "[UNKNOWN-CTE] Cannot decode the part's content-transfer-encoding");
-    if (uid && !has_uid) add("UID " + std::to_string(vm.uid));
-    bool seen_now = std::find(newly_seen.begin(), newly_seen.end(), i) != newly_seen.end();
-    if (seen_now && !has_flags) add("FLAGS " + flags_text(vm));
-    if (want_modseq || (condstore_ && (has_flags || seen_now))) add("MODSEQ (" + std::to_string(vm.modseq) + ")");
-    untagged(resp + ")");
+    if (unknown_cte) {
+      out_.resize(line_start);
+      co_return tagged(c.tag, "NO", "[UNKNOWN-CTE] Cannot decode the part's content-transfer-encoding");
+    }
+    if (uid && !has_uid) add("UID ") += std::to_string(vm.uid);
+    if (seen_now && !has_flags) append_flags(add("FLAGS "), vm);
+    if (want_modseq || (condstore_ && (has_flags || seen_now))) {
+      add("MODSEQ (") += std::to_string(vm.modseq);
+      out_ += ')';
+    }
+    out_ += ")\r\n";
     txn.reset();  // never across the co_await below (docs/architecture.md, "Serving")
     // Keep large responses from piling up: send each message's data as it is made.
     if (out_.size() > (1 << 20) && !co_await flush()) {
@@ -290,10 +358,13 @@ asio::awaitable<void> Session::cmd_store(Command& c, bool uid) {
   for (auto i : targets) uids.push_back(selected_->messages[i].uid);
   std::vector<store::FlagOutcome> outcomes(uids.size());  // all "gone" if the mailbox went
   auto box = selected_->id;
+  std::optional<Before> before;
   if (!uids.empty()) {
     auto ec = co_await store::async_commit(
         shared_.store,
         [&, box](store::WriteTxn& t) -> std::error_code {
+          before.reset();
+          if (auto mb = store::get_mailbox(t, box)) before = Before{mb->highestmodseq, mb->uidnext};
           auto r = store::update_flags(t, box, uids, update);
           if (!r) {
             outcomes.assign(uids.size(), {});
@@ -333,6 +404,7 @@ asio::awaitable<void> Session::cmd_store(Command& c, bool uid) {
     untagged(std::to_string(i + 1) + " FETCH (" + (uid ? "UID " + std::to_string(m.uid) + " " : "") +
              (with_flags ? "FLAGS " + flags_text(m) + modseq_item(m) : modseq_item(m).substr(1)) + ")");
   }
+  if (!uids.empty()) keep_current(*selected_, before, outcomes);
   if (!modified.empty()) co_return tagged(c.tag, "OK", "[MODIFIED " + compact(modified) + "] Conditional STORE failed");
   tagged(c.tag, "OK", c.name + " completed");
 }
@@ -342,12 +414,13 @@ void Session::for_each_match(
     bool all_fields) {
   auto& msgs = selected_->messages;
   auto need = all_fields ? SearchNeeds::content : needs(key);
-  auto txn = shared_.store.read();
+  // Flags, UIDs and MODSEQ come from the view: no transaction, no record per message.
+  std::unique_ptr<store::ReadTxn> txn;
+  if (need != SearchNeeds::view) txn = shared_.store.read();
   std::optional<store::MessageRecord> rec;
+  if (need == SearchNeeds::view) rec.emplace();
   for (std::size_t i = 0; i < msgs.size(); ++i) {
-    if (need == SearchNeeds::view) {
-      rec.emplace();  // flags, UIDs and MODSEQ come from the view, as in a store read
-    } else {
+    if (need != SearchNeeds::view) {
       rec = store::get_message(*txn, selected_->id, msgs[i].uid);
       if (!rec) continue;  // expunged by another session, not yet reported
     }
@@ -442,7 +515,8 @@ void Session::cmd_search(Command& c, bool uid) {
         max_modseq = std::max(max_modseq, sm.modseq);
         found.push_back(uid ? sm.uid : sm.seq);
         modseqs.push_back(sm.modseq);
-        result += " " + std::to_string(found.back());
+        result += ' ';
+        result += std::to_string(found.back());
       },
       false);
   // RFC 7162 3.1.5: with only MIN and/or MAX returned, MODSEQ is the highest mod-sequence
