@@ -225,12 +225,17 @@ default_client_limit = 15000
         self.user = "bench"
         pidfile = os.path.join(self.dir, "run", "master.pid")
         deadline = time.monotonic() + 10
-        while not os.path.exists(pidfile) and time.monotonic() < deadline:
+        pid = ""
+        while time.monotonic() < deadline:  # the master creates the file, then writes it
+            if os.path.exists(pidfile):
+                with open(pidfile) as f:
+                    pid = f.read().strip()
+                if pid:
+                    break
             time.sleep(0.05)
         self.pid = 0
-        if os.path.exists(pidfile):
-            with open(pidfile) as f:
-                self.pid = int(f.read().split()[0])
+        if pid:
+            self.pid = int(pid.split()[0])
         else:
             out = subprocess.run(["pgrep", "-f", f"dovecot -c {self.conf}"], capture_output=True, text=True).stdout.split()
             self.pid = int(out[0]) if out else 0
