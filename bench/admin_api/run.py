@@ -14,7 +14,6 @@ import http.client
 import json
 import os
 import shutil
-import socket
 import ssl
 import statistics
 import subprocess
@@ -22,15 +21,8 @@ import sys
 import tempfile
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from common import ROOT, free_port, wait_port  # noqa: E402
 
 
 def argon2id_hash(password):
@@ -101,15 +93,7 @@ def main():
         proc = subprocess.Popen([os.path.join(bin_dir, "mailstead-admin-api"), "--config", config],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         ctx = ssl.create_default_context(cafile=os.path.join(tls, "cert.pem"))
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise SystemExit("admin-api did not start")
-                time.sleep(0.1)
+        wait_port(port)
         conn = http.client.HTTPSConnection("127.0.0.1", port, context=ctx, timeout=60)
         headers = {"Authorization": f"Bearer {token}"}
         mid_user = users[args.users // 2]["address"]

@@ -3,6 +3,7 @@
 import http.client
 import json
 import os
+import re
 import ssl
 import subprocess
 
@@ -138,6 +139,20 @@ class Client:
 
     def delete(self, path, **kw):
         return self.request("DELETE", path, **kw)
+
+    def walk(self, path):
+        """Every entry of a paged list, following `Link: rel="next"` to the end, and the number
+        of pages; fails on any answer but 200."""
+        seen, pages = [], 0
+        while path:
+            r = self.get(path)
+            if r.status != 200:
+                raise AssertionError(f"GET {path}: {r.status} {r.body!r}")
+            seen += r.json
+            pages += 1
+            link = r.header("Link")
+            path = re.match(r'<([^>]+)>; rel="next"', link).group(1) if link else None
+        return seen, pages
 
     def login(self, address, password):
         r = self.post("/api/v1/login", {"address": address, "password": password})

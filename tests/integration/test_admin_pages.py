@@ -6,7 +6,6 @@ import ctypes
 import imaplib
 import json
 import os
-import re
 import subprocess
 import unittest
 import urllib.parse
@@ -71,18 +70,7 @@ class ImportAndPages(unittest.TestCase):
         self.api.start()
         c = self.api.client(token=token)
 
-        def walk(path):
-            seen, pages = [], 0
-            while path:
-                r = c.get(path)
-                self.assertEqual(r.status, 200, r.body)
-                seen += r.json
-                pages += 1
-                link = r.header("Link")
-                path = re.match(r'<([^>]+)>; rel="next"', link).group(1) if link else None
-            return seen, pages
-
-        got, pages = walk("/api/v1/users?limit=10")
+        got, pages = c.walk("/api/v1/users?limit=10")
         self.assertEqual([u["address"] for u in got], [f"u{i:02d}@pages.test" for i in range(25)])
         self.assertEqual(pages, 3)
         self.assertEqual(got, c.get("/api/v1/users").json, "pages add up to the whole list")
@@ -95,7 +83,7 @@ class ImportAndPages(unittest.TestCase):
         r = c.get("/api/v1/users?limit=100&q=hashed%201")  # names "Hashed 1", "Hashed 10".."Hashed 19"
         self.assertEqual(len(r.json), 11)
 
-        got, pages = walk("/api/v1/aliases?limit=25")
+        got, pages = c.walk("/api/v1/aliases?limit=25")
         self.assertEqual(len(got), 60)
         self.assertEqual(pages, 3)
         self.assertEqual(got, c.get("/api/v1/aliases").json)

@@ -5,7 +5,6 @@ lists: ASCII case folded, matches in the local part and the domain (and a user's
 an alias's user), pages walked through the Link headers across a match set, and every kind
 of change (by the API, and by the CLI: another process) seen by the very next request."""
 import json
-import re
 import unittest
 import urllib.parse
 
@@ -32,18 +31,6 @@ class Search(unittest.TestCase):
         cls.c.close()
         cls.api.cleanup()
 
-    def walk(self, path):
-        """Every entry of a paged list, following rel="next" to the end; and the page count."""
-        seen, pages = [], 0
-        while path:
-            r = self.c.get(path)
-            self.assertEqual(r.status, 200, r.body)
-            seen += r.json
-            pages += 1
-            link = r.header("Link")
-            path = re.match(r'<([^>]+)>; rel="next"', link).group(1) if link else None
-        return seen, pages
-
     def expected_users(self, q):
         q = q.lower()  # the API folds ASCII only; these names' other letters have no upper case in q
         every = self.c.get("/api/v1/users").json
@@ -55,11 +42,11 @@ class Search(unittest.TestCase):
         return [a["alias"] for a in every if q in a["alias"] or q in a["user"]]
 
     def search_users(self, q, limit=7):
-        got, _ = self.walk(f"/api/v1/users?limit={limit}&q=" + urllib.parse.quote(q))
+        got, _ = self.c.walk(f"/api/v1/users?limit={limit}&q=" + urllib.parse.quote(q))
         return [u["address"] for u in got]
 
     def search_aliases(self, q, limit=7):
-        got, pages = self.walk(f"/api/v1/aliases?limit={limit}&q=" + urllib.parse.quote(q))
+        got, pages = self.c.walk(f"/api/v1/aliases?limit={limit}&q=" + urllib.parse.quote(q))
         return got, pages
 
     def check_aliases(self, q, limit=7):

@@ -15,12 +15,6 @@ namespace mailstead::admin {
 
 namespace {
 
-std::uint64_t be64(std::string_view v) {
-  std::uint64_t n = 0;
-  for (unsigned char c : v.substr(0, 8)) n = (n << 8) | c;
-  return n;
-}
-
 DirectorySnapshot::Span append(std::string& text, std::string_view s) {
   DirectorySnapshot::Span span{text.size(), static_cast<std::uint32_t>(s.size())};
   text.append(s);
@@ -100,7 +94,7 @@ std::shared_ptr<const DirectorySnapshot> build_directory_snapshot(store::ReadTxn
   {
     auto c = txn.cursor(store::Table::user_by_address);
     for (bool ok = c->first(); ok; ok = c->next())
-      if (c->value().size() == 8) s->by_address.push_back({append(s->text, c->key()), be64(c->value())});
+      if (c->value().size() == 8) s->by_address.push_back({append(s->text, c->key()), get_be64(c->value())});
   }
   // Rank the users of by_address, so a search marks matching users in a bitmap.
   std::vector<std::uint64_t> ids;

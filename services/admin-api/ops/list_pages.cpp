@@ -18,12 +18,6 @@ namespace mailstead::admin {
 
 namespace {
 
-std::uint64_t be64(std::string_view v) {
-  std::uint64_t n = 0;
-  for (unsigned char c : v.substr(0, 8)) n = (n << 8) | c;
-  return n;
-}
-
 // Moves `c` to the first key after `after` (or the first key); false at the end.
 bool start_after(store::Cursor& c, std::string_view after) {
   if (after.empty()) return c.first();
@@ -61,7 +55,7 @@ Ops::UserPage Ops::list_users_page(std::string_view q, std::string_view after, s
     auto c = txn->cursor(store::Table::user_by_address);
     for (bool ok = start_after(*c, after); ok; ok = c->next()) {
       if (c->value().size() != 8) continue;
-      auto u = directory::get_user(*txn, be64(c->value()));
+      auto u = directory::get_user(*txn, get_be64(c->value()));
       if (!u) continue;
       if (page.users.size() == limit) {
         page.next = page.users.back().user.address;
