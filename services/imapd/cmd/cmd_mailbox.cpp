@@ -231,6 +231,7 @@ void Session::refresh_view(bool expunges) {
     // Deleted under us (another session): the client must leave it.
     untagged("BYE Selected mailbox was deleted");
     logout_ = true;
+    v.behind = true;  // its messages are gone: nothing may be answered from the view
     return;
   }
   if (m->highestmodseq == v.highestmodseq && m->uidnext == v.uidnext) return;
@@ -289,26 +290,32 @@ std::vector<std::size_t> Session::resolve_set(const SequenceSet& set, bool uid) 
     return out;
   }
   // Each range is looked up (the view is in UID order), not each message tested against
-  // every range: "UID FETCH 4711" costs a binary search, not a pass over the mailbox.
+  // every range: "UID FETCH 4711" costs a binary search, not a pass over the mailbox. The
+  // ranges' index intervals are merged before any index is listed, so a set of many
+  // overlapping ranges ("1:*,1:*,…") costs its ranges plus the mailbox, never their product.
   auto star = uid ? msgs.back().uid : static_cast<std::uint32_t>(msgs.size());
+  std::vector<std::pair<std::size_t, std::size_t>> spans;  // indexes [first, last)
+  spans.reserve(set.ranges.size());
   for (auto [a, b] : set.ranges) {
     std::uint32_t lo = a ? a : star, hi = b ? b : star;
     if (lo > hi) std::swap(lo, hi);
-    std::size_t first, last;  // indexes [first, last)
+    std::size_t first, last;
     if (uid) {
-      auto by_uid = [](const ViewMessage& m, std::uint32_t u) { return m.uid < u; };
-      first = static_cast<std::size_t>(std::lower_bound(msgs.begin(), msgs.end(), lo, by_uid) - msgs.begin());
-      last = first;
-      while (last < msgs.size() && msgs[last].uid <= hi) ++last;
+      auto below = [](const ViewMessage& m, std::uint32_t u) { return m.uid < u; };
+      auto above = [](std::uint32_t u, const ViewMessage& m) { return u < m.uid; };
+      first = static_cast<std::size_t>(std::lower_bound(msgs.begin(), msgs.end(), lo, below) - msgs.begin());
+      last = static_cast<std::size_t>(std::upper_bound(msgs.begin(), msgs.end(), hi, above) - msgs.begin());
     } else {
       first = std::min<std::size_t>(lo ? lo - 1 : 0, msgs.size());
       last = std::min<std::size_t>(hi, msgs.size());
     }
-    for (auto i = first; i < last; ++i) out.push_back(i);
+    if (first < last) spans.emplace_back(first, last);
   }
-  if (set.ranges.size() > 1) {
-    std::sort(out.begin(), out.end());
-    out.erase(std::unique(out.begin(), out.end()), out.end());
+  std::sort(spans.begin(), spans.end());
+  std::size_t next = 0;  // the first index not listed yet
+  for (auto [first, last] : spans) {
+    for (auto i = std::max(first, next); i < last; ++i) out.push_back(i);
+    next = std::max(next, last);
   }
   return out;
 }
