@@ -75,17 +75,42 @@ def loopback_dns(*tomls):
     return "" if any("[dns]" in t for t in tomls) else '\n[dns]\nnameservers = ["127.0.0.1:9"]\n'
 
 
+PORT_RANGE = (20000, 32000)  # below Linux's ephemeral range (32768-60999): no client's source port
+
+
 def free_ports(n):
-    """n distinct free loopback ports (bound then released)."""
+    """n distinct free loopback ports. Tests run in parallel (ctest -j): a port taken by
+    binding port 0 and releasing it could be handed to another test (or be a client's source
+    port) before this test's server binds it. So ports come in turn from PORT_RANGE through
+    one counter shared by every test process (a file under the temporary directory, locked
+    while it is read and written), and each is checked to be bindable."""
+    import fcntl
     import socket
-    socks, ports = [], []
-    for _ in range(n):
-        s = socket.socket()
-        s.bind(("127.0.0.1", 0))
-        socks.append(s)
-        ports.append(s.getsockname()[1])
-    for s in socks:
-        s.close()
+    import tempfile
+    lo, hi = PORT_RANGE
+    ports = []
+    with open(os.path.join(tempfile.gettempdir(), "mailstead-test-ports"), "a+") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        f.seek(0)
+        text = f.read().strip()
+        port = int(text) if text.isdigit() and lo <= int(text) < hi else lo + os.getpid() % (hi - lo)
+        for _ in range(hi - lo):
+            if len(ports) == n:
+                break
+            port = port + 1 if port + 1 < hi else lo
+            s = socket.socket()
+            try:
+                s.bind(("127.0.0.1", port))
+                ports.append(port)
+            except OSError:
+                pass
+            finally:
+                s.close()
+        f.seek(0)
+        f.truncate()
+        f.write(str(port))
+    if len(ports) < n:
+        raise RuntimeError(f"no {n} free loopback ports in {lo}-{hi}")
     return ports
 
 
