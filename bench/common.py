@@ -106,3 +106,39 @@ def tree_pss_kib(root_pid, field="Pss:"):
 
 
 tree_rss_kib = tree_pss_kib  # the name bench/imap imports (through bench/smtp/run.py)
+
+
+def make_cert(directory, cn="bench", san=None):
+    """A self-signed P-256 certificate as directory/cert.pem and key.pem (where the servers
+    look for theirs under data_dir/tls); returns (key, cert)."""
+    os.makedirs(directory, exist_ok=True)
+    key, crt = os.path.join(directory, "key.pem"), os.path.join(directory, "cert.pem")
+    extra = ["-addext", f"subjectAltName={san}"] if san else []
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                    "-keyout", key, "-out", crt, "-days", "2", "-subj", f"/CN={cn}", *extra],
+                   check=True, capture_output=True)
+    return key, crt
+
+
+class SmtpdInstance:
+    """A Mailstead smtpd of a bench: work/NAME.toml with the MX, submission and submissions
+    listeners on free loopback ports, `toml` before the [smtpd] table and `smtpd_toml` in it,
+    a certificate, the domain example.test and the user bench@example.test. Not started."""
+
+    def __init__(self, work, bindir, name, toml="", smtpd_toml="", log_level="warn"):
+        self.bindir = bindir
+        self.port = free_port()
+        self.data = os.path.join(work, name)
+        self.config = os.path.join(work, name + ".toml")
+        p2, p3 = free_port(), free_port()
+        with open(self.config, "w") as f:
+            f.write(f'hostname = "bench.example.test"\ndata_dir = "{self.data}"\n[log]\nlevel = "{log_level}"\n{toml}'
+                    f'[smtpd]\nmx_listen = ["127.0.0.1:{self.port}"]\nsubmission_listen = ["127.0.0.1:{p2}"]\n'
+                    f'submissions_listen = ["127.0.0.1:{p3}"]\nmax_connections_per_ip = 1000\n{smtpd_toml}')
+        make_cert(os.path.join(self.data, "tls"))
+        self.cli("domain", "add", "example.test")
+        self.cli("user", "add", "bench@example.test", "--password", "bench-password")
+
+    def cli(self, *a):
+        return subprocess.run([f"{self.bindir}/mailstead", "--config", self.config, *a], check=True,
+                              capture_output=True, text=True).stdout

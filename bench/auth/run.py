@@ -54,7 +54,7 @@ def main():
             for mode in ("off", "on"):
                 restart(mode == "on")
                 cpu0 = cpu_seconds(server.proc.pid)
-                rate, p50, p99, _ = smtp_bench.run_point(server, bindir, args.size, args.concurrency, args.count)
+                rate, p50, p99, *_ = smtp_bench.run_point(server, bindir, args.size, args.concurrency, args.count)
                 cpu = (cpu_seconds(server.proc.pid) - cpu0) / args.count * 1e6
                 results[mode].append((rate, p50, cpu))
                 print(f"{mode:>4}: {rate:8.0f} msg/s  p50 {p50:.2f} ms  smtpd CPU {cpu:.0f} µs/msg", flush=True)

@@ -35,7 +35,7 @@ sys.path.insert(0, os.path.join(ROOT, "bench"))
 sys.path.insert(0, os.path.join(ROOT, "bench", "spam"))
 sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
 
-from common import cpu_seconds, free_port, wait_port  # noqa: E402  (bench/common.py)
+from common import SmtpdInstance, cpu_seconds, free_port, wait_port  # noqa: E402  (bench/common.py)
 from run import Spamd  # noqa: E402  (bench/spam/run.py)
 from peers import Dnsmasq  # noqa: E402  (the tests' dnsmasq runner)
 
@@ -75,32 +75,13 @@ def signed_message(work, priv, size):
     return path
 
 
-class Mailstead:
+class Mailstead(SmtpdInstance):
     def __init__(self, work, bindir, name, toml, smtpd_toml):
-        self.bindir = bindir
-        self.port = free_port()
-        self.data = os.path.join(work, name)
-        self.config = os.path.join(work, name + ".toml")
-        p2, p3 = free_port(), free_port()
-        with open(self.config, "w") as f:
-            f.write(f'hostname = "bench.example.test"\ndata_dir = "{self.data}"\n[log]\nlevel = "warn"\n{toml}'
-                    f'[smtpd]\nmx_listen = ["127.0.0.1:{self.port}"]\nsubmission_listen = ["127.0.0.1:{p2}"]\n'
-                    f'submissions_listen = ["127.0.0.1:{p3}"]\nmax_connections_per_ip = 1000\n{smtpd_toml}')
-        tls = os.path.join(self.data, "tls")
-        os.makedirs(tls)
-        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-                        "-keyout", f"{tls}/key.pem", "-out", f"{tls}/cert.pem", "-days", "2", "-subj", "/CN=bench"],
-                       check=True, capture_output=True)
-        self.cli("domain", "add", "example.test")
-        self.cli("user", "add", "bench@example.test", "--password", "bench-password")
+        super().__init__(work, bindir, name, toml=toml, smtpd_toml=smtpd_toml)
         self.log = open(os.path.join(work, name + ".log"), "w")
         self.proc = subprocess.Popen([f"{bindir}/mailstead-smtpd", "--config", self.config],
                                      stdout=self.log, stderr=self.log)
         wait_port(self.port)
-
-    def cli(self, *a):
-        return subprocess.run([f"{self.bindir}/mailstead", "--config", self.config, *a], check=True,
-                              capture_output=True, text=True).stdout
 
     def stop(self):
         self.proc.terminate()

@@ -80,7 +80,7 @@ def main():
                     sieve_connect(sieve_port, "--deactivate")
                 else:
                     sieve_connect(sieve_port, "--activate", "--remotesieve", "rules")
-                rate, p50, p99, _ = smtp_bench.run_point(server, bindir, args.size, args.concurrency, args.count)
+                rate, p50, p99, *_ = smtp_bench.run_point(server, bindir, args.size, args.concurrency, args.count)
                 results[mode].append((rate, p50, p99))
                 print(f"{mode:>9}: {rate:8.0f} msg/s  p50 {p50:.2f} ms  p99 {p99:.2f} ms", flush=True)
         med = {m: statistics.median(r[0] for r in v) for m, v in results.items()}

@@ -32,41 +32,22 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 # bench/common.py; bench/imap, bench/auth and bench/sieve take these names from this module.
-from common import ROOT, free_port, tree_cpu, tree_rss_kib, wait_port  # noqa: E402
+from common import ROOT, SmtpdInstance, free_port, tree_cpu, tree_rss_kib, wait_port  # noqa: E402
 
 
-class Mailstead:
+class Mailstead(SmtpdInstance):
     name = "Mailstead"
 
     def __init__(self, work, bindir, log_level="warn"):
-        self.bindir = bindir
-        self.port = free_port()
-        self.data = os.path.join(work, "mailstead")
-        self.config = os.path.join(work, "mailstead.toml")
-        p2, p3 = free_port(), free_port()
-        with open(self.config, "w") as f:
-            f.write(f'hostname = "bench.example.test"\ndata_dir = "{self.data}"\n[log]\nlevel = "{log_level}"\n'
-                    f'[smtpd]\nmx_listen = ["127.0.0.1:{self.port}"]\nsubmission_listen = ["127.0.0.1:{p2}"]\n'
-                    f'submissions_listen = ["127.0.0.1:{p3}"]\nmax_connections_per_ip = 1000\n'
-                    # smtp-source opens thousands of connections a minute from 127.0.0.1
-                    f'max_connection_rate_per_ip = 0\n'
-                    # Postfix+Dovecot run no SPF/DKIM/DMARC and no spam scan here: neither does
-                    # Mailstead (bench/auth and bench/spam measure those). Without them the MX
-                    # would also wait on DNS, which this loopback-only machine cannot reach.
-                    f'[dmarc]\nenabled = false\n[spam]\nenabled = false\n')
-        tls = os.path.join(self.data, "tls")
-        os.makedirs(tls)
-        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-                        "-keyout", f"{tls}/key.pem", "-out", f"{tls}/cert.pem", "-days", "2", "-subj", "/CN=bench"],
-                       check=True, capture_output=True)
-        self.cli("domain", "add", "example.test")
-        self.cli("user", "add", "bench@example.test", "--password", "bench-password")
+        super().__init__(work, bindir, "mailstead", log_level=log_level,
+                         # smtp-source opens thousands of connections a minute from 127.0.0.1
+                         smtpd_toml='max_connection_rate_per_ip = 0\n'
+                         # Postfix+Dovecot run no SPF/DKIM/DMARC and no spam scan here: neither does
+                         # Mailstead (bench/auth and bench/spam measure those). Without them the MX
+                         # would also wait on DNS, which this loopback-only machine cannot reach.
+                         '[dmarc]\nenabled = false\n[spam]\nenabled = false\n')
         self.proc = subprocess.Popen([f"{bindir}/mailstead-smtpd", "--config", self.config])
         wait_port(self.port)
-
-    def cli(self, *a):
-        return subprocess.run([f"{self.bindir}/mailstead", "--config", self.config, *a], check=True,
-                              capture_output=True, text=True).stdout
 
     def delivered(self):
         import json

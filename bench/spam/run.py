@@ -22,7 +22,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 # bench/common.py; bench/inbound takes cpu_seconds, free_port and wait_port from this module.
-from common import ROOT, cpu_seconds, free_port, wait_port  # noqa: E402,F401
+from common import ROOT, SmtpdInstance, cpu_seconds, free_port, wait_port  # noqa: E402,F401
 
 
 class Spamd:
@@ -67,31 +67,11 @@ class Spamd:
         self.proc.wait()
 
 
-class Mailstead:
+class Mailstead(SmtpdInstance):
     def __init__(self, work, bindir, name, spam_toml):
-        self.bindir = bindir
-        self.port = free_port()
-        self.data = os.path.join(work, name)
-        self.config = os.path.join(work, name + ".toml")
-        p2, p3 = free_port(), free_port()
-        with open(self.config, "w") as f:
-            f.write(f'hostname = "bench.example.test"\ndata_dir = "{self.data}"\n[log]\nlevel = "warn"\n'
-                    f'{spam_toml}'
-                    f'[smtpd]\nmx_listen = ["127.0.0.1:{self.port}"]\nsubmission_listen = ["127.0.0.1:{p2}"]\n'
-                    f'submissions_listen = ["127.0.0.1:{p3}"]\nmax_connections_per_ip = 1000\n')
-        tls = os.path.join(self.data, "tls")
-        os.makedirs(tls)
-        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-                        "-keyout", f"{tls}/key.pem", "-out", f"{tls}/cert.pem", "-days", "2", "-subj", "/CN=bench"],
-                       check=True, capture_output=True)
-        self.cli("domain", "add", "example.test")
-        self.cli("user", "add", "bench@example.test", "--password", "bench-password")
+        super().__init__(work, bindir, name, toml=spam_toml)
         self.proc = subprocess.Popen([f"{bindir}/mailstead-smtpd", "--config", self.config])
         wait_port(self.port)
-
-    def cli(self, *a):
-        return subprocess.run([f"{self.bindir}/mailstead", "--config", self.config, *a], check=True,
-                              capture_output=True, text=True).stdout
 
     def stop(self):
         self.proc.terminate()
