@@ -15,13 +15,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "smtp"))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "tests", "integration"))
 import run as smtp_bench  # noqa: E402  (bench/smtp/run.py)
+from common import cpu_seconds  # noqa: E402  (bench/common.py, on the path through bench/smtp/run.py)
 from peers import Dnsmasq  # noqa: E402  (tests/integration/peers.py)
-
-
-def cpu_seconds(pid):
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def main():
@@ -43,8 +38,10 @@ def main():
     def restart(enabled):
         server.stop()
         with open(server.config, "w") as f:
-            f.write(base.replace("[smtpd]", f'[dns]\nnameservers = ["{dns.address}"]\n'
-                                            f'[dmarc]\nenabled = {"true" if enabled else "false"}\n[smtpd]', 1))
+            # bench/smtp's configuration turns DMARC off (in its own [dmarc] table): set it here
+            dmarc = f'[dmarc]\nenabled = {"true" if enabled else "false"}\n'
+            f.write(base.replace("[smtpd]", f'[dns]\nnameservers = ["{dns.address}"]\n[smtpd]', 1)
+                    .replace("[dmarc]\nenabled = false\n", dmarc, 1))
         server.proc = subprocess.Popen([f"{bindir}/mailstead-smtpd", "--config", server.config])
         smtp_bench.wait_port(server.port)
 
